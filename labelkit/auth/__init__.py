@@ -1,0 +1,1 @@
+"""Accounts, sign-in, invites and the permission table."""

@@ -1,0 +1,58 @@
+"""Random tokens (only their hashes are stored) and password hashes (argon2)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 8
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """Tokens are high-entropy, so a fast hash is enough; look-ups go by this value."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same_hash(token: str, stored_hash: str) -> bool:
+    return hmac.compare_digest(token_hash(token), stored_hash)
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    if not stored_hash:
+        # Spend the same time as a real check, so timing does not tell which emails exist.
+        _burn()
+        return False
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"The password must have at least {MIN_PASSWORD_LENGTH} characters."
+    return None
+
+
+_DUMMY_HASH = _hasher.hash("labelkit-dummy-password")
+
+
+def _burn() -> None:
+    try:
+        _hasher.verify(_DUMMY_HASH, "not the password")
+    except VerifyMismatchError:
+        pass

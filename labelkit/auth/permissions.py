@@ -1,0 +1,120 @@
+"""The one permission table: which role may do what. Pages declare the capability they
+need and services check it again with `require`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from labelkit.errors import NotSignedIn, PermissionDenied
+from labelkit.models import Membership, Project, Role, User
+
+
+class Capability(StrEnum):
+    # Portal-wide
+    USER_MANAGE = "user.manage"
+    AUDIT_VIEW = "audit.view"
+    TRASH_RESTORE = "trash.restore"
+    PROJECT_CREATE = "project.create"
+    # Within a project
+    PROJECT_VIEW = "project.view"
+    PROJECT_EDIT = "project.edit"
+    PROJECT_DELETE = "project.delete"
+    MEMBER_MANAGE = "member.manage"
+    MEMBER_INVITE = "member.invite"
+    TASK_IMPORT = "task.import"
+    TASK_DELETE = "task.delete"
+    TASK_ANNOTATE = "task.annotate"
+    ANNOTATION_REVIEW = "annotation.review"
+    ANNOTATION_DELETE = "annotation.delete"
+    PROJECT_EXPORT = "project.export"
+    PROGRESS_VIEW = "progress.view"
+
+
+C = Capability
+
+PORTAL_CAPABILITIES: set[Capability] = {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE, C.PROJECT_CREATE}
+
+# Capabilities each role holds. An admin holds every capability everywhere; a portal
+# manager may create projects (and manages the ones they create).
+ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
+    Role.ADMIN: frozenset(Capability),
+    Role.MANAGER: frozenset(set(Capability) - {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE}),
+    Role.REVIEWER: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE, C.ANNOTATION_REVIEW, C.PROGRESS_VIEW}),
+    Role.ANNOTATOR: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE}),
+}
+
+# What a capability lets someone do, for refusals a person can act on.
+DESCRIPTIONS: dict[Capability, str] = {
+    C.USER_MANAGE: "manage users and invites",
+    C.AUDIT_VIEW: "read the audit log",
+    C.TRASH_RESTORE: "restore from the trash",
+    C.PROJECT_CREATE: "create projects",
+    C.PROJECT_VIEW: "open this project",
+    C.PROJECT_EDIT: "edit this project's settings",
+    C.PROJECT_DELETE: "delete this project",
+    C.MEMBER_MANAGE: "change this project's members",
+    C.MEMBER_INVITE: "invite people to this project",
+    C.TASK_IMPORT: "import tasks into this project",
+    C.TASK_DELETE: "delete tasks in this project",
+    C.TASK_ANNOTATE: "label tasks in this project",
+    C.ANNOTATION_REVIEW: "review annotations in this project",
+    C.ANNOTATION_DELETE: "delete annotations in this project",
+    C.PROJECT_EXPORT: "export this project",
+    C.PROGRESS_VIEW: "see the team's progress in this project",
+}
+
+ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3, Role.ADMIN: 4}
+PROJECT_ROLES = (Role.MANAGER, Role.REVIEWER, Role.ANNOTATOR)
+
+
+def lowest_role_with(capability: Capability) -> Role:
+    return min((r for r, caps in ROLE_CAPABILITIES.items() if capability in caps), key=ROLE_RANK.get)
+
+
+def project_role(session: Session, user: User, project_id: int) -> Role | None:
+    """The user's role in a project: admin everywhere, else their membership's role."""
+    if user.role == Role.ADMIN:
+        return Role.ADMIN
+    role = session.exec(
+        select(Membership.role).where(Membership.project_id == project_id, Membership.user_id == user.id)
+    ).first()
+    return Role(role) if role else None
+
+
+def can(session: Session, user: User | None, capability: Capability, project_id: int | None = None) -> bool:
+    if user is None or not user.is_active:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    if capability in PORTAL_CAPABILITIES:
+        return capability in ROLE_CAPABILITIES[Role(user.role)]
+    if project_id is None:
+        # "Somewhere": used to decide whether a page belongs in someone's navigation.
+        roles = session.exec(select(Membership.role).where(Membership.user_id == user.id).distinct()).all()
+        return any(capability in ROLE_CAPABILITIES[Role(r)] for r in roles)
+    role = project_role(session, user, project_id)
+    return role is not None and capability in ROLE_CAPABILITIES[role]
+
+
+def require(session: Session, user: User | None, capability: Capability, project_id: int | None = None) -> None:
+    if user is None:
+        raise NotSignedIn("Please sign in first.")
+    if not user.is_active:
+        raise PermissionDenied("This account is deactivated. Ask an admin to reactivate it.")
+    if can(session, user, capability, project_id):
+        return
+    needed = lowest_role_with(capability)
+    where = "" if capability in PORTAL_CAPABILITIES else " of this project"
+    raise PermissionDenied(
+        f"You don't have permission to {DESCRIPTIONS[capability]}: it needs the {needed} role{where}."
+    )
+
+
+def visible_projects(session: Session, user: User) -> list[Project]:
+    """Projects the user may open, newest first."""
+    query = select(Project).where(Project.deleted_at.is_(None)).order_by(Project.id.desc())
+    if user.role != Role.ADMIN:
+        query = query.join(Membership, Membership.project_id == Project.id).where(Membership.user_id == user.id)
+    return list(session.exec(query).all())

@@ -1,0 +1,124 @@
+"""Browser sessions, one-time sign-in tickets and personal access tokens.
+
+A password sign-in happens in the Streamlit script, which cannot set cookies: it issues
+a ticket that lives for a minute, and the browser takes it to /session/start, which
+trades it for a session cookie. Only token hashes are stored."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from labelkit import audit
+from labelkit.auth import crypto
+from labelkit.errors import InvalidInput, NotFound
+from labelkit.models import AuthToken, User, utcnow
+from labelkit.settings import get_settings
+
+TICKET_SECONDS = 120
+SESSION_COOKIE = "labelkit_session"
+
+
+class TokenKind(StrEnum):
+    TICKET = "ticket"
+    SESSION = "session"
+    API = "api"
+
+
+def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | None, name: str = "") -> str:
+    token = crypto.new_token()
+    session.add(
+        AuthToken(
+            user_id=user.id,
+            kind=kind,
+            token_hash=crypto.token_hash(token),
+            name=name,
+            expires_at=utcnow() + lifetime if lifetime else None,
+        )
+    )
+    session.flush()
+    return token
+
+
+def _live_token(session: Session, token: str | None, kind: TokenKind) -> tuple[AuthToken, User] | None:
+    if not token:
+        return None
+    row = session.exec(
+        select(AuthToken, User)
+        .join(User, User.id == AuthToken.user_id)
+        .where(AuthToken.token_hash == crypto.token_hash(token), AuthToken.kind == kind)
+    ).first()
+    if row is None:
+        return None
+    record, user = row
+    if record.revoked_at or (record.expires_at and record.expires_at <= utcnow()) or not user.is_active:
+        return None
+    return record, user
+
+
+def issue_signin_ticket(session: Session, user: User) -> str:
+    return _issue(session, user, TokenKind.TICKET, timedelta(seconds=TICKET_SECONDS))
+
+
+def redeem_signin_ticket(session: Session, ticket: str) -> tuple[str, int]:
+    """Trade a ticket (once) for a browser session; returns (session token, max age in seconds)."""
+    found = _live_token(session, ticket, TokenKind.TICKET)
+    if found is None:
+        raise InvalidInput("This sign-in link has expired or was already used. Please sign in again.")
+    record, user = found
+    record.revoked_at = utcnow()
+    session.add(record)
+    lifetime = timedelta(days=get_settings().session_days)
+    user.last_seen_at = utcnow()
+    session.add(user)
+    audit.record(session, user, "user.signin", f"user:{user.id}", method="password")
+    return _issue(session, user, TokenKind.SESSION, lifetime), int(lifetime.total_seconds())
+
+
+def user_for_session(session: Session, token: str | None) -> User | None:
+    found = _live_token(session, token, TokenKind.SESSION)
+    return found[1] if found else None
+
+
+def end_session(session: Session, token: str | None) -> None:
+    found = _live_token(session, token, TokenKind.SESSION)
+    if found:
+        found[0].revoked_at = utcnow()
+        session.add(found[0])
+
+
+def create_api_token(session: Session, user: User, name: str = "") -> str:
+    token = _issue(session, user, TokenKind.API, None, name=name or "API token")
+    audit.record(session, user, "token.create", f"user:{user.id}", name=name)
+    return token
+
+
+def user_for_api_token(session: Session, token: str | None) -> User | None:
+    found = _live_token(session, token, TokenKind.API)
+    if not found:
+        return None
+    record, user = found
+    record.last_used_at = utcnow()
+    session.add(record)
+    return user
+
+
+def list_api_tokens(session: Session, user: User) -> list[AuthToken]:
+    return list(
+        session.exec(
+            select(AuthToken).where(
+                AuthToken.user_id == user.id, AuthToken.kind == TokenKind.API, AuthToken.revoked_at.is_(None)
+            )
+        ).all()
+    )
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> None:
+    record = session.get(AuthToken, token_id)
+    if record is None or record.user_id != user.id or record.kind != TokenKind.API:
+        raise NotFound("There is no such token.")
+    record.revoked_at = utcnow()
+    session.add(record)
+    audit.record(session, user, "token.revoke", f"user:{user.id}", token=token_id)

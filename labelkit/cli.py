@@ -1,0 +1,309 @@
+"""The `labelkit` command: a thin layer over the same services the pages use.
+
+The command line is the operator's: commands act as an admin account (the first one,
+or --as EMAIL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import ExitStack
+from functools import wraps
+from pathlib import Path
+
+import click
+from sqlmodel import Session, select
+
+from labelkit.errors import LabelkitError
+
+
+def _fail_cleanly(fn):  # noqa: ANN001, ANN202
+    @wraps(fn)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        try:
+            return fn(*args, **kwargs)
+        except LabelkitError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def _operator(session: Session, email: str | None):  # noqa: ANN202
+    from labelkit.auth.accounts import find_user
+    from labelkit.models import Role, User
+
+    if email:
+        user = find_user(session, email)
+        if user is None:
+            raise click.ClickException(f"There is no account for {email}.")
+        return user
+    admin = session.exec(select(User).where(User.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.id)).first()
+    if admin is None:
+        raise click.ClickException("There is no admin yet: run `labelkit user create EMAIL --admin` first.")
+    return admin
+
+
+def _ready() -> None:
+    from labelkit.db import migrate
+
+    migrate()
+
+
+as_option = click.option("--as", "as_email", metavar="EMAIL", help="Act as this account (default: the first admin).")
+
+
+@click.group()
+@click.version_option(package_name="labelkit")
+def main() -> None:
+    """labelkit: a collaborative data-labeling portal."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8501, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Apply migrations, then run the portal."""
+    import uvicorn
+
+    from labelkit.server import prepare
+
+    prepare()
+    click.echo(f"labelkit is running on http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}")
+    uvicorn.run("labelkit.server:app", host=host, port=port, log_level="warning", proxy_headers=True)
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations."""
+    _ready()
+    click.echo("The database is up to date.")
+
+
+@main.group()
+def user() -> None:
+    """Accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--admin", is_flag=True, help="Make the account an admin.")
+@click.option("--name", default="", help="The person's name.")
+@_fail_cleanly
+def user_create(email: str, admin: bool, name: str) -> None:
+    """Create an account (password from LABELKIT_PASSWORD or a prompt)."""
+    from labelkit.auth.accounts import create_user
+    from labelkit.db import session_scope
+    from labelkit.models import Role
+
+    password = os.environ.get("LABELKIT_PASSWORD") or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    _ready()
+    with session_scope() as session:
+        created = create_user(session, email, name=name, password=password, role=Role.ADMIN if admin else Role.ANNOTATOR)
+        click.echo(f"Created {'admin ' if admin else ''}{created.email} (id {created.id}).")
+
+
+@user.command("token")
+@click.argument("email")
+@_fail_cleanly
+def user_token(email: str) -> None:
+    """Print a new personal access token for the REST API."""
+    from labelkit.auth.accounts import find_user
+    from labelkit.auth.sessions import create_api_token
+    from labelkit.db import session_scope
+
+    _ready()
+    with session_scope() as session:
+        account = find_user(session, email)
+        if account is None:
+            raise click.ClickException(f"There is no account for {email}.")
+        click.echo(create_api_token(session, account, "created with labelkit user token"))
+
+
+@main.group()
+def invite() -> None:
+    """Invite links."""
+
+
+@invite.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "manager", "reviewer", "annotator"]))
+@click.option("--project", "project_ref", help="Project id or title the role is for.")
+@click.option("--email", help="Only this address (or @domain) may use it.")
+@click.option("--expires-days", type=float, help="Days until it expires (default LABELKIT_INVITE_DAYS).")
+@click.option("--max-uses", type=int, default=1, show_default=True)
+@as_option
+@_fail_cleanly
+def invite_create(role: str, project_ref: str | None, email: str | None, expires_days: float | None, max_uses: int, as_email: str | None) -> None:
+    """Create an invite link and print it."""
+    from labelkit.auth.invites import create_invite, invite_path
+    from labelkit.db import session_scope
+    from labelkit.projects import find_project
+    from labelkit.settings import get_settings
+
+    _ready()
+    with session_scope() as session:
+        actor = _operator(session, as_email)
+        project_id = find_project(session, project_ref).id if project_ref else None
+        created, token = create_invite(
+            session, actor, role, project_id=project_id, email=email, expires_days=expires_days, max_uses=max_uses
+        )
+        base = (get_settings().base_url or "http://localhost:8501").rstrip("/")
+        click.echo(f"{base}{invite_path(token)}")
+        click.echo(f"Expires {created.expires_at:%Y-%m-%d %H:%M} UTC, {max_uses} use(s).", err=True)
+
+
+@main.group()
+def project() -> None:
+    """Projects."""
+
+
+@project.command("create")
+@click.option("--title", required=True)
+@click.option("--config", "config_file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A label config (XML).")
+@click.option("--overlap", default=1, show_default=True, type=int, help="Annotations wanted per task.")
+@click.option("--description", default="")
+@click.option("--instructions", default="", help="Instructions shown to annotators.")
+@as_option
+@_fail_cleanly
+def project_create(title: str, config_file: Path, overlap: int, description: str, instructions: str, as_email: str | None) -> None:
+    """Create a project; prints its id."""
+    from labelkit.db import session_scope
+    from labelkit.projects import ProjectFields, create_project
+
+    try:
+        config = config_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise click.ClickException(f"Cannot read {config_file}: {e}") from None
+    _ready()
+    with session_scope() as session:
+        actor = _operator(session, as_email)
+        created = create_project(
+            session, actor,
+            ProjectFields(title=title, label_config=config, overlap=overlap, description=description, instructions=instructions),
+        )
+        click.echo(created.id)
+
+
+@project.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@as_option
+@_fail_cleanly
+def project_list(as_json: bool, as_email: str | None) -> None:
+    """List projects with their progress."""
+    from labelkit.db import session_scope
+    from labelkit.projects import list_projects
+
+    _ready()
+    with session_scope(write=False) as session:
+        rows = list_projects(session, _operator(session, as_email))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No projects yet.")
+    for row in rows:
+        click.echo(f"{row['id']:>5}  {row['title']}  ({row['done']}/{row['tasks']} done)")
+
+
+def _expand(sources: tuple[str, ...]) -> list[Path]:
+    from labelkit import importers
+
+    files: list[Path] = []
+    for source in sources:
+        if "://" in source:
+            raise click.ClickException(f"{source}: importing from URLs and S3 is not supported yet; download the files first.")
+        path = Path(source)
+        if path.is_dir():
+            accepted = {f".{ext}" for ext in importers.extensions()}
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in accepted))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise click.ClickException(f"{source}: no such file or folder.")
+    if not files:
+        raise click.ClickException("No files to import.")
+    return files
+
+
+@main.command("import")
+@click.argument("project_ref", metavar="PROJECT")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--format", "format_name", help="Read every file as this format (default: by extension).")
+@as_option
+@_fail_cleanly
+def import_command(project_ref: str, sources: tuple[str, ...], format_name: str | None, as_email: str | None) -> None:
+    """Import tasks from files and folders."""
+    from labelkit import importers
+    from labelkit.db import session_scope
+    from labelkit.projects import find_project
+
+    files = _expand(sources)
+    _ready()
+    with session_scope() as session, ExitStack() as stack:
+        actor = _operator(session, as_email)
+        target = find_project(session, project_ref)
+        streams = [(p.name, stack.enter_context(p.open("rb")), p.stat().st_size) for p in files]
+        with click.progressbar(length=1000, label="Importing", file=sys.stderr) as bar:
+            state = {"at": 0}
+
+            def advance(fraction: float, _text: str) -> None:
+                step = int(fraction * 1000) - state["at"]
+                if step > 0:
+                    bar.update(step)
+                    state["at"] += step
+
+            report = importers.import_sources(session, actor, target.id, streams, format_name=format_name, progress=advance)
+    click.echo(report.summary())
+
+
+@main.command("export")
+@click.argument("project_ref", metavar="PROJECT")
+@click.option("--format", "format_name", required=True, help="JSON, JSONL, CSV or TSV.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--only", default="all", show_default=True, type=click.Choice(["all", "completed", "accepted"]))
+@as_option
+@_fail_cleanly
+def export_command(project_ref: str, format_name: str, out_path: Path, only: str, as_email: str | None) -> None:
+    """Export a project's tasks and labels."""
+    from labelkit import exporters
+    from labelkit.db import session_scope
+    from labelkit.projects import find_project
+
+    exporters.exporter(format_name)  # refuse an unknown format before touching anything
+    _ready()
+    partial = out_path.with_name(out_path.name + ".partial")
+    try:
+        with session_scope(write=False) as session, partial.open("wb") as out:
+            actor = _operator(session, as_email)
+            target = find_project(session, project_ref)
+            report = exporters.export_project(session, actor, target.id, format_name, out, only)
+        partial.replace(out_path)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"Exported {report.tasks} tasks to {out_path}.")
+
+
+@main.command()
+@click.option("--email", default="admin@example.com", show_default=True)
+@click.option("--password", envvar="LABELKIT_PASSWORD", default="labelkit-demo", show_default=True)
+@_fail_cleanly
+def demo(email: str, password: str) -> None:
+    """A demo admin and two sample projects with data to label."""
+    from labelkit.db import session_scope
+    from labelkit.demo import create_demo
+
+    _ready()
+    with session_scope() as session:
+        created = create_demo(session, email, password)
+    for line in created:
+        click.echo(line)
+    click.echo(f"Sign in as {email} with the password {password!r} after `labelkit serve`.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""CSV and TSV: a row per annotation (a task without annotations gets one row), the task
+data in columns, and a column per control with its value as Label Studio writes it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import BinaryIO
+
+from labelkit.exporters.base import ExportContext, Exporter, iso
+from labelkit.results import flat_value
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def cell(value: object) -> str:
+    """A value as a cell; text that a spreadsheet would run as a formula is quoted."""
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value, ensure_ascii=False)
+    else:
+        text = str(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _writer(delimiter: str):  # noqa: ANN202
+    def write(ctx: ExportContext, out: BinaryIO) -> None:
+        text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+        try:
+            rows = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+            data_keys = [k for k in ctx.data_keys() if k != "id"]
+            controls = list(ctx.config.controls)
+            meta = ["annotation_id", "annotator", "review_status", "created_at", "updated_at", "lead_time"]
+            rows.writerow(["id", *data_keys, *controls, *meta])
+            for item in ctx.tasks():
+                task_cells = [item.task.id, *(cell(item.task.data.get(k)) for k in data_keys)]
+                if not item.annotations:
+                    rows.writerow([*task_cells, *([""] * (len(controls) + len(meta)))])
+                for a in item.annotations:
+                    by_control = {r.get("from_name"): cell(flat_value(r)) for r in a.result if isinstance(r, dict)}
+                    rows.writerow(
+                        [
+                            *task_cells,
+                            *(by_control.get(name, "") for name in controls),
+                            a.annotation.id,
+                            cell(a.annotator),
+                            a.annotation.review_status or "",
+                            iso(a.annotation.created_at),
+                            iso(a.annotation.updated_at),
+                            round(a.annotation.lead_time, 3),
+                        ]
+                    )
+        finally:
+            text.detach()
+
+    return write
+
+
+EXPORTERS = [
+    Exporter("CSV", "CSV", "csv", "text/csv", _writer(","),
+             "A row per annotation: task data, a column per control, who and when."),
+    Exporter("TSV", "TSV", "tsv", "text/tab-separated-values", _writer("\t"),
+             "The CSV table with tabs between columns."),
+]

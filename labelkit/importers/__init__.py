@@ -1,0 +1,243 @@
+"""Import tasks into a project: a registry of formats (one module each) and the one
+import service that checks every row against the config and refuses a bad file whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any, BinaryIO
+
+from sqlalchemy import insert
+from sqlmodel import Session
+
+from labelkit import audit
+from labelkit.auth.permissions import Capability
+from labelkit.config import parse_config
+from labelkit.errors import InvalidInput
+from labelkit.importers import delimited, json_tasks, media, text_lines
+from labelkit.importers.base import Format, ReadContext, Row
+from labelkit.models import Prediction, Task, User, utcnow
+from labelkit.projects import get_project
+from labelkit.settings import get_settings
+from labelkit.storage import local
+
+FORMATS: dict[str, Format] = {f.name: f for m in (json_tasks, delimited, text_lines, media) for f in m.FORMATS}
+BATCH = 1000
+MAX_ISSUES = 10
+
+Progress = Callable[[float, str], None]
+
+
+def extensions() -> list[str]:
+    """File extensions the import page accepts (without dots)."""
+    return sorted({ext.lstrip(".") for f in FORMATS.values() for ext in f.extensions})
+
+
+def format_for(filename: str, name: str | None = None) -> Format:
+    if name:
+        if name not in FORMATS:
+            raise InvalidInput(f"Unknown import format {name!r}; known: {', '.join(FORMATS)}.")
+        return FORMATS[name]
+    suffix = PurePath(filename).suffix.lower()
+    for fmt in FORMATS.values():
+        if suffix in fmt.extensions:
+            return fmt
+    raise InvalidInput(f"{filename}: cannot import {suffix or 'files without an extension'}; accepted: {', '.join(extensions())}.")
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    files: int = 0
+    predictions: int = 0
+    ignored_annotations: int = 0
+    first_task_id: int | None = None
+    last_task_id: int | None = None
+
+    def summary(self) -> str:
+        text = f"Imported {self.created} task{'s' * (self.created != 1)} from {self.files} file{'s' * (self.files != 1)}"
+        if self.predictions:
+            text += f", with {self.predictions} prediction{'s' * (self.predictions != 1)}"
+        text += "."
+        if self.ignored_annotations:
+            text += f" {self.ignored_annotations} annotations in the files were not imported."
+        return text
+
+
+class _Counting:
+    """Counts the bytes read through a stream, for the progress bar."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self.read_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data = self._stream.readline(size)
+        self.read_bytes += len(data)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def import_sources(
+    session: Session,
+    actor: User,
+    project_id: int,
+    sources: Iterable[tuple[str, BinaryIO, int | None]],
+    *,
+    format_name: str | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import (name, stream, size) sources in one transaction: every row is checked
+    against the config; any problem refuses the whole import and nothing is kept."""
+    project = get_project(session, actor, project_id, Capability.TASK_IMPORT)
+    config = parse_config(project.label_config)
+    keys = config.data_keys
+    sources = list(sources)
+    limit = get_settings().max_upload_mb * 1024 * 1024
+    for name, _, size in sources:
+        if size is not None and size > limit:
+            raise InvalidInput(f"{name}: larger than the {get_settings().max_upload_mb} MB upload limit")
+    total_bytes = sum(size or 0 for _, _, size in sources) or None
+    text_objects = config.objects_of("Text", "HyperText")
+    images = config.objects_of("Image")
+    report = ImportReport()
+    batch = _Batch(session, project.id, report)
+    issues: list[str] = []
+    saved_media: list[str] = []
+    done_bytes = rows_read = 0
+    try:
+        for name, stream, size in sources:
+            fmt = format_for(name, format_name)
+            ctx = ReadContext(
+                filename=name,
+                project_id=project.id,
+                text_key=(text_objects[0].key if text_objects else None) or (keys[0] if keys else None),
+                media_key=images[0].key if images else None,
+                saved_media=saved_media,
+            )
+            counting = _Counting(stream)
+            for row in fmt.read(counting, ctx):
+                rows_read += 1
+                task = _task_from(row, keys, name, issues)
+                if task is not None and not issues:
+                    batch.add(*task)
+                if len(issues) >= MAX_ISSUES:
+                    break
+                if progress and total_bytes and rows_read % 500 == 0:
+                    progress(min(1.0, (done_bytes + counting.read_bytes) / total_bytes), f"{name}: {rows_read} tasks read")
+            done_bytes += size or counting.read_bytes
+            report.files += 1
+            if len(issues) >= MAX_ISSUES:
+                break
+        if issues:
+            raise InvalidInput("Nothing was imported", issues)
+        if report.files and not (report.created + batch.rows):
+            raise InvalidInput("Nothing was imported: the files hold no tasks")
+        batch.flush()
+    except BaseException:
+        for path in saved_media:
+            _remove_media(path)
+        raise
+    if progress:
+        progress(1.0, f"{report.created} tasks imported")
+    audit.record(session, actor, "task.import", f"project:{project.id}", project.id, created=report.created, files=report.files)
+    return report
+
+
+def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> tuple[dict, list, int] | None:
+    """(data, predictions, annotations not imported) for a row, or None after noting its problem."""
+    value = row.value
+    where = f"{filename}, {row.where}" if row.where != "file" else filename
+    if not isinstance(value, dict):
+        issues.append(f"{where}: a task must be an object with keys, not {type(value).__name__}")
+        return None
+    predictions: list = []
+    ignored = 0
+    if isinstance(value.get("data"), dict):
+        data = value["data"]
+        predictions = value.get("predictions") or []
+        annotations = value.get("annotations") or []
+        if not isinstance(predictions, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("result", []), list) for p in predictions
+        ):
+            issues.append(f"{where}: predictions must be a list of objects with a result list")
+            return None
+        data = dict(data)
+        ignored = len(annotations) if isinstance(annotations, list) else 0
+    else:
+        data = dict(value)
+    missing = [k for k in keys if k not in data or data[k] in (None, "")]
+    if missing:
+        used = ", ".join(f"${k}" for k in keys)
+        issues.append(f"{where}: missing key {missing[0]!r} (the config uses {used})")
+        return None
+    return data, predictions, ignored
+
+
+class _Batch:
+    """Inserts tasks (and their predictions) BATCH rows at a time."""
+
+    def __init__(self, session: Session, project_id: int, report: ImportReport) -> None:
+        self.session, self.project_id, self.report = session, project_id, report
+        self.tasks: list[dict] = []
+        self.predictions: list[list] = []
+
+    @property
+    def rows(self) -> int:
+        return len(self.tasks)
+
+    def add(self, data: dict, predictions: list, ignored_annotations: int) -> None:
+        self.report.ignored_annotations += ignored_annotations
+        self.tasks.append({"project_id": self.project_id, "data": data, "created_at": utcnow()})
+        self.predictions.append(predictions)
+        if len(self.tasks) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.tasks:
+            return
+        ids = self.session.execute(
+            insert(Task).returning(Task.id, sort_by_parameter_order=True), self.tasks
+        ).scalars().all()
+        rows = [
+            {
+                "task_id": task_id,
+                "project_id": self.project_id,
+                "result": p.get("result") or [],
+                "score": p.get("score"),
+                "model_version": str(p.get("model_version") or ""),
+                "created_at": utcnow(),
+            }
+            for task_id, preds in zip(ids, self.predictions, strict=True)
+            for p in preds
+        ]
+        if rows:
+            self.session.execute(insert(Prediction), rows)
+        self.report.created += len(ids)
+        self.report.predictions += len(rows)
+        self.report.first_task_id = self.report.first_task_id or ids[0]
+        self.report.last_task_id = ids[-1]
+        self.tasks, self.predictions = [], []
+
+
+def _remove_media(path: str) -> None:
+    try:
+        local.resolve(path).unlink()
+    except Exception:  # noqa: BLE001 - best effort clean-up of a refused import
+        pass

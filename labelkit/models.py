@@ -1,0 +1,259 @@
+"""The tables. Every change here goes with an Alembic revision in db/versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def json_column(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(JSONType, nullable=nullable))
+
+
+def time_column(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def created_column() -> Any:
+    return Field(default_factory=utcnow, sa_column_kwargs={"nullable": False})
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    REVIEWER = "reviewer"
+    ANNOTATOR = "annotator"
+
+
+class AnnotationState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    SKIPPED = "skipped"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class ReviewAction(StrEnum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    FIX = "fix"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(default="", max_length=200)
+    password_hash: str | None = Field(default=None, max_length=200)
+    # Portal-wide role: admin runs the portal, manager may create projects;
+    # what someone may do inside a project comes from their Membership.
+    role: str = Field(default=Role.ANNOTATOR, max_length=20)
+    is_active: bool = True
+    created_at: datetime = created_column()
+    last_seen_at: datetime | None = time_column()
+
+    @property
+    def display(self) -> str:
+        return self.name or self.email
+
+
+class Identity(SQLModel, table=True):
+    """An OIDC identity (issuer + subject) linked to an account."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    provider: str = Field(default="", max_length=100)
+    issuer: str = Field(max_length=500)
+    subject: str = Field(max_length=500)
+    email: str = Field(default="", max_length=320)
+    created_at: datetime = created_column()
+
+
+class AuthToken(SQLModel, table=True):
+    """Browser sessions, one-time sign-in tickets and API tokens; only hashes are stored."""
+
+    __tablename__ = "auth_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=20)
+    token_hash: str = Field(max_length=64, unique=True)
+    name: str = Field(default="", max_length=200)
+    created_at: datetime = created_column()
+    expires_at: datetime | None = time_column()
+    last_used_at: datetime | None = time_column()
+    revoked_at: datetime | None = time_column()
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "projects"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200, index=True)
+    description: str = Field(default="", sa_column_kwargs={"nullable": False}, sa_type=Text)
+    instructions: str = Field(default="", sa_column_kwargs={"nullable": False}, sa_type=Text)
+    label_config: str = Field(sa_type=Text)
+    overlap: int = 1
+    sampling: str = Field(default="sequential", max_length=20)
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_column()
+    updated_at: datetime = created_column()
+    deleted_at: datetime | None = time_column()
+    deleted_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
+    role: str = Field(max_length=20)
+    created_at: datetime = created_column()
+
+
+class Invite(SQLModel, table=True):
+    __tablename__ = "invites"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    role: str = Field(max_length=20)
+    project_id: int | None = Field(default=None, foreign_key="projects.id", ondelete="CASCADE")
+    # An exact address, or "@example.com" for anyone at that domain.
+    email: str | None = Field(default=None, max_length=320)
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    max_uses: int = 1
+    uses: int = 0
+    revoked_at: datetime | None = time_column()
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_column()
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_queue", "project_id", "total_annotations", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
+    data: dict = json_column()
+    # Submitted annotations; kept in step by the queue so the claim needs no count.
+    total_annotations: int = 0
+    created_at: datetime = created_column()
+    deleted_at: datetime | None = time_column()
+    deleted_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
+class TaskLock(SQLModel, table=True):
+    """Who is working on a task right now; a lock ends at expires_at."""
+
+    __tablename__ = "task_locks"
+
+    task_id: int = Field(foreign_key="tasks.id", primary_key=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
+    project_id: int = Field(foreign_key="projects.id", index=True, ondelete="CASCADE")
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Annotation(SQLModel, table=True):
+    """One person's work on one task: a draft, a submission or a skip."""
+
+    __tablename__ = "annotations"
+    __table_args__ = (
+        UniqueConstraint("task_id", "user_id"),
+        Index("ix_annotations_project_review", "project_id", "review_status"),
+        Index("ix_annotations_user_project", "user_id", "project_id", "updated_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", ondelete="CASCADE")
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    state: str = Field(max_length=20)
+    result: list = json_column()
+    review_status: str | None = Field(default=None, max_length=20)
+    # A reviewer's corrected result; the annotator's own result stays in `result`.
+    reviewed_result: list | None = json_column(nullable=True)
+    lead_time: float = 0.0
+    created_at: datetime = created_column()
+    updated_at: datetime = created_column()
+    submitted_at: datetime | None = time_column()
+    deleted_at: datetime | None = time_column()
+    deleted_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
+class AnnotationVersion(SQLModel, table=True):
+    """An earlier version of an annotation, kept whenever it is changed."""
+
+    __tablename__ = "annotation_versions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    annotation_id: int = Field(foreign_key="annotations.id", index=True, ondelete="CASCADE")
+    state: str = Field(max_length=20)
+    result: list = json_column()
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_column()
+
+
+class Prediction(SQLModel, table=True):
+    __tablename__ = "predictions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="tasks.id", index=True, ondelete="CASCADE")
+    project_id: int = Field(foreign_key="projects.id", index=True, ondelete="CASCADE")
+    result: list = json_column()
+    score: float | None = None
+    model_version: str = Field(default="", max_length=200)
+    created_at: datetime = created_column()
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    annotation_id: int = Field(foreign_key="annotations.id", index=True, ondelete="CASCADE")
+    reviewer_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    action: str = Field(max_length=20)
+    comment: str = Field(default="", sa_type=Text)
+    result: list | None = json_column(nullable=True)
+    created_at: datetime = created_column()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    action: str = Field(max_length=100)
+    target: str = Field(default="", max_length=200)
+    project_id: int | None = Field(default=None, foreign_key="projects.id", ondelete="SET NULL")
+    detail: dict = json_column()

@@ -1,0 +1,222 @@
+"""Projects and their members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
+
+from labelkit import audit
+from labelkit.auth.accounts import find_user, normalize_email
+from labelkit.auth.permissions import PROJECT_ROLES, Capability, require, visible_projects
+from labelkit.config import check_config
+from labelkit.errors import Conflict, InvalidInput, NotFound
+from labelkit.models import Annotation, AnnotationState, Membership, Project, Role, Task, User, utcnow
+
+SAMPLING = {"sequential": "In order of import", "random": "Random order"}
+MAX_OVERLAP = 20
+
+
+@dataclass
+class ProjectFields:
+    title: str
+    label_config: str
+    description: str = ""
+    instructions: str = ""
+    overlap: int = 1
+    sampling: str = "sequential"
+
+
+def _validate(fields: ProjectFields) -> ProjectFields:
+    title = fields.title.strip()
+    if not title:
+        raise InvalidInput("Give the project a title.")
+    if len(title) > 200:
+        raise InvalidInput("The title is longer than 200 characters.")
+    if not 1 <= int(fields.overlap) <= MAX_OVERLAP:
+        raise InvalidInput(f"Annotations per task must be between 1 and {MAX_OVERLAP}.")
+    if fields.sampling not in SAMPLING:
+        raise InvalidInput(f"Sampling must be one of: {', '.join(SAMPLING)}.")
+    check_config(fields.label_config)
+    fields.title = title
+    return fields
+
+
+def create_project(session: Session, actor: User, fields: ProjectFields) -> Project:
+    require(session, actor, Capability.PROJECT_CREATE)
+    fields = _validate(fields)
+    project = Project(**vars(fields), created_by=actor.id)
+    session.add(project)
+    session.flush()
+    session.add(Membership(project_id=project.id, user_id=actor.id, role=Role.MANAGER))
+    audit.record(session, actor, "project.create", f"project:{project.id}", project.id, title=project.title)
+    session.flush()
+    return project
+
+
+def get_project(session: Session, actor: User, project_id: int, capability: Capability = Capability.PROJECT_VIEW) -> Project:
+    project = session.get(Project, project_id)
+    if project is None or project.deleted_at is not None:
+        raise NotFound(f"There is no project {project_id}.")
+    require(session, actor, capability, project_id)
+    return project
+
+
+def find_project(session: Session, ref: str | int) -> Project:
+    """A project by id or exact title (the CLI's PROJECT argument)."""
+    query = select(Project).where(Project.deleted_at.is_(None))
+    if str(ref).isdigit():
+        project = session.exec(query.where(Project.id == int(ref))).first()
+        if project:
+            return project
+    matches = session.exec(query.where(Project.title == str(ref))).all()
+    if not matches:
+        raise NotFound(f"There is no project with id or title {ref!r}.")
+    if len(matches) > 1:
+        ids = ", ".join(str(p.id) for p in matches)
+        raise Conflict(f"Several projects are titled {ref!r} (ids {ids}); use the id.")
+    return matches[0]
+
+
+def update_project(session: Session, actor: User, project_id: int, fields: ProjectFields) -> Project:
+    project = get_project(session, actor, project_id, Capability.PROJECT_EDIT)
+    fields = _validate(fields)
+    if fields.label_config != project.label_config:
+        _check_tasks_fit(session, project.id, fields.label_config)
+    changed = sorted(k for k, v in vars(fields).items() if getattr(project, k) != v)
+    for key, value in vars(fields).items():
+        setattr(project, key, value)
+    project.updated_at = utcnow()
+    session.add(project)
+    if changed:
+        audit.record(session, actor, "project.update", f"project:{project.id}", project.id, changed=changed)
+    return project
+
+
+def _check_tasks_fit(session: Session, project_id: int, label_config: str) -> None:
+    """A new config must still find its data keys in the project's tasks."""
+    keys = check_config(label_config).data_keys
+    rows = session.exec(
+        select(Task.id, Task.data).where(Task.project_id == project_id, Task.deleted_at.is_(None)).order_by(Task.id)
+    )
+    for task_id, data in rows:
+        missing = [k for k in keys if k not in (data or {})]
+        if missing:
+            raise InvalidInput(
+                f"The new config needs the data key {missing[0]!r}, which task {task_id} does not have; "
+                "existing tasks must fit the config."
+            )
+
+
+def list_projects(session: Session, actor: User) -> list[dict]:
+    """The projects the actor can open, with their progress."""
+    projects = visible_projects(session, actor)
+    ids = [p.id for p in projects]
+    totals = dict(_count_by_project(session, ids, done=False))
+    done = dict(_count_by_project(session, ids, done=True))
+    return [
+        {
+            "id": p.id,
+            "title": p.title,
+            "description": p.description,
+            "tasks": totals.get(p.id, 0),
+            "done": done.get(p.id, 0),
+            "overlap": p.overlap,
+        }
+        for p in projects
+    ]
+
+
+def _count_by_project(session: Session, ids: list[int], done: bool):  # noqa: ANN202
+    if not ids:
+        return []
+    query = (
+        select(Task.project_id, func.count(Task.id))
+        .join(Project, Project.id == Task.project_id)
+        .where(col(Task.project_id).in_(ids), Task.deleted_at.is_(None))
+        .group_by(Task.project_id)
+    )
+    if done:
+        query = query.where(Task.total_annotations >= Project.overlap)
+    return session.exec(query).all()
+
+
+def annotations_per_person(session: Session, actor: User, project_id: int) -> list[dict]:
+    """Submitted and skipped work per person in a project."""
+    require(session, actor, Capability.PROGRESS_VIEW, project_id)
+    rows = session.exec(
+        select(User.email, User.name, Annotation.state, func.count(Annotation.id))
+        .join(User, User.id == Annotation.user_id)
+        .join(Task, Task.id == Annotation.task_id)
+        .where(Annotation.project_id == project_id, Annotation.deleted_at.is_(None), Task.deleted_at.is_(None))
+        .group_by(User.email, User.name, Annotation.state)
+    ).all()
+    people: dict[str, dict] = {}
+    for email, name, state, count in rows:
+        person = people.setdefault(email, {"person": name or email, "email": email, "submitted": 0, "skipped": 0, "drafts": 0})
+        key = {AnnotationState.SUBMITTED: "submitted", AnnotationState.SKIPPED: "skipped"}.get(state, "drafts")
+        person[key] += count
+    return sorted(people.values(), key=lambda p: -p["submitted"])
+
+
+# Members
+
+
+def list_members(session: Session, actor: User, project_id: int) -> list[dict]:
+    require(session, actor, Capability.PROJECT_VIEW, project_id)
+    rows = session.exec(
+        select(Membership, User)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.project_id == project_id)
+        .order_by(User.email)
+    ).all()
+    return [
+        {"user_id": u.id, "email": u.email, "name": u.name, "role": m.role, "active": u.is_active}
+        for m, u in rows
+    ]
+
+
+def set_member(session: Session, actor: User, project_id: int, email: str, role: Role) -> Membership:
+    """Add an existing account to a project, or change their role in it."""
+    get_project(session, actor, project_id, Capability.MEMBER_MANAGE)
+    role = Role(role)
+    if role not in PROJECT_ROLES:
+        raise InvalidInput(f"A project role is one of: {', '.join(PROJECT_ROLES)}.")
+    user = find_user(session, normalize_email(email))
+    if user is None:
+        raise NotFound(f"There is no account for {email}; send them an invite instead.")
+    membership = session.exec(
+        select(Membership).where(Membership.project_id == project_id, Membership.user_id == user.id)
+    ).first()
+    if membership is not None and membership.role == Role.MANAGER and role != Role.MANAGER:
+        _keep_a_manager(session, project_id, user.id)
+    old = membership.role if membership else None
+    if membership is None:
+        membership = Membership(project_id=project_id, user_id=user.id, role=role)
+    membership.role = role
+    session.add(membership)
+    audit.record(session, actor, "member.set", f"user:{user.id}", project_id, email=user.email, old=old, new=str(role))
+    return membership
+
+
+def remove_member(session: Session, actor: User, project_id: int, user_id: int) -> None:
+    get_project(session, actor, project_id, Capability.MEMBER_MANAGE)
+    membership = session.exec(
+        select(Membership).where(Membership.project_id == project_id, Membership.user_id == user_id)
+    ).first()
+    if membership is None:
+        raise NotFound("That person is not a member of this project.")
+    if membership.role == Role.MANAGER:
+        _keep_a_manager(session, project_id, user_id)
+    session.delete(membership)
+    audit.record(session, actor, "member.remove", f"user:{user_id}", project_id)
+
+
+def _keep_a_manager(session: Session, project_id: int, leaving_user_id: int) -> None:
+    others = session.exec(
+        select(func.count(Membership.id)).where(
+            Membership.project_id == project_id, Membership.role == Role.MANAGER, Membership.user_id != leaving_user_id
+        )
+    ).one()
+    if not others:
+        raise Conflict("A project needs at least one manager; make someone else manager first.")

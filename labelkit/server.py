@@ -1,0 +1,179 @@
+"""The one server: the Streamlit app (st.App) plus the HTTP routes it cannot serve itself.
+
+/session/...  sign-in cookies (the Streamlit script cannot set cookies)
+/invite/...   keeps an invite token in a cookie across an OIDC round trip
+/data/...     uploaded media, to a signed link, a signed-in session or an API token
+/api/...      health and the token-authenticated REST API"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from labelkit import __version__
+from labelkit.auth import sessions
+from labelkit.auth.invites import INVITE_COOKIE
+from labelkit.db import ROOT, migrate, session_scope
+from labelkit.errors import LabelkitError, NotFound, PermissionDenied
+from labelkit.settings import get_settings
+from labelkit.ui.asgi import streamlit_app
+
+INVITE_COOKIE_SECONDS = 3600
+
+
+def prepare() -> None:
+    """Everything a fresh data dir or a new version needs before serving."""
+    from labelkit.auth.accounts import ensure_first_admin
+    from labelkit.storage import local
+    from labelkit.trash import purge_expired
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.signing_key()
+    migrate()
+    local.install_samples()
+    with session_scope() as session:
+        ensure_first_admin(session, settings)
+        purge_expired(session)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only same-site paths: never redirect to another host."""
+    if not value or not value.startswith("/") or value.startswith("//") or urlparse(value).netloc:
+        return "/"
+    return value
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def session_start(request: Request) -> Response:
+    ticket = request.query_params.get("ticket", "")
+
+    def redeem() -> tuple[str, int]:
+        with session_scope() as session:
+            return sessions.redeem_signin_ticket(session, ticket)
+
+    try:
+        token, max_age = await run_in_threadpool(redeem)
+    except LabelkitError:
+        return RedirectResponse("/?signin=expired", status_code=303)
+    response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    response.set_cookie(
+        sessions.SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=_secure(request), path="/"
+    )
+    return response
+
+
+async def session_logout(request: Request) -> Response:
+    token = request.cookies.get(sessions.SESSION_COOKIE)
+
+    def end() -> None:
+        with session_scope() as session:
+            sessions.end_session(session, token)
+
+    await run_in_threadpool(end)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+    response.delete_cookie(INVITE_COOKIE, path="/")
+    return response
+
+
+async def invite_landing(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(
+        INVITE_COOKIE, request.path_params["token"], max_age=INVITE_COOKIE_SECONDS,
+        httponly=True, samesite="lax", secure=_secure(request), path="/",
+    )
+    return response
+
+
+async def invite_done(request: Request) -> Response:
+    response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    response.delete_cookie(INVITE_COOKIE, path="/")
+    return response
+
+
+def _caller(request: Request):  # noqa: ANN202
+    """The account behind a request: an API token, else the session cookie."""
+    header = request.headers.get("authorization", "")
+    with session_scope() as session:
+        if header.lower().startswith("token "):
+            return sessions.user_for_api_token(session, header[6:].strip())
+        return sessions.user_for_session(session, request.cookies.get(sessions.SESSION_COOKIE))
+
+
+async def media(request: Request) -> Response:
+    from labelkit.storage import local
+
+    data_path = f"{local.UPLOAD_PREFIX}{request.path_params['path']}"
+
+    def find() -> Path:
+        if not local.signature_valid(data_path, request.query_params.get("exp"), request.query_params.get("sig")):
+            _check_media_access(_caller(request), data_path)
+        return local.resolve(data_path)
+
+    try:
+        path = await run_in_threadpool(find)
+    except PermissionDenied as e:
+        return PlainTextResponse(str(e), status_code=403)
+    except LabelkitError:
+        return PlainTextResponse("Not found", status_code=404)
+    return FileResponse(path, headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+def _check_media_access(user, data_path: str) -> None:  # noqa: ANN001
+    from labelkit.auth.permissions import Capability, can
+
+    if user is None:
+        raise PermissionDenied("Sign in, or use a signed link, to see this file.")
+    folder = data_path.split("/")[3]
+    if folder == "samples":
+        return
+    if not folder.isdigit():
+        raise NotFound("No such file.")
+    with session_scope(write=False) as session:
+        if not can(session, user, Capability.PROJECT_VIEW, int(folder)):
+            raise NotFound("No such file.")
+
+
+async def health(request: Request) -> Response:  # noqa: ARG001
+    return JSONResponse({"status": "UP"})
+
+
+async def version(request: Request) -> Response:  # noqa: ARG001
+    return JSONResponse({"release": __version__, "labelkit": __version__})
+
+
+async def whoami(request: Request) -> Response:
+    user = await run_in_threadpool(_caller, request)
+    if user is None:
+        return JSONResponse({"detail": "Authentication credentials were not provided or are invalid."}, status_code=401)
+    return JSONResponse({"id": user.id, "email": user.email, "username": user.email, "first_name": user.name, "last_name": ""})
+
+
+@asynccontextmanager
+async def lifespan(_app):  # noqa: ANN001, ANN201
+    await run_in_threadpool(prepare)
+    yield
+
+
+routes = [
+    Route("/session/start", session_start),
+    Route("/session/logout", session_logout),
+    Route("/invite/{token}", invite_landing),
+    Route("/session/invite-done", invite_done),
+    Route("/data/upload/{path:path}", media),
+    Route("/api/health", health),
+    Route("/api/version", version),
+    Route("/api/current-user/whoami", whoami),
+]
+
+app = streamlit_app(ROOT / "app.py", routes, lifespan)

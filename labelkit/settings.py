@@ -1,0 +1,80 @@
+"""Settings from LABELKIT_* environment variables, read once per process (get_settings)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LABELKIT_", extra="ignore")
+
+    data_dir: Path = Path("./labelkit-data")
+    database_url: str | None = None
+    # Used to sign media URLs and other short-lived links. Generated and kept in the
+    # data dir when not given, so a single machine needs no configuration.
+    secret_key: str | None = None
+    # The address people use to reach the portal; invite links are built on it.
+    # Without it, the address of the browser that creates the invite is used.
+    base_url: str | None = None
+    env: str = "development"
+
+    admin_email: str | None = None
+    admin_password: str | None = None
+    # Sign-up without an invite, for people whose email is in one of these domains.
+    open_signup_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Trust OIDC emails the provider has not verified (for invite and account matching).
+    trust_unverified_oidc_email: bool = False
+
+    session_days: int = 14
+    invite_days: int = 7
+    lock_minutes: int = 30
+    trash_days: int = 30
+    max_upload_mb: int = 200
+    allow_private_urls: bool = False
+
+    @field_validator("open_signup_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [d.strip().lower().lstrip("@") for d in value.split(",") if d.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'labelkit.db').resolve()}"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def export_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    def signing_key(self) -> bytes:
+        """The key for signed links: LABELKIT_SECRET_KEY, else one kept in the data dir."""
+        if self.secret_key:
+            if self.env == "production" and len(self.secret_key) < 32:
+                raise ValueError("LABELKIT_SECRET_KEY must be at least 32 characters in production")
+            return self.secret_key.encode()
+        if self.env == "production":
+            raise ValueError("LABELKIT_SECRET_KEY must be set in production")
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,77 @@
+"""Uploaded media under LABELKIT_DATA_DIR/media, addressed by Label Studio's paths
+(/data/upload/<project>/<file>), and served only through signed, expiring links or to a
+signed-in session."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from labelkit.errors import InvalidInput, NotFound
+from labelkit.settings import get_settings
+
+UPLOAD_PREFIX = "/data/upload/"
+SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def upload_root() -> Path:
+    return get_settings().media_dir / "upload"
+
+
+def save_upload(project_id: int, filename: str, content: bytes) -> str:
+    """Store an uploaded file; returns its data path for the task."""
+    name = _SAFE.sub("_", Path(filename).name).strip("._") or "file"
+    stored = f"{uuid.uuid4().hex[:8]}-{name[-120:]}"
+    folder = upload_root() / str(project_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / stored).write_bytes(content)
+    return f"{UPLOAD_PREFIX}{project_id}/{stored}"
+
+
+def resolve(data_path: str) -> Path:
+    """The file behind /data/upload/..., never outside the upload folder."""
+    if not data_path.startswith(UPLOAD_PREFIX):
+        raise NotFound(f"{data_path} is not an uploaded file.")
+    root = upload_root().resolve()
+    path = (root / data_path[len(UPLOAD_PREFIX):]).resolve()
+    if root not in path.parents:
+        raise InvalidInput("That path leaves the upload folder.")
+    if not path.is_file():
+        raise NotFound(f"{data_path} does not exist.")
+    return path
+
+
+def install_samples() -> None:
+    """Copy the bundled sample images to /data/upload/samples/ (templates and the demo use them)."""
+    folder = upload_root() / "samples"
+    folder.mkdir(parents=True, exist_ok=True)
+    for source in SAMPLES_DIR.glob("*.png"):
+        target = folder / source.name
+        if not target.exists():
+            shutil.copyfile(source, target)
+
+
+def _signature(path: str, expires: int) -> str:
+    mac = hmac.new(get_settings().signing_key(), f"{path}|{expires}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:18]).decode()
+
+
+def signed_url(data_path: str, seconds: int = 3600) -> str:
+    """A link a browser tag or a model server can fetch without a session, until it expires."""
+    expires = int(time.time()) + seconds
+    query = urlencode({"exp": expires, "sig": _signature(data_path, expires)})
+    return f"{quote(data_path)}?{query}"
+
+
+def signature_valid(data_path: str, expires: str | None, signature: str | None) -> bool:
+    if not expires or not signature or not expires.isdigit() or int(expires) < time.time():
+        return False
+    return hmac.compare_digest(_signature(data_path, int(expires)), signature)

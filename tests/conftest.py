@@ -1,0 +1,214 @@
+"""Fixtures shared by every test: a real database (SQLite file and PostgreSQL), settings
+pointing at a throwaway data dir, and factories for users, projects and tasks.
+
+PostgreSQL: LABELKIT_TEST_POSTGRES_URL (a server URL ending in a database name that
+may be created, as .ci/run sets it), else a throwaway server started here with the
+Debian binaries. Set LABELKIT_TEST_SKIP_POSTGRES=1 to run on SQLite only."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlmodel import SQLModel
+
+from labelkit import db as lkdb
+from labelkit.models import Role
+from labelkit.settings import get_settings
+
+BACKENDS = ["sqlite"] if os.environ.get("LABELKIT_TEST_SKIP_POSTGRES") == "1" else ["sqlite", "postgresql"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pg_bin() -> Path | None:
+    for version in ("17", "16", "15", "14", "13"):
+        candidate = Path(f"/usr/lib/postgresql/{version}/bin")
+        if (candidate / "initdb").exists():
+            return candidate
+    return None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL on 127.0.0.1 (as the postgres user when run as root)."""
+
+    def __init__(self) -> None:
+        self.bin = _pg_bin()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql, or set LABELKIT_TEST_SKIP_POSTGRES=1")
+        self.dir = Path(tempfile.mkdtemp(prefix="labelkit-pg-"))
+        self.port = free_port()
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_postgres:
+            shutil.chown(self.dir, "postgres")
+
+    def start(self) -> str:
+        subprocess.run([*self.as_postgres, str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True)
+        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        subprocess.run([*self.as_postgres, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
+                        "-w", "start", "-o", options], check=True, capture_output=True)
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        subprocess.run([*self.as_postgres, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"],
+                       capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A URL of a PostgreSQL server database we may create other databases from."""
+    url = os.environ.get("LABELKIT_TEST_POSTGRES_URL")
+    if url:
+        yield url
+        return
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+def create_database(server_url: str, name: str) -> str:
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_server_url: str) -> str:
+    url = create_database(postgres_server_url, f"labelkit_test_{os.getpid()}")
+    engine = lkdb.make_engine(url)
+    lkdb.migrate(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "labelkit.db"
+    engine = lkdb.make_engine(f"sqlite:///{path}")
+    lkdb.migrate(engine)
+    engine.dispose()
+    return path
+
+
+def _truncate(url: str) -> None:
+    engine = lkdb.make_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: a fresh SQLite file, or the PostgreSQL test database truncated."""
+    if request.param == "sqlite":
+        path = tmp_path / "labelkit.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("migrated_postgres")
+    _truncate(url)
+    return url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """labelkit configured for this test: its own data dir and database."""
+    monkeypatch.setenv("LABELKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LABELKIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("LABELKIT_ENV", "test")
+    for key in ("LABELKIT_ADMIN_EMAIL", "LABELKIT_ADMIN_PASSWORD", "LABELKIT_OPEN_SIGNUP_DOMAINS", "LABELKIT_BASE_URL"):
+        monkeypatch.delenv(key, raising=False)
+    get_settings.cache_clear()
+    lkdb._engine_for.cache_clear()
+    yield get_settings()
+    lkdb.get_engine().dispose()
+    lkdb._engine_for.cache_clear()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def session(settings):  # noqa: ANN001, ANN201
+    """A session in a writing transaction, committed when the test ends."""
+    with lkdb.session_scope() as s:
+        yield s
+
+
+@pytest.fixture
+def factory(settings):  # noqa: ANN001, ANN201
+    return Factory()
+
+
+class Factory:
+    """Builds users, projects and tasks, each in its own committed transaction."""
+
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def user(self, role: Role = Role.ANNOTATOR, email: str | None = None, password: str = "correct horse battery", name: str = ""):  # noqa: ANN201
+        from labelkit.auth.accounts import create_user
+
+        self.counter += 1
+        email = email or f"{role}{self.counter}@example.com"
+        with lkdb.session_scope() as s:
+            return create_user(s, email, name=name or email.split("@")[0], password=password, role=role)
+
+    def project(self, owner, config: str = None, overlap: int = 1, title: str | None = None, sampling: str = "sequential"):  # noqa: ANN001, ANN201, RUF013
+        from labelkit.config.templates import template
+        from labelkit.projects import ProjectFields, create_project
+
+        self.counter += 1
+        fields = ProjectFields(
+            title=title or f"Project {self.counter}",
+            label_config=config or template("sentiment").config,
+            overlap=overlap,
+            sampling=sampling,
+            instructions="Be careful.",
+        )
+        with lkdb.session_scope() as s:
+            return create_project(s, owner, fields)
+
+    def member(self, project, user, role: Role) -> None:  # noqa: ANN001
+        from labelkit.models import Membership
+
+        with lkdb.session_scope() as s:
+            s.add(Membership(project_id=project.id, user_id=user.id, role=role))
+
+    def tasks(self, project, owner, rows: list[dict] | int, filename: str = "tasks.json"):  # noqa: ANN001, ANN201
+        from labelkit import importers
+
+        if isinstance(rows, int):
+            rows = [{"text": f"Task text number {i}"} for i in range(1, rows + 1)]
+        payload = json.dumps(rows).encode()
+        with lkdb.session_scope() as s:
+            return importers.import_sources(s, owner, project.id, [(filename, io.BytesIO(payload), len(payload))])
+
+
+def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {host}:{port}")
