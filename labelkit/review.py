@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from labelkit import audit
 from labelkit.auth.permissions import Capability
@@ -61,6 +61,20 @@ def review_queue(session: Session, actor: User, project_id: int, limit: int = 10
         {"annotation_id": a.id, "task_id": a.task_id, "annotator": email or "(unknown)", "submitted": a.submitted_at, "result": a.result}
         for a, email in rows
     ]
+
+
+def own_pending(session: Session, actor: User, project_id: int) -> int:
+    """The actor's own submitted work waiting for another reviewer."""
+    get_project(session, actor, project_id, Capability.ANNOTATION_REVIEW)
+    return session.exec(
+        select(func.count(Annotation.id)).where(
+            Annotation.project_id == project_id,
+            Annotation.user_id == actor.id,
+            Annotation.state == AnnotationState.SUBMITTED,
+            Annotation.review_status == ReviewStatus.PENDING,
+            Annotation.deleted_at.is_(None),
+        )
+    ).one()
 
 
 def task_for_review(session: Session, actor: User, task_id: int) -> TaskReview:

@@ -69,6 +69,8 @@ async def session_start(request: Request) -> Response:
     response.set_cookie(
         sessions.SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=_secure(request), path="/"
     )
+    # A password sign-in handles its invite in the page before coming here.
+    response.delete_cookie(INVITE_COOKIE, path="/")
     return response
 
 

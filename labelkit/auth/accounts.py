@@ -164,3 +164,13 @@ def ensure_first_admin(session: Session, settings: Settings) -> User | None:
 
 def higher_role(a: Role | str, b: Role | str) -> Role:
     return max(Role(a), Role(b), key=ROLE_RANK.get)
+
+
+def sign_up_open(session: Session, email: str, name: str, password: str) -> User:
+    """Sign-up without an invite, only for the domains in LABELKIT_OPEN_SIGNUP_DOMAINS."""
+    from labelkit.settings import get_settings
+
+    email = normalize_email(email)
+    if email.split("@", 1)[1] not in get_settings().open_signup_domains:
+        raise PermissionDenied("Sign-up is by invitation only here: ask your admin for an invite link.")
+    return create_user(session, email, name=name, password=password)

@@ -1,0 +1,1 @@
+"""Streamlit widgets and page helpers (the only part of labelkit that imports streamlit)."""

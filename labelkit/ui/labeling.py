@@ -1,0 +1,268 @@
+"""Draw a parsed label config for one task: the layout (View, Header), the objects bound
+to task data (Text, Image) and the controls (Choices, TextArea, Rating). Returns the
+values of the controls; labelkit.results turns them into Label Studio result JSON.
+
+Task text is shown as text, never as HTML or Markdown."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import streamlit as st
+
+from labelkit.config import ControlTag, LabelConfig, Node
+from labelkit.config.parser import truthy
+from labelkit.ui.media import image_source, natural_width
+from labelkit.ui.text import plain
+
+# Keys Streamlit reserves or that would fight with typing; see st.button's `shortcut`.
+_RESERVED_KEYS = {"c", "r"}
+_SHORTCUT = re.compile(r"^(?:[A-Za-z0-9]|F(?:[1-9]|1[0-2]))$")
+SUBMIT_SHORTCUT = "Ctrl+Enter"
+
+
+def state_key(prefix: str, control: str) -> str:
+    return f"{prefix}:{control}"
+
+
+def seed(prefix: str, config: LabelConfig, values: dict[str, Any]) -> None:
+    """Put a saved result's values into the widgets' state (once per task view)."""
+    marker = f"{prefix}:seeded"
+    if st.session_state.get(marker):
+        return
+    for name, control in config.controls.items():
+        value = values.get(name)
+        if control.tag == "Choices":
+            if value is None:
+                value = [o.stored for o in control.options if o.selected]
+            st.session_state[state_key(prefix, name)] = list(value or [])
+        elif control.tag == "TextArea":
+            st.session_state[state_key(prefix, name)] = value or ""
+        elif control.tag == "Rating":
+            default = control.attrs.get("defaultValue")
+            rating = value or (int(default) if default and default.isdigit() else None)
+            max_rating = int(control.attrs.get("maxRating", "5"))
+            widget = state_key(prefix, name)
+            st.session_state[widget] = (rating - 1 if max_rating == 5 else rating) if rating else None
+    st.session_state[marker] = True
+
+
+def forget(prefix: str) -> None:
+    """Drop a task view's widget state (after submit, skip, or leaving it)."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(f"{prefix}:")]:
+        del st.session_state[key]
+
+
+class _Renderer:
+    def __init__(
+        self, config: LabelConfig, data: dict, prefix: str, disabled: bool, objects: bool, controls: bool, hotkeys: bool
+    ) -> None:
+        self.config, self.data, self.prefix, self.hotkeys = config, data, prefix, hotkeys
+        self.disabled, self.objects, self.controls = disabled, objects, controls
+        self.values: dict[str, Any] = {}
+        self.shortcuts: set[str] = set()
+
+    # Layout
+
+    def node(self, node: Node) -> None:
+        if not self._visible(node):
+            return
+        handler = getattr(self, f"tag_{node.tag}", None)
+        if handler is not None:
+            handler(node)
+
+    def tag_View(self, node: Node) -> None:  # noqa: N802
+        children = [c for c in node.children if c.tag not in ("Style", "Choice")]
+        style = node.attrs.get("style", "").replace(" ", "").lower()
+        row = "display:flex" in style and "flex-direction:column" not in style
+        if row and len(children) > 1:
+            for column, child in zip(st.columns(len(children)), children, strict=True):
+                with column:
+                    self.node(child)
+        else:
+            for child in children:
+                self.node(child)
+
+    def tag_Header(self, node: Node) -> None:  # noqa: N802
+        if not self.objects:
+            return
+        text = self._resolve(node.attrs.get("value", "") or node.text.strip())
+        size = node.attrs.get("size", "4")
+        level = int(size) if size.isdigit() and 1 <= int(size) <= 6 else 4
+        st.markdown(f"{'#' * max(level, 3)} {plain(text)}")
+
+    # Objects
+
+    def tag_Text(self, node: Node) -> None:  # noqa: N802
+        if not self.objects:
+            return
+        text = self._resolve(node.attrs.get("value", ""))
+        with st.container(border=True):
+            st.markdown(plain(text) if text else "*(empty)*")
+
+    def tag_Image(self, node: Node) -> None:  # noqa: N802
+        if not self.objects:
+            return
+        value = self._resolve(node.attrs.get("value", ""))
+        source = image_source(value)
+        if source is None:
+            st.warning(f"The image {value!r} cannot be shown here.", icon=":material/broken_image:")
+            return
+        width = _pixels(node.attrs.get("maxWidth") or node.attrs.get("width"))
+        natural = natural_width(source)
+        if width and natural:
+            width = min(width, natural)
+        st.image(source, width=width or "content")
+
+    # Controls
+
+    def _control(self, node: Node) -> ControlTag | None:
+        if not self.controls:
+            return None
+        return self.config.controls.get(node.attrs.get("name", ""))
+
+    def _caption(self, control: ControlTag) -> None:
+        label = _humanize(control.name)
+        st.caption(f"{label}{' · required' if control.required else ''}")
+
+    def tag_Choices(self, node: Node) -> None:  # noqa: N802
+        control = self._control(node)
+        if control is None:
+            return
+        key = state_key(self.prefix, control.name)
+        st.session_state.setdefault(key, [])
+        self._caption(control)
+        inline = truthy(control.attrs.get("showInline")) or len(control.options) <= 6
+        box = st.container(horizontal=inline, gap="small")
+        for option in control.options:
+            selected = option.stored in st.session_state[key]
+            box.button(
+                option.value,
+                key=f"{key}:opt:{option.stored}",
+                type="primary" if selected else "secondary",
+                icon=":material/check:" if selected else None,
+                help=option.hint,
+                disabled=self.disabled,
+                shortcut=self._shortcut(option.hotkey),
+                on_click=_toggle,
+                args=(key, option.stored, control.multiple),
+            )
+        self.values[control.name] = list(st.session_state[key])
+
+    def tag_TextArea(self, node: Node) -> None:  # noqa: N802
+        control = self._control(node)
+        if control is None:
+            return
+        rows = int(control.attrs.get("rows", "3") or 3)
+        key = state_key(self.prefix, control.name)
+        st.session_state.setdefault(key, "")
+        text = st.text_area(
+            _humanize(control.name) + (" (required)" if control.required else ""),
+            key=key,
+            placeholder=control.attrs.get("placeholder", ""),
+            height=max(68, 24 * rows + 20),
+            disabled=self.disabled,
+        )
+        self.values[control.name] = text
+
+    def tag_Rating(self, node: Node) -> None:  # noqa: N802
+        control = self._control(node)
+        if control is None:
+            return
+        max_rating = int(control.attrs.get("maxRating", "5"))
+        key = state_key(self.prefix, control.name)
+        self._caption(control)
+        if max_rating == 5:
+            picked = st.feedback("stars", key=key, disabled=self.disabled)
+            self.values[control.name] = None if picked is None else picked + 1
+        else:
+            picked = st.pills(
+                _humanize(control.name), list(range(1, max_rating + 1)), key=key,
+                disabled=self.disabled, label_visibility="collapsed",
+            )
+            self.values[control.name] = picked
+
+    # Helpers
+
+    def _resolve(self, value: str) -> str:
+        if value.startswith("$"):
+            found = self.data.get(value[1:])
+            return "" if found is None else str(found)
+        return value
+
+    def _shortcut(self, hotkey: str | None) -> str | None:
+        if not hotkey or self.disabled or not self.hotkeys or not _SHORTCUT.match(hotkey) or hotkey.lower() in _RESERVED_KEYS:
+            return None
+        if hotkey.lower() in self.shortcuts:
+            return None
+        self.shortcuts.add(hotkey.lower())
+        return hotkey.upper() if len(hotkey) == 1 else hotkey
+
+    def _visible(self, node: Node) -> bool:
+        """visibleWhen="choice-selected" / "choice-unselected" on a View or a control."""
+        when = node.attrs.get("visibleWhen")
+        if when not in ("choice-selected", "choice-unselected"):
+            return True
+        source = node.attrs.get("whenTagName")
+        chosen = st.session_state.get(state_key(self.prefix, source), []) if source else []
+        wanted = [v.strip() for v in node.attrs.get("whenChoiceValue", "").split(",") if v.strip()]
+        hit = bool(chosen) and (not wanted or any(v in chosen for v in wanted))
+        return hit if when == "choice-selected" else not hit
+
+
+def _toggle(key: str, value: str, multiple: bool) -> None:
+    selected = list(st.session_state.get(key, []))
+    if value in selected:
+        selected.remove(value)
+    elif multiple:
+        selected.append(value)
+    else:
+        selected = [value]
+    st.session_state[key] = selected
+
+
+def _humanize(name: str) -> str:
+    return name.replace("_", " ").replace("-", " ").strip().capitalize()
+
+
+def _pixels(value: str | None) -> int | None:
+    if not value:
+        return None
+    m = re.match(r"^\s*(\d+)\s*(px)?\s*$", value)
+    return int(m.group(1)) if m else None
+
+
+def render(
+    config: LabelConfig,
+    data: dict,
+    prefix: str,
+    *,
+    disabled: bool = False,
+    objects: bool = True,
+    controls: bool = True,
+    hotkeys: bool = True,
+) -> dict[str, Any]:
+    """Draw the task; returns the controls' current values by control name."""
+    renderer = _Renderer(config, data or {}, prefix, disabled, objects, controls, hotkeys)
+    renderer.node(config.root)
+    return renderer.values
+
+
+def show_result(config: LabelConfig, values: dict[str, Any]) -> None:
+    """A submitted result, read-only, as short lines per control."""
+    shown = False
+    for name, control in config.controls.items():
+        value = values.get(name)
+        if value in (None, "", []):
+            continue
+        shown = True
+        if control.tag == "Choices":
+            text = ", ".join(value)
+        elif control.tag == "Rating":
+            text = f"{value} / {control.attrs.get('maxRating', '5')}"
+        else:
+            text = str(value)
+        st.markdown(f"**{plain(_humanize(name))}:** {plain(text)}")
+    if not shown:
+        st.caption("(no answer)")

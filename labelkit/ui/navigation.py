@@ -1,0 +1,76 @@
+"""The pages, what each needs, and the navigation each person sees.
+
+One list: the shell builds the menu from it, and each page checks it again when opened
+(a page can be opened by URL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from labelkit.auth.permissions import DESCRIPTIONS, Capability, can, lowest_role_with
+from labelkit.db import ROOT, session_scope
+from labelkit.models import User
+
+C = Capability
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str
+    title: str
+    icon: str
+    section: str
+    needs: tuple[Capability, ...] = ()  # any one of these, in some project (or portal-wide)
+
+    @property
+    def path(self) -> Path:
+        return ROOT / "pages" / f"{self.key}.py"
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("home", "Home", ":material/home:", "Work"),
+    PageSpec("label", "Label", ":material/edit_note:", "Work", (C.TASK_ANNOTATE,)),
+    PageSpec("review", "Review", ":material/fact_check:", "Work", (C.ANNOTATION_REVIEW,)),
+    PageSpec("projects", "Projects", ":material/folder_open:", "Manage", (C.PROJECT_EDIT, C.PROJECT_CREATE)),
+    PageSpec("import", "Import", ":material/upload_file:", "Manage", (C.TASK_IMPORT,)),
+    PageSpec("export", "Export", ":material/download:", "Manage", (C.PROJECT_EXPORT,)),
+    PageSpec("admin", "Admin", ":material/admin_panel_settings:", "Portal", (C.USER_MANAGE,)),
+    PageSpec("account", "Account", ":material/person:", "Portal"),
+]
+SPECS = {p.key: p for p in PAGES}
+
+
+def allowed(user: User, spec: PageSpec) -> bool:
+    if not spec.needs:
+        return True
+    with session_scope(write=False) as session:
+        return any(can(session, user, capability) for capability in spec.needs)
+
+
+def navigation(user: User) -> st.navigation:
+    """Every page is routable; the ones a person may not use are hidden from their menu."""
+    sections: dict[str, list] = {}
+    for spec in PAGES:
+        page = st.Page(
+            spec.path,
+            title=spec.title,
+            icon=spec.icon,
+            url_path="" if spec.key == "home" else spec.key,
+            default=spec.key == "home",
+            visibility="visible" if allowed(user, spec) else "hidden",
+        )
+        sections.setdefault(spec.section, []).append(page)
+    return st.navigation(sections)
+
+
+def refusal(spec: PageSpec) -> str:
+    role = lowest_role_with(spec.needs[0])
+    where = "" if role.value == "admin" else " in a project"
+    return (
+        f"You don't have access to the {spec.title} page: it is for people who may "
+        f"{DESCRIPTIONS[spec.needs[0]].replace('this project', 'a project')} (the {role} role{where}). "
+        "Ask an admin if you need it."
+    )

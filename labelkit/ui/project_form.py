@@ -1,0 +1,82 @@
+"""The project settings form: title, texts, label config with a template gallery, live
+validation and a preview of the labeling interface, overlap and sampling."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from labelkit.config import check_config
+from labelkit.config.templates import TEMPLATES, template
+from labelkit.errors import InvalidInput
+from labelkit.projects import MAX_OVERLAP, SAMPLING, ProjectFields
+from labelkit.ui import labeling
+
+
+def template_gallery(key: str) -> None:
+    """Cards of starter configs; picking one puts its config into the editor."""
+    st.markdown("**Start from a template**")
+    columns = st.columns(3)
+    for i, t in enumerate(TEMPLATES):
+        with columns[i % 3], st.container(border=True):
+            st.markdown(f"**{t.title}**  \n:gray[{t.group}]")
+            st.caption(t.description)
+            if st.button("Use this template", key=f"{key}_tpl_{t.key}", width="stretch"):
+                st.session_state[f"{key}_config"] = t.config
+                st.session_state[f"{key}_sample"] = t.key
+                st.rerun()
+
+
+def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_label: str) -> ProjectFields | None:
+    """Draw the form; returns the fields when the person saves and the config is valid."""
+    st.session_state.setdefault(f"{key}_config", initial.label_config)
+    title = st.text_input("Title", value=initial.title, key=f"{key}_title", max_chars=200)
+    description = st.text_input("Description (optional)", value=initial.description, key=f"{key}_description")
+    instructions = st.text_area(
+        "Instructions for annotators (Markdown)", value=initial.instructions, key=f"{key}_instructions", height=120,
+        placeholder="What to label, how to decide the hard cases. Shown above every task.",
+    )
+    left, right = st.columns(2)
+    overlap = left.number_input(
+        "Annotations per task", min_value=1, max_value=MAX_OVERLAP, value=initial.overlap, key=f"{key}_overlap",
+        help="How many different people label each task. More than one lets you measure agreement.",
+    )
+    sampling = right.selectbox(
+        "Order of tasks", list(SAMPLING), index=list(SAMPLING).index(initial.sampling), format_func=SAMPLING.get,
+        key=f"{key}_sampling",
+    )
+
+    st.markdown("**Label config** (Label Studio's XML: paste one from Label Studio, or start from a template)")
+    editor, preview = st.columns(2, gap="large")
+    with editor:
+        config = st.text_area("Label config", key=f"{key}_config", height=360, label_visibility="collapsed")
+        parsed = None
+        try:
+            parsed = check_config(config)
+        except InvalidInput as e:
+            st.error(e.args[0], icon=":material/error:")
+            for issue in e.issues:
+                st.markdown(f"- {issue}")
+        else:
+            st.success(
+                f"Valid: {len(parsed.objects)} object{'s' * (len(parsed.objects) != 1)} "
+                f"({', '.join(o.tag for o in parsed.objects.values())}), "
+                f"{len(parsed.controls)} control{'s' * (len(parsed.controls) != 1)}; "
+                f"tasks need the key{'s' * (len(parsed.data_keys) != 1)} {', '.join(parsed.data_keys) or '(none)'}.",
+                icon=":material/check_circle:",
+            )
+    with preview:
+        st.markdown(":gray[Preview]")
+        if parsed is not None:
+            chosen = st.session_state.get(f"{key}_sample")
+            data = dict(sample or (template(chosen).sample if chosen else {}))
+            for k in parsed.data_keys:
+                data.setdefault(k, f"(the task's {k} goes here)")
+            with st.container(border=True):
+                labeling.render(parsed, data, f"lk:preview:{key}", hotkeys=False)
+    saved = st.button(submit_label, type="primary", key=f"{key}_save", disabled=parsed is None)
+    if not saved:
+        return None
+    return ProjectFields(
+        title=title, label_config=config, description=description, instructions=instructions,
+        overlap=int(overlap), sampling=sampling,
+    )

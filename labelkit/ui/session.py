@@ -1,0 +1,129 @@
+"""Who is using this browser tab: a password session (our cookie) or an OIDC identity
+(st.user), mapped to a labelkit account; and the invite they brought, if any."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+from dataclasses import dataclass
+
+import streamlit as st
+
+from labelkit.auth import invites, oidc, sessions
+from labelkit.db import session_scope
+from labelkit.errors import LabelkitError
+from labelkit.models import User
+
+PROVIDER_NAMES = {"google": "Google", "microsoft": "Microsoft", "okta": "Okta", "auth0": "Auth0", "github": "GitHub"}
+
+
+@st.cache_resource(show_spinner=False)
+def startup() -> bool:
+    """Once per process: migrations, the first admin, sample media, trash purge."""
+    from labelkit.server import prepare
+
+    prepare()
+    return True
+
+
+@dataclass
+class Visitor:
+    user: User | None
+    method: str | None  # "password" or "oidc"
+    problem: str | None = None  # why an identity was refused (no account, deactivated...)
+    oidc_email: str | None = None
+
+
+def invite_token() -> str | None:
+    """An invite from the link's query parameter, or from the cookie /invite/<token> set."""
+    token = st.query_params.get("invite")
+    if token:
+        return token
+    return _cookie(invites.INVITE_COOKIE)
+
+
+def _cookie(name: str) -> str | None:
+    try:
+        value = st.context.cookies.get(name)
+    except Exception:  # noqa: BLE001 - no cookies outside a browser session (AppTest)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _session_cookie() -> str | None:
+    return _cookie(sessions.SESSION_COOKIE)
+
+
+def _oidc_claims() -> dict | None:
+    try:
+        if not st.user.is_logged_in:
+            return None
+        return st.user.to_dict()
+    except Exception:  # noqa: BLE001 - auth not configured
+        return None
+
+
+def visitor() -> Visitor:
+    token = _session_cookie()
+    if token:
+        with session_scope(write=False) as session:
+            user = sessions.user_for_session(session, token)
+        if user is not None:
+            return Visitor(user, "password")
+    claims = _oidc_claims()
+    if claims is None:
+        return Visitor(None, None)
+    cache_key = f"{claims.get('iss')}|{claims.get('sub')}"
+    cached = st.session_state.get("lk_oidc")
+    if cached and cached[0] == cache_key:
+        with session_scope(write=False) as session:
+            user = session.get(User, cached[1])
+        if user is not None and user.is_active:
+            return Visitor(user, "oidc")
+    try:
+        with session_scope() as session:
+            user = oidc.resolve_identity(session, claims, invite_token())
+    except LabelkitError as e:
+        return Visitor(None, "oidc", problem=str(e), oidc_email=str(claims.get("email") or ""))
+    st.session_state["lk_oidc"] = (cache_key, user.id)
+    return Visitor(user, "oidc")
+
+
+def providers() -> list[tuple[str | None, str]]:
+    """OIDC providers from secrets.toml: (name for st.login, button label)."""
+    try:
+        auth = st.secrets.get("auth")
+    except Exception:  # noqa: BLE001 - no secrets file
+        return []
+    if not auth:
+        return []
+    found: list[tuple[str | None, str]] = []
+    if "client_id" in auth:
+        found.append((None, "Sign in with your identity provider"))
+    for name, section in auth.items():
+        if isinstance(section, dict) or hasattr(section, "keys"):
+            if "client_id" in section:
+                found.append((name, f"Sign in with {PROVIDER_NAMES.get(name.lower(), name.title())}"))
+    return found
+
+
+def redirect(url: str, message: str = "Signing you in…") -> None:
+    """Send the browser to one of our own routes (they can set cookies; the script cannot)."""
+    st.info(message)
+    st.markdown(f"If nothing happens, [continue]({url}).")
+    st.html(f"<script>window.location.assign({json.dumps(url)});</script>", unsafe_allow_javascript=True)
+    st.stop()
+
+
+def sign_in_with_password(user: User, next_path: str = "/") -> None:
+    with session_scope() as session:
+        ticket = sessions.issue_signin_ticket(session, user)
+    st.session_state["lk_ticket_issued"] = user.id
+    redirect(f"/session/start?{urlencode({'ticket': ticket, 'next': next_path})}")
+
+
+def sign_out(v: Visitor) -> None:
+    st.session_state.clear()
+    if v.method == "oidc":
+        st.logout()
+    redirect("/session/logout", "Signing you out…")

@@ -1,0 +1,63 @@
+"""The frame around every page: start-up, who is signed in, the invite they brought,
+the sidebar, and the navigation their role allows."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from labelkit.auth import invites
+from labelkit.db import ROOT, session_scope
+from labelkit.errors import LabelkitError
+from labelkit.models import User
+from labelkit.ui.context import USER_KEY, keep_sidebar_slot
+from labelkit.ui.navigation import navigation
+from labelkit.ui.session import Visitor, invite_token, sign_out, startup, visitor
+
+SIGNED_OUT_PAGES = {"signin": "Sign in", "join": "Join labelkit", "no_account": "No account"}
+
+
+def run() -> None:
+    st.set_page_config(page_title="labelkit", page_icon=":material/label:", layout="wide")
+    startup()
+    v = visitor()
+    if v.user is None:
+        st.session_state.pop(USER_KEY, None)
+        st.session_state["lk_visitor"] = {"problem": v.problem, "email": v.oidc_email, "method": v.method}
+        key = "no_account" if v.problem else "join" if invite_token() else "signin"
+        page = st.Page(ROOT / "pages" / f"{key}.py", title=SIGNED_OUT_PAGES[key], url_path=key, default=True)
+        st.navigation([page], position="hidden").run()
+        return
+    st.session_state[USER_KEY] = v.user.id
+    _accept_invite(v.user)
+    _sidebar(v)
+    navigation(v.user).run()
+
+
+def _accept_invite(user: User) -> None:
+    """A signed-in person who opens an invite link gets its role (once; opening it again changes nothing)."""
+    token = invite_token()
+    if not token or st.session_state.get("lk_invite_handled") == token:
+        return
+    st.session_state["lk_invite_handled"] = token
+    if "invite" in st.query_params:
+        del st.query_params["invite"]
+    try:
+        with session_scope() as session:
+            info = invites.accept_invite(session, token, user)
+    except LabelkitError as e:
+        st.warning(f"{e} [Dismiss](/session/invite-done)", icon=":material/mail:")
+        return
+    where = f" in **{info.project_title}**" if info.project_title else ""
+    st.toast(f"You have the {info.role} role{where}.", icon=":material/celebration:")
+    if info.project_id:
+        st.query_params["project"] = str(info.project_id)
+
+
+def _sidebar(v: Visitor) -> None:
+    user = v.user
+    keep_sidebar_slot()
+    with st.sidebar:
+        st.divider()
+        st.caption(f"{user.display} · {user.email}" if user.name else user.email)
+        if st.button("Sign out", icon=":material/logout:", key="lk_sign_out"):
+            sign_out(v)

@@ -1,0 +1,67 @@
+"""Export: a project's tasks and labels in a training format, for download."""
+
+import time
+import uuid
+
+import streamlit as st
+
+from labelkit import exporters
+from labelkit.auth.permissions import Capability
+from labelkit.db import session_scope
+from labelkit.errors import LabelkitError
+from labelkit.settings import get_settings
+from labelkit.ui.context import choose_project, page_user, show_error
+
+user = page_user("export")
+project = choose_project(user, Capability.PROJECT_EXPORT)
+st.title("Export", anchor=False)
+if project is None:
+    st.info("You can export no project.")
+    st.stop()
+
+names = list(exporters.FORMATS)
+st.caption(project.title)
+fmt = st.radio(
+    "Format", names, key="lk_export_format",
+    format_func=lambda n: exporters.FORMATS[n].title,
+    captions=[exporters.FORMATS[n].description for n in names],
+)
+only = st.radio("Tasks", list(exporters.Only), format_func=lambda o: exporters.ONLY_HELP[o], key="lk_export_only")
+with session_scope(write=False) as session:
+    count = exporters.count_tasks(session, user, project.id, only)
+st.caption(f"{count} task{'s' * (count != 1)} will be exported.")
+
+prepared = st.session_state.get("lk_export_file")
+if st.button("Prepare the export", type="primary", icon=":material/package_2:", disabled=count == 0):
+    folder = get_settings().export_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*"):
+        if old.stat().st_mtime < time.time() - 86400:
+            old.unlink(missing_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.part"
+    bar = st.progress(0.0, text="Exporting…")
+    try:
+        with session_scope(write=False) as session, path.open("wb") as out:
+            report = exporters.export_project(
+                session, user, project.id, fmt, out, only,
+                progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done} of {total} tasks"),
+            )
+    except LabelkitError as e:
+        bar.empty()
+        path.unlink(missing_ok=True)
+        show_error(e)
+    else:
+        bar.progress(1.0, text=f"{report.tasks} tasks exported")
+        prepared = {"path": str(path), "name": report.file_name, "mime": exporters.FORMATS[fmt].mime, "project": project.id}
+        st.session_state["lk_export_file"] = prepared
+
+if prepared and prepared["project"] == project.id:
+    from pathlib import Path
+
+    file = Path(prepared["path"])
+    if file.exists():
+        st.download_button(
+            f"Download {prepared['name']} ({file.stat().st_size / 1024:,.1f} KB)", data=file.read_bytes(),
+            file_name=prepared["name"], mime=prepared["mime"], icon=":material/download:", type="primary",
+        )
+st.caption("From a terminal: `labelkit export PROJECT --format FORMAT --out FILE --only all|completed|accepted` writes the same file.")

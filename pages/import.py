@@ -1,0 +1,56 @@
+"""Import: upload task files; every row is checked against the config, a bad file changes nothing."""
+
+import streamlit as st
+
+from labelkit import importers
+from labelkit.auth.permissions import Capability
+from labelkit.config import parse_config
+from labelkit.db import session_scope
+from labelkit.errors import LabelkitError
+from labelkit.settings import get_settings
+from labelkit.ui.context import choose_project, page_user, show_error
+
+user = page_user("import")
+project = choose_project(user, Capability.TASK_IMPORT)
+st.title("Import tasks", anchor=False)
+if project is None:
+    st.info("You can import into no project. Create one on the Projects page first.")
+    st.stop()
+
+keys = parse_config(project.label_config).data_keys
+key_list = ", ".join(f"`{k}`" for k in keys) or "no keys"
+st.markdown(f"Into **{project.title}**. Each task needs {key_list}, as the label config uses {', '.join('$' + k for k in keys)}.")
+with st.expander("Accepted files and examples", icon=":material/help:"):
+    example = ", ".join(f'"{k}": "…"' for k in keys)
+    for fmt in importers.FORMATS.values():
+        st.markdown(f"- **{', '.join(fmt.extensions)}**: {fmt.description}")
+    st.markdown("JSON, Label Studio style:")
+    st.code(f'[{{"data": {{{example}}}}}, {{"data": {{{example}}}}}]', language="json")
+    st.markdown("CSV:")
+    st.code(",".join(keys) + "\n" + ",".join("…" for _ in keys), language=None)
+
+round_ = st.session_state.setdefault("lk_import_round", 0)
+uploads = st.file_uploader(
+    f"Task files (up to {get_settings().max_upload_mb} MB each)", type=importers.extensions(),
+    accept_multiple_files=True, key=f"lk_import_files_{round_}",
+)
+result = st.session_state.pop("lk_import_result", None)
+if result:
+    st.success(result, icon=":material/check_circle:")
+    st.page_link("pages/label.py", label="Start labeling", icon=":material/edit_note:", query_params={"project": str(project.id)})
+
+if uploads and st.button(f"Import {len(uploads)} file{'s' * (len(uploads) != 1)}", type="primary", icon=":material/upload:"):
+    bar = st.progress(0.0, text="Reading the files…")
+    try:
+        with session_scope() as session:
+            report = importers.import_sources(
+                session, user, project.id, [(u.name, u, u.size) for u in uploads],
+                progress=lambda share, text: bar.progress(share, text=text),
+            )
+    except LabelkitError as e:
+        bar.empty()
+        show_error(e)
+    else:
+        st.session_state["lk_import_result"] = report.summary()
+        st.session_state["lk_import_round"] = round_ + 1
+        st.rerun()

@@ -1,0 +1,108 @@
+"""Review: annotations waiting for review; accept, reject with a comment, or fix."""
+
+import pandas as pd
+import streamlit as st
+
+from labelkit import review
+from labelkit.auth.permissions import Capability
+from labelkit.config import parse_config
+from labelkit.db import session_scope
+from labelkit.errors import LabelkitError
+from labelkit.models import ReviewStatus
+from labelkit.results import build_result, values_of
+from labelkit.ui import labeling
+from labelkit.ui.context import choose_project, page_user
+
+user = page_user("review")
+project = choose_project(user, Capability.ANNOTATION_REVIEW)
+st.title("Review", anchor=False)
+if project is None:
+    st.info("You review in no project yet.")
+    st.stop()
+config = parse_config(project.label_config)
+
+flash = st.session_state.pop("lk_review_flash", None)
+if flash:
+    st.success(flash)
+
+with session_scope(write=False) as session:
+    waiting = review.review_queue(session, user, project.id)
+
+if not waiting:
+    st.success(f"Nothing is waiting for your review in {project.title}.", icon=":material/done_all:")
+    with session_scope(write=False) as session:
+        own = review.own_pending(session, user, project.id)
+    if own:
+        st.caption(f"{own} of your own annotation{'s' * (own != 1)} wait for another reviewer: nobody reviews their own work.")
+    st.stop()
+
+tasks = list(dict.fromkeys(row["task_id"] for row in waiting))
+st.caption(f"{len(waiting)} annotation{'s' * (len(waiting) != 1)} on {len(tasks)} task{'s' * (len(tasks) != 1)} waiting, oldest first")
+
+listing, detail = st.columns([1, 3], gap="large")
+with listing:
+    table = pd.DataFrame([{"task": r["task_id"], "by": r["annotator"], "submitted": r["submitted"]} for r in waiting])
+    picked = st.dataframe(
+        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key=f"lk_review_list_{project.id}", column_config={"submitted": st.column_config.DatetimeColumn(format="MMM D, HH:mm")},
+    )
+    rows = picked.selection.rows if picked and picked.selection else []
+    task_id = int(table.iloc[rows[0]]["task"]) if rows else tasks[0]
+
+with detail:
+    try:
+        with session_scope(write=False) as session:
+            item = review.task_for_review(session, user, task_id)
+    except LabelkitError as e:
+        st.error(str(e))
+        st.stop()
+    st.subheader(f"Task {task_id}", anchor=False)
+    labeling.render(config, item.task.data, f"lk:review:{task_id}", controls=False)
+
+    columns = st.columns(max(1, len(item.annotations)))
+    for column, view in zip(columns, item.annotations, strict=False):
+        a = view.annotation
+        with column, st.container(border=True):
+            status = a.review_status or "pending"
+            badge = {"accepted": ":green-badge[accepted]", "rejected": ":red-badge[rejected]"}.get(status, ":orange-badge[waiting]")
+            st.markdown(f"**{view.annotator}** {badge}")
+            labeling.show_result(config, values_of(review.effective_result(a)))
+            if a.reviewed_result is not None:
+                with st.popover("Annotator's original"):
+                    labeling.show_result(config, values_of(a.result))
+            for r in view.reviews:
+                if r.comment:
+                    st.caption(f"{r.action}: {r.comment}")
+            if status != ReviewStatus.PENDING or a.user_id == user.id:
+                if a.user_id == user.id:
+                    st.caption("Your own work: another reviewer reviews it.")
+                continue
+            comment = st.text_input("Comment", key=f"lk_comment_{a.id}", placeholder="Required to reject")
+            actions = st.container(horizontal=True)
+            accept = actions.button("Accept", type="primary", icon=":material/check:", key=f"lk_accept_{a.id}")
+            reject = actions.button("Reject", icon=":material/undo:", key=f"lk_reject_{a.id}")
+            fixing = st.toggle("Fix the answer", key=f"lk_fixing_{a.id}")
+            save_fix = False
+            if fixing:
+                prefix = f"lk:fix:{a.id}"
+                labeling.seed(prefix, config, values_of(a.result))
+                fixed_values = labeling.render(config, item.task.data, prefix, objects=False, hotkeys=False)
+                save_fix = st.button("Save the fix and accept", icon=":material/build:", key=f"lk_savefix_{a.id}")
+            if not (accept or reject or save_fix):
+                continue
+            try:
+                with session_scope() as session:
+                    if accept:
+                        review.accept(session, user, a.id, comment)
+                        message = f"Accepted {view.annotator}'s answer on task {task_id}."
+                    elif reject:
+                        review.reject(session, user, a.id, comment)
+                        message = f"Sent task {task_id} back to {view.annotator}."
+                    else:
+                        review.fix(session, user, a.id, build_result(config, fixed_values, previous=a.result), comment)
+                        message = f"Fixed and accepted {view.annotator}'s answer on task {task_id}."
+            except LabelkitError as e:
+                st.error(str(e))
+            else:
+                st.session_state["lk_review_flash"] = message
+                st.rerun()
