@@ -70,7 +70,7 @@ def serve(host: str, port: int) -> None:
 
     prepare()
     click.echo(f"labelkit is running on http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}")
-    uvicorn.run("labelkit.server:app", host=host, port=port, log_level="warning", proxy_headers=True)
+    uvicorn.run("labelkit.server:app", host=host, port=port, log_level="warning", access_log=False, proxy_headers=True)
 
 
 @main.group()

@@ -98,6 +98,19 @@ def can(session: Session, user: User | None, capability: Capability, project_id:
     return role is not None and capability in ROLE_CAPABILITIES[role]
 
 
+def capabilities_anywhere(session: Session, user: User | None) -> set[Capability]:
+    """Everything the user may do in at least one project or portal-wide (for menus)."""
+    if user is None or not user.is_active:
+        return set()
+    if user.role == Role.ADMIN:
+        return set(Capability)
+    held = ROLE_CAPABILITIES[Role(user.role)] & PORTAL_CAPABILITIES
+    roles = session.exec(select(Membership.role).where(Membership.user_id == user.id).distinct()).all()
+    for role in roles:
+        held |= ROLE_CAPABILITIES[Role(role)] - PORTAL_CAPABILITIES
+    return set(held)
+
+
 def require(session: Session, user: User | None, capability: Capability, project_id: int | None = None) -> None:
     if user is None:
         raise NotSignedIn("Please sign in first.")

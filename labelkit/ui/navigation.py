@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from labelkit.auth.permissions import DESCRIPTIONS, Capability, can, lowest_role_with
+from labelkit.auth.permissions import DESCRIPTIONS, Capability, capabilities_anywhere, lowest_role_with
 from labelkit.db import ROOT, session_scope
 from labelkit.models import User
 
@@ -43,15 +43,19 @@ PAGES: list[PageSpec] = [
 SPECS = {p.key: p for p in PAGES}
 
 
-def allowed(user: User, spec: PageSpec) -> bool:
+def allowed(user: User, spec: PageSpec, held: set[Capability] | None = None) -> bool:
     if not spec.needs:
         return True
-    with session_scope(write=False) as session:
-        return any(can(session, user, capability) for capability in spec.needs)
+    if held is None:
+        with session_scope(write=False) as session:
+            held = capabilities_anywhere(session, user)
+    return any(capability in held for capability in spec.needs)
 
 
 def navigation(user: User) -> st.navigation:
     """Every page is routable; the ones a person may not use are hidden from their menu."""
+    with session_scope(write=False) as session:
+        held = capabilities_anywhere(session, user)
     sections: dict[str, list] = {}
     for spec in PAGES:
         page = st.Page(
@@ -60,7 +64,7 @@ def navigation(user: User) -> st.navigation:
             icon=spec.icon,
             url_path="" if spec.key == "home" else spec.key,
             default=spec.key == "home",
-            visibility="visible" if allowed(user, spec) else "hidden",
+            visibility="visible" if allowed(user, spec, held) else "hidden",
         )
         sections.setdefault(spec.section, []).append(page)
     return st.navigation(sections)

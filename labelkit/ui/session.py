@@ -115,7 +115,8 @@ def redirect(url: str, message: str = "Signing you in…") -> None:
     st.stop()
 
 
-def sign_in_with_password(user: User, next_path: str = "/") -> None:
+def sign_in_with_password(user: User, next_path: str | None = None) -> None:
+    next_path = next_path or st.session_state.get("lk_next") or "/"
     with session_scope() as session:
         ticket = sessions.issue_signin_ticket(session, user)
     st.session_state["lk_ticket_issued"] = user.id

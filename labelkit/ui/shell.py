@@ -3,6 +3,8 @@ the sidebar, and the navigation their role allows."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
 from labelkit.auth import invites
@@ -10,7 +12,7 @@ from labelkit.db import ROOT, session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import User
 from labelkit.ui.context import USER_KEY, keep_sidebar_slot
-from labelkit.ui.navigation import navigation
+from labelkit.ui.navigation import PAGES, navigation
 from labelkit.ui.session import Visitor, invite_token, sign_out, startup, visitor
 
 SIGNED_OUT_PAGES = {"signin": "Sign in", "join": "Join labelkit", "no_account": "No account"}
@@ -24,13 +26,26 @@ def run() -> None:
         st.session_state.pop(USER_KEY, None)
         st.session_state["lk_visitor"] = {"problem": v.problem, "email": v.oidc_email, "method": v.method}
         key = "no_account" if v.problem else "join" if invite_token() else "signin"
-        page = st.Page(ROOT / "pages" / f"{key}.py", title=SIGNED_OUT_PAGES[key], url_path=key, default=True)
-        st.navigation([page], position="hidden").run()
+        script = ROOT / "pages" / f"{key}.py"
+        # Every page's address leads to the same sign-in page, which returns there after.
+        pages = [st.Page(script, title=SIGNED_OUT_PAGES[key], url_path=key, default=True)]
+        pages += [st.Page(script, title=SIGNED_OUT_PAGES[key], url_path=spec.key, visibility="hidden")
+                  for spec in PAGES if spec.key != "home"]
+        current = st.navigation(pages, position="hidden")
+        st.session_state["lk_next"] = _here(current.url_path)
+        current.run()
         return
     st.session_state[USER_KEY] = v.user.id
     _accept_invite(v.user)
     _sidebar(v)
     navigation(v.user).run()
+
+
+def _here(url_path: str) -> str:
+    """The address being opened, to come back to after signing in."""
+    path = "/" if url_path in SIGNED_OUT_PAGES else f"/{url_path}"
+    query = {k: v for k, v in st.query_params.to_dict().items() if k not in ("invite", "signin")}
+    return path + ("?" + urlencode(query) if query else "")
 
 
 def _accept_invite(user: User) -> None:
