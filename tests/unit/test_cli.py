@@ -1,0 +1,102 @@
+"""The command line contract of DESIGN.md."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlmodel import func, select
+
+from labelkit.cli import main
+from labelkit.db import session_scope
+from labelkit.models import Invite, Project, Role, Task, User
+
+
+@pytest.fixture
+def cli(settings, monkeypatch):  # noqa: ANN001, ANN201
+    monkeypatch.setenv("LABELKIT_PASSWORD", "operator password")
+
+    def run(*args: str, ok: bool = True):  # noqa: ANN202
+        result = CliRunner().invoke(main, list(args))
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return run
+
+
+def test_user_create_project_create_list_import_and_invite(cli, tmp_path) -> None:
+    cli("user", "create", "boss@example.com", "--admin", "--name", "Boss")
+    with session_scope() as s:
+        boss = s.exec(select(User)).one()
+    assert boss.role == Role.ADMIN and boss.password_hash.startswith("$argon2")
+
+    config = tmp_path / "config.xml"
+    config.write_text('<View><Text name="text" value="$text"/><Choices name="c" toName="text"><Choice value="A"/></Choices></View>')
+    project_id = cli("project", "create", "--title", "Support tickets", "--config", str(config), "--overlap", "2").output.strip()
+    assert project_id.isdigit()
+
+    data = tmp_path / "tickets"
+    data.mkdir()
+    (data / "a.jsonl").write_text('{"text": "one"}\n{"text": "two"}\n')
+    (data / "b.txt").write_text("three\n")
+    (data / "ignored.md").write_text("not a task file")
+    assert "Imported 3 tasks from 2 files" in cli("import", "Support tickets", str(data)).output
+
+    listed = json.loads(cli("project", "list", "--json").output)
+    assert [(p["id"], p["title"], p["tasks"], p["overlap"]) for p in listed] == [(int(project_id), "Support tickets", 3, 2)]
+
+    url = cli("invite", "create", "--role", "annotator", "--project", project_id, "--max-uses", "3").output.strip()
+    assert url.startswith("http://localhost:8501/invite/") and len(url.rsplit("/", 1)[1]) >= 43
+    with session_scope() as s:
+        invite = s.exec(select(Invite)).one()
+    assert (invite.project_id, invite.max_uses, invite.role) == (int(project_id), 3, "annotator")
+
+
+def test_a_bad_file_exits_non_zero_and_imports_nothing(cli, tmp_path) -> None:
+    cli("demo")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,source\nfine,web\n,web\n")
+    result = cli("import", "1", str(bad), ok=False)
+    assert result.exit_code != 0 and "bad.csv, line 3: missing key 'text'" in result.output
+    with session_scope() as s:
+        assert s.exec(select(func.count(Task.id)).where(Task.project_id == 1)).one() == 20
+
+
+def test_bad_configs_and_missing_things_are_refused_cleanly(cli, tmp_path) -> None:
+    cli("user", "create", "boss@example.com", "--admin")
+    config = tmp_path / "bad.xml"
+    config.write_text("<View><Text name='t' value='$t'/><Choices name='c' toName='nope'><Choice value='A'/></Choices></View>")
+    result = cli("project", "create", "--title", "X", "--config", str(config), ok=False)
+    assert result.exit_code != 0 and "toName 'nope' points nowhere" in result.output
+    assert "no project with id or title" in cli("import", "Nope", str(config), ok=False).output
+    assert "no such file" in cli("import", "1", str(tmp_path / "missing.json"), ok=False).output
+    assert "Unknown export format" in cli("export", "1", "--format", "XLS", "--out", str(tmp_path / "x"), ok=False).output
+    with session_scope() as s:
+        assert s.exec(select(Project)).all() == []
+
+
+def test_commands_need_an_admin_first(cli, tmp_path) -> None:
+    result = cli("project", "list", ok=False)
+    assert "run `labelkit user create EMAIL --admin` first" in result.output
+
+
+def test_demo_gives_an_admin_and_two_projects_with_tasks(cli) -> None:
+    output = cli("demo").output
+    assert "admin@example.com" in output
+    cli("demo")  # a second run changes nothing
+    with session_scope() as s:
+        counts = dict(s.exec(select(Project.title, func.count(Task.id)).join(Task).group_by(Project.title)).all())
+        admin = s.exec(select(User)).one()
+    assert counts == {"Demo: product review sentiment": 20, "Demo: shapes": 12}
+    assert admin.role == Role.ADMIN
+
+
+def test_user_token_prints_a_working_api_token(cli) -> None:
+    cli("user", "create", "boss@example.com", "--admin")
+    token = cli("user", "token", "boss@example.com").output.strip()
+    from labelkit.auth.sessions import user_for_api_token
+
+    with session_scope() as s:
+        assert user_for_api_token(s, token).email == "boss@example.com"
