@@ -22,7 +22,9 @@ with session_scope(write=False) as session:
 project = choose_project(user, Capability.PROJECT_EDIT)
 
 modes = (["Project settings"] if project else []) + (["New project"] if may_create else [])
-mode = st.segmented_control("Mode", modes, default=modes[0], key="lk_projects_mode", label_visibility="collapsed") if len(modes) > 1 else modes[0]
+if st.session_state.get("lk_projects_mode") not in modes:
+    st.session_state["lk_projects_mode"] = modes[0]
+mode = st.segmented_control("Mode", modes, key="lk_projects_mode", label_visibility="collapsed") if len(modes) > 1 else modes[0]
 
 if mode == "New project" or project is None:
     st.title("New project", anchor=False)

@@ -11,63 +11,17 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from labelkit import db as lkdb
 from labelkit.models import Role
 from labelkit.settings import get_settings
-
-BACKENDS = ["sqlite"] if os.environ.get("LABELKIT_TEST_SKIP_POSTGRES") == "1" else ["sqlite", "postgresql"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pg_bin() -> Path | None:
-    for version in ("17", "16", "15", "14", "13"):
-        candidate = Path(f"/usr/lib/postgresql/{version}/bin")
-        if (candidate / "initdb").exists():
-            return candidate
-    return None
-
-
-class PostgresServer:
-    """A throwaway PostgreSQL on 127.0.0.1 (as the postgres user when run as root)."""
-
-    def __init__(self) -> None:
-        self.bin = _pg_bin()
-        if self.bin is None:
-            raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql, or set LABELKIT_TEST_SKIP_POSTGRES=1")
-        self.dir = Path(tempfile.mkdtemp(prefix="labelkit-pg-"))
-        self.port = free_port()
-        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        if self.as_postgres:
-            shutil.chown(self.dir, "postgres")
-
-    def start(self) -> str:
-        subprocess.run([*self.as_postgres, str(self.bin / "initdb"), "-D", str(self.dir / "data"), "-A", "trust", "-U", "postgres"],
-                       check=True, capture_output=True)
-        options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        subprocess.run([*self.as_postgres, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-l", str(self.dir / "log"),
-                        "-w", "start", "-o", options], check=True, capture_output=True)
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
-
-    def stop(self) -> None:
-        subprocess.run([*self.as_postgres, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
+from tests.support import BACKENDS, PostgresServer, create_database
 
 
 @pytest.fixture(scope="session")
@@ -82,15 +36,6 @@ def postgres_server_url() -> Iterator[str]:
         yield server.start()
     finally:
         server.stop()
-
-
-def create_database(server_url: str, name: str) -> str:
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
 
 
 @pytest.fixture(scope="session")
@@ -202,13 +147,3 @@ class Factory:
         payload = json.dumps(rows).encode()
         with lkdb.session_scope() as s:
             return importers.import_sources(s, owner, project.id, [(filename, io.BytesIO(payload), len(payload))])
-
-
-def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex((host, port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on {host}:{port}")
