@@ -102,6 +102,13 @@ elif submitted_before:
     st.info("You submitted this task. Change your answer and press Update to save a new version.", icon=":material/history:")
 elif annotation is not None and annotation.state == AnnotationState.SKIPPED:
     st.info("You skipped this task. You can still answer it.", icon=":material/skip_next:")
+if mine["rejected"] and assignment.reason != "rejected":
+    many = mine["rejected"] != 1
+    st.info(
+        f"A reviewer sent {mine['rejected']} task{'s' * many} back to you with a comment; "
+        f"{'they come' if many else 'it comes'} right after this one.",
+        icon=":material/undo:",
+    )
 
 values = labeling.render(config, task.data, prefix)
 result = build_result(config, values, previous=annotation.result if annotation else None)

@@ -33,7 +33,10 @@ if not waiting:
     with session_scope(write=False) as session:
         own = review.own_pending(session, user, project.id)
     if own:
-        st.caption(f"{own} of your own annotation{'s' * (own != 1)} wait for another reviewer: nobody reviews their own work.")
+        st.caption(
+            f"{own} annotation{'s' * (own != 1)} of yours {'wait' if own != 1 else 'waits'} for another reviewer: "
+            "nobody reviews their own work."
+        )
     st.stop()
 
 tasks = list(dict.fromkeys(row["task_id"] for row in waiting))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from streamlit.testing.v1 import AppTest
 
 from labelkit.db import session_scope
@@ -20,7 +21,9 @@ ISSUER = "http://localhost:9400"
 def link_identity(user) -> dict:  # noqa: ANN001
     """Link an OIDC identity to the account; returns the claims st.user will carry."""
     with session_scope() as session:
-        session.add(Identity(user_id=user.id, provider="test", issuer=ISSUER, subject=f"sub-{user.id}", email=user.email))
+        linked = session.exec(select(Identity).where(Identity.issuer == ISSUER, Identity.subject == f"sub-{user.id}")).first()
+        if linked is None:
+            session.add(Identity(user_id=user.id, provider="test", issuer=ISSUER, subject=f"sub-{user.id}", email=user.email))
     return {"is_logged_in": True, "iss": ISSUER, "sub": f"sub-{user.id}", "email": user.email, "email_verified": True, "name": user.name}
 
 

@@ -1,0 +1,163 @@
+"""The Label and Review pages, as the people using them click through."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlmodel import select
+
+from labelkit import review
+from labelkit.db import session_scope
+from labelkit.models import Annotation, AnnotationVersion, Role
+from tests.app.test_access import texts
+
+
+@pytest.fixture
+def team(factory):  # noqa: ANN001, ANN201
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, title="Reviews")
+    factory.tasks(project, admin, [{"text": "Great value."}, {"text": "Broke at once."}, {"text": "It is fine."}, {"text": "Meh."}])
+    annotator, reviewer = factory.user(name="Ann"), factory.user(name="Rev")
+    factory.member(project, annotator, Role.ANNOTATOR)
+    factory.member(project, reviewer, Role.REVIEWER)
+    return project, annotator, reviewer
+
+
+def pick(at, project, task_id: int, value: str):  # noqa: ANN001, ANN201
+    return at.button(key=f"lk:{project.id}:{task_id}:sentiment:opt:{value}").click().run()
+
+
+def annotations() -> list[Annotation]:
+    with session_scope() as s:
+        return list(s.exec(select(Annotation).order_by(Annotation.id)).all())
+
+
+def test_an_annotator_labels_submits_and_gets_the_next_task(app_as, team) -> None:
+    project, annotator, _ = team
+    at = app_as(annotator, "label", project=project.id)
+    shown = texts(at)
+    assert "Great value." in shown and "Be careful." in shown and "Task 1" in shown
+    pick(at, project, 1, "Positive")
+    at.button(key="lk_submit").click().run()
+    assert "Task 1: Submitted." in texts(at)
+    assert "Broke at once." in texts(at)
+    (stored,) = annotations()
+    assert stored.state == "submitted"
+    assert [(r["from_name"], r["type"], r["value"]) for r in stored.result] == [("sentiment", "choices", {"choices": ["Positive"]})]
+
+
+def test_a_required_choice_must_be_answered(app_as, team) -> None:
+    project, annotator, _ = team
+    at = app_as(annotator, "label", project=project.id)
+    at.text_area[0].input("no choice made").run()
+    at.button(key="lk_submit").click().run()
+    assert "Please answer sentiment before submitting." in texts(at)
+    assert all(a.state == "draft" for a in annotations())
+
+
+def test_skip_moves_on_and_the_draft_survives_a_refresh(app_as, team) -> None:
+    project, annotator, _ = team
+    at = app_as(annotator, "label", project=project.id)
+    at.button(key="lk_skip").click().run()
+    assert "Task 1 skipped." in texts(at)
+    pick(at, project, 2, "Negative")
+    refreshed = app_as(annotator, "label", project=project.id)  # a new browser session
+    assert "Broke at once." in texts(refreshed)
+    chosen = refreshed.button(key=f"lk:{project.id}:2:sentiment:opt:Negative")
+    assert chosen.proto.type == "primary"
+
+
+def test_going_back_and_updating_keeps_the_earlier_version(app_as, team) -> None:
+    project, annotator, _ = team
+    at = app_as(annotator, "label", project=project.id)
+    pick(at, project, 1, "Positive")
+    at.button(key="lk_submit").click().run()
+    at.session_state["lk_open"] = {project.id: 1}  # what "Open task 1" in the history does
+    at.run()
+    assert "You submitted this task" in texts(at)
+    pick(at, project, 1, "Positive")  # unselect
+    pick(at, project, 1, "Neutral")
+    at.button(key="lk_submit").click().run()
+    assert "Task 1: Updated." in texts(at)
+    (stored,) = annotations()
+    assert stored.result[0]["value"] == {"choices": ["Neutral"]}
+    with session_scope() as s:
+        (earlier,) = s.exec(select(AnnotationVersion)).all()
+    assert earlier.result[0]["value"] == {"choices": ["Positive"]}
+
+
+def test_rejected_work_comes_back_with_the_reviewers_comment(app_as, team) -> None:
+    project, annotator, reviewer = team
+    at = app_as(annotator, "label", project=project.id)
+    pick(at, project, 1, "Positive")
+    at.button(key="lk_submit").click().run()
+
+    rev = app_as(reviewer, "review", project=project.id)
+    assert "1 annotation on 1 task waiting" in texts(rev)
+    (annotation,) = annotations()
+    rev.button(key=f"lk_reject_{annotation.id}").click().run()
+    assert "Say what is wrong" in texts(rev)
+    rev.text_input(key=f"lk_comment_{annotation.id}").input("It says great value: positive is right, check the price part")
+    rev.button(key=f"lk_reject_{annotation.id}").click().run()
+    assert "Sent task 1 back to" in texts(rev)
+
+    back = app_as(annotator, "label", project=project.id)
+    assert "Broke at once." in texts(back)  # the task in hand is finished first
+    assert "A reviewer sent 1 task back to you with a comment; it comes right after this one." in texts(back)
+    pick(back, project, 2, "Negative")
+    back.button(key="lk_submit").click().run()
+    assert "A reviewer sent this back to you: It says great value" in texts(back)
+    assert "Great value." in texts(back)
+
+
+def test_reviewers_accept_and_fix_but_never_their_own_work(app_as, team, factory) -> None:
+    project, annotator, reviewer = team
+    own = app_as(reviewer, "label", project=project.id)  # the reviewer labels task 1 too
+    pick(own, project, 1, "Neutral")
+    own.button(key="lk_submit").click().run()
+    at = app_as(annotator, "label", project=project.id)
+    for task_id in (3, 4):  # task 2 is in the reviewer's hands now
+        pick(at, project, task_id, "Positive")
+        at.button(key="lk_submit").click().run()
+    mine, first, second = annotations()
+
+    rev = app_as(reviewer, "review", project=project.id)
+    assert "2 annotations on 2 tasks waiting" in texts(rev)
+    assert f"lk_accept_{mine.id}" not in [b.key for b in rev.button]
+    rev.button(key=f"lk_accept_{first.id}").click().run()
+    assert "Accepted" in texts(rev)
+    rev.toggle(key=f"lk_fixing_{second.id}").set_value(True).run()
+    rev.button(key=f"lk:fix:{second.id}:sentiment:opt:Positive").click().run()
+    rev.button(key=f"lk:fix:{second.id}:sentiment:opt:Negative").click().run()
+    rev.button(key=f"lk_savefix_{second.id}").click().run()
+    assert "Fixed and accepted" in texts(rev)
+    _, first, second = annotations()
+    assert first.review_status == second.review_status == "accepted"
+    assert second.result[0]["value"] == {"choices": ["Positive"]}
+    assert second.reviewed_result[0]["value"] == {"choices": ["Negative"]}
+    assert "Nothing is waiting for your review" in texts(rev)
+    assert "1 annotation of yours waits for another reviewer" in texts(rev)
+
+
+def test_task_text_is_shown_as_text_never_as_html_or_markdown(app_as, factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin)
+    payload = '<script>alert(1)</script> **bold** ![x](http://evil/x.png) $x^2$ <img src=x onerror=alert(1)>'
+    factory.tasks(project, admin, [{"text": payload}])
+    at = app_as(admin, "label", project=project.id)
+    (shown,) = [m for m in at.markdown if "script" in m.value]
+    assert not shown.proto.allow_html
+    source = shown.value
+    assert re.search(r"(?<!\\)[<>*!\[\]()$`_]", source) is None  # every active character is escaped
+    assert source.replace("\\", "") == payload
+
+
+def test_the_queue_says_when_everything_is_done(app_as, team) -> None:
+    project, annotator, _ = team
+    at = app_as(annotator, "label", project=project.id)
+    for task_id in (1, 2, 3, 4):
+        pick(at, project, task_id, "Neutral")
+        at.button(key="lk_submit").click().run()
+    assert "You're all done here" in texts(at)
+    assert at.dataframe  # the recent work, to go back to
