@@ -42,13 +42,18 @@ if not waiting:
 tasks = list(dict.fromkeys(row["task_id"] for row in waiting))
 st.caption(f"{len(waiting)} annotation{'s' * (len(waiting) != 1)} on {len(tasks)} task{'s' * (len(tasks) != 1)} waiting, oldest first")
 
-listing, detail = st.columns([1, 3], gap="large")
+listing, detail = st.columns([3, 5], gap="large")
 with listing:
     table = pd.DataFrame([{"task": r["task_id"], "by": r["annotator"], "submitted": r["submitted"]} for r in waiting])
     picked = st.dataframe(
         table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
-        key=f"lk_review_list_{project.id}", column_config={"submitted": st.column_config.DatetimeColumn(format="MMM D, HH:mm")},
+        key=f"lk_review_list_{project.id}",
+        column_config={
+            "task": st.column_config.NumberColumn(width="small"),
+            "submitted": st.column_config.DatetimeColumn(format="MMM D, HH:mm", width="small"),
+        },
     )
+    st.caption("Pick a row to review that task; the oldest is open.")
     rows = picked.selection.rows if picked and picked.selection else []
     task_id = int(table.iloc[rows[0]]["task"]) if rows else tasks[0]
 
