@@ -71,6 +71,11 @@ def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
     )
 
 
+def _count_others_locks(session: Session, task_id: int, user_id: int, now) -> int:  # noqa: ANN001
+    """Live locks of other people on a task, read in a statement of its own (a fresh snapshot)."""
+    return session.exec(select(_others_locks(task_id, user_id, now))).one()
+
+
 def claim_next(session: Session, actor: User, project_id: int) -> Assignment | None:
     """The task this person should work on now, or None when the queue is empty for them."""
     write_lock(session)
@@ -165,12 +170,7 @@ def _claim_new(session: Session, actor: User, project: Project, now) -> Assignme
         if task is None:
             return None
         session.refresh(task)
-        others = session.exec(
-            select(func.count()).select_from(TaskLock).where(
-                TaskLock.task_id == task.id, TaskLock.user_id != actor.id, TaskLock.expires_at > now
-            )
-        ).one()
-        if task.total_annotations + others < project.overlap and _my_annotation(session, task.id, actor.id) is None:
+        if task.total_annotations + _count_others_locks(session, task.id, actor.id, now) < project.overlap and _my_annotation(session, task.id, actor.id) is None:
             _refresh_lock(session, task, actor, now)
             return Assignment(task, None, "new")
         passed.append(task.id)
@@ -289,11 +289,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
     holds_lock = session.exec(
         select(TaskLock).where(TaskLock.task_id == task.id, TaskLock.user_id == actor.id, TaskLock.expires_at > now)
     ).first()
-    others = session.exec(
-        select(func.count()).select_from(TaskLock).where(
-            TaskLock.task_id == task.id, TaskLock.user_id != actor.id, TaskLock.expires_at > now
-        )
-    ).one()
+    others = _count_others_locks(session, task.id, actor.id, now)
     room = task.total_annotations < project.overlap and (holds_lock or task.total_annotations + others < project.overlap)
     if annotation is None:
         annotation = Annotation(

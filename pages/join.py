@@ -6,7 +6,7 @@ from labelkit.auth import invites
 from labelkit.auth.accounts import authenticate
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
-from labelkit.ui.session import invite_token, providers, sign_in_with_password
+from labelkit.ui.session import invite_token, provider_buttons, sign_in_with_password
 
 token = invite_token()
 _, middle, _ = st.columns([1, 2, 1])
@@ -61,6 +61,4 @@ with middle:
             else:
                 sign_in_with_password(user)
 
-    for provider, label in providers():
-        if st.button(label, icon=":material/key:", width="stretch", key=f"join-{provider}"):
-            st.login(provider) if provider else st.login()
+    provider_buttons("join")

@@ -6,7 +6,7 @@ from labelkit.auth.accounts import authenticate, sign_up_open
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.settings import get_settings
-from labelkit.ui.session import providers, sign_in_with_password
+from labelkit.ui.session import provider_buttons, sign_in_with_password
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
@@ -28,9 +28,7 @@ with middle:
         else:
             sign_in_with_password(user)
 
-    for name, label in providers():
-        if st.button(label, icon=":material/key:", width="stretch", key=f"login-{name}"):
-            st.login(name) if name else st.login()
+    provider_buttons("login")
 
     domains = get_settings().open_signup_domains
     if domains:

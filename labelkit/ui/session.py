@@ -128,3 +128,10 @@ def sign_out(v: Visitor) -> None:
     if v.method == "oidc":
         st.logout()
     redirect("/session/logout", "Signing you out…")
+
+
+def provider_buttons(key: str) -> None:
+    """A "Sign in with ..." button per OIDC provider in secrets.toml."""
+    for name, label in providers():
+        if st.button(label, icon=":material/key:", width="stretch", key=f"{key}-{name}"):
+            st.login(name) if name else st.login()

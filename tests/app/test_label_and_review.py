@@ -161,3 +161,29 @@ def test_the_queue_says_when_everything_is_done(app_as, team) -> None:
         at.button(key="lk_submit").click().run()
     assert "You're all done here" in texts(at)
     assert at.dataframe  # the recent work, to go back to
+
+
+def test_images_multiple_choices_and_ratings(app_as, factory) -> None:
+    import io
+
+    from PIL import Image
+
+    from labelkit import importers
+    from labelkit.config.templates import template
+
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=template("image-tagging").config)
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), "orange").save(picture, "PNG")
+    with session_scope() as s:
+        importers.import_sources(s, admin, project.id, [("street.png", io.BytesIO(picture.getvalue()), None)])
+    at = app_as(admin, "label", project=project.id)
+    assert at.get("image"), "the task's image is shown"
+    for tag in ("Person", "Vehicle"):
+        at.button(key=f"lk:{project.id}:1:tags:opt:{tag}").click().run()
+    at.feedback(key=f"lk:{project.id}:1:quality").set_value(3).run()  # the fourth star
+    at.button(key="lk_submit").click().run()
+    assert "Task 1: Submitted." in texts(at)
+    (stored,) = annotations()
+    values = {r["from_name"]: r["value"] for r in stored.result}
+    assert values == {"tags": {"choices": ["Person", "Vehicle"]}, "quality": {"rating": 4}}
