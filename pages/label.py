@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from labelkit import queue
+from labelkit import progress, queue
 from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.db import session_scope
@@ -31,7 +31,7 @@ try:
             assignment = queue.open_task(session, user, opened[project.id])
         else:
             assignment = queue.claim_next(session, user, project.id)
-        mine = queue.progress(session, user, project.id)
+        mine = progress.progress(session, user, project.id)
 except LabelkitError as e:
     opened.pop(project.id, None)
     st.error(str(e))
@@ -56,7 +56,7 @@ if flash:
 
 def recent_work() -> None:
     with session_scope(write=False) as session:
-        rows = queue.history(session, user, project.id)
+        rows = progress.history(session, user, project.id)
     if not rows:
         return
     with st.expander("Your recent work: go back to a task", icon=":material/history:"):

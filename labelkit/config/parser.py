@@ -156,10 +156,12 @@ def _parse_xml(xml: str) -> Node:
         parser.feed(xml)
         root = parser.close()
     except DefusedXmlException as e:
-        raise InvalidInput(f"The label config uses a DTD or entities, which are not allowed ({type(e).__name__}).")
+        raise InvalidInput(f"The label config uses a DTD or entities, which are not allowed ({type(e).__name__}).") from None
     except ParseError as e:
         line, column = e.position
-        raise InvalidInput(f"The label config is not well-formed XML: line {line}, column {column + 1}: {_xml_reason(e)}")
+        raise InvalidInput(
+            f"The label config is not well-formed XML: line {line}, column {column + 1}: {_xml_reason(e)}"
+        ) from None
     if root is None:
         raise InvalidInput("The label config is empty.")
     return root

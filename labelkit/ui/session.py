@@ -101,9 +101,8 @@ def providers() -> list[tuple[str | None, str]]:
     if "client_id" in auth:
         found.append((None, "Sign in with your identity provider"))
     for name, section in auth.items():
-        if isinstance(section, dict) or hasattr(section, "keys"):
-            if "client_id" in section:
-                found.append((name, f"Sign in with {PROVIDER_NAMES.get(name.lower(), name.title())}"))
+        if hasattr(section, "keys") and "client_id" in section:
+            found.append((name, f"Sign in with {PROVIDER_NAMES.get(name.lower(), name.title())}"))
     return found
 
 

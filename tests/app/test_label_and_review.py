@@ -7,7 +7,6 @@ import re
 import pytest
 from sqlmodel import select
 
-from labelkit import review
 from labelkit.db import session_scope
 from labelkit.models import Annotation, AnnotationVersion, Role
 from tests.app.test_access import texts

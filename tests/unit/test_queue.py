@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from labelkit import queue, review
+from labelkit import progress, queue, review
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
 from labelkit.models import Annotation, AnnotationState, AnnotationVersion, Role, Task, TaskLock, utcnow
@@ -173,7 +173,7 @@ def test_rejected_work_returns_to_its_annotator_first_with_the_comment(setup, fa
         review.reject(s, reviewer, first.id, "Read the last sentence again.")
     with session_scope() as s:
         back = queue.claim_next(s, ann, project.id)
-        mine = queue.progress(s, ann, project.id)
+        mine = progress.progress(s, ann, project.id)
     assert (back.task.id, back.reason, back.review_comment) == (1, "rejected", "Read the last sentence again.")
     assert mine["rejected"] == 1 and mine["submitted"] == 2
     submit(ann, 1, choice("Negative"))
@@ -188,8 +188,8 @@ def test_history_and_progress(setup) -> None:
     with session_scope() as s:
         queue.skip(s, ann, claim(ann, project) or 0)
     with session_scope() as s:
-        rows = queue.history(s, ann, project.id)
-        mine = queue.progress(s, ann, project.id)
+        rows = progress.history(s, ann, project.id)
+        mine = progress.progress(s, ann, project.id)
     assert [(r["task_id"], r["state"]) for r in rows] == [(2, "skipped"), (1, "submitted")]
     assert (mine["submitted"], mine["skipped"], mine["project_done"], mine["project_total"]) == (1, 1, 1, 4)
 

@@ -1,0 +1,67 @@
+"""What one person has done in a project: their recent work (to go back to) and their progress."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, func, select
+
+from labelkit.auth.permissions import Capability
+from labelkit.models import Annotation, AnnotationState, ReviewStatus, Task, User
+from labelkit.projects import get_project
+
+
+def history(session: Session, actor: User, project_id: int, limit: int = 50) -> list[dict]:
+    """This person's recent work in a project, newest first (for "go back")."""
+    get_project(session, actor, project_id, Capability.TASK_ANNOTATE)
+    rows = session.exec(
+        select(Annotation)
+        .join(Task, Task.id == Annotation.task_id)
+        .where(
+            Annotation.user_id == actor.id,
+            Annotation.project_id == project_id,
+            Annotation.deleted_at.is_(None),
+            Task.deleted_at.is_(None),
+        )
+        .order_by(col(Annotation.updated_at).desc())
+        .limit(limit)
+    ).all()
+    return [
+        {"task_id": a.task_id, "state": a.state, "review": a.review_status, "updated": a.updated_at, "result": a.result}
+        for a in rows
+    ]
+
+
+def progress(session: Session, actor: User, project_id: int) -> dict:
+    """What the person has done in a project, and how far the project is."""
+    project = get_project(session, actor, project_id, Capability.TASK_ANNOTATE)
+    mine = dict(
+        session.exec(
+            select(Annotation.state, func.count(Annotation.id))
+            .join(Task, Task.id == Annotation.task_id)
+            .where(
+                Annotation.user_id == actor.id,
+                Annotation.project_id == project_id,
+                Annotation.deleted_at.is_(None),
+                Task.deleted_at.is_(None),
+            )
+            .group_by(Annotation.state)
+        ).all()
+    )
+    live = (Task.project_id == project_id) & Task.deleted_at.is_(None)
+    total = session.exec(select(func.count(Task.id)).where(live)).one()
+    done = session.exec(select(func.count(Task.id)).where(live, Task.total_annotations >= project.overlap)).one()
+    rejected = session.exec(
+        select(func.count(Annotation.id)).where(
+            Annotation.user_id == actor.id,
+            Annotation.project_id == project_id,
+            Annotation.review_status == ReviewStatus.REJECTED,
+            Annotation.deleted_at.is_(None),
+        )
+    ).one()
+    return {
+        "submitted": mine.get(AnnotationState.SUBMITTED, 0),
+        "skipped": mine.get(AnnotationState.SKIPPED, 0),
+        "drafts": mine.get(AnnotationState.DRAFT, 0),
+        "rejected": rejected,
+        "project_done": done,
+        "project_total": total,
+    }
