@@ -9,18 +9,23 @@ from labelkit.models import Annotation, AnnotationState, ReviewStatus, Task, Use
 from labelkit.projects import get_project
 
 
+def _mine(actor: User, project_id: int):  # noqa: ANN202
+    """The person's live annotations in the project (not deleted, nor on deleted tasks)."""
+    return (
+        (Annotation.user_id == actor.id)
+        & (Annotation.project_id == project_id)
+        & Annotation.deleted_at.is_(None)
+        & Task.deleted_at.is_(None)
+    )
+
+
 def history(session: Session, actor: User, project_id: int, limit: int = 50) -> list[dict]:
     """This person's recent work in a project, newest first (for "go back")."""
     get_project(session, actor, project_id, Capability.TASK_ANNOTATE)
     rows = session.exec(
         select(Annotation)
         .join(Task, Task.id == Annotation.task_id)
-        .where(
-            Annotation.user_id == actor.id,
-            Annotation.project_id == project_id,
-            Annotation.deleted_at.is_(None),
-            Task.deleted_at.is_(None),
-        )
+        .where(_mine(actor, project_id))
         .order_by(col(Annotation.updated_at).desc())
         .limit(limit)
     ).all()
@@ -37,12 +42,7 @@ def progress(session: Session, actor: User, project_id: int) -> dict:
         session.exec(
             select(Annotation.state, func.count(Annotation.id))
             .join(Task, Task.id == Annotation.task_id)
-            .where(
-                Annotation.user_id == actor.id,
-                Annotation.project_id == project_id,
-                Annotation.deleted_at.is_(None),
-                Task.deleted_at.is_(None),
-            )
+            .where(_mine(actor, project_id))
             .group_by(Annotation.state)
         ).all()
     )
@@ -50,12 +50,9 @@ def progress(session: Session, actor: User, project_id: int) -> dict:
     total = session.exec(select(func.count(Task.id)).where(live)).one()
     done = session.exec(select(func.count(Task.id)).where(live, Task.total_annotations >= project.overlap)).one()
     rejected = session.exec(
-        select(func.count(Annotation.id)).where(
-            Annotation.user_id == actor.id,
-            Annotation.project_id == project_id,
-            Annotation.review_status == ReviewStatus.REJECTED,
-            Annotation.deleted_at.is_(None),
-        )
+        select(func.count(Annotation.id))
+        .join(Task, Task.id == Annotation.task_id)
+        .where(_mine(actor, project_id), Annotation.review_status == ReviewStatus.REJECTED)
     ).one()
     return {
         "submitted": mine.get(AnnotationState.SUBMITTED, 0),
