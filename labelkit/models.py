@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -123,6 +123,9 @@ class Project(SQLModel, table=True):
     label_config: str = Field(sa_type=Text)
     overlap: int = 1
     sampling: str = Field(default="sequential", max_length=20)
+    # Live (not deleted) tasks, and those of them done; kept by labelkit/counts.py.
+    task_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    done_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     created_at: datetime = created_column()
     updated_at: datetime = created_column()
@@ -160,13 +163,24 @@ class Invite(SQLModel, table=True):
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_queue", "project_id", "total_annotations", "id"),)
+    # Walks over a whole project (exports, the task table) follow the primary key. The
+    # queue has an index of only the tasks that still want annotations, in order, so a
+    # claim never walks over finished or deleted tasks.
+    __table_args__ = (
+        Index(
+            "ix_tasks_open", "project_id", "id",
+            sqlite_where=text("done = 0 AND deleted_at IS NULL"),
+            postgresql_where=text("NOT done AND deleted_at IS NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
     data: dict = json_column()
-    # Submitted annotations; kept in step by the queue so the claim needs no count.
+    # Submitted annotations, and whether they reach the project's overlap; kept in step
+    # by labelkit/counts.py so that neither the claim nor a progress bar counts rows.
     total_annotations: int = 0
+    done: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = created_column()
     deleted_at: datetime | None = time_column()
     deleted_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
@@ -176,6 +190,7 @@ class TaskLock(SQLModel, table=True):
     """Who is working on a task right now; a lock ends at expires_at."""
 
     __tablename__ = "task_locks"
+    __table_args__ = (Index("ix_task_locks_user_project", "user_id", "project_id"),)
 
     task_id: int = Field(foreign_key="tasks.id", primary_key=True, ondelete="CASCADE")
     user_id: int = Field(foreign_key="users.id", primary_key=True, ondelete="CASCADE")
@@ -189,7 +204,7 @@ class Annotation(SQLModel, table=True):
     __tablename__ = "annotations"
     __table_args__ = (
         UniqueConstraint("task_id", "user_id"),
-        Index("ix_annotations_project_review", "project_id", "review_status"),
+        Index("ix_annotations_review_queue", "project_id", "review_status", "submitted_at"),
         Index("ix_annotations_user_project", "user_id", "project_id", "updated_at"),
     )
 

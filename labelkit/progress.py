@@ -46,9 +46,6 @@ def progress(session: Session, actor: User, project_id: int) -> dict:
             .group_by(Annotation.state)
         ).all()
     )
-    live = (Task.project_id == project_id) & Task.deleted_at.is_(None)
-    total = session.exec(select(func.count(Task.id)).where(live)).one()
-    done = session.exec(select(func.count(Task.id)).where(live, Task.total_annotations >= project.overlap)).one()
     rejected = session.exec(
         select(func.count(Annotation.id))
         .join(Task, Task.id == Annotation.task_id)
@@ -59,6 +56,6 @@ def progress(session: Session, actor: User, project_id: int) -> dict:
         "skipped": mine.get(AnnotationState.SKIPPED, 0),
         "drafts": mine.get(AnnotationState.DRAFT, 0),
         "rejected": rejected,
-        "project_done": done,
-        "project_total": total,
+        "project_done": project.done_count,
+        "project_total": project.task_count,
     }

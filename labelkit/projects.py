@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
-from labelkit import audit
+from labelkit import audit, counts
 from labelkit.auth.accounts import find_user, normalize_email
 from labelkit.auth.permissions import PROJECT_ROLES, Capability, require, visible_projects
 from labelkit.config import check_config
@@ -88,6 +88,9 @@ def update_project(session: Session, actor: User, project_id: int, fields: Proje
         setattr(project, key, value)
     project.updated_at = utcnow()
     session.add(project)
+    if "overlap" in changed:
+        session.flush()
+        counts.overlap_changed(session, project)
     if changed:
         audit.record(session, actor, "project.update", f"project:{project.id}", project.id, changed=changed)
     return project
@@ -110,35 +113,17 @@ def _check_tasks_fit(session: Session, project_id: int, label_config: str) -> No
 
 def list_projects(session: Session, actor: User) -> list[dict]:
     """The projects the actor can open, with their progress."""
-    projects = visible_projects(session, actor)
-    ids = [p.id for p in projects]
-    totals = dict(_count_by_project(session, ids, done=False))
-    done = dict(_count_by_project(session, ids, done=True))
     return [
         {
             "id": p.id,
             "title": p.title,
             "description": p.description,
-            "tasks": totals.get(p.id, 0),
-            "done": done.get(p.id, 0),
+            "tasks": p.task_count,
+            "done": p.done_count,
             "overlap": p.overlap,
         }
-        for p in projects
+        for p in visible_projects(session, actor)
     ]
-
-
-def _count_by_project(session: Session, ids: list[int], done: bool):  # noqa: ANN202
-    if not ids:
-        return []
-    query = (
-        select(Task.project_id, func.count(Task.id))
-        .join(Project, Project.id == Task.project_id)
-        .where(col(Task.project_id).in_(ids), Task.deleted_at.is_(None))
-        .group_by(Task.project_id)
-    )
-    if done:
-        query = query.where(Task.total_annotations >= Project.overlap)
-    return session.exec(query).all()
 
 
 def annotations_per_person(session: Session, actor: User, project_id: int) -> list[dict]:

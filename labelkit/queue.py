@@ -7,12 +7,14 @@ work on a task than its overlap asks for."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, exists, func, update
+from sqlalchemy import delete, exists, false, func
 from sqlmodel import Session, col, select
 
+from labelkit import counts
 from labelkit.auth.permissions import Capability, require
 from labelkit.config import parse_config
 from labelkit.db import is_sqlite, write_lock
@@ -135,6 +137,7 @@ def _draft_with_room(session: Session, actor: User, project: Project, now) -> As
             Annotation.state == AnnotationState.DRAFT,
             Annotation.deleted_at.is_(None),
             Task.deleted_at.is_(None),
+            Task.done == false(),
             Task.total_annotations + _others_locks(Task.id, actor.id, now) < project.overlap,
         )
         .order_by(Annotation.updated_at.desc())
@@ -145,22 +148,46 @@ def _draft_with_room(session: Session, actor: User, project: Project, now) -> As
     return Assignment(task, _my_annotation(session, task.id, actor.id), "draft")
 
 
-def _claim_new(session: Session, actor: User, project: Project, now) -> Assignment | None:  # noqa: ANN001
+def open_tasks(project_id: int):  # noqa: ANN201
+    """Tasks that still want annotations, written to match the partial index ix_tasks_open."""
+    return (Task.project_id == project_id) & (Task.done == false()) & Task.deleted_at.is_(None)
+
+
+def claim_query(project: Project, actor: User, now, start_id: int = 0):  # noqa: ANN001, ANN201
+    """The next open task for this person, in id order from start_id: not theirs already,
+    and not taken by as many others as it has room for."""
     mine = exists().where(Annotation.task_id == Task.id, Annotation.user_id == actor.id)
-    query = select(Task).where(
-        Task.project_id == project.id,
-        Task.deleted_at.is_(None),
-        Task.total_annotations < project.overlap,
-        ~mine,
-        Task.total_annotations + _others_locks(Task.id, actor.id, now) < project.overlap,
+    return (
+        select(Task)
+        .where(
+            open_tasks(project.id),
+            col(Task.id) >= start_id,
+            ~mine,
+            Task.total_annotations + _others_locks(Task.id, actor.id, now) < project.overlap,
+        )
+        .order_by(col(Task.id))
     )
-    query = query.order_by(func.random() if project.sampling == "random" else col(Task.id))
+
+
+def _random_start(session: Session, project: Project) -> int:
+    """A random point among the open tasks' ids; the claim goes on from there (and wraps)."""
+    low, high = session.exec(select(func.min(Task.id), func.max(Task.id)).where(open_tasks(project.id))).one()
+    return random.randint(low, high) if low is not None else 0
+
+
+def _claim_new(session: Session, actor: User, project: Project, now) -> Assignment | None:  # noqa: ANN001
+    starts = [_random_start(session, project), 0] if project.sampling == "random" else [0]
+    for start in starts:
+        task = _first_free(session, claim_query(project, actor, now, start), actor, project, now)
+        if task is not None:
+            _refresh_lock(session, task, actor, now)
+            return Assignment(task, None, "new")
+    return None
+
+
+def _first_free(session: Session, query, actor: User, project: Project, now) -> Task | None:  # noqa: ANN001
     if is_sqlite(session):
-        task = session.exec(query.limit(1)).first()
-        if task is None:
-            return None
-        _refresh_lock(session, task, actor, now)
-        return Assignment(task, None, "new")
+        return session.exec(query.limit(1)).first()
     # PostgreSQL: lock a candidate row, then re-check it in a new statement (a new
     # snapshot under READ COMMITTED) so claims committed meanwhile are seen.
     passed: list[int] = []
@@ -170,9 +197,9 @@ def _claim_new(session: Session, actor: User, project: Project, now) -> Assignme
         if task is None:
             return None
         session.refresh(task)
-        if task.total_annotations + _count_others_locks(session, task.id, actor.id, now) < project.overlap and _my_annotation(session, task.id, actor.id) is None:
-            _refresh_lock(session, task, actor, now)
-            return Assignment(task, None, "new")
+        room = task.total_annotations + _count_others_locks(session, task.id, actor.id, now) < project.overlap
+        if room and not task.done and _my_annotation(session, task.id, actor.id) is None:
+            return task
         passed.append(task.id)
     return None
 
@@ -290,7 +317,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
         select(TaskLock).where(TaskLock.task_id == task.id, TaskLock.user_id == actor.id, TaskLock.expires_at > now)
     ).first()
     others = _count_others_locks(session, task.id, actor.id, now)
-    room = task.total_annotations < project.overlap and (holds_lock or task.total_annotations + others < project.overlap)
+    room = not task.done and (holds_lock or task.total_annotations + others < project.overlap)
     if annotation is None:
         annotation = Annotation(
             task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.DRAFT, result=[], created_at=now
@@ -314,9 +341,8 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
     annotation.review_status = ReviewStatus.PENDING
     annotation.submitted_at = now
     session.add(annotation)
-    session.execute(update(Task).where(Task.id == task.id).values(total_annotations=Task.total_annotations + 1))
+    counts.annotation_counted(session, task, project.overlap, +1)
     session.flush()
-    session.refresh(task)
     return SubmitOutcome(annotation, True, "Submitted.")
 
 

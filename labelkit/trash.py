@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
-from labelkit import audit
+from labelkit import audit, counts
 from labelkit.auth.permissions import Capability, require
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.models import Annotation, AnnotationState, Project, Task, User, utcnow
@@ -77,9 +77,11 @@ def tasks_deletion(session: Session, actor: User, project_id: int, task_ids: lis
 def delete_tasks(session: Session, actor: User, project_id: int, task_ids: list[int]) -> DeletionSummary:
     summary = tasks_deletion(session, actor, project_id, task_ids)
     now = utcnow()
-    for task in _live_tasks(session, project_id, task_ids):
+    tasks = _live_tasks(session, project_id, task_ids)
+    for task in tasks:
         task.deleted_at, task.deleted_by = now, actor.id
         session.add(task)
+    counts.tasks_removed(session, project_id, tasks)
     audit.record(session, actor, "task.delete", f"project:{project_id}", project_id, tasks=sorted(task_ids))
     return summary
 
@@ -92,12 +94,14 @@ def delete_annotation(session: Session, actor: User, annotation_id: int) -> None
     annotation.deleted_at, annotation.deleted_by = utcnow(), actor.id
     session.add(annotation)
     if annotation.state == AnnotationState.SUBMITTED:
-        _count_change(session, annotation.task_id, -1)
+        _count_change(session, annotation, -1)
     audit.record(session, actor, "annotation.delete", f"annotation:{annotation_id}", annotation.project_id, task=annotation.task_id)
 
 
-def _count_change(session: Session, task_id: int, delta: int) -> None:
-    session.execute(update(Task).where(Task.id == task_id).values(total_annotations=Task.total_annotations + delta))
+def _count_change(session: Session, annotation: Annotation, delta: int) -> None:
+    task = session.get(Task, annotation.task_id)
+    project = session.get(Project, annotation.project_id)
+    counts.annotation_counted(session, task, project.overlap, delta)
 
 
 def list_trash(session: Session, actor: User) -> list[dict]:
@@ -153,7 +157,9 @@ def restore(session: Session, actor: User, kind: str, item_id: int) -> None:
     item.deleted_at, item.deleted_by = None, None
     session.add(item)
     if kind == "annotation" and item.state == AnnotationState.SUBMITTED:
-        _count_change(session, item.task_id, +1)
+        _count_change(session, item, +1)
+    elif kind == "task":
+        counts.tasks_removed(session, item.project_id, [item], restored=True)
     audit.record(session, actor, f"{kind}.restore", f"{kind}:{item_id}", getattr(item, "project_id", item_id))
 
 

@@ -56,7 +56,7 @@ class ExportReport:
 def _task_filter(project: Project, only: Only):  # noqa: ANN202
     condition = and_(Task.project_id == project.id, Task.deleted_at.is_(None))
     if only == Only.COMPLETED:
-        condition = and_(condition, Task.total_annotations >= project.overlap)
+        condition = and_(condition, col(Task.done))
     elif only == Only.ACCEPTED:
         accepted = exists().where(
             Annotation.task_id == Task.id,
@@ -69,7 +69,15 @@ def _task_filter(project: Project, only: Only):  # noqa: ANN202
 
 def count_tasks(session: Session, actor: User, project_id: int, only: Only | str = Only.ALL) -> int:
     project = get_project(session, actor, project_id, Capability.PROJECT_EXPORT)
-    return session.exec(select(func.count(Task.id)).where(_task_filter(project, Only(only)))).one()
+    return _count(session, project, Only(only))
+
+
+def _count(session: Session, project: Project, only: Only) -> int:
+    if only == Only.ALL:
+        return project.task_count
+    if only == Only.COMPLETED:
+        return project.done_count
+    return session.exec(select(func.count(Task.id)).where(_task_filter(project, only))).one()
 
 
 def _stream(session: Session, project: Project, only: Only, on_task: Callable[[], None] | None) -> Iterator[ExportedTask]:
@@ -152,7 +160,7 @@ def export_project(
     except ValueError:
         raise InvalidInput(f"--only must be one of: {', '.join(Only)}.") from None
     config = parse_config(project.label_config)
-    total = session.exec(select(func.count(Task.id)).where(_task_filter(project, only))).one()
+    total = _count(session, project, only)
     done = 0
 
     def tick() -> None:

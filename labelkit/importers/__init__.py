@@ -11,7 +11,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from labelkit import audit
+from labelkit import audit, counts
 from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
@@ -154,6 +154,7 @@ def import_sources(
         for path in saved_media:
             _remove_media(path)
         raise
+    counts.tasks_added(session, project.id, report.created)
     if progress:
         progress(1.0, f"{report.created} tasks imported")
     audit.record(session, actor, "task.import", f"project:{project.id}", project.id, created=report.created, files=report.files)
