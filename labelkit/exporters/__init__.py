@@ -3,7 +3,7 @@ of tasks, so memory does not grow with the size of the project."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import BinaryIO
@@ -16,14 +16,12 @@ from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
-from labelkit.exporters import label_studio, table
-from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedTask, Exporter
-from labelkit.models import Annotation, AnnotationState, Prediction, Project, ReviewStatus, Task, User
+from labelkit.exporters import label_studio, reader, table
+from labelkit.exporters.base import ExportContext, Exporter
+from labelkit.models import Annotation, Project, ReviewStatus, Task, User
 from labelkit.projects import get_project
-from labelkit.review import effective_result
 
 FORMATS: dict[str, Exporter] = {e.name: e for m in (label_studio, table) for e in m.EXPORTERS}
-CHUNK = 500
 
 
 class Only(StrEnum):
@@ -80,69 +78,6 @@ def _count(session: Session, project: Project, only: Only) -> int:
     return session.exec(select(func.count(Task.id)).where(_task_filter(project, only))).one()
 
 
-def _stream(session: Session, project: Project, only: Only, on_task: Callable[[], None] | None) -> Iterator[ExportedTask]:
-    """Tasks in id order, CHUNK at a time (keyset pages), with their annotations."""
-    condition = _task_filter(project, only)
-    last_id = 0
-    while True:
-        tasks = session.exec(
-            select(Task).where(condition, col(Task.id) > last_id).order_by(col(Task.id)).limit(CHUNK)
-        ).all()
-        if not tasks:
-            return
-        ids = [t.id for t in tasks]
-        annotations: dict[int, list[ExportedAnnotation]] = {}
-        query = (
-            select(Annotation, User.email)
-            .join(User, User.id == Annotation.user_id, isouter=True)
-            .where(
-                col(Annotation.task_id).in_(ids),
-                Annotation.state == AnnotationState.SUBMITTED,
-                Annotation.deleted_at.is_(None),
-            )
-            .order_by(col(Annotation.id))
-        )
-        if only == Only.ACCEPTED:
-            query = query.where(Annotation.review_status == ReviewStatus.ACCEPTED)
-        for annotation, email in session.exec(query).all():
-            annotations.setdefault(annotation.task_id, []).append(
-                ExportedAnnotation(annotation, email, effective_result(annotation))
-            )
-        predictions: dict[int, list[Prediction]] = {}
-        for prediction in session.exec(
-            select(Prediction).where(col(Prediction.task_id).in_(ids)).order_by(col(Prediction.id))
-        ).all():
-            predictions.setdefault(prediction.task_id, []).append(prediction)
-        for task in tasks:
-            yield ExportedTask(task, annotations.get(task.id, []), predictions.get(task.id, []))
-            if on_task:
-                on_task()
-        # Let go of this chunk's rows so memory stays flat however large the project.
-        for obj in [*tasks, *(a.annotation for group in annotations.values() for a in group),
-                    *(p for group in predictions.values() for p in group)]:
-            session.expunge(obj)
-        last_id = ids[-1]
-
-
-def _data_keys(session: Session, project: Project, only: Only, config_keys: list[str]) -> list[str]:
-    keys = list(config_keys)
-    seen = set(keys)
-    last_id = 0
-    condition = _task_filter(project, only)
-    while True:
-        rows = session.exec(
-            select(Task.id, Task.data).where(condition, col(Task.id) > last_id).order_by(col(Task.id)).limit(CHUNK * 4)
-        ).all()
-        if not rows:
-            return keys
-        for _, data in rows:
-            for key in data or {}:
-                if key not in seen:
-                    seen.add(key)
-                    keys.append(key)
-        last_id = rows[-1][0]
-
-
 def export_project(
     session: Session,
     actor: User,
@@ -169,11 +104,12 @@ def export_project(
         if progress and (done % 200 == 0 or done == total):
             progress(done, total)
 
+    condition = _task_filter(project, only)
     ctx = ExportContext(
         project=project,
         config=config,
-        tasks=lambda: _stream(session, project, only, tick),
-        data_keys=lambda: _data_keys(session, project, only, config.data_keys),
+        tasks=lambda: reader.stream_tasks(session, condition, project.id, only == Only.ACCEPTED, tick),
+        data_keys=lambda: reader.data_keys(session, condition, config.data_keys),
     )
     fmt.write(ctx, out)
     # An export reads in one long (read-only) transaction; its audit event is written

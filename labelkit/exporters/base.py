@@ -1,28 +1,57 @@
-"""What every exporter gets: the project, its config, and its tasks streamed one at a time."""
+"""What every exporter gets: the project, its config, and its tasks streamed one at a time.
+
+Task data and results arrive as the JSON text the database holds, so a JSON export
+writes them without parsing them; `data` and `result` parse on demand."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import BinaryIO
 
 from labelkit.config import LabelConfig
-from labelkit.models import Annotation, Prediction, Project, Task
+from labelkit.models import Project
 
 
-@dataclass
+@dataclass(slots=True)
 class ExportedAnnotation:
-    annotation: Annotation
+    id: int
+    user_id: int | None
     annotator: str | None
-    result: list  # after review: the reviewer's fix when there is one
+    state: str
+    review_status: str | None
+    created_at: str | None
+    updated_at: str | None
+    lead_time: float
+    result_json: str  # after review: the reviewer's fix when there is one
+
+    @property
+    def result(self) -> list:
+        return json.loads(self.result_json)
 
 
-@dataclass
+@dataclass(slots=True)
+class ExportedPrediction:
+    id: int
+    result_json: str
+    score: float | None
+    model_version: str
+    created_at: str | None
+
+
+@dataclass(slots=True)
 class ExportedTask:
-    task: Task
-    annotations: list[ExportedAnnotation]
-    predictions: list[Prediction] = field(default_factory=list)
+    id: int
+    data_json: str
+    created_at: str | None
+    total_annotations: int
+    annotations: list[ExportedAnnotation] = field(default_factory=list)
+    predictions: list[ExportedPrediction] = field(default_factory=list)
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.data_json)
 
 
 @dataclass
@@ -43,5 +72,14 @@ class Exporter:
     description: str
 
 
-def iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment else None
+def iso(stamp: str | None) -> str | None:
+    """A timestamp as the database gives it as text, in Label Studio's form (UTC, ...Z)."""
+    if not stamp:
+        return None
+    text = stamp.replace(" ", "T", 1)
+    for suffix in ("+00:00", "+00"):
+        if text.endswith(suffix):
+            text = text[: -len(suffix)]
+    if "." not in text:
+        text += ".000000"
+    return text + "Z"

@@ -1,75 +1,86 @@
 """Label Studio JSON: a list of tasks with their annotations and predictions, in the
-shape Label Studio exports and imports (https://labelstud.io/guide/export#Label-Studio-JSON-format-of-annotated-tasks)."""
+shape Label Studio exports and imports (https://labelstud.io/guide/export#Label-Studio-JSON-format-of-annotated-tasks).
+
+Data and results are spliced in as the JSON text the database holds: a million tasks
+are written without parsing them."""
 
 from __future__ import annotations
 
 import json
 from typing import BinaryIO
 
-from labelkit.exporters.base import ExportContext, Exporter, ExportedTask, iso
+from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedPrediction, ExportedTask, Exporter, iso
 from labelkit.models import AnnotationState
 
+_dump = json.JSONEncoder(ensure_ascii=False).encode
 
-def task_json(item: ExportedTask, project_id: int) -> dict:
-    task = item.task
-    annotations = [
+
+def _annotation(a: ExportedAnnotation, task_id: int, project_id: int) -> str:
+    fields = _dump(
         {
-            "id": a.annotation.id,
-            "completed_by": a.annotation.user_id,
+            "id": a.id,
+            "completed_by": a.user_id,
             "completed_by_email": a.annotator,
-            "result": a.result,
-            "was_cancelled": a.annotation.state == AnnotationState.SKIPPED,
+            "was_cancelled": a.state == AnnotationState.SKIPPED,
             "ground_truth": False,
-            "created_at": iso(a.annotation.created_at),
-            "updated_at": iso(a.annotation.updated_at),
-            "lead_time": round(a.annotation.lead_time, 3),
-            "review_status": a.annotation.review_status,
-            "task": task.id,
+            "created_at": iso(a.created_at),
+            "updated_at": iso(a.updated_at),
+            "lead_time": round(a.lead_time, 3),
+            "review_status": a.review_status,
+            "task": task_id,
             "project": project_id,
         }
-        for a in item.annotations
-    ]
-    predictions = [
+    )
+    return f'{{"result": {a.result_json}, {fields[1:]}'
+
+
+def _prediction(p: ExportedPrediction, task_id: int, project_id: int) -> str:
+    fields = _dump(
         {
             "id": p.id,
-            "result": p.result,
             "score": p.score,
             "model_version": p.model_version,
             "created_at": iso(p.created_at),
-            "task": task.id,
+            "task": task_id,
             "project": project_id,
         }
-        for p in item.predictions
-    ]
-    return {
-        "id": task.id,
-        "data": task.data,
-        "annotations": annotations,
-        "predictions": predictions,
-        "meta": {},
-        "created_at": iso(task.created_at),
-        "total_annotations": task.total_annotations,
-        "cancelled_annotations": 0,
-        "total_predictions": len(predictions),
-        "project": project_id,
-        "drafts": [],
-    }
+    )
+    return f'{{"result": {p.result_json}, {fields[1:]}'
+
+
+def task_json(item: ExportedTask, project_id: int) -> str:
+    annotations = ", ".join(_annotation(a, item.id, project_id) for a in item.annotations)
+    predictions = ", ".join(_prediction(p, item.id, project_id) for p in item.predictions)
+    created = _dump(iso(item.created_at))
+    return (
+        f'{{"id": {item.id}, "data": {item.data_json}, "annotations": [{annotations}], '
+        f'"predictions": [{predictions}], "meta": {{}}, "created_at": {created}, '
+        f'"total_annotations": {item.total_annotations}, "cancelled_annotations": 0, '
+        f'"total_predictions": {len(item.predictions)}, "project": {project_id}, "drafts": []}}'
+    )
+
+
+def _lines(ctx: ExportContext, out: BinaryIO, before: bytes, between: bytes, after: bytes) -> None:
+    """Write task objects, buffering a few hundred at a time (one write per task is slow)."""
+    pending: list[str] = []
+    out.write(before)
+    first = True
+    for item in ctx.tasks():
+        pending.append(task_json(item, ctx.project.id))
+        if len(pending) >= 500:
+            out.write(((b"" if first else between) + between.join(p.encode() for p in pending)))
+            pending, first = [], False
+    if pending:
+        out.write(((b"" if first else between) + between.join(p.encode() for p in pending)))
+    out.write(after)
 
 
 def write_json(ctx: ExportContext, out: BinaryIO) -> None:
-    out.write(b"[")
-    first = True
-    for item in ctx.tasks():
-        out.write(b"\n" if first else b",\n")
-        out.write(json.dumps(task_json(item, ctx.project.id), ensure_ascii=False).encode())
-        first = False
-    out.write(b"\n]\n")
+    _lines(ctx, out, b"[\n", b",\n", b"\n]\n")
 
 
 def write_jsonl(ctx: ExportContext, out: BinaryIO) -> None:
-    for item in ctx.tasks():
-        out.write(json.dumps(task_json(item, ctx.project.id), ensure_ascii=False).encode())
-        out.write(b"\n")
+    _lines(ctx, out, b"", b"\n", b"\n")
 
 
 EXPORTERS = [

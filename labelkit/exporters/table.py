@@ -38,22 +38,24 @@ def _writer(delimiter: str):  # noqa: ANN202
             controls = list(ctx.config.controls)
             meta = ["annotation_id", "annotator", "review_status", "created_at", "updated_at", "lead_time"]
             rows.writerow(["id", *data_keys, *controls, *meta])
+            empty = [""] * (len(controls) + len(meta))
             for item in ctx.tasks():
-                task_cells = [item.task.id, *(cell(item.task.data.get(k)) for k in data_keys)]
+                data = item.data
+                task_cells = [item.id, *(cell(data.get(k)) for k in data_keys)]
                 if not item.annotations:
-                    rows.writerow([*task_cells, *([""] * (len(controls) + len(meta)))])
+                    rows.writerow(task_cells + empty)
                 for a in item.annotations:
                     by_control = {r.get("from_name"): cell(flat_value(r)) for r in a.result if isinstance(r, dict)}
                     rows.writerow(
                         [
                             *task_cells,
                             *(by_control.get(name, "") for name in controls),
-                            a.annotation.id,
+                            a.id,
                             cell(a.annotator),
-                            a.annotation.review_status or "",
-                            iso(a.annotation.created_at),
-                            iso(a.annotation.updated_at),
-                            round(a.annotation.lead_time, 3),
+                            a.review_status or "",
+                            iso(a.created_at),
+                            iso(a.updated_at),
+                            round(a.lead_time, 3),
                         ]
                     )
         finally:

@@ -3,12 +3,13 @@ import service that checks every row against the config and refuses a bad file w
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from labelkit import audit, counts
@@ -17,13 +18,13 @@ from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
 from labelkit.importers import delimited, json_tasks, media, text_lines
 from labelkit.importers.base import Format, ReadContext, Row
-from labelkit.models import Prediction, Task, User, utcnow
+from labelkit.importers.writer import TaskWriter
+from labelkit.models import User
 from labelkit.projects import get_project
 from labelkit.settings import get_settings
 from labelkit.storage import local
 
 FORMATS: dict[str, Format] = {f.name: f for m in (json_tasks, delimited, text_lines, media) for f in m.FORMATS}
-BATCH = 1000
 MAX_ISSUES = 10
 
 Progress = Callable[[float, str], None]
@@ -52,8 +53,6 @@ class ImportReport:
     files: int = 0
     predictions: int = 0
     ignored_annotations: int = 0
-    first_task_id: int | None = None
-    last_task_id: int | None = None
 
     def summary(self) -> str:
         text = f"Imported {self.created} task{'s' * (self.created != 1)} from {self.files} file{'s' * (self.files != 1)}"
@@ -82,8 +81,15 @@ class _Counting:
         self.read_bytes += len(data)
         return data
 
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size)
+
     def readable(self) -> bool:
         return True
+
+    @property
+    def closed(self) -> bool:
+        return self._stream.closed
 
     def readinto(self, buffer) -> int:  # noqa: ANN001
         data = self.read(len(buffer))
@@ -117,10 +123,11 @@ def import_sources(
     text_objects = config.objects_of("Text", "HyperText")
     images = config.objects_of("Image")
     report = ImportReport()
-    batch = _Batch(session, project.id, report)
+    writer = TaskWriter(session, project.id)
     issues: list[str] = []
     saved_media: list[str] = []
     done_bytes = rows_read = 0
+    shown = 0.0
     try:
         for name, stream, size in sources:
             fmt = format_for(name, format_name)
@@ -136,24 +143,28 @@ def import_sources(
                 rows_read += 1
                 task = _task_from(row, keys, name, issues)
                 if task is not None and not issues:
-                    batch.add(*task)
+                    text, data, predictions, ignored = task
+                    writer.add(text, data, predictions)
+                    report.ignored_annotations += ignored
                 if len(issues) >= MAX_ISSUES:
                     break
-                if progress and total_bytes and rows_read % 500 == 0:
-                    progress(min(1.0, (done_bytes + counting.read_bytes) / total_bytes), f"{name}: {rows_read} tasks read")
+                if progress and total_bytes and rows_read % 1000 == 0 and time.monotonic() - shown > 0.25:
+                    shown = time.monotonic()
+                    progress(min(1.0, (done_bytes + counting.read_bytes) / total_bytes), f"{name}: {rows_read:,} tasks read")
             done_bytes += size or counting.read_bytes
             report.files += 1
             if len(issues) >= MAX_ISSUES:
                 break
         if issues:
             raise InvalidInput("Nothing was imported", issues)
-        if report.files and not (report.created + batch.rows):
+        if report.files and not (writer.created + writer.pending):
             raise InvalidInput("Nothing was imported: the files hold no tasks")
-        batch.flush()
+        writer.flush()
     except BaseException:
         for path in saved_media:
             _remove_media(path)
         raise
+    report.created, report.predictions = writer.created, writer.predictions
     counts.tasks_added(session, project.id, report.created)
     if progress:
         progress(1.0, f"{report.created} tasks imported")
@@ -161,11 +172,12 @@ def import_sources(
     return report
 
 
-def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> tuple[dict, list, int] | None:
-    """(data, predictions, annotations not imported) for a row, or None after noting its problem."""
+def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> tuple[str, dict, list, int] | None:
+    """(data as JSON text, data, predictions, annotations not imported) for a row, or None
+    after noting its problem."""
     value = row.value
-    where = f"{filename}, {row.where}" if row.where != "file" else filename
     if not isinstance(value, dict):
+        where = row.place(filename)
         issues.append(f"{where}: a task must be an object with keys, not {type(value).__name__}")
         return None
     predictions: list = []
@@ -177,64 +189,24 @@ def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> t
         if not isinstance(predictions, list) or not all(
             isinstance(p, dict) and isinstance(p.get("result", []), list) for p in predictions
         ):
-            issues.append(f"{where}: predictions must be a list of objects with a result list")
+            issues.append(f"{row.place(filename)}: predictions must be a list of objects with a result list")
             return None
         data = dict(data)
         ignored = len(annotations) if isinstance(annotations, list) else 0
     else:
-        data = dict(value)
-    missing = [k for k in keys if k not in data or data[k] in (None, "")]
-    if missing:
-        used = ", ".join(f"${k}" for k in keys)
-        issues.append(f"{where}: missing key {missing[0]!r} (the config uses {used})")
+        data = value
+    for key in keys:
+        found = data.get(key)
+        if found is None or found == "":
+            used = ", ".join(f"${k}" for k in keys)
+            issues.append(f"{row.place(filename)}: missing key {key!r} (the config uses {used})")
+            return None
+    # A flat JSON line is stored as it was written; anything else is serialized once.
+    text = row.raw if row.raw is not None and data is value else json.dumps(data, ensure_ascii=False)
+    if "\\u0000" in text:
+        issues.append(f"{row.place(filename)}: the task contains a NUL character")
         return None
-    return data, predictions, ignored
-
-
-class _Batch:
-    """Inserts tasks (and their predictions) BATCH rows at a time."""
-
-    def __init__(self, session: Session, project_id: int, report: ImportReport) -> None:
-        self.session, self.project_id, self.report = session, project_id, report
-        self.tasks: list[dict] = []
-        self.predictions: list[list] = []
-
-    @property
-    def rows(self) -> int:
-        return len(self.tasks)
-
-    def add(self, data: dict, predictions: list, ignored_annotations: int) -> None:
-        self.report.ignored_annotations += ignored_annotations
-        self.tasks.append({"project_id": self.project_id, "data": data, "created_at": utcnow()})
-        self.predictions.append(predictions)
-        if len(self.tasks) >= BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.tasks:
-            return
-        ids = self.session.execute(
-            insert(Task).returning(Task.id, sort_by_parameter_order=True), self.tasks
-        ).scalars().all()
-        rows = [
-            {
-                "task_id": task_id,
-                "project_id": self.project_id,
-                "result": p.get("result") or [],
-                "score": p.get("score"),
-                "model_version": str(p.get("model_version") or ""),
-                "created_at": utcnow(),
-            }
-            for task_id, preds in zip(ids, self.predictions, strict=True)
-            for p in preds
-        ]
-        if rows:
-            self.session.execute(insert(Prediction), rows)
-        self.report.created += len(ids)
-        self.report.predictions += len(rows)
-        self.report.first_task_id = self.report.first_task_id or ids[0]
-        self.report.last_task_id = ids[-1]
-        self.tasks, self.predictions = [], []
+    return text, data, predictions, ignored
 
 
 def _remove_media(path: str) -> None:

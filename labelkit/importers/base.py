@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, NamedTuple, Protocol
 
 
-@dataclass
-class Row:
-    """One task as read from a source: `where` names it for error messages ("line 5")."""
+class Row(NamedTuple):
+    """One task as read from a source. `where` names it for error messages: a line
+    number, or words such as "task 5" (a tuple, because a million of them are made)."""
 
-    where: str
+    where: int | str
     value: Any
+    raw: str | None = None  # the row's JSON text as written, when it is one
+
+    def place(self, filename: str) -> str:
+        if self.where == "file":
+            return filename
+        return f"{filename}, line {self.where}" if isinstance(self.where, int) else f"{filename}, {self.where}"
 
 
 @dataclass

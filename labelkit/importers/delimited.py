@@ -33,7 +33,7 @@ def _reader(delimiter: str):  # noqa: ANN202
                     raise InvalidInput(
                         f"{ctx.filename}, line {number}: {len(row)} columns where the header has {len(header)}"
                     )
-                yield Row(f"line {number}", dict(zip(header, row, strict=True)))
+                yield Row(number, dict(zip(header, row, strict=True)))
         except UnicodeDecodeError:
             raise InvalidInput(f"{ctx.filename}: is not UTF-8 text") from None
         except csv.Error as e:

@@ -15,7 +15,7 @@ from labelkit.importers.base import Format, ReadContext, Row
 
 def read_json(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
     try:
-        payload = json.load(io.TextIOWrapper(stream, encoding="utf-8-sig"))
+        payload = _DECODER.decode(io.TextIOWrapper(stream, encoding="utf-8-sig").read())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InvalidInput(f"{ctx.filename}: not valid JSON ({_reason(e)})") from None
     if isinstance(payload, dict):
@@ -32,12 +32,24 @@ def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
         for number, line in enumerate(text, start=1):
             if not line.strip():
                 continue
+            line = line.strip()
             try:
-                yield Row(f"line {number}", json.loads(line))
+                value, end = _DECODER.raw_decode(line)
             except json.JSONDecodeError as e:
                 raise InvalidInput(f"{ctx.filename}, line {number}: not valid JSON ({_reason(e)})") from None
+            if end != len(line):
+                raise InvalidInput(f"{ctx.filename}, line {number}: not valid JSON (extra data after the object)")
+            yield Row(number, value, line)
     except UnicodeDecodeError:
         raise InvalidInput(f"{ctx.filename}: is not UTF-8 text") from None
+
+
+def _no_constants(name: str) -> None:
+    """NaN and Infinity are not JSON; Python would accept them."""
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constants)
 
 
 def _reason(e: Exception) -> str:

@@ -17,7 +17,7 @@ def read_txt(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
         for number, line in enumerate(io.TextIOWrapper(stream, encoding="utf-8-sig"), start=1):
             line = line.rstrip("\r\n")
             if line.strip():
-                yield Row(f"line {number}", {ctx.text_key: line})
+                yield Row(number, {ctx.text_key: line})
     except UnicodeDecodeError:
         raise InvalidInput(f"{ctx.filename}: is not UTF-8 text") from None
 
