@@ -28,15 +28,22 @@ def tasks_added(session: Session, project_id: int, count: int) -> None:
     _project_delta(session, project_id, tasks=count)
 
 
-def annotation_counted(session: Session, task: Task, overlap: int, delta: int) -> None:
-    """A submitted annotation was added (+1) to or taken (-1) from a task the caller holds."""
+def annotation_counted(session: Session, task: Task, overlap: int, delta: int) -> int:
+    """A submitted annotation was added (+1) to or taken (-1) from a task the caller holds.
+    Returns the change to the project's done count, for the caller to pass to done_changed:
+    that update locks the project's row, so a busy caller makes it last in its transaction."""
     was_done = task.done
     total = task.total_annotations + delta
     done = total >= overlap
     # (The ORM update also refreshes `task` in the session.)
     session.execute(update(Task).where(Task.id == task.id).values(total_annotations=total, done=done))
-    if done != was_done and task.deleted_at is None:
-        _project_delta(session, task.project_id, done=1 if done else -1)
+    if done == was_done or task.deleted_at is not None:
+        return 0
+    return 1 if done else -1
+
+
+def done_changed(session: Session, project_id: int, delta: int) -> None:
+    _project_delta(session, project_id, done=delta)
 
 
 def tasks_removed(session: Session, project_id: int, tasks: Sequence[Task], restored: bool = False) -> None:

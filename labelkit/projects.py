@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 
 from labelkit import audit, counts
 from labelkit.auth.accounts import find_user, normalize_email
-from labelkit.auth.permissions import PROJECT_ROLES, Capability, require, visible_projects
+from labelkit.auth.permissions import PROJECT_ROLES, Capability, require, require_in_project, visible_projects
 from labelkit.config import check_config
 from labelkit.errors import Conflict, InvalidInput, NotFound
 from labelkit.models import Annotation, AnnotationState, Membership, Project, Role, Task, User, utcnow
@@ -55,11 +55,16 @@ def create_project(session: Session, actor: User, fields: ProjectFields) -> Proj
 
 
 def get_project(session: Session, actor: User, project_id: int, capability: Capability = Capability.PROJECT_VIEW) -> Project:
-    project = session.get(Project, project_id)
-    if project is None or project.deleted_at is not None:
+    """The project, if the actor holds `capability` in it (one query for both)."""
+    row = session.exec(
+        select(Project, Membership.role)
+        .join(Membership, (Membership.project_id == Project.id) & (Membership.user_id == actor.id), isouter=True)
+        .where(Project.id == project_id)
+    ).first()
+    if row is None or row[0].deleted_at is not None:
         raise NotFound(f"There is no project {project_id}.")
-    require(session, actor, capability, project_id)
-    return project
+    require_in_project(actor, row[1], capability)
+    return row[0]
 
 
 def find_project(session: Session, ref: str | int) -> Project:

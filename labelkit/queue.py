@@ -1,28 +1,26 @@
-"""The labeling queue: claim the next task, save drafts, submit, skip, go back.
+"""The labeling queue: which task a person works on next, and the locks that keep no more
+people on a task than its overlap asks for.
 
 Correct across processes: on PostgreSQL a claim locks its task row (FOR UPDATE SKIP
 LOCKED) and re-checks it with a fresh statement; on SQLite the whole claim is one
-IMMEDIATE write transaction. A claim holds a lock with a TTL so that no more people
-work on a task than its overlap asks for."""
+IMMEDIATE write transaction. A lock has a TTL (LABELKIT_LOCK_MINUTES). Claims walk the
+partial index ix_tasks_open, which holds only tasks that still want annotations."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, false, func
+from sqlalchemy import case, delete, exists, false, func, or_
 from sqlmodel import Session, col, select
 
-from labelkit import counts
 from labelkit.auth.permissions import Capability, require
-from labelkit.config import parse_config
 from labelkit.db import is_sqlite, write_lock
-from labelkit.errors import InvalidInput, NotFound
+from labelkit.errors import NotFound
 from labelkit.models import (
     Annotation,
     AnnotationState,
-    AnnotationVersion,
     Project,
     Review,
     ReviewAction,
@@ -33,7 +31,6 @@ from labelkit.models import (
     utcnow,
 )
 from labelkit.projects import get_project
-from labelkit.results import missing_required
 from labelkit.settings import get_settings
 
 MAX_CLAIM_ATTEMPTS = 20
@@ -49,48 +46,38 @@ class Assignment:
     review_comment: str | None = None
 
 
-@dataclass
-class SubmitOutcome:
-    annotation: Annotation
-    counted: bool  # False: the task was already full, the work was kept as a draft
-    message: str
-
-
-def _lock_ttl() -> timedelta:
+def lock_ttl() -> timedelta:
     return timedelta(minutes=get_settings().lock_minutes)
 
 
-def _my_annotation(session: Session, task_id: int, user_id: int) -> Annotation | None:
+def my_annotation(session: Session, task_id: int, user_id: int) -> Annotation | None:
     return session.exec(select(Annotation).where(Annotation.task_id == task_id, Annotation.user_id == user_id)).first()
 
 
-def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
-    return (
-        select(func.count())
-        .select_from(TaskLock)
-        .where(TaskLock.task_id == task_id, TaskLock.user_id != user_id, TaskLock.expires_at > now)
-        .scalar_subquery()
-    )
-
-
-def _count_others_locks(session: Session, task_id: int, user_id: int, now) -> int:  # noqa: ANN001
-    """Live locks of other people on a task, read in a statement of its own (a fresh snapshot)."""
-    return session.exec(select(_others_locks(task_id, user_id, now))).one()
+def lock_counts(session: Session, task_id: int, user_id: int, now: datetime) -> tuple[bool, int]:
+    """(whether this person holds a live lock on the task, how many others do), read in a
+    statement of its own, so a fresh snapshot on PostgreSQL."""
+    mine, others = session.exec(
+        select(
+            func.coalesce(func.sum(case((TaskLock.user_id == user_id, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((TaskLock.user_id != user_id, 1), else_=0)), 0),
+        ).where(TaskLock.task_id == task_id, TaskLock.expires_at > now)
+    ).one()
+    return bool(mine), int(others)
 
 
 def claim_next(session: Session, actor: User, project_id: int) -> Assignment | None:
-    """The task this person should work on now, or None when the queue is empty for them."""
+    """The task this person should work on now, or None when the queue is empty for them:
+    the task they hold, else their work sent back or left as a draft, else a new one."""
     write_lock(session)
     project = get_project(session, actor, project_id, Capability.TASK_ANNOTATE)
     now = utcnow()
-    for finder in (_held_lock, _rejected, _draft_with_room):
-        found = finder(session, actor, project, now)
-        if found:
-            return found
-    return _claim_new(session, actor, project, now)
+    return _held(session, actor, project, now) or _pending_work(session, actor, project, now) or _claim_new(
+        session, actor, project, now
+    )
 
 
-def _held_lock(session: Session, actor: User, project: Project, now) -> Assignment | None:  # noqa: ANN001
+def _held(session: Session, actor: User, project: Project, now: datetime) -> Assignment | None:
     task = session.exec(
         select(Task)
         .join(TaskLock, TaskLock.task_id == Task.id)
@@ -104,48 +91,37 @@ def _held_lock(session: Session, actor: User, project: Project, now) -> Assignme
     ).first()
     if task is None:
         return None
-    _refresh_lock(session, task, actor, now)
-    return Assignment(task, _my_annotation(session, task.id, actor.id), "locked")
+    hold(session, task, actor, now)
+    return Assignment(task, my_annotation(session, task.id, actor.id), "locked")
 
 
-def _rejected(session: Session, actor: User, project: Project, now) -> Assignment | None:  # noqa: ANN001, ARG001
-    row = session.exec(
-        select(Task, Annotation)
-        .join(Annotation, Annotation.task_id == Task.id)
+def _pending_work(session: Session, actor: User, project: Project, now: datetime) -> Assignment | None:
+    """Work sent back by a reviewer (oldest first), else a draft whose task still has room."""
+    rows = session.exec(
+        select(Annotation, Task)
+        .join(Task, Task.id == Annotation.task_id)
         .where(
             Annotation.user_id == actor.id,
             Annotation.project_id == project.id,
-            Annotation.review_status == ReviewStatus.REJECTED,
+            or_(Annotation.review_status == ReviewStatus.REJECTED, Annotation.state == AnnotationState.DRAFT),
             Annotation.deleted_at.is_(None),
             Task.deleted_at.is_(None),
         )
         .order_by(Annotation.updated_at)
-    ).first()
-    if row is None:
-        return None
-    task, annotation = row
-    return Assignment(task, annotation, "rejected", review_comment=latest_review_comment(session, annotation.id))
-
-
-def _draft_with_room(session: Session, actor: User, project: Project, now) -> Assignment | None:  # noqa: ANN001
-    task = session.exec(
-        select(Task)
-        .join(Annotation, Annotation.task_id == Task.id)
-        .where(
-            Annotation.user_id == actor.id,
-            Annotation.project_id == project.id,
-            Annotation.state == AnnotationState.DRAFT,
-            Annotation.deleted_at.is_(None),
-            Task.deleted_at.is_(None),
-            Task.done == false(),
-            Task.total_annotations + _others_locks(Task.id, actor.id, now) < project.overlap,
-        )
-        .order_by(Annotation.updated_at.desc())
-    ).first()
-    if task is None:
-        return None
-    _refresh_lock(session, task, actor, now)
-    return Assignment(task, _my_annotation(session, task.id, actor.id), "draft")
+        .limit(50)
+    ).all()
+    rejected = [(a, t) for a, t in rows if a.review_status == ReviewStatus.REJECTED and a.state == AnnotationState.SUBMITTED]
+    if rejected:
+        annotation, task = rejected[0]
+        return Assignment(task, annotation, "rejected", review_comment=latest_review_comment(session, annotation.id))
+    for annotation, task in reversed(rows):  # the latest draft first
+        if annotation.state != AnnotationState.DRAFT or task.done:
+            continue
+        _, others = lock_counts(session, task.id, actor.id, now)
+        if task.total_annotations + others < project.overlap:
+            hold(session, task, actor, now)
+            return Assignment(task, annotation, "draft")
+    return None
 
 
 def open_tasks(project_id: int):  # noqa: ANN201
@@ -153,7 +129,16 @@ def open_tasks(project_id: int):  # noqa: ANN201
     return (Task.project_id == project_id) & (Task.done == false()) & Task.deleted_at.is_(None)
 
 
-def claim_query(project: Project, actor: User, now, start_id: int = 0):  # noqa: ANN001, ANN201
+def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
+    return (
+        select(func.count())
+        .select_from(TaskLock)
+        .where(TaskLock.task_id == task_id, TaskLock.user_id != user_id, TaskLock.expires_at > now)
+        .scalar_subquery()
+    )
+
+
+def claim_query(project: Project, actor: User, now: datetime, start_id: int = 0):  # noqa: ANN201
     """The next open task for this person, in id order from start_id: not theirs already,
     and not taken by as many others as it has room for."""
     mine = exists().where(Annotation.task_id == Task.id, Annotation.user_id == actor.id)
@@ -175,17 +160,17 @@ def _random_start(session: Session, project: Project) -> int:
     return random.randint(low, high) if low is not None else 0
 
 
-def _claim_new(session: Session, actor: User, project: Project, now) -> Assignment | None:  # noqa: ANN001
+def _claim_new(session: Session, actor: User, project: Project, now: datetime) -> Assignment | None:
     starts = [_random_start(session, project), 0] if project.sampling == "random" else [0]
     for start in starts:
         task = _first_free(session, claim_query(project, actor, now, start), actor, project, now)
         if task is not None:
-            _refresh_lock(session, task, actor, now)
+            hold(session, task, actor, now)
             return Assignment(task, None, "new")
     return None
 
 
-def _first_free(session: Session, query, actor: User, project: Project, now) -> Task | None:  # noqa: ANN001
+def _first_free(session: Session, query, actor: User, project: Project, now: datetime) -> Task | None:  # noqa: ANN001
     if is_sqlite(session):
         return session.exec(query.limit(1)).first()
     # PostgreSQL: lock a candidate row, then re-check it in a new statement (a new
@@ -196,39 +181,27 @@ def _first_free(session: Session, query, actor: User, project: Project, now) -> 
         task = session.exec(candidate.limit(1).with_for_update(skip_locked=True, of=Task)).first()
         if task is None:
             return None
-        session.refresh(task)
-        room = task.total_annotations + _count_others_locks(session, task.id, actor.id, now) < project.overlap
-        if room and not task.done and _my_annotation(session, task.id, actor.id) is None:
+        _, others = lock_counts(session, task.id, actor.id, now)
+        if not task.done and task.total_annotations + others < project.overlap and my_annotation(session, task.id, actor.id) is None:
             return task
         passed.append(task.id)
     return None
 
 
-def _refresh_lock(session: Session, task: Task, actor: User, now) -> None:  # noqa: ANN001
+def hold(session: Session, task: Task, actor: User, now: datetime) -> None:
     """Hold (or extend) this person's lock on the task; they hold one lock per project."""
-    session.execute(
-        delete(TaskLock).where(
-            TaskLock.user_id == actor.id, TaskLock.project_id == task.project_id, TaskLock.task_id != task.id
-        )
-    )
-    lock = session.get(TaskLock, (task.id, actor.id))
-    if lock is None:
-        lock = TaskLock(task_id=task.id, user_id=actor.id, project_id=task.project_id, expires_at=now + _lock_ttl())
-    lock.expires_at = now + _lock_ttl()
-    session.add(lock)
+    session.execute(delete(TaskLock).where(TaskLock.user_id == actor.id, TaskLock.project_id == task.project_id))
+    session.add(TaskLock(task_id=task.id, user_id=actor.id, project_id=task.project_id, expires_at=now + lock_ttl()))
     session.flush()
 
 
-def _release_lock(session: Session, task_id: int, user_id: int) -> None:
+def release(session: Session, task_id: int, user_id: int) -> None:
+    """Give the task back to the queue."""
     session.execute(delete(TaskLock).where(TaskLock.task_id == task_id, TaskLock.user_id == user_id))
 
 
-def release(session: Session, actor: User, task_id: int) -> None:
-    """Give the task back to the queue (the person leaves it without an answer)."""
-    _release_lock(session, task_id, actor.id)
-
-
-def _task_for_work(session: Session, actor: User, task_id: int, for_update: bool = False) -> tuple[Task, Project]:
+def task_for_work(session: Session, actor: User, task_id: int, for_update: bool = False) -> tuple[Task, Project]:
+    """A live task and its project, if the actor may label in it (locked for a write on PostgreSQL)."""
     query = select(Task).where(Task.id == task_id, Task.deleted_at.is_(None))
     if for_update and not is_sqlite(session):
         query = query.with_for_update()
@@ -241,8 +214,8 @@ def _task_for_work(session: Session, actor: User, task_id: int, for_update: bool
 
 def open_task(session: Session, actor: User, task_id: int) -> Assignment:
     """Go back to a task: one the person worked on (or holds), or any task for reviewers and managers."""
-    task, project = _task_for_work(session, actor, task_id)
-    annotation = _my_annotation(session, task.id, actor.id)
+    task, project = task_for_work(session, actor, task_id)
+    annotation = my_annotation(session, task.id, actor.id)
     holds = session.get(TaskLock, (task.id, actor.id)) is not None
     if annotation is None and not holds:
         require(session, actor, Capability.ANNOTATION_REVIEW, project.id)
@@ -250,122 +223,6 @@ def open_task(session: Session, actor: User, task_id: int) -> Assignment:
     if annotation is not None and annotation.review_status == ReviewStatus.REJECTED:
         comment = latest_review_comment(session, annotation.id)
     return Assignment(task, annotation, "history", review_comment=comment)
-
-
-def save_draft(session: Session, actor: User, task_id: int, result: list) -> Annotation | None:
-    """Keep unsaved work; never touches a submitted annotation (use submit to update)."""
-    task, _ = _task_for_work(session, actor, task_id)
-    annotation = _my_annotation(session, task.id, actor.id)
-    if annotation is not None and annotation.state != AnnotationState.DRAFT:
-        return None
-    now = utcnow()
-    if annotation is None:
-        annotation = Annotation(
-            task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.DRAFT, result=result,
-            created_at=now,
-        )
-    annotation.result = result
-    annotation.updated_at = now
-    session.add(annotation)
-    lock = session.get(TaskLock, (task.id, actor.id))
-    if lock is not None:
-        lock.expires_at = now + _lock_ttl()
-        session.add(lock)
-    session.flush()
-    return annotation
-
-
-def _keep_version(session: Session, annotation: Annotation) -> None:
-    session.add(
-        AnnotationVersion(
-            annotation_id=annotation.id,
-            state=annotation.state,
-            result=annotation.result,
-            user_id=annotation.user_id,
-            created_at=annotation.updated_at,
-        )
-    )
-
-
-def submit(session: Session, actor: User, task_id: int, result: list, lead_time: float = 0.0) -> SubmitOutcome:
-    """Submit (or update) this person's annotation of a task."""
-    write_lock(session)
-    task, project = _task_for_work(session, actor, task_id, for_update=True)
-    config = parse_config(project.label_config)
-    missing = missing_required(config, result)
-    if missing:
-        raise InvalidInput(f"Please answer {', '.join(missing)} before submitting.")
-    if not result:
-        raise InvalidInput("There is nothing to submit yet; label the task or skip it.")
-    now = utcnow()
-    annotation = _my_annotation(session, task.id, actor.id)
-    if annotation is not None and annotation.state == AnnotationState.SUBMITTED:
-        _keep_version(session, annotation)
-        annotation.result = result
-        annotation.updated_at = now
-        annotation.lead_time += max(lead_time, 0.0)
-        if annotation.review_status != ReviewStatus.PENDING:
-            annotation.review_status = ReviewStatus.PENDING
-            annotation.reviewed_result = None
-        session.add(annotation)
-        _release_lock(session, task.id, actor.id)
-        session.flush()
-        return SubmitOutcome(annotation, True, "Updated.")
-
-    session.refresh(task)
-    holds_lock = session.exec(
-        select(TaskLock).where(TaskLock.task_id == task.id, TaskLock.user_id == actor.id, TaskLock.expires_at > now)
-    ).first()
-    others = _count_others_locks(session, task.id, actor.id, now)
-    room = not task.done and (holds_lock or task.total_annotations + others < project.overlap)
-    if annotation is None:
-        annotation = Annotation(
-            task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.DRAFT, result=[], created_at=now
-        )
-    elif annotation.state == AnnotationState.SKIPPED:
-        _keep_version(session, annotation)
-    annotation.result = result
-    annotation.updated_at = now
-    annotation.lead_time += max(lead_time, 0.0)
-    _release_lock(session, task.id, actor.id)
-    if not room:
-        annotation.state = AnnotationState.DRAFT
-        session.add(annotation)
-        session.flush()
-        return SubmitOutcome(
-            annotation, False,
-            f"While you worked, this task got the {project.overlap} annotation(s) it needs. "
-            "Your answer is kept as a draft; nothing was lost.",
-        )
-    annotation.state = AnnotationState.SUBMITTED
-    annotation.review_status = ReviewStatus.PENDING
-    annotation.submitted_at = now
-    session.add(annotation)
-    counts.annotation_counted(session, task, project.overlap, +1)
-    session.flush()
-    return SubmitOutcome(annotation, True, "Submitted.")
-
-
-def skip(session: Session, actor: User, task_id: int) -> Annotation:
-    """Pass on a task: it is not shown to this person again, and others still get it."""
-    task, _ = _task_for_work(session, actor, task_id)
-    annotation = _my_annotation(session, task.id, actor.id)
-    if annotation is not None and annotation.state == AnnotationState.SUBMITTED:
-        raise InvalidInput("You already submitted this task; update it instead of skipping.")
-    now = utcnow()
-    if annotation is None:
-        annotation = Annotation(
-            task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.SKIPPED, result=[], created_at=now
-        )
-    elif annotation.result:
-        _keep_version(session, annotation)
-    annotation.state = AnnotationState.SKIPPED
-    annotation.result = []
-    annotation.updated_at = now
-    session.add(annotation)
-    _release_lock(session, task.id, actor.id)
-    session.flush()
-    return annotation
 
 
 def latest_review_comment(session: Session, annotation_id: int) -> str | None:

@@ -101,7 +101,7 @@ def delete_annotation(session: Session, actor: User, annotation_id: int) -> None
 def _count_change(session: Session, annotation: Annotation, delta: int) -> None:
     task = session.get(Task, annotation.task_id)
     project = session.get(Project, annotation.project_id)
-    counts.annotation_counted(session, task, project.overlap, delta)
+    counts.done_changed(session, project.id, counts.annotation_counted(session, task, project.overlap, delta))
 
 
 def list_trash(session: Session, actor: User) -> list[dict]:

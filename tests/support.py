@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -74,3 +75,32 @@ def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> 
                 return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listens on {host}:{port}")
+
+
+_PEAK = """
+import atexit, os, sys
+def _peak():
+    with open("/proc/self/status") as f:
+        kb = next(line for line in f if line.startswith("VmHWM")).split()[1]
+    with open(os.environ["LABELKIT_PEAK_FILE"], "w") as f:
+        f.write(kb)
+atexit.register(_peak)
+from labelkit.cli import main
+sys.argv = ["labelkit", *sys.argv[1:]]
+main()
+"""
+
+
+def run_cli_measured(args: list[str], env: dict, cwd: str | None = None) -> tuple[float, float]:
+    """Run `labelkit ARGS` in a new process: (seconds, its own peak RSS in MB).
+
+    The peak is VmHWM, read by the process itself: ru_maxrss of a child would count
+    the memory of the parent it was forked from."""
+    with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _PEAK, *args], env=dict(env, LABELKIT_PEAK_FILE=peak.name),
+                              cwd=cwd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"labelkit {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return elapsed, int(Path(peak.name).read_text()) / 1024

@@ -112,12 +112,29 @@ def capabilities_anywhere(session: Session, user: User | None) -> set[Capability
 
 
 def require(session: Session, user: User | None, capability: Capability, project_id: int | None = None) -> None:
+    _check_account(user)
+    if can(session, user, capability, project_id):
+        return
+    _refuse(capability)
+
+
+def require_in_project(user: User | None, membership_role: str | None, capability: Capability) -> None:
+    """`require` for a project when the caller has already read the user's membership role
+    (one query for the project and the role together, on the hot paths)."""
+    _check_account(user)
+    role = Role.ADMIN if user.role == Role.ADMIN else (Role(membership_role) if membership_role else None)
+    if role is None or capability not in ROLE_CAPABILITIES[role]:
+        _refuse(capability)
+
+
+def _check_account(user: User | None) -> None:
     if user is None:
         raise NotSignedIn("Please sign in first.")
     if not user.is_active:
         raise PermissionDenied("This account is deactivated. Ask an admin to reactivate it.")
-    if can(session, user, capability, project_id):
-        return
+
+
+def _refuse(capability: Capability) -> None:
     needed = lowest_role_with(capability)
     where = "" if capability in PORTAL_CAPABILITIES else " of this project"
     raise PermissionDenied(

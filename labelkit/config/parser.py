@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -171,8 +172,11 @@ def _xml_reason(e: ParseError) -> str:
     return str(e).split(":")[0]
 
 
+@lru_cache(maxsize=256)
 def parse_config(xml: str) -> LabelConfig:
-    """The config's objects, controls and layout; InvalidInput listing every problem."""
+    """The config's objects, controls and layout; InvalidInput listing every problem.
+    Cached: a project's config is parsed once per process, not on every task (treat the
+    result as read-only)."""
     root = _parse_xml(xml)
     issues: list[str] = []
     objects: dict[str, ObjectTag] = {}

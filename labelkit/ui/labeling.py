@@ -174,14 +174,13 @@ class _Renderer:
         key = state_key(self.prefix, control.name)
         self._caption(control)
         if max_rating == 5:
-            picked = st.feedback("stars", key=key, disabled=self.disabled)
-            self.values[control.name] = None if picked is None else picked + 1
+            st.feedback("stars", key=key, disabled=self.disabled)
         else:
-            picked = st.pills(
+            st.pills(
                 _humanize(control.name), list(range(1, max_rating + 1)), key=key,
                 disabled=self.disabled, label_visibility="collapsed",
             )
-            self.values[control.name] = picked
+        self.values[control.name] = _rating(control, st.session_state.get(key))
 
     # Helpers
 
@@ -209,6 +208,27 @@ class _Renderer:
         wanted = [v.strip() for v in node.attrs.get("whenChoiceValue", "").split(",") if v.strip()]
         hit = bool(chosen) and (not wanted or any(v in chosen for v in wanted))
         return hit if when == "choice-selected" else not hit
+
+
+def _rating(control: ControlTag, widget_value: Any) -> int | None:
+    """A rating from its widget's state: st.feedback counts stars from 0."""
+    if widget_value is None:
+        return None
+    return widget_value + 1 if int(control.attrs.get("maxRating", "5")) == 5 else widget_value
+
+
+def current_values(config: LabelConfig, prefix: str) -> dict[str, Any]:
+    """The controls' values from the widgets' state, without drawing them (for callbacks)."""
+    values: dict[str, Any] = {}
+    for name, control in config.controls.items():
+        state = st.session_state.get(state_key(prefix, name))
+        if control.tag == "Choices":
+            values[name] = list(state or [])
+        elif control.tag == "TextArea":
+            values[name] = state or ""
+        elif control.tag == "Rating":
+            values[name] = _rating(control, state)
+    return values
 
 
 def _toggle(key: str, value: str, multiple: bool) -> None:

@@ -14,11 +14,17 @@ from labelkit.models import User
 from labelkit.ui.context import USER_KEY, keep_sidebar_slot
 from labelkit.ui.navigation import PAGES, navigation
 from labelkit.ui.session import Visitor, invite_token, sign_out, startup, visitor
+from labelkit.ui.timings import timed
 
 SIGNED_OUT_PAGES = {"signin": "Sign in", "join": "Join labelkit", "no_account": "No account"}
 
 
 def run() -> None:
+    with timed("run"):
+        _run()
+
+
+def _run() -> str:
     st.set_page_config(page_title="labelkit", page_icon=":material/label:", layout="wide")
     startup()
     v = visitor()
@@ -34,11 +40,13 @@ def run() -> None:
         current = st.navigation(pages, position="hidden")
         st.session_state["lk_next"] = _here(current.url_path)
         current.run()
-        return
+        return key
     st.session_state[USER_KEY] = v.user.id
     _accept_invite(v.user)
     _sidebar(v)
-    navigation(v.user).run()
+    current = navigation(v.user)
+    current.run()
+    return current.url_path or "home"
 
 
 def _here(url_path: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from labelkit import exporters, queue
+from labelkit import exporters, queue, work
 from labelkit.auth import sessions
 from labelkit.db import session_scope
 from labelkit.models import AuditEvent, Invite, Membership, Project, Role, Task, User
@@ -102,7 +102,7 @@ def test_the_export_page_offers_what_the_exporter_writes(app_as, factory, settin
     with session_scope() as s:
         task = queue.claim_next(s, annotator, project.id).task
     with session_scope() as s:
-        queue.submit(s, annotator, task.id, [{"id": "a", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
+        work.submit(s, annotator, task.id, [{"id": "a", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
     at = app_as(admin, "export", project=project.id)
     at.radio(key="lk_export_format").set_value("CSV").run()
     assert "2 tasks will be exported." in texts(at)

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlmodel import func, select
 
-from labelkit import queue
+from labelkit import queue, work
 from labelkit.db import session_scope
 from labelkit.models import Annotation, AnnotationState, Role, Task
 
@@ -24,7 +24,7 @@ def _work(user, project_id: int, errors: list) -> None:  # noqa: ANN001
             if found is None:
                 return
             with session_scope() as s:
-                outcome = queue.submit(s, user, found.task.id, result)
+                outcome = work.submit(s, user, found.task.id, result)
             assert outcome.counted, outcome.message
     except Exception as e:  # noqa: BLE001 - reported by the test
         errors.append(repr(e))

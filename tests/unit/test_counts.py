@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from labelkit import counts, queue, trash
+from labelkit import counts, queue, trash, work
 from labelkit.db import session_scope
 from labelkit.models import Annotation, Project, Role, Task
 from labelkit.projects import ProjectFields, update_project
@@ -37,7 +37,7 @@ def label(user, project_id: int) -> int:  # noqa: ANN001
     with session_scope() as s:
         task = queue.claim_next(s, user, project_id).task
     with session_scope() as s:
-        queue.submit(s, user, task.id, CHOICE)
+        work.submit(s, user, task.id, CHOICE)
     return task.id
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from labelkit import audit, queue, trash
+from labelkit import audit, queue, trash, work
 from labelkit.db import session_scope
 from labelkit.errors import PermissionDenied
 from labelkit.models import Annotation, Project, Role, Task, utcnow
@@ -25,7 +25,7 @@ def project_with_work(factory):  # noqa: ANN001, ANN201
     with session_scope() as s:
         task = queue.claim_next(s, annotator, project.id).task
     with session_scope() as s:
-        queue.submit(s, annotator, task.id, [{"id": "x", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
+        work.submit(s, annotator, task.id, [{"id": "x", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
     return project, admin, manager, annotator
 
 

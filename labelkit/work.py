@@ -1,0 +1,135 @@
+"""A person's work on a task: drafts, submissions, updates and skips. An annotation is
+never overwritten in place: its earlier version goes to annotation_versions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from labelkit import counts, queue
+from labelkit.config import parse_config
+from labelkit.db import write_lock
+from labelkit.errors import InvalidInput
+from labelkit.models import Annotation, AnnotationState, AnnotationVersion, ReviewStatus, TaskLock, User, utcnow
+from labelkit.results import missing_required
+
+
+@dataclass
+class SubmitOutcome:
+    annotation: Annotation
+    counted: bool  # False: the task was already full, the work was kept as a draft
+    message: str
+
+
+def save_draft(session: Session, actor: User, task_id: int, result: list) -> Annotation | None:
+    """Keep unsaved work; never touches a submitted annotation (use submit to update)."""
+    task, _ = queue.task_for_work(session, actor, task_id)
+    annotation = queue.my_annotation(session, task.id, actor.id)
+    if annotation is not None and annotation.state != AnnotationState.DRAFT:
+        return None
+    now = utcnow()
+    if annotation is None:
+        annotation = Annotation(
+            task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.DRAFT, result=result,
+            created_at=now,
+        )
+    annotation.result = result
+    annotation.updated_at = now
+    session.add(annotation)
+    lock = session.get(TaskLock, (task.id, actor.id))
+    if lock is not None:
+        lock.expires_at = now + queue.lock_ttl()
+        session.add(lock)
+    session.flush()
+    return annotation
+
+
+def _keep_version(session: Session, annotation: Annotation) -> None:
+    session.add(
+        AnnotationVersion(
+            annotation_id=annotation.id,
+            state=annotation.state,
+            result=annotation.result,
+            user_id=annotation.user_id,
+            created_at=annotation.updated_at,
+        )
+    )
+
+
+def submit(session: Session, actor: User, task_id: int, result: list, lead_time: float = 0.0) -> SubmitOutcome:
+    """Submit (or update) this person's annotation of a task."""
+    write_lock(session)
+    task, project = queue.task_for_work(session, actor, task_id, for_update=True)
+    missing = missing_required(parse_config(project.label_config), result)
+    if missing:
+        raise InvalidInput(f"Please answer {', '.join(missing)} before submitting.")
+    if not result:
+        raise InvalidInput("There is nothing to submit yet; label the task or skip it.")
+    now = utcnow()
+    done_delta = 0
+    annotation = queue.my_annotation(session, task.id, actor.id)
+    if annotation is not None and annotation.state == AnnotationState.SUBMITTED:
+        _keep_version(session, annotation)
+        annotation.result = result
+        annotation.updated_at = now
+        annotation.lead_time += max(lead_time, 0.0)
+        if annotation.review_status != ReviewStatus.PENDING:
+            annotation.review_status = ReviewStatus.PENDING
+            annotation.reviewed_result = None
+        outcome = SubmitOutcome(annotation, True, "Updated.")
+    else:
+        holds_lock, others = queue.lock_counts(session, task.id, actor.id, now)
+        room = not task.done and (holds_lock or task.total_annotations + others < project.overlap)
+        if annotation is None:
+            annotation = Annotation(
+                task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.DRAFT,
+                result=[], created_at=now,
+            )
+        elif annotation.state == AnnotationState.SKIPPED:
+            _keep_version(session, annotation)
+        annotation.result = result
+        annotation.updated_at = now
+        annotation.lead_time += max(lead_time, 0.0)
+        if room:
+            annotation.state = AnnotationState.SUBMITTED
+            annotation.review_status = ReviewStatus.PENDING
+            annotation.submitted_at = now
+            done_delta = counts.annotation_counted(session, task, project.overlap, +1)
+            outcome = SubmitOutcome(annotation, True, "Submitted.")
+        else:
+            annotation.state = AnnotationState.DRAFT
+            outcome = SubmitOutcome(
+                annotation, False,
+                f"While you worked, this task got the {project.overlap} annotation(s) it needs. "
+                "Your answer is kept as a draft; nothing was lost.",
+            )
+    session.add(annotation)
+    queue.release(session, task.id, actor.id)
+    session.flush()
+    # Last: it locks the project's row until the commit, and every submit wants it.
+    counts.done_changed(session, project.id, done_delta)
+    return outcome
+
+
+def skip(session: Session, actor: User, task_id: int) -> Annotation:
+    """Pass on a task: it is not shown to this person again, and others still get it."""
+    task, _ = queue.task_for_work(session, actor, task_id)
+    annotation = queue.my_annotation(session, task.id, actor.id)
+    if annotation is not None and annotation.state == AnnotationState.SUBMITTED:
+        raise InvalidInput("You already submitted this task; update it instead of skipping.")
+    now = utcnow()
+    if annotation is None:
+        annotation = Annotation(
+            task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.SKIPPED, result=[],
+            created_at=now,
+        )
+    elif annotation.result:
+        _keep_version(session, annotation)
+    annotation.state = AnnotationState.SKIPPED
+    annotation.result = []
+    annotation.updated_at = now
+    session.add(annotation)
+    queue.release(session, task.id, actor.id)
+    session.flush()
+    return annotation
