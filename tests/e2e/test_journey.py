@@ -106,7 +106,8 @@ def test_invite_sign_up_label_review_export(server, new_page, tmp_path) -> None:
 
     admin.goto(server.url + "/review")
     see(admin, "3 annotations on 3 tasks waiting")
-    see(admin, "anna@example.com")
+    # The annotation's card names its annotator (the list's cells are drawn on a canvas).
+    admin.locator('[data-testid="stMarkdownContainer"]').filter(has_text="anna@example.com").first.wait_for()
     click(admin, "Accept")
     see(admin, "Accepted anna@example.com's answer on task 1.")
 
