@@ -46,17 +46,19 @@ def main(argv: list[str] | None = None) -> int:
             if "import" in scenarios:
                 sizes = sorted({100_000, size}) if args.full else [size]
                 for n in sizes:
-                    measures += _say(store.run(backend, pg, write_tasks(work / f"tasks-{n}.jsonl", n), n, args.repeat))
+                    path = write_tasks(work / f"tasks-{n}.jsonl", n)
+                    measures += _safely("a. import", backend, lambda: store.run(backend, pg, path, n, args.repeat))
             if "queue" in scenarios:
-                measures += _say(queue.run_latency(backend, pg, big, size, args.calls, args.repeat))
+                measures += _safely("c. queue", backend, lambda: queue.run_latency(backend, pg, big, size, args.calls, args.repeat))
             if "concurrency" in scenarios:
                 workers = 16 if backend == "postgresql" else 4
                 for overlap in (1, 3):
-                    measures += _say(queue.run_concurrency(backend, pg, workers, overlap, args.crowd_tasks, args.repeat))
+                    measures += _safely("d. concurrency", backend, lambda: queue.run_concurrency(
+                        backend, pg, workers, overlap, args.crowd_tasks, args.repeat))
             if "ui" in scenarios:
-                measures += _say(browser.run(backend, pg, big, size, args.rounds, args.repeat))
+                measures += _safely("e/g. browser", backend, lambda: browser.run(backend, pg, big, size, args.rounds, args.repeat))
             if "export" in scenarios:
-                measures += _say(export.run(backend, pg, big, size, args.repeat))
+                measures += _safely("f. export", backend, lambda: export.run(backend, pg, big, size, args.repeat))
     finally:
         if postgres:
             postgres.stop()
@@ -64,6 +66,18 @@ def main(argv: list[str] | None = None) -> int:
     report.write(args.out, measures, command.strip(), time.time() - started)
     print(f"wrote {args.out}")
     return 0
+
+
+def _safely(name: str, backend: str, run) -> list[Measure]:  # noqa: ANN001
+    """A scenario that fails is reported as such; the others still run."""
+    try:
+        return _say(run())
+    except Exception as e:  # noqa: BLE001
+        failed = Measure(name, backend, "", "")
+        failed.note = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        failed.met = False
+        print(f"{backend:10} {name}: {failed.note}", flush=True)
+        return [failed]
 
 
 def _say(measures: list[Measure]) -> list[Measure]:
