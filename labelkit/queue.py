@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, exists, false, func, or_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from labelkit.auth.permissions import Capability, require
@@ -71,6 +73,10 @@ def claim_next(session: Session, actor: User, project_id: int) -> Assignment | N
     the task they hold, else their work sent back or left as a draft, else a new one."""
     write_lock(session)
     project = get_project(session, actor, project_id, Capability.TASK_ANNOTATE)
+    if not is_sqlite(session):
+        # One claim at a time per person and project (several browser tabs): their locks
+        # would otherwise cross. SQLite's IMMEDIATE transaction already serializes it.
+        session.execute(select(func.pg_advisory_xact_lock(project.id, actor.id)))
     now = utcnow()
     return _held(session, actor, project, now) or _pending_work(session, actor, project, now) or _claim_new(
         session, actor, project, now
@@ -189,10 +195,20 @@ def _first_free(session: Session, query, actor: User, project: Project, now: dat
 
 
 def hold(session: Session, task: Task, actor: User, now: datetime) -> None:
-    """Hold (or extend) this person's lock on the task; they hold one lock per project."""
-    session.execute(delete(TaskLock).where(TaskLock.user_id == actor.id, TaskLock.project_id == task.project_id))
-    session.add(TaskLock(task_id=task.id, user_id=actor.id, project_id=task.project_id, expires_at=now + lock_ttl()))
-    session.flush()
+    """Hold (or extend) this person's lock on the task; they hold one lock per project.
+    An upsert: the same person in two browser tabs may claim at the same moment."""
+    session.execute(
+        delete(TaskLock).where(
+            TaskLock.user_id == actor.id, TaskLock.project_id == task.project_id, TaskLock.task_id != task.id
+        )
+    )
+    insert = sqlite_insert if is_sqlite(session) else postgresql_insert
+    expires = now + lock_ttl()
+    session.execute(
+        insert(TaskLock)
+        .values(task_id=task.id, user_id=actor.id, project_id=task.project_id, expires_at=expires)
+        .on_conflict_do_update(index_elements=["task_id", "user_id"], set_={"expires_at": expires})
+    )
 
 
 def release(session: Session, task_id: int, user_id: int) -> None:

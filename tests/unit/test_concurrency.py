@@ -9,7 +9,7 @@ from sqlmodel import func, select
 
 from labelkit import queue, work
 from labelkit.db import session_scope
-from labelkit.models import Annotation, AnnotationState, Role, Task
+from labelkit.models import Annotation, AnnotationState, Role, Task, TaskLock
 
 WORKERS = 8
 TASKS = 40
@@ -59,3 +59,31 @@ def test_eight_annotators_at_once_respect_the_overlap(factory, overlap: int) -> 
     assert len(counts) == TASKS
     assert set(counts.values()) == {overlap}  # none over the overlap, none missing
     assert stored == counts  # the queue's counter matches the real count
+
+
+def test_one_person_in_several_tabs_claims_without_errors(factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin)
+    factory.tasks(project, admin, 10)
+    person = factory.user()
+    factory.member(project, person, Role.ANNOTATOR)
+    errors: list[str] = []
+    claimed: list[int] = []
+
+    def tab() -> None:
+        try:
+            for _ in range(20):
+                with session_scope() as s:
+                    claimed.append(queue.claim_next(s, person, project.id).task.id)
+        except Exception as e:  # noqa: BLE001 - reported by the test
+            errors.append(repr(e))
+
+    tabs = [threading.Thread(target=tab) for _ in range(6)]
+    for t in tabs:
+        t.start()
+    for t in tabs:
+        t.join(timeout=120)
+    assert errors == []
+    with session_scope() as s:
+        locks = s.exec(select(func.count()).select_from(TaskLock).where(TaskLock.user_id == person.id)).one()
+    assert locks >= 1 and len(claimed) == 120
