@@ -52,10 +52,12 @@ if st.button("Prepare the export", type="primary", icon=":material/package_2:", 
         show_error(e)
     else:
         bar.progress(1.0, text=f"{report.tasks} tasks exported")
-        prepared = {"path": str(path), "name": report.file_name, "mime": exporters.FORMATS[fmt].mime, "project": project.id}
+        prepared = {"path": str(path), "name": report.file_name, "mime": exporters.FORMATS[fmt].mime,
+                    "project": project.id, "format": fmt, "only": str(only)}
         st.session_state["lk_export_file"] = prepared
 
-if prepared and prepared["project"] == project.id:
+# Only the file made with the options on the page now.
+if prepared and (prepared["project"], prepared.get("format"), prepared.get("only")) == (project.id, fmt, str(only)):
     from pathlib import Path
 
     file = Path(prepared["path"])

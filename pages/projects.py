@@ -22,6 +22,9 @@ with session_scope(write=False) as session:
 project = choose_project(user, Capability.PROJECT_EDIT)
 
 modes = (["Project settings"] if project else []) + (["New project"] if may_create else [])
+# A mode asked for by the last run (a widget's state may only be set before it is drawn).
+if "lk_projects_mode_next" in st.session_state:
+    st.session_state["lk_projects_mode"] = st.session_state.pop("lk_projects_mode_next")
 if st.session_state.get("lk_projects_mode") not in modes:
     st.session_state["lk_projects_mode"] = modes[0]
 mode = st.segmented_control("Mode", modes, key="lk_projects_mode", label_visibility="collapsed") if len(modes) > 1 else modes[0]
@@ -40,7 +43,7 @@ if mode == "New project" or project is None:
         else:
             for k in [k for k in st.session_state if str(k).startswith("lk_new_")]:
                 del st.session_state[k]
-            st.session_state["lk_projects_mode"] = "Project settings"
+            st.session_state["lk_projects_mode_next"] = "Project settings"
             st.query_params["project"] = str(created.id)
             st.session_state["lk_project_flash"] = f"Created {created.title}. Next: import tasks, then invite your team."
             st.rerun()

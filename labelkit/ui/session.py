@@ -123,9 +123,12 @@ def sign_in_with_password(user: User, next_path: str | None = None) -> None:
 
 
 def sign_out(v: Visitor) -> None:
+    """One navigation only: Streamlit's /auth/logout for an identity-provider session (it
+    ends the identity cookie), our /session/logout for a password session."""
     st.session_state.clear()
     if v.method == "oidc":
         st.logout()
+        return
     redirect("/session/logout", "Signing you out…")
 
 
