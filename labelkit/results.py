@@ -4,20 +4,20 @@ UI, review, import and export alike. See https://labelstud.io/guide/export#Label
 from __future__ import annotations
 
 import json
-import secrets
-import string
 from typing import Any
 
+from labelkit import regions
+from labelkit.regions import region_id
 from labelkit.config import ControlTag, LabelConfig
 
-_ID_ALPHABET = string.ascii_letters + string.digits
-RESULT_TYPES = {"Choices": "choices", "TextArea": "textarea", "Rating": "rating"}
-VALUE_KEYS = {"choices": "choices", "textarea": "text", "rating": "rating"}
-
-
-def region_id() -> str:
-    """Label Studio's 10-character region ids."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
+RESULT_TYPES = {
+    "Choices": "choices", "TextArea": "textarea", "Rating": "rating", "Number": "number", "DateTime": "datetime",
+}
+VALUE_KEYS = {"choices": "choices", "textarea": "text", "rating": "rating", "number": "number", "datetime": "datetime"}
+# In a values dict (the UI's view of a result), the image regions and the relations
+# between them sit under these keys beside the per-task controls.
+REGIONS = "__regions__"
+RELATIONS = "__relations__"
 
 
 def build_item(control: ControlTag, value: Any, item_id: str | None = None) -> dict | None:
@@ -33,10 +33,18 @@ def build_item(control: ControlTag, value: Any, item_id: str | None = None) -> d
         if not texts:
             return None
         payload = {"text": texts}
-    else:
+    elif kind == "rating":
         if not value:
             return None
         payload = {"rating": int(value)}
+    elif kind == "number":
+        if value is None or value == "":
+            return None
+        payload = {"number": value}
+    else:
+        if not value:
+            return None
+        payload = {"datetime": str(value)}
     return {
         "id": item_id or region_id(),
         "from_name": control.name,
@@ -48,24 +56,37 @@ def build_item(control: ControlTag, value: Any, item_id: str | None = None) -> d
 
 
 def build_result(config: LabelConfig, values: dict[str, Any], previous: list | None = None) -> list[dict]:
-    """A whole result from the UI's values per control name; keeps the ids of items that
-    existed before, so an update reads as the same regions changed."""
-    old_ids = {item.get("from_name"): item.get("id") for item in previous or [] if isinstance(item, dict)}
+    """A whole result from the UI's values per control name (and its regions and
+    relations); keeps the ids of items that existed before, so an update reads as the
+    same answers changed."""
+    old_ids = {
+        item.get("from_name"): item.get("id")
+        for item in previous or []
+        if isinstance(item, dict) and not _is_region_item(item)
+    }
     items = []
     for name, control in config.controls.items():
-        if control.tag not in RESULT_TYPES or name not in values:
+        if control.tag not in RESULT_TYPES or name not in values or control.per_region:
             continue
         item = build_item(control, values[name], old_ids.get(name))
         if item:
             items.append(item)
+    items += regions.items_of(config, values.get(REGIONS) or [])
+    items += regions.relation_items(values.get(RELATIONS) or [], values.get(REGIONS) or [])
     return items
 
 
 def values_of(result: list | None) -> dict[str, Any]:
     """The UI's values per control name, read back from a result."""
     values: dict[str, Any] = {}
+    found_regions = regions.regions_of(result or [])
+    if found_regions:
+        values[REGIONS] = found_regions
+    found_relations = regions.relations_of(result or [])
+    if found_relations:
+        values[RELATIONS] = found_relations
     for item in result or []:
-        if not isinstance(item, dict):
+        if not isinstance(item, dict) or _is_region_item(item):
             continue
         kind = item.get("type")
         key = VALUE_KEYS.get(kind)
@@ -79,9 +100,15 @@ def values_of(result: list | None) -> dict[str, Any]:
 
 
 def missing_required(config: LabelConfig, result: list) -> list[str]:
-    """Names of required controls that have no value in the result."""
-    present = {item.get("from_name") for item in result}
-    return [name for name, c in config.controls.items() if c.required and name not in present]
+    """Names of required controls that have no value in the result (per region for
+    per-region controls, "name (region 2)")."""
+    present = {item.get("from_name") for item in result if isinstance(item, dict)}
+    missing = [name for name, c in config.controls.items() if c.required and not c.per_region and name not in present]
+    return missing + regions.missing_per_region(config, regions.regions_of(result))
+
+
+def _is_region_item(item: dict) -> bool:
+    return item.get("type") == "relation" or regions.geometry_of(item) is not None
 
 
 def flat_value(item: dict) -> str:
@@ -94,8 +121,10 @@ def flat_value(item: dict) -> str:
     if kind == "textarea":
         texts = value.get("text") or []
         return texts[0] if len(texts) == 1 else json.dumps({"text": texts}, ensure_ascii=False)
-    if kind == "rating":
-        return str(value.get("rating", ""))
+    if kind in regions.LABEL_TYPES:
+        return ", ".join(value.get(kind) or [])
+    if kind in ("rating", "number", "datetime"):
+        return str(value.get(kind, ""))
     return json.dumps(value, ensure_ascii=False)
 
 
