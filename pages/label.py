@@ -102,6 +102,11 @@ def _workspace() -> None:
             else:
                 assignment = queue.claim_next(session, user, project.id)
             mine = progress.progress(session, user, project.id)
+            predicted = (
+                queue.pre_annotation(session, assignment.task.id)
+                if assignment is not None and assignment.annotation is None
+                else None
+            )
     except LabelkitError as e:
         opened.pop(project.id, None)
         st.error(str(e))
@@ -125,7 +130,7 @@ def _workspace() -> None:
 
     task, annotation = assignment.task, assignment.annotation
     prefix = f"lk:{project.id}:{task.id}"
-    labeling.seed(prefix, config, values_of(annotation.result) if annotation else {})
+    labeling.seed(prefix, config, values_of(annotation.result if annotation else predicted))
     started = st.session_state.setdefault(f"{prefix}:started", time.time())
     submitted_before = annotation is not None and annotation.state == AnnotationState.SUBMITTED
 

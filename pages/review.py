@@ -74,10 +74,10 @@ with detail:
             status = a.review_status or "pending"
             badge = {"accepted": ":green-badge[accepted]", "rejected": ":red-badge[rejected]"}.get(status, ":orange-badge[waiting]")
             st.markdown(f"**{view.annotator}** {badge}")
-            labeling.show_result(config, values_of(review.effective_result(a)))
+            labeling.show_result(config, values_of(review.effective_result(a)), item.task.data)
             if a.reviewed_result is not None:
                 with st.popover("Annotator's original"):
-                    labeling.show_result(config, values_of(a.result))
+                    labeling.show_result(config, values_of(a.result), item.task.data)
             for r in view.reviews:
                 if r.comment:
                     st.caption(f"{r.action}: {r.comment}")

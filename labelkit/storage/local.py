@@ -64,9 +64,13 @@ def _signature(path: str, expires: int) -> str:
     return base64.urlsafe_b64encode(mac[:18]).decode()
 
 
-def signed_url(data_path: str, seconds: int = 3600) -> str:
-    """A link a browser tag or a model server can fetch without a session, until it expires."""
+def signed_url(data_path: str, seconds: int = 3600, align: int = 0) -> str:
+    """A link a browser tag or a model server can fetch without a session, until it expires.
+    With align, the expiry is rounded up to a multiple of it, so the link stays the same
+    across reruns (a canvas does not reload its background)."""
     expires = int(time.time()) + seconds
+    if align:
+        expires += -expires % align
     query = urlencode({"exp": expires, "sig": _signature(data_path, expires)})
     return f"{quote(data_path)}?{query}"
 

@@ -11,8 +11,11 @@ from typing import Any
 
 import streamlit as st
 
+from labelkit import regions as rg
 from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.parser import truthy
+from labelkit.results import REGIONS, RELATIONS
+from labelkit.ui import image_regions
 from labelkit.ui.media import image_source, natural_width
 from labelkit.ui.text import plain
 
@@ -45,6 +48,9 @@ def seed(prefix: str, config: LabelConfig, values: dict[str, Any]) -> None:
             max_rating = int(control.attrs.get("maxRating", "5"))
             widget = state_key(prefix, name)
             st.session_state[widget] = (rating - 1 if max_rating == 5 else rating) if rating else None
+        elif control.tag in ("Number", "DateTime"):
+            st.session_state[state_key(prefix, name)] = value
+    image_regions.seed(prefix, values.get(REGIONS) or [], values.get(RELATIONS) or [])
     st.session_state[marker] = True
 
 
@@ -102,25 +108,33 @@ class _Renderer:
             st.markdown(plain(text) if text else "*(empty)*")
 
     def tag_Image(self, node: Node) -> None:  # noqa: N802
+        image = self.config.objects.get(node.attrs.get("name", ""))
+        if image is None:
+            return
+        if self.controls and image_regions.has_regions(self.config, image.name):
+            image_regions.editor(self.config, image, self.data, self.prefix, disabled=self.disabled)
+            return
         if not self.objects:
             return
-        value = self._resolve(node.attrs.get("value", ""))
-        source = image_source(value)
-        if source is None:
-            st.warning(f"The image {value!r} cannot be shown here.", icon=":material/broken_image:")
-            return
-        width = _pixels(node.attrs.get("maxWidth") or node.attrs.get("width"))
-        natural = natural_width(source)
-        if width and natural:
-            width = min(width, natural)
-        st.image(source, width=width or "content")
+        for value in image_regions.image_values(self.data, image):
+            source = image_source(value)
+            if source is None:
+                st.warning(f"The image {value!r} cannot be shown here.", icon=":material/broken_image:")
+                continue
+            width = _pixels(node.attrs.get("maxWidth") or node.attrs.get("width"))
+            natural = natural_width(source)
+            if width and natural:
+                width = min(width, natural)
+            st.image(source, width=width or "content")
 
     # Controls
 
     def _control(self, node: Node) -> ControlTag | None:
+        """The control to draw here; per-region controls are drawn beside the regions."""
         if not self.controls:
             return None
-        return self.config.controls.get(node.attrs.get("name", ""))
+        control = self.config.controls.get(node.attrs.get("name", ""))
+        return None if control is None or control.per_region else control
 
     def _caption(self, control: ControlTag) -> None:
         label = _humanize(control.name)
@@ -182,6 +196,30 @@ class _Renderer:
             )
         self.values[control.name] = _rating(control, st.session_state.get(key))
 
+    def tag_Number(self, node: Node) -> None:  # noqa: N802
+        control = self._control(node)
+        if control is None:
+            return
+        key = state_key(self.prefix, control.name)
+        st.session_state.setdefault(key, None)
+        bounds = {k: _number(control.attrs.get(k)) for k in ("min", "max", "step")}
+        self.values[control.name] = st.number_input(
+            _humanize(control.name) + (" (required)" if control.required else ""), key=key,
+            min_value=bounds["min"], max_value=bounds["max"], step=bounds["step"] or 1.0, disabled=self.disabled,
+        )
+
+    def tag_DateTime(self, node: Node) -> None:  # noqa: N802
+        control = self._control(node)
+        if control is None:
+            return
+        key = state_key(self.prefix, control.name)
+        st.session_state.setdefault(key, None)
+        only = control.attrs.get("only", "date,time")
+        title = _humanize(control.name) + (" (required)" if control.required else "")
+        placeholder = {"date": "YYYY-MM-DD", "time": "HH:MM", "month": "YYYY-MM", "year": "YYYY"}.get(only, "YYYY-MM-DD HH:MM")
+        text = st.text_input(title, key=key, placeholder=placeholder, disabled=self.disabled)
+        self.values[control.name] = text or None
+
     # Helpers
 
     def _resolve(self, value: str) -> str:
@@ -228,6 +266,14 @@ def current_values(config: LabelConfig, prefix: str) -> dict[str, Any]:
             values[name] = state or ""
         elif control.tag == "Rating":
             values[name] = _rating(control, state)
+        elif control.tag in ("Number", "DateTime"):
+            values[name] = state
+    found = st.session_state.get(image_regions.regions_key(prefix))
+    if found:
+        values[REGIONS] = [{k: v for k, v in r.items() if k != "canvas"} for r in found]
+    relations = st.session_state.get(image_regions.relations_key(prefix))
+    if relations:
+        values[RELATIONS] = list(relations)
     return values
 
 
@@ -240,6 +286,13 @@ def _toggle(key: str, value: str, multiple: bool) -> None:
     else:
         selected = [value]
     st.session_state[key] = selected
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
 
 
 def _humanize(name: str) -> str:
@@ -266,15 +319,23 @@ def render(
     """Draw the task; returns the controls' current values by control name."""
     renderer = _Renderer(config, data or {}, prefix, disabled, objects, controls, hotkeys)
     renderer.node(config.root)
+    if controls:
+        everything = current_values(config, prefix)
+        renderer.values.update({k: everything[k] for k in (REGIONS, RELATIONS) if k in everything})
     return renderer.values
 
 
-def show_result(config: LabelConfig, values: dict[str, Any]) -> None:
-    """A submitted result, read-only, as short lines per control."""
+def show_result(config: LabelConfig, values: dict[str, Any], data: dict | None = None) -> None:
+    """A submitted result, read-only: its regions drawn on the image, and short lines per
+    control."""
     shown = False
+    found = values.get(REGIONS) or []
+    if found:
+        shown = True
+        image_regions.show(config, data or {}, found, values.get(RELATIONS) or [])
     for name, control in config.controls.items():
         value = values.get(name)
-        if value in (None, "", []):
+        if value in (None, "", []) or control.per_region:
             continue
         shown = True
         if control.tag == "Choices":

@@ -32,3 +32,32 @@ def natural_width(source: str | Path) -> int | None:
             return image.width
     except OSError:
         return None
+
+
+def natural_size(source: str | Path) -> tuple[int, int] | None:
+    """(width, height) of a local image, read from its header."""
+    if not isinstance(source, Path):
+        return None
+    from PIL import Image
+
+    try:
+        with Image.open(source) as image:
+            return image.width, image.height
+    except OSError:
+        return None
+
+
+def browser_url(value: str, page_url: str | None) -> str | None:
+    """An absolute URL the browser can load a task's image from: web images as they are,
+    uploads through a signed link on this server (stable for an hour, so a canvas keeps
+    its background across reruns)."""
+    value = (value or "").strip()
+    if value.startswith(("http://", "https://")):
+        return value
+    if value.startswith(local.UPLOAD_PREFIX) and page_url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(page_url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}{local.signed_url(value, seconds=3600, align=3600)}"
+    return None

@@ -1,0 +1,105 @@
+"""Image labeling in a real browser: draw a box and a polygon on the canvas, answer a
+per-region question, submit, and find Label Studio's result shapes in the database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+from sqlmodel import select
+
+from labelkit.models import Annotation, Task
+from tests.e2e.conftest import Server, click, see, settled, sign_in
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Car" background="#e6194b"/>
+    <Label value="Person" background="#3cb44b"/>
+  </RectangleLabels>
+  <PolygonLabels name="outline" toName="image">
+    <Label value="Road" background="#4363d8"/>
+  </PolygonLabels>
+  <Choices name="color" toName="image" perRegion="true" required="true" whenLabelValue="Car">
+    <Choice value="Red"/>
+    <Choice value="Blue"/>
+  </Choices>
+</View>"""
+IMAGE = "/data/upload/samples/shape-1.png"  # 320 x 240 pixels, installed with the server
+
+
+def canvas_box(page: Page) -> dict:
+    canvas = page.locator(".canvas-root canvas").last
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    assert box and box["width"] > 100, box
+    return box
+
+
+def drag(page: Page, box: dict, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(box["x"] + start[0] * box["width"], box["y"] + start[1] * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + end[0] * box["width"], box["y"] + end[1] * box["height"], steps=8)
+    page.mouse.up()
+
+
+def test_draw_a_box_and_a_polygon_then_submit(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+    config = tmp_path / "boxes.xml"
+    config.write_text(CONFIG)
+    project_id = int(server.cli("project", "create", "--title", "Street scenes", "--config", str(config)))
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([{"image": IMAGE}]))
+    server.cli("import", str(project_id), str(tasks))
+
+    page = new_page()
+    sign_in(page, server, path="/label")
+    see(page, "Label for new regions")
+    box = canvas_box(page)
+    # The canvas keeps the image's shape (4:3).
+    assert abs(box["width"] * 3 / 4 - box["height"]) < 2
+
+    # A box from 10%,20% to 50%,60% with the label picked before drawing ("Car" is first).
+    drag(page, box, (0.10, 0.20), (0.50, 0.60))
+    see(page, "1. Car · rectangle")
+    settled(page)
+    page.get_by_text("Red", exact=True).click()
+    settled(page)
+
+    # A polygon: switch the tool, click three corners and the first again to close it.
+    page.get_by_text("Polygon", exact=True).first.click()
+    see(page, "click the corners")
+    settled(page)
+    page.wait_for_timeout(500)  # the canvas takes the new tool after the run
+    box = canvas_box(page)
+    for x, y in [(0.60, 0.60), (0.90, 0.62), (0.80, 0.90), (0.60, 0.60)]:
+        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.wait_for_timeout(150)
+    see(page, "2. Road · polygon")
+    settled(page)
+    page.screenshot(path=str(tmp_path / "drawn.png"))
+
+    click(page, "Submit")
+    see(page, "You're all done here")
+
+    with server.db() as db:
+        task = db.exec(select(Task).where(Task.project_id == project_id)).one()
+        annotation = db.exec(select(Annotation).where(Annotation.task_id == task.id)).one()
+    items = {item["from_name"]: item for item in annotation.result}
+    rect, color, poly = items["label"], items["color"], items["outline"]
+    assert rect["type"] == "rectanglelabels" and rect["to_name"] == "image"
+    assert (rect["original_width"], rect["original_height"]) == (320, 240)
+    value = rect["value"]
+    assert value["rectanglelabels"] == ["Car"] and value["rotation"] == 0
+    assert value["x"] == pytest.approx(10, abs=1.5) and value["y"] == pytest.approx(20, abs=1.5)
+    assert value["width"] == pytest.approx(40, abs=1.5) and value["height"] == pytest.approx(40, abs=1.5)
+    assert color["id"] == rect["id"] and color["type"] == "choices" and color["value"]["choices"] == ["Red"]
+    assert color["value"]["x"] == value["x"]  # per-region answers carry the region's geometry
+    assert poly["type"] == "polygonlabels" and poly["value"]["polygonlabels"] == ["Road"]
+    points = poly["value"]["points"]
+    assert len(points) == 3
+    assert points[0] == pytest.approx([60, 60], abs=1.5) and points[1] == pytest.approx([90, 62], abs=1.5)
+    assert poly["id"] != rect["id"]
