@@ -4,6 +4,7 @@ description, with errors that name the line, the tag and what is wrong."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from xml.etree.ElementTree import ParseError
@@ -11,10 +12,17 @@ from xml.etree.ElementTree import ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
-from labelkit.config.tags import KINDS, SUPPORTED, Kind
+from labelkit.config import validate
+from labelkit.config.tags import (
+    CANONICAL,
+    LABEL_REGION_CONTROLS,
+    REGION_CONTROLS,
+    TAGS,
+    Kind,
+    not_supported,
+)
 from labelkit.errors import InvalidInput
 
-_CANONICAL = {name.lower(): name for name in KINDS}
 _VARIABLE = re.compile(r"^\$([A-Za-z_][\w.-]*)$")
 MAX_CONFIG_BYTES = 1_000_000
 
@@ -26,33 +34,54 @@ class Node:
     line: int
     children: list[Node] = field(default_factory=list)
     text: str = ""
+    parent: Node | None = field(default=None, repr=False, compare=False)
 
     def where(self) -> str:
-        name = self.attrs.get("name")
-        return f'line {self.line}: <{self.tag}{f" name={name!r}" if name else ""}>'
+        """`line 3: <Choices name='mood'>`, for messages (a Label says its value instead)."""
+        label = next((f" {key}={self.attrs[key]!r}" for key in ("name", "value") if self.attrs.get(key)), "")
+        return f"line {self.line}: <{self.tag}{label}>"
 
 
 @dataclass
 class Option:
+    """One option of a control: a Choice, Label, Relation, Bucket (value = its name) or Shortcut."""
+
     value: str
     alias: str | None = None
     hotkey: str | None = None
     selected: bool = False
     hint: str | None = None
     background: str | None = None
+    tag: str = "Choice"
+    max_usages: int | None = None
+    show_alias: bool = False
+    html: str | None = None
+    children: list[Option] = field(default_factory=list)  # nested Choices of a Taxonomy
+    attrs: dict[str, str] = field(default_factory=dict)
+    line: int = 0
 
     @property
     def stored(self) -> str:
         """What goes into the result: the alias when there is one (as Label Studio does)."""
         return self.alias or self.value
 
+    @property
+    def caption(self) -> str:
+        """What a person reads on it: a Bucket's title, otherwise its value."""
+        return self.attrs.get("title") or self.value
+
 
 @dataclass
 class ObjectTag:
     name: str
     tag: str
-    value: str
+    value: str  # value="$text", or an Image's valueList="$images", or ReactCode's data
     node: Node
+
+    @property
+    def many(self) -> bool:
+        """Several items per task (an Image with valueList)."""
+        return not self.node.attrs.get("value") and bool(self.node.attrs.get("valueList"))
 
     @property
     def key(self) -> str | None:
@@ -81,37 +110,58 @@ class ControlTag:
     def multiple(self) -> bool:
         return self.attrs.get("choice", "single").startswith("multiple")
 
+    @property
+    def per_region(self) -> bool:
+        """Answered once per region (perRegion="true") rather than once per task."""
+        return truthy(self.attrs.get("perRegion"))
+
+    @property
+    def region_type(self) -> str | None:
+        """The Label Studio result type of an image region control ("rectanglelabels"...)."""
+        return REGION_CONTROLS.get(self.tag)
+
 
 @dataclass
 class LabelConfig:
     root: Node
     objects: dict[str, ObjectTag]
     controls: dict[str, ControlTag]
-    unsupported: list[str]
+    unsupported: list[str]  # what cannot be labeled here yet: "<Audio>", "<Labels> on <Text>"
+    relations: ControlTag | None = None  # the <Relations> control, kept apart: it has no name or object
 
     @property
     def data_keys(self) -> list[str]:
         """Task data keys the interface needs, in order of appearance."""
-        keys: list[str] = []
-        for obj in self.objects.values():
-            if obj.key and obj.key not in keys:
-                keys.append(obj.key)
+        keys = [o.key for o in self.objects.values() if o.key]
         for node in walk(self.root):
-            if node.tag == "Header":
+            spec = TAGS.get(node.tag)
+            if node.tag in ("Header", "Markdown") or (spec and spec.kind == Kind.CONTROL and spec.options):
                 m = _VARIABLE.match(node.attrs.get("value", ""))
-                if m and m.group(1) not in keys:
+                if m:
                     keys.append(m.group(1))
-        return keys
+        return list(dict.fromkeys(keys))
 
     def objects_of(self, *tags: str) -> list[ObjectTag]:
         return [o for o in self.objects.values() if o.tag in tags]
+
+    def region_controls(self, image_name: str) -> list[ControlTag]:
+        """The region controls (RectangleLabels, Polygon, Brush...) on this image, in config order."""
+        return [c for c in self.controls.values() if c.tag in REGION_CONTROLS and image_name in c.to_name]
+
+    def label_controls_for(self, image_name: str) -> list[ControlTag]:
+        """The region controls on this image whose <Label> options give a region its class."""
+        return [c for c in self.region_controls(image_name) if c.tag in LABEL_REGION_CONTROLS]
+
+    def per_region_controls(self, image_name: str) -> list[ControlTag]:
+        """Controls answered once per region of this image (perRegion="true")."""
+        return [c for c in self.controls.values() if c.per_region and image_name in c.to_name]
 
 
 def truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"true", "1", "yes"}
 
 
-def walk(node: Node):  # noqa: ANN201
+def walk(node: Node) -> Iterator[Node]:
     yield node
     for child in node.children:
         yield from walk(child)
@@ -127,7 +177,7 @@ class _Builder:
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         line = self.parser.parser.CurrentLineNumber if self.parser else 0
-        node = Node(tag=tag, attrs=dict(attrs), line=line)
+        node = Node(tag=tag, attrs=dict(attrs), line=line, parent=self.stack[-1] if self.stack else None)
         if self.stack:
             self.stack[-1].children.append(node)
         else:
@@ -179,104 +229,142 @@ def parse_config(xml: str) -> LabelConfig:
     result as read-only)."""
     root = _parse_xml(xml)
     issues: list[str] = []
-    objects: dict[str, ObjectTag] = {}
-    controls: dict[str, ControlTag] = {}
-    unsupported: list[str] = []
-    names: dict[str, Node] = {}
-    other_objects: set[str] = set()  # objects of tags without an interface yet
-
-    canonical = _CANONICAL.get(root.tag.lower())
-    if canonical != "View":
+    if CANONICAL.get(root.tag.lower()) != "View":
         issues.append(f"line {root.line}: the config must start with <View>, not <{root.tag}>")
 
-    for node in walk(root):
-        tag = _CANONICAL.get(node.tag.lower())
-        if tag is None:
-            issues.append(f"line {node.line}: unknown tag <{node.tag}>")
-            continue
-        node.tag = tag
-        if tag not in SUPPORTED:
-            if tag not in unsupported and KINDS[tag] != Kind.OPTION:
-                unsupported.append(tag)
-            if KINDS[tag] == Kind.OBJECT and node.attrs.get("name"):
-                other_objects.add(node.attrs["name"])
-            continue
-        unknown_attrs = sorted(set(node.attrs) - SUPPORTED[tag])
-        if unknown_attrs:
-            issues.append(f"{node.where()}: unknown attribute {', '.join(unknown_attrs)}")
-        kind = KINDS[tag]
-        name = node.attrs.get("name", "").strip()
-        if kind in (Kind.OBJECT, Kind.CONTROL):
-            if not name:
-                issues.append(f"line {node.line}: <{tag}> needs a name attribute")
-                continue
-            if name in names:
-                issues.append(f"{node.where()}: the name {name!r} is already used on line {names[name].line}")
-                continue
-            names[name] = node
-        if kind == Kind.OBJECT:
-            value = node.attrs.get("value", "")
-            if not value:
-                issues.append(f"{node.where()}: needs a value attribute, e.g. value=\"$text\"")
-                continue
-            objects[name] = ObjectTag(name=name, tag=tag, value=value, node=node)
-        elif kind == Kind.CONTROL:
-            controls[name] = _control(node, tag, name, issues)
+    nodes = validate.known_tags(root, issues)  # canonical spellings; unknown tags reported
+    for node in nodes:
+        validate.check_node(node, issues)
+    names = _names(nodes, issues)
+    objects = {name: _object(node) for name, node in names.items() if TAGS[node.tag].kind == Kind.OBJECT}
+    controls = {
+        name: _control(node, issues)
+        for name, node in names.items()
+        if TAGS[node.tag].kind == Kind.CONTROL and node.tag != "Relations"
+    }
+    relations = _relations(nodes, issues)
+    validate.check_references(nodes, names, objects, issues)
 
-    for control in controls.values():
-        if not control.to_name:
-            issues.append(f"{control.node.where()}: needs a toName attribute naming the object it labels")
-        for target in control.to_name:
-            if target not in objects and target not in other_objects:
-                known = ", ".join([*objects, *sorted(other_objects)]) or "none"
-                issues.append(f"{control.node.where()}: toName {target!r} points nowhere (objects: {known})")
-
-    if not issues and not unsupported and not controls:
+    unsupported = _unsupported(nodes, objects, controls)
+    labelable = controls or relations or any(o.node.attrs.get("toName") for o in objects.values())
+    if not issues and not labelable:
         issues.append("the config has no control tag (such as <Choices> or <TextArea>), so there is nothing to label")
     if issues:
-        raise InvalidInput("The label config has problems", issues)
-    return LabelConfig(root=root, objects=objects, controls=controls, unsupported=unsupported)
+        raise InvalidInput("The label config has problems", sorted(issues, key=_line_of))
+    return LabelConfig(root=root, objects=objects, controls=controls, unsupported=unsupported, relations=relations)
 
 
-def _control(node: Node, tag: str, name: str, issues: list[str]) -> ControlTag:
+def _line_of(issue: str) -> int:
+    m = re.match(r"line (\d+):", issue)
+    return int(m.group(1)) if m else 1 << 30
+
+
+def _names(nodes: list[Node], issues: list[str]) -> dict[str, Node]:
+    """Every named tag by its name (Label Studio wants names unique across the config)."""
+    names: dict[str, Node] = {}
+    for node in nodes:
+        name = node.attrs.get("name", "").strip()
+        if not name:
+            continue
+        if name in names:
+            issues.append(f"{node.where()}: the name {name!r} is already used on line {names[name].line}")
+            continue
+        if TAGS[node.tag].kind == Kind.OBJECT and not validate.has_needs(node):
+            continue  # reported by check_node; an object without its data is no target
+        names[name] = node
+    return names
+
+
+def _object(node: Node) -> ObjectTag:
+    value = node.attrs.get("value") or node.attrs.get("valueList") or node.attrs.get("data") or ""
+    return ObjectTag(name=node.attrs["name"].strip(), tag=node.tag, value=value.strip(), node=node)
+
+
+def _control(node: Node, issues: list[str]) -> ControlTag:
     to_name = [t.strip() for t in node.attrs.get("toName", "").split(",") if t.strip()]
-    control = ControlTag(name=name, tag=tag, to_name=to_name, node=node)
-    if tag == "Choices":
-        for child in node.children:
-            if _CANONICAL.get(child.tag.lower()) != "Choice":
-                issues.append(f"line {child.line}: <{child.tag}> cannot be inside <Choices>; use <Choice>")
-                continue
-            value = child.attrs.get("value", "").strip()
-            if not value:
-                issues.append(f"line {child.line}: <Choice> needs a value attribute")
-                continue
-            control.options.append(
-                Option(
-                    value=value,
-                    alias=child.attrs.get("alias") or None,
-                    hotkey=child.attrs.get("hotkey") or None,
-                    selected=truthy(child.attrs.get("selected")),
-                    hint=child.attrs.get("hint") or None,
-                    background=child.attrs.get("background") or None,
-                )
-            )
-        if not control.options:
-            issues.append(f"{node.where()}: has no <Choice> to pick from")
-        values = [o.stored for o in control.options]
-        dupes = sorted({v for v in values if values.count(v) > 1})
-        if dupes:
-            issues.append(f"{node.where()}: the choice {dupes[0]!r} appears twice")
-        if node.attrs.get("choice", "single") not in {"single", "single-radio", "multiple"}:
-            issues.append(f"{node.where()}: choice must be single, single-radio or multiple")
-    if tag == "Rating":
-        raw = node.attrs.get("maxRating", "5")
-        if not raw.isdigit() or not 1 <= int(raw) <= 100:
-            issues.append(f"{node.where()}: maxRating must be a whole number from 1 to 100, not {raw!r}")
-    if tag == "TextArea":
-        raw = node.attrs.get("rows", "3")
-        if not raw.isdigit():
-            issues.append(f"{node.where()}: rows must be a whole number, not {raw!r}")
+    control = ControlTag(name=node.attrs.get("name", "").strip(), tag=node.tag, to_name=to_name, node=node)
+    control.options = _options(node, TAGS[node.tag].options, issues)
+    spec = TAGS[node.tag]
+    dynamic = bool(node.attrs.get("value")) or bool(node.attrs.get("apiUrl"))
+    if spec.options in (("Choice",), ("Label",)) and not control.options and not dynamic:
+        issues.append(f"{node.where()}: has no <{spec.options[0]}> to pick from")
     return control
+
+
+def _relations(nodes: list[Node], issues: list[str]) -> ControlTag | None:
+    found = [n for n in nodes if n.tag == "Relations"]
+    for extra in found[1:]:
+        issues.append(f"{extra.where()}: a config takes one <Relations>; the first is on line {found[0].line}")
+    if not found:
+        return None
+    node = found[0]
+    return ControlTag(
+        name=node.attrs.get("name", "").strip(), tag="Relations", to_name=[], node=node,
+        options=_options(node, ("Relation",), issues),
+    )
+
+
+def _options(node: Node, tags: tuple[str, ...], issues: list[str]) -> list[Option]:
+    """The option children of a control, looking through <View> wrappers; each list of
+    siblings must not offer the same value twice."""
+    options: list[Option] = []
+    for child in node.children:
+        if child.tag in tags and child.attrs.get(TAGS[child.tag].needs[0], "").strip():
+            options.append(_option(child, issues))
+        elif child.tag == "View":
+            options.extend(_options(child, tags, issues))
+    stored = [o.stored for o in options]
+    for value in dict.fromkeys(v for v in stored if stored.count(v) > 1):
+        issues.append(f"{node.where()}: the {options[0].tag.lower()} {value!r} appears twice")
+    return options
+
+
+def _option(node: Node, issues: list[str]) -> Option:
+    attrs = node.attrs
+    value = attrs.get("name" if node.tag == "Bucket" else "value", "").strip()
+    max_usages = attrs.get("maxUsages") or attrs.get("maxUsage")
+    return Option(
+        value=value,
+        alias=attrs.get("alias") or None,
+        hotkey=attrs.get("hotkey") or None,
+        selected=truthy(attrs.get("selected")),
+        hint=attrs.get("hint") or None,
+        background=attrs.get("background") or None,
+        tag=node.tag,
+        max_usages=int(float(max_usages)) if max_usages and validate.is_number(max_usages) else None,
+        show_alias=truthy(attrs.get("showAlias")),
+        html=attrs.get("html") or None,
+        children=_options(node, ("Choice",), issues) if node.tag == "Choice" else [],
+        attrs=dict(attrs),
+        line=node.line,
+    )
+
+
+def _unsupported(nodes: list[Node], objects: dict[str, ObjectTag], controls: dict[str, ControlTag]) -> list[str]:
+    """What cannot be labeled here yet, in config order (option tags go with their control)."""
+
+    def targets(control: ControlTag) -> list[str]:
+        return [objects[t].tag for t in control.to_name if t in objects]
+
+    image_regions = any(
+        c.tag in REGION_CONTROLS and c.to_name and set(targets(c)) == {"Image"} for c in controls.values()
+    )
+    found: list[str] = []
+    for node in nodes:
+        spec = TAGS[node.tag]
+        if spec.kind == Kind.OPTION:
+            continue
+        control = controls.get(node.attrs.get("name", "").strip())
+        control = control if control and control.node is node else None
+        why = not_supported(
+            node.tag,
+            targets(control) if control else (),
+            image_regions=image_regions,
+            dynamic=bool(control and spec.options in (("Choice",), ("Label",)) and node.attrs.get("value")),
+        )
+        if why and why not in found:
+            found.append(why)
+    return found
 
 
 def check_config(xml: str) -> LabelConfig:
@@ -285,6 +373,6 @@ def check_config(xml: str) -> LabelConfig:
     if config.unsupported:
         raise InvalidInput(
             "The label config cannot be labeled here yet",
-            [f"not supported yet: <{tag}>" for tag in config.unsupported],
+            [f"not supported yet: {what}" for what in config.unsupported],
         )
     return config
