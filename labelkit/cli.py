@@ -305,5 +305,60 @@ def demo(email: str, password: str) -> None:
     click.echo(f"Sign in as {email} with the password {password!r} after `labelkit serve`.")
 
 
+@main.group("config")
+def config_group() -> None:
+    """Label configs (Label Studio's XML)."""
+
+
+@config_group.command("check")
+@click.argument("config_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def config_check(config_file: Path, as_json: bool) -> None:
+    """Validate a label config and say what it contains; exit 0 when every part can be labeled here."""
+    from labelkit.config.describe import check_report
+
+    try:
+        xml = config_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"Cannot read {config_file}: it is not UTF-8 text.") from None
+    except OSError as e:
+        raise click.ClickException(f"Cannot read {config_file}: {e.strerror or e}") from None
+    report = check_report(xml)
+    if as_json:
+        click.echo(json.dumps({"file": str(config_file), **report}, indent=2))
+        if not report["supported"]:
+            sys.exit(1)
+        return
+    if not report["valid"]:
+        problems = "\n".join(f"  {p}" for p in report["problems"])
+        raise click.ClickException(f"{config_file}: the label config has problems:\n{problems}")
+    _echo_description(report)
+    if report["unsupported"]:
+        reasons = "\n".join(f"  {u}" for u in report["unsupported"])
+        raise click.ClickException(f"{config_file} cannot be labeled here yet:\n{reasons}")
+    click.echo(f"{config_file}: every part can be labeled here.")
+
+
+def _echo_description(report: dict) -> None:
+    click.echo("Objects:")
+    for o in report["objects"]:
+        shows = f"task data ${o['data_key']}" if o["data_key"] else f"the literal {o['value']!r}"
+        click.echo(f"  {o['name']}: <{o['tag']}> shows {shows}{' (a list)' if o['many'] else ''}")
+    click.echo("Controls:" if report["controls"] else "Controls: none")
+    for c in [*report["controls"], *([report["relations"]] if report["relations"] else [])]:
+        target = f" on {', '.join(c['to_name'])}" if c["to_name"] else ""
+        extras = "".join(f", {flag}" for flag in ("required", "per_region") if c[flag]).replace("_", " ")
+        options = f": {', '.join(_option_text(o) for o in c['options'])}" if c["options"] else ""
+        name = f"{c['name']}: " if c["name"] else ""
+        click.echo(f"  {name}<{c['tag']}> ({c['type']}{extras}){target}{options}")
+    click.echo(f"Layout: {', '.join(f'<{t}>' for t in report['layout'])}")
+
+
+def _option_text(option: dict) -> str:
+    text = option["value"] + (f" (stored as {option['alias']})" if option.get("alias") else "")
+    children = option.get("children")
+    return f"{text} [{', '.join(_option_text(c) for c in children)}]" if children else text
+
+
 if __name__ == "__main__":
     main()

@@ -100,3 +100,88 @@ def test_user_token_prints_a_working_api_token(cli) -> None:
 
     with session_scope() as s:
         assert user_for_api_token(s, token).email == "boss@example.com"
+
+
+def _check(path, *extra: str):
+    return CliRunner().invoke(main, ["config", "check", *extra, str(path)])
+
+
+def test_config_check_describes_a_config_that_can_be_labeled_here(tmp_path) -> None:
+    config = tmp_path / "cars.xml"
+    config.write_text("""<View>
+  <Header value="Mark every vehicle"/>
+  <Image name="photo" value="$image"/>
+  <RectangleLabels name="vehicle" toName="photo">
+    <Label value="Car"/><Label value="Truck" alias="lorry"/>
+  </RectangleLabels>
+  <TextArea name="plate" toName="photo" perRegion="true"/>
+  <Choices name="weather" toName="photo" required="true"><Choice value="Sunny"/><Choice value="Rain"/></Choices>
+  <Relations><Relation value="tows"/></Relations>
+</View>""")
+    result = _check(config)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "photo: <Image> shows task data $image" in out
+    assert "vehicle: <RectangleLabels> (rectanglelabels) on photo: Car, Truck (stored as lorry)" in out
+    assert "plate: <TextArea> (textarea, per region) on photo" in out
+    assert "weather: <Choices> (choices, required) on photo: Sunny, Rain" in out
+    assert "\n  <Relations> (relation): tows\n" in out
+    assert "Layout: <View>, <Header>" in out
+    assert "every part can be labeled here" in out
+
+
+def test_config_check_refuses_what_cannot_be_labeled_here_yet(tmp_path) -> None:
+    config = tmp_path / "speech.xml"
+    config.write_text('<View><Audio name="call" value="$audio"/>'
+                      '<Labels name="speaker" toName="call"><Label value="Agent"/></Labels></View>')
+    result = _check(config)
+    assert result.exit_code == 1
+    assert "speaker: <Labels> (labels) on call: Agent" in result.output  # still described
+    assert "not supported yet: <Audio>" in result.output
+    assert "not supported yet: <Labels> on <Audio>" in result.output
+    assert "every part can be labeled here" not in result.output
+
+
+def test_config_check_lists_every_problem_with_its_line(tmp_path) -> None:
+    config = tmp_path / "bad.xml"
+    config.write_text("<View>\n<Text name='t' value='$t'/>\n<Choices name='c' toName='txt' choice='some'>\n"
+                      "<Choice value='A'/></Choices>\n<Ratting name='r' toName='t'/>\n</View>")
+    result = _check(config)
+    assert result.exit_code == 1
+    assert "line 3: <Choices name='c'>: choice must be single, single-radio or multiple, not 'some'" in result.output
+    assert "line 3: <Choices name='c'>: toName 'txt' points nowhere (objects: t)" in result.output
+    assert "line 5: unknown tag <Ratting> (did you mean <Rating>?)" in result.output
+
+
+def test_config_check_refuses_files_it_cannot_read_or_parse(tmp_path) -> None:
+    missing = _check(tmp_path / "nope.xml")
+    assert missing.exit_code == 1 and "Cannot read" in missing.output and "nope.xml" in missing.output
+    binary = tmp_path / "photo.xml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    assert _check(binary).exit_code == 1 and "not UTF-8 text" in _check(binary).output
+    not_xml = tmp_path / "notes.xml"
+    not_xml.write_text("just some notes, not a config")
+    result = _check(not_xml)
+    assert result.exit_code == 1 and "not well-formed XML: line 1" in result.output
+
+
+def test_config_check_json_says_what_it_found(tmp_path) -> None:
+    good = tmp_path / "good.xml"
+    good.write_text('<View><Text name="review" value="$text"/>'
+                    '<Rating name="stars" toName="review" maxRating="10"/></View>')
+    result = _check(good, "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.output)
+    assert (report["valid"], report["supported"], report["problems"], report["unsupported"]) == (True, True, [], [])
+    assert report["objects"][0] | {"line": 0} == {
+        "name": "review", "tag": "Text", "data_key": "text", "value": "$text", "many": False, "line": 0,
+    }
+    assert [(c["name"], c["type"], c["to_name"]) for c in report["controls"]] == [("stars", "rating", ["review"])]
+
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<View>\n<Text name="review" value="$text"/>\n<Rating name="stars" toName="review" maxRating="x"/></View>')
+    result = _check(bad, "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    assert report["valid"] is False
+    assert report["problems"] == ["line 3: <Rating name='stars'>: maxRating must be a whole number from 1 to 100, not 'x'"]
