@@ -44,6 +44,9 @@ _VISIBILITY = {
 }
 # Not in every tag's table, but Label Studio's templates style objects and controls too.
 _CSS = {"style": STRING, "className": STRING}
+# Accepted by labelkit before this table was written from the docs; kept so that the
+# configs of existing projects keep parsing.
+_EARLIER = {"idAttr": STRING}
 _CONTROL = {
     "name": STRING, "toName": STRING, "required": BOOLEAN, "requiredMessage": STRING,
     "perRegion": BOOLEAN, "perItem": BOOLEAN, **_VISIBILITY, **_CSS,
@@ -119,6 +122,7 @@ TAGS: dict[str, TagSpec] = {
     "View": _layout(display=("block", "inline"), idAttr=STRING, **_VISIBILITY),
     "Header": _layout(
         value=STRING, size=NUMBER, underline=BOOLEAN,
+        **_EARLIER, **_VISIBILITY,  # accepted by labelkit before
         name=STRING,  # not in the docs; a community template names a header
     ),
     "Style": TagSpec(Kind.LAYOUT, {}),  # its text is the CSS
@@ -136,6 +140,7 @@ TAGS: dict[str, TagSpec] = {
     "Markdown": _layout(needs=("value",), value=STRING, idAttr=STRING, **_VISIBILITY),
     # Object tags
     "Text": _object(
+        **_EARLIER, clickableLinks=BOOLEAN, inline=BOOLEAN,  # accepted by labelkit before, like _EARLIER
         valueType=("url", "text"), saveTextResult=("yes", "no"), encoding=("none", "base64", "base64unicode"),
         selectionEnabled=BOOLEAN, highlightColor=STRING, showLabels=BOOLEAN, granularity=_GRANULARITY,
     ),
@@ -148,6 +153,7 @@ TAGS: dict[str, TagSpec] = {
     "Image": _object(
         needs=("name", "value|valueList"), **_IMAGE,
         inline=BOOLEAN,  # not in the docs; an older Label Studio template sets it
+        **_EARLIER, height=STRING, maxHeight=STRING, rotation=NUMBER,  # accepted by labelkit before
     ),
     "Object3D": _object(needs=("name", "value|valueList"), **_IMAGE),
     "Audio": _object(**_AUDIO),
@@ -191,6 +197,7 @@ TAGS: dict[str, TagSpec] = {
     ),
     # Control tags
     "Choices": _control(
+        **_EARLIER, hotkey=STRING,  # accepted by labelkit before
         options=("Choice",), choice=("single", "single-radio", "multiple"), showInline=BOOLEAN, value=STRING,
         allowNested=BOOLEAN, layout=("select", "inline", "vertical"),
         selection=STRING,  # not in the docs; Label Studio's ranking templates set it
@@ -202,11 +209,13 @@ TAGS: dict[str, TagSpec] = {
         maxWidth=STRING, minWidth=STRING,  # typed number in the docs, but given with units ("500px")
     ),
     "TextArea": _control(
+        **_EARLIER, label=STRING,  # accepted by labelkit before
         options=("Shortcut",), value=STRING, placeholder=STRING, maxSubmissions=STRING, editable=BOOLEAN,
         transcription=BOOLEAN, skipDuplicates=BOOLEAN, displayMode=("tag", "region-list"), rows=NUMBER,
         showSubmitButton=BOOLEAN,
     ),
     "Rating": _control(
+        **_EARLIER,
         maxRating=NUMBER, defaultValue=NUMBER, size=("small", "medium", "large"), hotkey=STRING,
         icon=STRING,  # not in the docs; Label Studio's rating templates set icon="star"
     ),
@@ -254,6 +263,7 @@ TAGS: dict[str, TagSpec] = {
         ("Choices", "Taxonomy", "Choice"), value=STRING, selected=BOOLEAN, alias=STRING, style=STRING,
         hotkey=STRING, html=STRING, hint=STRING, color=STRING,
         background=STRING,  # not in the docs; Label Studio's templates color choices
+        className=STRING, **_EARLIER,  # accepted by labelkit before
     ),
     "Label": _option(
         LABELS_FAMILY, value=STRING, selected=BOOLEAN, maxUsages=NUMBER, hint=STRING, hotkey=STRING,

@@ -445,3 +445,16 @@ def test_dynamic_options_need_no_children_but_their_data_key() -> None:
     assert config.controls["box"].options == []
     assert config.data_keys == ["image", "classes"]
     assert config.unsupported == ["<RectangleLabels> with options from task data"]
+
+
+def test_attributes_labelkit_accepted_before_the_table_still_parse() -> None:
+    """Saved projects may use them; refusing them now would break those projects."""
+    config = check_config("""<View idAttr="root">
+  <Header value="Hi" idAttr="h" visibleWhen="no-region-selected"/>
+  <Text name="t" value="$text" clickableLinks="true" inline="false" idAttr="x"/>
+  <Image name="img" value="$image" height="300px" maxHeight="600px" rotation="90"/>
+  <Choices name="c" toName="t" hotkey="q" idAttr="c"><Choice value="A" className="a" idAttr="a"/></Choices>
+  <TextArea name="n" toName="t" label="Why?"/>
+  <Rating name="r" toName="img" idAttr="r"/>
+</View>""")
+    assert list(config.controls) == ["c", "n", "r"]
