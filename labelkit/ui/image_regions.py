@@ -363,7 +363,7 @@ class Editor:
     # Relations
 
     def relations(self) -> None:
-        control = next((c for c in self.config.controls.values() if c.tag == "Relations"), None)
+        control = self.config.relations
         if control is None or self.disabled:
             return
         regions = [r for r in self.all_regions]

@@ -1,0 +1,33 @@
+"""Every gallery template renders in the labeling screen with its sample task."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from labelkit.config.templates import TEMPLATES
+
+
+def _render(key: str) -> None:
+    from labelkit.config import check_config
+    from labelkit.config.templates import template
+    from labelkit.storage import local
+    from labelkit.ui import labeling
+
+    local.install_samples()
+    chosen = template(key)
+    config = check_config(chosen.config)
+    labeling.seed(f"preview:{key}", config, {})
+    labeling.render(config, chosen.sample, f"preview:{key}")
+
+
+@pytest.mark.parametrize("key", [t.key for t in TEMPLATES])
+def test_every_template_renders_with_its_sample(key: str, settings) -> None:  # noqa: ANN001, ARG001
+    at = AppTest.from_function(_render, args=(key,), default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    shown = [w.body for w in at.warning]
+    assert not any("cannot be shown" in text or "has no image" in text for text in shown), shown
+    chosen = next(t for t in TEMPLATES if t.key == key)
+    if "<Choices" in chosen.config and 'perRegion="true"' not in chosen.config:
+        assert at.button or at.get("button_group"), "the choices are drawn"
