@@ -15,15 +15,17 @@ from labelkit.ui import labeling
 def template_gallery(key: str) -> None:
     """Cards of starter configs; picking one puts its config into the editor."""
     st.markdown("**Start from a template**")
-    columns = st.columns(3)
-    for i, t in enumerate(TEMPLATES):
-        with columns[i % 3], st.container(border=True):
-            st.markdown(f"**{t.title}**  \n:gray[{t.group}]")
-            st.caption(t.description)
-            if st.button("Use this template", key=f"{key}_tpl_{t.key}", width="stretch"):
-                st.session_state[f"{key}_config"] = t.config
-                st.session_state[f"{key}_sample"] = t.key
-                st.rerun()
+    groups = list(dict.fromkeys(t.group for t in TEMPLATES))
+    for tab, group in zip(st.tabs(groups), groups, strict=True):
+        columns = tab.columns(3)
+        for i, t in enumerate([t for t in TEMPLATES if t.group == group]):
+            with columns[i % 3], st.container(border=True):
+                st.markdown(f"**{t.title}**")
+                st.caption(t.description)
+                if st.button("Use this template", key=f"{key}_tpl_{t.key}", width="stretch"):
+                    st.session_state[f"{key}_config"] = t.config
+                    st.session_state[f"{key}_sample"] = t.key
+                    st.rerun()
 
 
 def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_label: str) -> ProjectFields | None:

@@ -103,3 +103,69 @@ def test_draw_a_box_and_a_polygon_then_submit(server: Server, new_page, tmp_path
     assert len(points) == 3
     assert points[0] == pytest.approx([60, 60], abs=1.5) and points[1] == pytest.approx([90, 62], abs=1.5)
     assert poly["id"] != rect["id"]
+
+
+SHAPES = """<View>
+  <Image name="image" value="$image"/>
+  <KeyPointLabels name="point" toName="image"><Label value="Eye" background="#f58231"/></KeyPointLabels>
+  <EllipseLabels name="oval" toName="image"><Label value="Face" background="#911eb4"/></EllipseLabels>
+  <BrushLabels name="mask" toName="image"><Label value="Hair" background="#42d4f4"/></BrushLabels>
+  <Relations><Relation value="part of"/></Relations>
+</View>"""
+
+
+def use_tool(page: Page, name: str, hint: str) -> dict:
+    page.get_by_text(name, exact=True).first.click()
+    see(page, hint)
+    settled(page)
+    page.wait_for_timeout(500)  # the canvas takes the new tool after the run
+    return canvas_box(page)
+
+
+def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+    from labelkit import brush
+
+    config = tmp_path / "shapes.xml"
+    config.write_text(SHAPES)
+    project_id = int(server.cli("project", "create", "--title", "Faces", "--config", str(config)))
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([{"image": IMAGE}]))
+    server.cli("import", str(project_id), str(tasks))
+
+    page = new_page()
+    sign_in(page, server, path="/label")
+    see(page, "Label for new regions")
+    box = use_tool(page, "Point", "click to place a point")
+    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.25 * box["height"])
+    see(page, "1. Eye · keypoint")
+    box = use_tool(page, "Ellipse", "drag to draw an ellipse")
+    drag(page, box, (0.50, 0.50), (0.70, 0.70))
+    see(page, "2. Face · ellipse")
+    box = use_tool(page, "Brush", "paint with the mouse")
+    drag(page, box, (0.10, 0.80), (0.40, 0.80))
+    see(page, "3. Hair · brush")
+    settled(page)
+
+    page.get_by_text("Relations (0)").click()
+    page.get_by_role("button", name="Relate").click()  # from region 1 to region 2, "part of"
+    see(page, "1. Eye · keypoint → 2. Face · ellipse · part of")
+    settled(page)
+    click(page, "Submit")
+    see(page, "You're all done here")
+
+    with server.db() as db:
+        task = db.exec(select(Task).where(Task.project_id == project_id)).one()
+        annotation = db.exec(select(Annotation).where(Annotation.task_id == task.id)).one()
+    items = {item.get("from_name", item["type"]): item for item in annotation.result}
+    point, oval, mask, relation = items["point"], items["oval"], items["mask"], items["relation"]
+    assert point["type"] == "keypointlabels" and point["value"]["keypointlabels"] == ["Eye"]
+    assert point["value"]["x"] == pytest.approx(25, abs=1.5) and point["value"]["y"] == pytest.approx(25, abs=1.5)
+    assert oval["type"] == "ellipselabels" and oval["value"]["ellipselabels"] == ["Face"]
+    # The ellipse tool draws a circle across the drag: centre half-way, radius half the drag's length.
+    assert oval["value"]["x"] == pytest.approx(60, abs=4) and oval["value"]["y"] == pytest.approx(60, abs=5)
+    assert oval["value"]["radiusX"] > 5
+    assert mask["type"] == "brushlabels" and mask["value"]["format"] == "rle" and mask["value"]["brushlabels"] == ["Hair"]
+    painted = brush.decode(mask["value"]["rle"], 320, 240)
+    assert painted[192, 80] and painted[192, 110] and not painted[60, 160]  # along the stroke at 80% height, not elsewhere
+    assert relation == {"from_id": point["id"], "to_id": oval["id"], "type": "relation", "direction": "right",
+                        "labels": ["part of"]}
