@@ -90,6 +90,15 @@ class _Renderer:
             for child in children:
                 self.node(child)
 
+    def tag_Collapse(self, node: Node) -> None:  # noqa: N802
+        """Panels that open and close; each <Panel value="Title"> holds a part of the layout."""
+        for panel in node.children:
+            if panel.tag != "Panel" or not self._visible(panel):
+                continue
+            with st.expander(self._resolve(panel.attrs.get("value", "")) or "Details"):
+                for child in panel.children:
+                    self.node(child)
+
     def tag_Header(self, node: Node) -> None:  # noqa: N802
         if not self.objects:
             return

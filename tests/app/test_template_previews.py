@@ -31,3 +31,21 @@ def test_every_template_renders_with_its_sample(key: str, settings) -> None:  # 
     chosen = next(t for t in TEMPLATES if t.key == key)
     if "<Choices" in chosen.config and 'perRegion="true"' not in chosen.config:
         assert at.button or at.get("button_group"), "the choices are drawn"
+
+
+def _collapse() -> None:
+    from labelkit.config import check_config
+    from labelkit.ui import labeling
+
+    config = check_config("""<View><Text name="t" value="$text"/>
+      <Collapse><Panel value="More questions"><Choices name="c" toName="t"><Choice value="Yes"/></Choices></Panel></Collapse>
+    </View>""")
+    labeling.render(config, {"text": "hi"}, "p")
+
+
+def test_controls_inside_a_collapse_panel_are_drawn(settings) -> None:  # noqa: ANN001, ARG001
+    at = AppTest.from_function(_collapse, default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert [e.label for e in at.expander] == ["More questions"]
+    assert [b.label for b in at.button] == ["Yes"]
