@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from labelkit import regions
-from labelkit.regions import region_id
 from labelkit.config import ControlTag, LabelConfig
+from labelkit.regions import region_id
 
 RESULT_TYPES = {
     "Choices": "choices", "TextArea": "textarea", "Rating": "rating", "Number": "number", "DateTime": "datetime",

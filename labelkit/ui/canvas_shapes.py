@@ -202,7 +202,7 @@ def _degenerate(obj: dict, shape: str) -> bool:
     return False
 
 
-def sync(regions: list[dict], objects: list[dict], frame: Frame, drawing: str | None, new_region) -> Change:  # noqa: ANN001
+def sync(regions: list[dict], objects: list[dict], frame: Frame, drawing: str | None, new_region) -> Change:
     """The regions after the canvas reported its objects: unchanged objects keep their
     region, a moved or resized one updates its region, a new one becomes a region made
     by new_region(shape, obj) (None to ignore it), a missing one is removed."""
@@ -336,7 +336,7 @@ def new_id() -> str:
     return region_id()
 
 
-def draw_regions(path, regions: list[dict], colors: dict[str, str]):  # noqa: ANN001, ANN201
+def draw_regions(path, regions: list[dict], colors: dict[str, str]):
     """The image with its regions drawn on it (a PIL image), for read-only views."""
     from PIL import Image, ImageDraw
 

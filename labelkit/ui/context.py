@@ -3,14 +3,14 @@ the project it works on (from the sidebar picker, kept in the URL as ?project=ID
 
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
 
 from labelkit.auth.permissions import Capability, can, visible_projects
 from labelkit.db import session_scope
 from labelkit.models import Project, User
 from labelkit.ui.navigation import SPECS, allowed, refusal
-
-import threading
 
 USER_KEY = "lk_user_id"
 # The sidebar spot the shell keeps for the project picker, above the account box. Each
@@ -22,7 +22,7 @@ def keep_sidebar_slot() -> None:
     _run.picker = st.sidebar.container()
 
 
-def _picker_area():  # noqa: ANN202
+def _picker_area():
     return getattr(_run, "picker", None) or st.sidebar
 PICKER_KEY = "lk_project_picker"
 

@@ -11,11 +11,10 @@ from typing import Any
 
 import streamlit as st
 
-from labelkit import regions as rg
 from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.parser import truthy
 from labelkit.results import REGIONS, RELATIONS
-from labelkit.ui import image_regions
+from labelkit.ui import image_regions, region_panel
 from labelkit.ui.media import image_source, natural_width
 from labelkit.ui.text import plain
 
@@ -68,6 +67,7 @@ class _Renderer:
         self.disabled, self.objects, self.controls = disabled, objects, controls
         self.values: dict[str, Any] = {}
         self.shortcuts: set[str] = set()
+        self.canvas_width = image_regions.BASE_WIDTH
 
     # Layout
 
@@ -78,7 +78,7 @@ class _Renderer:
         if handler is not None:
             handler(node)
 
-    def tag_View(self, node: Node) -> None:  # noqa: N802
+    def tag_View(self, node: Node) -> None:
         children = [c for c in node.children if c.tag not in ("Style", "Choice")]
         style = node.attrs.get("style", "").replace(" ", "").lower()
         row = "display:flex" in style and "flex-direction:column" not in style
@@ -90,7 +90,7 @@ class _Renderer:
             for child in children:
                 self.node(child)
 
-    def tag_Collapse(self, node: Node) -> None:  # noqa: N802
+    def tag_Collapse(self, node: Node) -> None:
         """Panels that open and close; each <Panel value="Title"> holds a part of the layout."""
         for panel in node.children:
             if panel.tag != "Panel" or not self._visible(panel):
@@ -99,7 +99,7 @@ class _Renderer:
                 for child in panel.children:
                     self.node(child)
 
-    def tag_Header(self, node: Node) -> None:  # noqa: N802
+    def tag_Header(self, node: Node) -> None:
         if not self.objects:
             return
         text = self._resolve(node.attrs.get("value", "") or node.text.strip())
@@ -109,23 +109,24 @@ class _Renderer:
 
     # Objects
 
-    def tag_Text(self, node: Node) -> None:  # noqa: N802
+    def tag_Text(self, node: Node) -> None:
         if not self.objects:
             return
         text = self._resolve(node.attrs.get("value", ""))
         with st.container(border=True):
             st.markdown(plain(text) if text else "*(empty)*")
 
-    def tag_Image(self, node: Node) -> None:  # noqa: N802
+    def tag_Image(self, node: Node) -> None:
         image = self.config.objects.get(node.attrs.get("name", ""))
         if image is None:
             return
         if self.controls and image_regions.has_regions(self.config, image.name):
-            image_regions.editor(self.config, image, self.data, self.prefix, disabled=self.disabled)
+            image_regions.editor(self.config, image, self.data, self.prefix, disabled=self.disabled,
+                                 shortcut=self._shortcut, width=self.canvas_width)
             return
         if not self.objects:
             return
-        for value in image_regions.image_values(self.data, image):
+        for value in region_panel.image_values(self.data, image):
             source = image_source(value)
             if source is None:
                 st.warning(f"The image {value!r} cannot be shown here.", icon=":material/broken_image:")
@@ -149,7 +150,7 @@ class _Renderer:
         label = _humanize(control.name)
         st.caption(f"{label}{' · required' if control.required else ''}")
 
-    def tag_Choices(self, node: Node) -> None:  # noqa: N802
+    def tag_Choices(self, node: Node) -> None:
         control = self._control(node)
         if control is None:
             return
@@ -173,7 +174,7 @@ class _Renderer:
             )
         self.values[control.name] = list(st.session_state[key])
 
-    def tag_TextArea(self, node: Node) -> None:  # noqa: N802
+    def tag_TextArea(self, node: Node) -> None:
         control = self._control(node)
         if control is None:
             return
@@ -189,7 +190,7 @@ class _Renderer:
         )
         self.values[control.name] = text
 
-    def tag_Rating(self, node: Node) -> None:  # noqa: N802
+    def tag_Rating(self, node: Node) -> None:
         control = self._control(node)
         if control is None:
             return
@@ -205,7 +206,7 @@ class _Renderer:
             )
         self.values[control.name] = _rating(control, st.session_state.get(key))
 
-    def tag_Number(self, node: Node) -> None:  # noqa: N802
+    def tag_Number(self, node: Node) -> None:
         control = self._control(node)
         if control is None:
             return
@@ -217,7 +218,7 @@ class _Renderer:
             min_value=bounds["min"], max_value=bounds["max"], step=bounds["step"] or 1.0, disabled=self.disabled,
         )
 
-    def tag_DateTime(self, node: Node) -> None:  # noqa: N802
+    def tag_DateTime(self, node: Node) -> None:
         control = self._control(node)
         if control is None:
             return
@@ -277,10 +278,10 @@ def current_values(config: LabelConfig, prefix: str) -> dict[str, Any]:
             values[name] = _rating(control, state)
         elif control.tag in ("Number", "DateTime"):
             values[name] = state
-    found = st.session_state.get(image_regions.regions_key(prefix))
+    found = st.session_state.get(region_panel.regions_key(prefix))
     if found:
         values[REGIONS] = [{k: v for k, v in r.items() if k != "canvas"} for r in found]
-    relations = st.session_state.get(image_regions.relations_key(prefix))
+    relations = st.session_state.get(region_panel.relations_key(prefix))
     if relations:
         values[RELATIONS] = list(relations)
     return values
@@ -324,9 +325,13 @@ def render(
     objects: bool = True,
     controls: bool = True,
     hotkeys: bool = True,
+    canvas_width: int | None = None,
 ) -> dict[str, Any]:
-    """Draw the task; returns the controls' current values by control name."""
+    """Draw the task; returns the controls' current values by control name. canvas_width
+    fits an image's drawing canvas to a narrow column (a preview)."""
     renderer = _Renderer(config, data or {}, prefix, disabled, objects, controls, hotkeys)
+    if canvas_width:
+        renderer.canvas_width = canvas_width
     renderer.node(config.root)
     if controls:
         everything = current_values(config, prefix)
@@ -341,7 +346,7 @@ def show_result(config: LabelConfig, values: dict[str, Any], data: dict | None =
     found = values.get(REGIONS) or []
     if found:
         shown = True
-        image_regions.show(config, data or {}, found, values.get(RELATIONS) or [])
+        region_panel.show(config, data or {}, found, values.get(RELATIONS) or [])
     for name, control in config.controls.items():
         value = values.get(name)
         if value in (None, "", []) or control.per_region:

@@ -10,7 +10,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from labelkit.auth.permissions import DESCRIPTIONS, Capability, capabilities_anywhere, lowest_role_with
+from labelkit.auth.permissions import (
+    DESCRIPTIONS,
+    Capability,
+    capabilities_anywhere,
+    lowest_role_with,
+)
 from labelkit.db import ROOT, session_scope
 from labelkit.models import User
 

@@ -74,7 +74,7 @@ def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_l
             for k in parsed.data_keys:
                 data.setdefault(k, f"(the task's {k} goes here)")
             with st.container(border=True):
-                labeling.render(parsed, data, f"lk:preview:{key}", hotkeys=False)
+                labeling.render(parsed, data, f"lk:preview:{key}", hotkeys=False, canvas_width=300)
     saved = st.button(submit_label, type="primary", key=f"{key}_save", disabled=parsed is None)
     if not saved:
         return None

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import streamlit as st
 

@@ -169,3 +169,74 @@ def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp
     assert painted[192, 80] and painted[192, 110] and not painted[60, 160]  # along the stroke at 80% height, not elsewhere
     assert relation == {"from_id": point["id"], "to_id": oval["id"], "type": "relation", "direction": "right",
                         "labels": ["part of"]}
+
+
+KEYED = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Car" hotkey="1"/>
+    <Label value="Person" hotkey="2"/>
+  </RectangleLabels>
+  <BrushLabels name="mask" toName="image"><Label value="Hair"/></BrushLabels>
+</View>"""
+
+
+def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+    from labelkit.models import AnnotationState
+
+    config = tmp_path / "keyed.xml"
+    config.write_text(KEYED)
+    project_id = int(server.cli("project", "create", "--title", "Keyed", "--config", str(config)))
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([{"image": IMAGE}]))
+    server.cli("import", str(project_id), str(tasks))
+
+    page = new_page()
+    sign_in(page, server, path="/label")
+    see(page, "Label for new regions")
+    settled(page)
+    page.keyboard.press("2")  # the hotkey of "Person"
+    page.locator('button[kind="primary"]').filter(has_text="Person").wait_for()
+    settled(page)
+    page.wait_for_timeout(300)
+    drag(page, canvas_box(page), (0.20, 0.20), (0.40, 0.50))
+    see(page, "1. Person · rectangle")
+    box = use_tool(page, "Brush", "paint with the mouse")
+    drag(page, box, (0.10, 0.80), (0.50, 0.85))
+    see(page, "2. Hair · brush")
+    settled(page)
+    page.wait_for_timeout(500)  # the draft is saved by the run that shows the region
+
+    with server.db() as db:
+        draft = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
+        assert draft.state == AnnotationState.DRAFT
+        drafted = {item["from_name"]: item for item in draft.result}
+    assert drafted["label"]["value"]["rectanglelabels"] == ["Person"]
+
+    page.reload()  # the draft comes back, the mask drawn from its RLE
+    see(page, "2. Hair · brush")
+    see(page, "1. Person · rectangle")
+    settled(page)
+
+    # The canvas's bin takes it back to how it was loaded: the box drawn since goes, and can be restored.
+    drag(page, canvas_box(page), (0.60, 0.10), (0.90, 0.30))
+    see(page, "3. Car · rectangle")
+    settled(page)
+    page.get_by_role("button", name="Reset canvas & history").click()
+    see(page, "Restore the region just deleted")
+    assert page.get_by_text("3. Car · rectangle").count() == 0
+    settled(page)
+    page.get_by_role("button", name="Restore the region just deleted").click()
+    see(page, "3. Car · rectangle")
+    settled(page)
+
+    click(page, "Submit")
+    see(page, "You're all done here")
+    with server.db() as db:
+        annotation = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
+    items = {item["from_name"]: item for item in annotation.result}
+    assert annotation.state == AnnotationState.SUBMITTED
+    assert items["mask"]["value"]["rle"] == drafted["mask"]["value"]["rle"]
+    boxes = [item for item in annotation.result if item["from_name"] == "label"]
+    assert [b["value"]["rectanglelabels"] for b in boxes] == [["Person"], ["Car"]]
+    assert boxes[0]["value"] == drafted["label"]["value"] and boxes[0]["id"] == drafted["label"]["id"]
