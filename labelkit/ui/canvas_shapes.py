@@ -129,8 +129,10 @@ def to_object(region: dict, frame: Frame, color: str, caption: str, can_rotate: 
         x, y = frame.px(g["x"], g["y"])
         angle = float(g.get("rotation") or 0)
         dx, dy = _rotate(width / 2, height / 2, angle)
-        return {**style, "type": "LabeledRect", "left": x + dx, "top": y + dy, "width": width, "height": height,
-                "angle": angle, "label": caption, "fontSize": 14, "lockRotation": not can_rotate}
+        box = {**style, "left": x + dx, "top": y + dy, "width": width, "height": height, "angle": angle}
+        if can_rotate:  # the canvas turns plain boxes only; their label is in the list beside
+            return {**box, "type": "Rect", "lockRotation": False}
+        return {**box, "type": "LabeledRect", "label": caption, "fontSize": 14, "lockRotation": True}
     if shape == "ellipse":
         rx, ry = frame.px(g["radiusX"], g["radiusY"])
         x, y = frame.px(g["x"], g["y"])

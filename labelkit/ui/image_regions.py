@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from labelkit.config import ControlTag, LabelConfig, ObjectTag
-from labelkit.config.parser import truthy, walk
+from labelkit.config.parser import walk
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui.media import browser_url, image_source, natural_size
 from labelkit.ui.region_panel import (
@@ -117,8 +117,9 @@ class Editor(RegionPanel):
         color = _color(self.config, self.image.name, label)
         canvas, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
         with canvas:
+            turnable = shape == "rectangle" and tool is not None and rotatable(tool)
             result = st_canvas(
-                drawing_mode=cs.MODES[shape],
+                drawing_mode="rect" if turnable else cs.MODES[shape],
                 background_image=background,
                 width=frame.width,
                 height=frame.height,
@@ -127,7 +128,7 @@ class Editor(RegionPanel):
                 fill_color=cs._translucent(color),
                 stroke_width=st.session_state.get(f"{self.where}:brush", 12) if shape == "brush" else cs.STROKE,
                 point_display_radius=cs.KEYPOINT_RADIUS,
-                label=(label or " ") if shape == "rectangle" else "",
+                label=(label or " ") if shape == "rectangle" and not turnable else "",
                 key=f"{self.where}:canvas",
                 disabled=self.disabled,
                 max_display_height=720,
@@ -154,7 +155,7 @@ class Editor(RegionPanel):
                 )
             else:
                 tool = self.config.controls.get(region["tool"])
-                obj = cs.to_object(region, frame, color, _caption(region), truthy(tool.attrs.get("canRotate", "true")) if tool else True)
+                obj = cs.to_object(region, frame, color, _caption(region), rotatable(tool) if tool else False)
             if obj is not None:
                 out.append(obj)
         return out
@@ -269,6 +270,13 @@ class Editor(RegionPanel):
                 icon=":material/check:" if picked else None, help=option.hint,
                 shortcut=self.shortcut(option.hotkey), on_click=_pick, args=(key, option.stored),
             )
+
+
+def rotatable(tool: ControlTag) -> bool:
+    """Boxes turn where the config says canRotate="true". The canvas draws a box with its
+    label on it, or a box that turns, not both; Label Studio's default (true) would take
+    the labels off every box, so an unset canRotate keeps them."""
+    return tool.attrs.get("canRotate", "").strip().lower() == "true"
 
 
 def _pick(key: str, value: str) -> None:

@@ -240,3 +240,54 @@ def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page
     boxes = [item for item in annotation.result if item["from_name"] == "label"]
     assert [b["value"]["rectanglelabels"] for b in boxes] == [["Person"], ["Car"]]
     assert boxes[0]["value"] == drafted["label"]["value"] and boxes[0]["id"] == drafted["label"]["id"]
+
+
+ROTATABLE = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image" canRotate="true"><Label value="Car"/></RectangleLabels>
+</View>"""
+
+
+def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+    config = tmp_path / "rotatable.xml"
+    config.write_text(ROTATABLE)
+    project_id = int(server.cli("project", "create", "--title", "Rotated", "--config", str(config)))
+    tasks = tmp_path / "tasks.json"
+    tasks.write_text(json.dumps([{"image": IMAGE}]))
+    server.cli("import", str(project_id), str(tasks))
+
+    page = new_page()
+    sign_in(page, server, path="/label")
+    see(page, "Label for new regions")
+    settled(page)
+    box = canvas_box(page)
+    drag(page, box, (0.30, 0.40), (0.70, 0.60))
+    see(page, "1. Car · rectangle")
+    settled(page)
+    page.get_by_role("button", name="Edit").click()  # the canvas's edit mode: select, move, resize, rotate
+    page.wait_for_timeout(300)
+    centre = (box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
+    page.mouse.click(*centre)  # select the box
+    page.wait_for_timeout(300)
+    top = box["y"] + 0.40 * box["height"]
+    handle = (centre[0], top - 40)  # Fabric's rotation handle sits 40 px above the top edge
+    page.mouse.move(*handle)
+    page.mouse.down()
+    # a quarter turn clockwise: from straight above the centre to straight right of it
+    page.mouse.move(centre[0] + 120, centre[1], steps=12)
+    page.mouse.up()
+    page.wait_for_timeout(1500)
+    settled(page)
+    click(page, "Submit")
+    see(page, "You're all done here")
+    with server.db() as db:
+        annotation = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
+    value = annotation.result[0]["value"]
+    assert value["rotation"] == pytest.approx(90, abs=3)
+    # Size is kept; Label Studio's x/y is the top-left corner before rotation, turned about it:
+    # a quarter turn about the centre puts that corner at the top right of the drawn box.
+    assert value["width"] == pytest.approx(40, abs=1.5) and value["height"] == pytest.approx(20, abs=1.5)
+    # In pixels of the 320 x 240 image: the box is 128 x 48 about (160, 120); its top-left
+    # corner (-64, -24) from the centre, turned a quarter clockwise, is (+24, -64).
+    assert value["x"] == pytest.approx((160 + 24) / 320 * 100, abs=2)
+    assert value["y"] == pytest.approx((120 - 64) / 240 * 100, abs=2)
