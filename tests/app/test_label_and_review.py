@@ -186,3 +186,61 @@ def test_images_multiple_choices_and_ratings(app_as, factory) -> None:
     (stored,) = annotations()
     values = {r["from_name"]: r["value"] for r in stored.result}
     assert values == {"tags": {"choices": ["Person", "Vehicle"]}, "quality": {"rating": 4}}
+
+
+BOXES = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image">
+    <Label value="Car"/>
+    <Label value="Person"/>
+  </RectangleLabels>
+  <Choices name="color" toName="image" perRegion="true"><Choice value="Red"/><Choice value="Blue"/></Choices>
+</View>"""
+PREDICTED = [
+    {"id": "p1", "from_name": "label", "to_name": "image", "type": "rectanglelabels", "origin": "prediction",
+     "original_width": 320, "original_height": 240,
+     "value": {"x": 10.0, "y": 20.0, "width": 30.0, "height": 40.0, "rotation": 0, "rectanglelabels": ["Car"]}},
+]
+
+
+def test_a_prediction_is_drawn_first_and_reviewers_see_and_fix_regions(app_as, factory) -> None:
+    from labelkit.storage import local
+
+    local.install_samples()  # as `labelkit serve` does at start
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=BOXES)
+    factory.tasks(project, admin, [{"data": {"image": "/data/upload/samples/shape-1.png"},
+                                    "predictions": [{"result": PREDICTED, "model_version": "v1"}]}])
+    annotator, reviewer = factory.user(name="Ann"), factory.user(name="Rev")
+    factory.member(project, annotator, Role.ANNOTATOR)
+    factory.member(project, reviewer, Role.REVIEWER)
+
+    at = app_as(annotator, "label", project=project.id)
+    assert not at.exception
+    (regions,) = [r for r in at.radio if r.label == "Regions"]
+    assert regions.options == ["1. Car · rectangle"]  # the model's box, before anyone labeled
+    # The per-region question for the selected (predicted) region, then submit.
+    where = f"lk:{project.id}:1:image:"
+    at.button_group(key=f"{where}:attr:p1:color").set_value("Blue").run()
+    at.button(key="lk_submit").click().run()
+    assert "Task 1: Submitted." in texts(at)
+    (stored,) = annotations()
+    items = {r["from_name"]: r for r in stored.result}
+    assert items["label"]["id"] == "p1" and items["label"]["origin"] == "prediction"
+    assert items["label"]["value"]["rectanglelabels"] == ["Car"]
+    assert items["color"]["id"] == "p1" and items["color"]["value"]["choices"] == ["Blue"]
+    assert items["color"]["value"]["x"] == 10.0
+
+    rev = app_as(reviewer, "review", project=project.id)
+    assert not rev.exception
+    shown = texts(rev)
+    assert "1. Car · rectangle (Color: Blue)" in shown
+    assert rev.get("image"), "the regions are drawn on the image"
+    rev.toggle(key=f"lk_fixing_{stored.id}").set_value(True).run()
+    fix = f"lk:fix:{stored.id}:image:"
+    rev.button_group(key=f"{fix}:labels:p1:label").set_value("Person").run()
+    rev.button(key=f"lk_savefix_{stored.id}").click().run()
+    assert "Fixed and accepted" in texts(rev)
+    (fixed,) = annotations()
+    assert fixed.result[0]["value"]["rectanglelabels"] == ["Car"]  # the annotator's original is kept
+    assert {r["from_name"]: r for r in fixed.reviewed_result}["label"]["value"]["rectanglelabels"] == ["Person"]
