@@ -120,6 +120,34 @@ class ControlTag:
         """The Label Studio result type of an image region control ("rectanglelabels"...)."""
         return REGION_CONTROLS.get(self.tag)
 
+    def options_for(self, data: dict | None) -> list[Option]:
+        """The options for one task: the config's own, then those its value="$key" takes
+        from the task data (a list of {"value", "alias"?, "hotkey"?, "background"?, "hint"?}
+        or of plain strings), as Label Studio's dynamic choices and labels do."""
+        m = _VARIABLE.match(self.attrs.get("value", "").strip())
+        if not m or not isinstance(data, dict):
+            return self.options
+        found = data.get(m.group(1))
+        extra: list[Option] = []
+        seen = {o.stored for o in self.options}
+        for item in found if isinstance(found, list) else []:
+            item = {"value": item} if isinstance(item, (str, int, float)) else item
+            if not isinstance(item, dict) or str(item.get("value", "")).strip() == "":
+                continue
+            option = Option(
+                value=str(item["value"]), alias=_text(item.get("alias")), hotkey=_text(item.get("hotkey")),
+                hint=_text(item.get("hint")), background=_text(item.get("background")),
+                tag="Label" if self.tag != "Choices" else "Choice",
+            )
+            if option.stored not in seen:
+                seen.add(option.stored)
+                extra.append(option)
+        return [*self.options, *extra]
+
+
+def _text(value: object) -> str | None:
+    return str(value) if isinstance(value, (str, int, float)) and str(value) else None
+
 
 @dataclass
 class LabelConfig:

@@ -315,6 +315,6 @@ def not_supported(tag: str, targets: Sequence[str] = (), *, image_regions: bool 
             return f"<{tag}> on <{elsewhere[0]}>"
     if tag == "Relations" and not image_regions:
         return "<Relations> without an image region control"
-    if dynamic:
+    if dynamic and tag not in ("Choices", *LABEL_REGION_CONTROLS):
         return f"<{tag}> with options from task data"
     return None

@@ -57,10 +57,11 @@ class Editor(RegionPanel):
     """One image of a task (one item of a valueList) with its regions."""
 
     def __init__(
-        self, config: LabelConfig, image: ObjectTag, value: str, index: int | None, prefix: str, disabled: bool,
-        shortcut=None, width: int = BASE_WIDTH,
+        self, config: LabelConfig, image: ObjectTag, data: dict, value: str, index: int | None, prefix: str,
+        disabled: bool, shortcut=None, width: int = BASE_WIDTH,
     ) -> None:
-        self.config, self.image, self.value, self.index, self.prefix = config, image, value, index, prefix
+        self.config, self.image, self.data, self.value, self.index = config, image, data, value, index
+        self.prefix = prefix
         self.disabled, self.width = disabled, width
         self.shortcut = shortcut or (lambda hotkey: None)
         self.where = f"{prefix}:{image.name}:{index if index is not None else ''}"
@@ -114,7 +115,7 @@ class Editor(RegionPanel):
             st.session_state[f"{self.where}:drawing"] = drawing
         shape = SHAPE_OF_TOOL[tool.tag] if tool is not None else "rectangle"
         label = st.session_state.get(f"{self.where}:label")
-        color = _color(self.config, self.image.name, label)
+        color = _color(self.config, self.image.name, label, self.data)
         canvas, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
         with canvas:
             turnable = shape == "rectangle" and tool is not None and rotatable(tool)
@@ -144,7 +145,7 @@ class Editor(RegionPanel):
     def objects(self, frame: cs.Frame) -> list[dict]:
         out = []
         for region in self.regions:
-            color = _region_color(self.config, region)
+            color = _region_color(self.config, region, self.data)
             if region["shape"] == "brush":
                 canvas = region.get("canvas") or {}
                 obj = (
@@ -192,7 +193,7 @@ class Editor(RegionPanel):
             else:
                 region["geometry"] = cs.geometry(obj, kind, frame)
             owner = next((c for c in _label_controls(self.config, self.image.name, tool)
-                          if any(o.stored == label for o in c.options)), None)
+                          if any(o.stored == label for o in c.options_for(self.data))), None)
             if owner is not None and label:
                 region["labels"][owner.name] = [label]
             return region
@@ -244,7 +245,7 @@ class Editor(RegionPanel):
     def label_buttons(self, tool: ControlTag) -> None:
         """The label the next region gets: a button per label, with its hotkey, and the
         config's <Filter> as a search box when there are many."""
-        options = [o for c in _label_controls(self.config, self.image.name, tool) for o in c.options]
+        options = [o for c in _label_controls(self.config, self.image.name, tool) for o in c.options_for(self.data)]
         if not options:
             return
         key = f"{self.where}:label"
@@ -299,6 +300,6 @@ def editor(
             "Image", list(range(len(values))), format_func=lambda i: f"{i + 1}", key=f"{prefix}:{image.name}:page",
             default=0,
         ) or 0
-    Editor(config, image, values[index], index if many else None, prefix, disabled, shortcut, width).draw()
+    Editor(config, image, data, values[index], index if many else None, prefix, disabled, shortcut, width).draw()
 
 

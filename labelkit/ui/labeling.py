@@ -157,9 +157,10 @@ class _Renderer:
         key = state_key(self.prefix, control.name)
         st.session_state.setdefault(key, [])
         self._caption(control)
-        inline = truthy(control.attrs.get("showInline")) or len(control.options) <= 6
+        options = control.options_for(self.data)
+        inline = truthy(control.attrs.get("showInline")) or len(options) <= 6
         box = st.container(horizontal=inline, gap="small")
-        for option in control.options:
+        for option in options:
             selected = option.stored in st.session_state[key]
             box.button(
                 option.value,

@@ -44,10 +44,10 @@ def _label_controls(config: LabelConfig, image: str, tool: ControlTag | None) ->
     return found + [c for c in _bound(config, image) if c.tag == "Labels"]
 
 
-def _color(config: LabelConfig, image: str, label: str | None) -> str:
+def _color(config: LabelConfig, image: str, label: str | None, data: dict | None = None) -> str:
     index = 0
     for control in [c for c in _bound(config, image) if c.tag.endswith("Labels")]:
-        for option in control.options:
+        for option in control.options_for(data):
             if option.stored == label:
                 return option.background if (option.background or "").startswith("#") else PALETTE[index % len(PALETTE)]
             index += 1
@@ -58,15 +58,15 @@ def _caption(region: dict) -> str:
     return ", ".join(rg.label_names(region))
 
 
-def _region_color(config: LabelConfig, region: dict) -> str:
+def _region_color(config: LabelConfig, region: dict, data: dict | None = None) -> str:
     names = rg.label_names(region)
-    return _color(config, region["to_name"], names[0] if names else None)
+    return _color(config, region["to_name"], names[0] if names else None, data)
 
 
 class RegionPanel:
     """The panel's part of an image editor (mixed into labelkit.ui.image_regions.Editor,
-    which provides config, image, prefix, where, disabled, regions, all_regions, store
-    and redraw)."""
+    which provides config, image, data, prefix, where, disabled, regions, all_regions,
+    store and redraw)."""
 
     # The regions list and the selected region's answers
 
@@ -103,7 +103,7 @@ class RegionPanel:
             labels = list(region["labels"].get(control.name, []))
             st.session_state[key] = labels if control.multiple else (labels[0] if labels else None)
             st.pills(
-                rg_label(control), [o.stored for o in control.options], key=key,
+                rg_label(control), [o.stored for o in control.options_for(self.data)], key=key,
                 selection_mode="multi" if control.multiple else "single",
                 on_change=self.relabel, args=(region["id"], control.name, key),
             )
@@ -124,7 +124,7 @@ class RegionPanel:
         title = rg_label(control) + (" (required)" if control.required else "")
         args = (region["id"], control.name, key)
         if control.tag == "Choices":
-            stored = [o.stored for o in control.options]
+            stored = [o.stored for o in control.options_for(self.data)]
             st.session_state[key] = list(current or []) if control.multiple else ((current or [None])[0])
             st.pills(title, stored, key=key, selection_mode="multi" if control.multiple else "single",
                      on_change=self.answer, args=args)
@@ -228,7 +228,7 @@ def show(config: LabelConfig, data: dict, found: list[dict], relations: list[dic
             here = [r for r in mine if (r.get("item_index") or 0) == index]
             source = image_source(value)
             if here and source is not None and not isinstance(source, str):
-                colors = {r["id"]: _region_color(config, r) for r in here}
+                colors = {r["id"]: _region_color(config, r, data) for r in here}
                 st.image(cs.draw_regions(source, here, colors), width="stretch")
     numbers = {r["id"]: n for n, r in enumerate(found, start=1)}
     lines = []

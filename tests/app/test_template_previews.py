@@ -49,3 +49,27 @@ def test_controls_inside_a_collapse_panel_are_drawn(settings) -> None:  # noqa: 
     assert not at.exception
     assert [e.label for e in at.expander] == ["More questions"]
     assert [b.label for b in at.button] == ["Yes"]
+
+
+def _dynamic() -> None:
+    from labelkit.config import check_config
+    from labelkit.storage import local
+    from labelkit.ui import labeling
+
+    local.install_samples()
+    config = check_config("""<View><Image name="img" value="$image"/>
+      <PolygonLabels name="objects" toName="img" value="$products"/>
+      <Choices name="shelf" toName="img" value="$shelves"><Choice value="Unknown"/></Choices></View>""")
+    data = {"image": "/data/upload/samples/shape-2.png", "products": [{"value": "Cola", "hotkey": "1"}, {"value": "Juice"}],
+            "shelves": ["Top", "Bottom"]}
+    labeling.seed("p", config, {})
+    labeling.render(config, data, "p")
+
+
+def test_labels_and_choices_from_task_data(settings) -> None:  # noqa: ANN001, ARG001
+    at = AppTest.from_function(_dynamic, default_timeout=30)
+    at.run()
+    assert not at.exception, at.exception
+    labels = [b.label for b in at.button]
+    assert labels[:2] == ["Cola", "Juice"]  # the labels for new regions, from the task
+    assert {"Unknown", "Top", "Bottom"} <= set(labels)

@@ -220,8 +220,6 @@ def test_only_the_tags_with_an_interface_here_pass_check_config(tag: str) -> Non
         (('<View><Text name="txt" value="$t"/><Choices name="c" toName="txt"><Choice value="A"/></Choices>\n'
          '<Relations><Relation value="near"/></Relations></View>'),
          ["not supported yet: <Relations> without an image region control"]),
-        ('<View><Text name="txt" value="$t"/><Choices name="c" toName="txt" value="$options"/></View>',
-         ["not supported yet: <Choices> with options from task data"]),
         (('<View><Video name="v" value="$video"/><VideoRectangle name="track" toName="v"/>\n'
          '<Labels name="who" toName="v"><Label value="Car"/></Labels><Choices name="c" toName="v"><Choice value="A"/>'
          '</Choices></View>'),
@@ -444,7 +442,19 @@ def test_dynamic_options_need_no_children_but_their_data_key() -> None:
     config = parse_config('<View><Image name="img" value="$image"/><RectangleLabels name="box" toName="img" value="$classes"/></View>')
     assert config.controls["box"].options == []
     assert config.data_keys == ["image", "classes"]
-    assert config.unsupported == ["<RectangleLabels> with options from task data"]
+    assert config.unsupported == []
+    data = {"image": "x.png", "classes": [{"value": "Cola", "hotkey": "c", "background": "#ff0000"}, "Juice", {"v": 1}]}
+    options = config.controls["box"].options_for(data)
+    assert [(o.value, o.hotkey, o.background, o.tag) for o in options] == [
+        ("Cola", "c", "#ff0000", "Label"), ("Juice", None, None, "Label")]
+    assert config.controls["box"].options_for({"classes": "not a list"}) == []
+
+
+def test_dynamic_choices_add_to_the_configs_own() -> None:
+    config = parse_config('<View><Text name="t" value="$text"/><Choices name="c" toName="t" value="$extra">'
+                          '<Choice value="Other"/></Choices></View>')
+    options = config.controls["c"].options_for({"text": "hi", "extra": [{"value": "Red", "alias": "R"}, {"value": "Other"}]})
+    assert [(o.value, o.stored) for o in options] == [("Other", "Other"), ("Red", "R")]
 
 
 def test_attributes_labelkit_accepted_before_the_table_still_parse() -> None:
