@@ -8,7 +8,7 @@ from sqlmodel import Session, col, func, select
 
 from labelkit import audit
 from labelkit.auth.permissions import Capability
-from labelkit.config import parse_config
+from labelkit.config import task_config
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
 from labelkit.models import (
     Annotation,
@@ -145,7 +145,8 @@ def fix(session: Session, actor: User, annotation_id: int, result: list, comment
     """Accept with the reviewer's correction; the annotator's own result is kept beside it."""
     annotation = _reviewable(session, actor, annotation_id)
     project = get_project(session, actor, annotation.project_id, Capability.ANNOTATION_REVIEW)
-    missing = missing_required(parse_config(project.label_config), result)
+    task = session.get(Task, annotation.task_id)
+    missing = missing_required(task_config(project.label_config, task.data if task else {}), result)
     if missing or not result:
         raise InvalidInput(f"The fixed result is incomplete: answer {', '.join(missing) or 'something'}.")
     annotation.reviewed_result = result

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from labelkit import counts, queue
-from labelkit.config import parse_config
+from labelkit.config import task_config
 from labelkit.db import write_lock
 from labelkit.errors import InvalidInput
 from labelkit.models import Annotation, AnnotationState, AnnotationVersion, ReviewStatus, TaskLock, User, utcnow
@@ -61,7 +61,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
     """Submit (or update) this person's annotation of a task."""
     write_lock(session)
     task, project = queue.task_for_work(session, actor, task_id, for_update=True)
-    missing = missing_required(parse_config(project.label_config), result)
+    missing = missing_required(task_config(project.label_config, task.data), result)
     if missing:
         raise InvalidInput(f"Please answer {', '.join(missing)} before submitting.")
     if not result:

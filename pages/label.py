@@ -11,7 +11,7 @@ import streamlit as st
 
 from labelkit import progress, queue, work
 from labelkit.auth.permissions import Capability
-from labelkit.config import parse_config
+from labelkit.config import task_config
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import AnnotationState, ReviewStatus
@@ -26,7 +26,6 @@ if project is None:
     st.title("Label")
     st.info("You are not in any project yet. Ask a project manager to invite you to one.")
     st.stop()
-config = parse_config(project.label_config)
 opened: dict = st.session_state.setdefault("lk_open", {})
 FLASH = "lk_flash"
 
@@ -44,7 +43,7 @@ def finish(prefix: str, message: tuple[str, str]) -> None:
     st.session_state[f"lk_worked_{project.id}"] = True
 
 
-def on_submit(task_id: int, prefix: str, previous: list | None, started: float) -> None:
+def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:  # noqa: ANN001
     result = build_result(config, labeling.current_values(config, prefix), previous=previous)
     try:
         with session_scope() as session:
@@ -130,6 +129,12 @@ def _workspace() -> None:
 
     task, annotation = assignment.task, assignment.annotation
     prefix = f"lk:{project.id}:{task.id}"
+    try:
+        config = task_config(project.label_config, task.data)
+    except LabelkitError as e:
+        st.error(f"Task {task.id} cannot be shown: {e}")
+        st.button("Skip", icon=":material/skip_next:", key="lk_skip", on_click=on_skip, args=(task.id, prefix))
+        return
     labeling.seed(prefix, config, values_of(annotation.result if annotation else predicted))
     started = st.session_state.setdefault(f"{prefix}:started", time.time())
     submitted_before = annotation is not None and annotation.state == AnnotationState.SUBMITTED
@@ -164,7 +169,7 @@ def _workspace() -> None:
     buttons = st.container(horizontal=True)
     buttons.button(
         "Update" if submitted_before else "Submit", type="primary", icon=":material/send:", key="lk_submit",
-        shortcut=labeling.SUBMIT_SHORTCUT, on_click=on_submit, args=(task.id, prefix, previous, started),
+        shortcut=labeling.SUBMIT_SHORTCUT, on_click=on_submit, args=(task.id, prefix, previous, started, config),
     )
     if not submitted_before:
         buttons.button("Skip", icon=":material/skip_next:", key="lk_skip", on_click=on_skip, args=(task.id, prefix))

@@ -5,7 +5,7 @@ import streamlit as st
 
 from labelkit import review
 from labelkit.auth.permissions import Capability
-from labelkit.config import parse_config
+from labelkit.config import task_config
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import ReviewStatus
@@ -19,7 +19,6 @@ st.title("Review", anchor=False)
 if project is None:
     st.info("You review in no project yet.")
     st.stop()
-config = parse_config(project.label_config)
 
 flash = st.session_state.pop("lk_review_flash", None)
 if flash:
@@ -65,6 +64,11 @@ with detail:
         st.error(str(e))
         st.stop()
     st.subheader(f"Task {task_id}", anchor=False)
+    try:
+        config = task_config(project.label_config, item.task.data)
+    except LabelkitError as e:
+        st.error(str(e))
+        st.stop()
     labeling.render(config, item.task.data, f"lk:review:{task_id}", controls=False)
 
     columns = st.columns(max(1, len(item.annotations)))

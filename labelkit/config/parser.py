@@ -167,6 +167,10 @@ class LabelConfig:
                 m = _VARIABLE.match(node.attrs.get("value", ""))
                 if m:
                     keys.append(m.group(1))
+            elif node.tag == "Repeater":
+                m = _VARIABLE.match(node.attrs.get("on", "").strip())
+                if m:
+                    keys.append(m.group(1))
         return list(dict.fromkeys(keys))
 
     def objects_of(self, *tags: str) -> list[ObjectTag]:

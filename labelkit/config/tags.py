@@ -282,7 +282,7 @@ CANONICAL: dict[str, str] = {tag.lower(): tag for tag in TAGS}
 
 # What has an interface here. Everything else parses and is reported "not supported yet".
 
-SUPPORTED_LAYOUT = frozenset({"View", "Header", "Style", "Collapse", "Panel", "Filter"})
+SUPPORTED_LAYOUT = frozenset({"View", "Header", "Style", "Collapse", "Panel", "Filter", "Repeater"})
 SUPPORTED_OBJECTS = frozenset({"Text", "Image"})
 SUPPORTED_OPTIONS = frozenset({"Choice", "Label", "Relation"})
 # One value per task (or per region with perRegion), with any object.

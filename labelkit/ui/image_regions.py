@@ -35,6 +35,7 @@ from labelkit.ui.region_panel import (
 
 TOOL_NAMES = {"rectangle": "Box", "polygon": "Polygon", "keypoint": "Point", "ellipse": "Ellipse", "brush": "Brush"}
 ZOOMS = [50, 75, 100, 150, 200, 300]
+MANY_LABELS = 16  # more labels than this (and no hotkeys) are picked from a list that can be searched
 BASE_WIDTH = 600  # canvas pixels at 100%, what the left column of a centred page holds
 
 
@@ -229,7 +230,6 @@ class Editor(RegionPanel):
                          format_func=lambda z: f"{z}%", width=110)
             if SHAPE_OF_TOOL[tool.tag] == "brush":
                 st.slider("Brush size", 2, 60, 12, key=f"{self.where}:brush", width=200)
-        self.label_buttons(tool)
         hints = {
             "rectangle": "drag to draw a box",
             "polygon": "click the corners, then the first corner again to close",
@@ -240,6 +240,7 @@ class Editor(RegionPanel):
         st.caption(f"{hints[SHAPE_OF_TOOL[tool.tag]]} · with the canvas's pencil (Edit) on, click a region to move, "
                    "resize" + (" or rotate" if SHAPE_OF_TOOL[tool.tag] == "rectangle" else "")
                    + " it, and its trash icon deletes it")
+        self.label_buttons(tool)
         return tool
 
     def label_buttons(self, tool: ControlTag) -> None:
@@ -260,6 +261,10 @@ class Editor(RegionPanel):
                                    width=260).strip().lower()
             if len(wanted) < int(search.attrs.get("minlength", "1") or 1):
                 wanted = ""
+        if len(options) > MANY_LABELS and not any(o.hotkey for o in options):  # e.g. COCO's 80 classes
+            captions = {o.stored: o.value for o in options}
+            st.selectbox("Label for new regions", stored, key=key, format_func=captions.get, width=320)
+            return
         st.caption("Label for new regions")
         row = st.container(horizontal=True, gap="small")
         for option in options:

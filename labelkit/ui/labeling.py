@@ -78,6 +78,18 @@ class _Renderer:
         if handler is not None:
             handler(node)
 
+    def tag_Repeater(self, node: Node) -> None:  # noqa: N802
+        """An unrolled Repeater (labelkit.config.task_config): one View per item, in tabs
+        (every tab is drawn, so answers on the pages not in view are kept)."""
+        pages = [c for c in node.children if c.tag == "View"]
+        if len(pages) <= 1 or node.attrs.get("mode", "list") != "pagination":
+            for page in pages:
+                self.node(page)
+            return
+        for tab, page in zip(st.tabs([f"Page {n}" for n in range(1, len(pages) + 1)]), pages, strict=True):
+            with tab:
+                self.node(page)
+
     def tag_View(self, node: Node) -> None:
         children = [c for c in node.children if c.tag not in ("Style", "Choice")]
         style = node.attrs.get("style", "").replace(" ", "").lower()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labelkit.config import check_config
+from labelkit.config import check_config, task_config
 from labelkit.config.templates import TEMPLATES, template
 from labelkit.errors import InvalidInput
 from labelkit.projects import MAX_OVERLAP, SAMPLING, ProjectFields
@@ -74,7 +74,12 @@ def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_l
             for k in parsed.data_keys:
                 data.setdefault(k, f"(the task's {k} goes here)")
             with st.container(border=True):
-                labeling.render(parsed, data, f"lk:preview:{key}", hotkeys=False, canvas_width=300)
+                try:
+                    shown = task_config(config, data)
+                except InvalidInput as e:
+                    st.caption(f"No preview for this sample: {e}")
+                else:
+                    labeling.render(shown, data, f"lk:preview:{key}", hotkeys=False, canvas_width=300)
     saved = st.button(submit_label, type="primary", key=f"{key}_save", disabled=parsed is None)
     if not saved:
         return None

@@ -49,9 +49,20 @@ def _color(config: LabelConfig, image: str, label: str | None, data: dict | None
     for control in [c for c in _bound(config, image) if c.tag.endswith("Labels")]:
         for option in control.options_for(data):
             if option.stored == label:
-                return option.background if (option.background or "").startswith("#") else PALETTE[index % len(PALETTE)]
+                return _hex(option.background) or PALETTE[index % len(PALETTE)]
             index += 1
     return "#ff9900"
+
+
+def _hex(color: str | None) -> str | None:
+    """A config's colour (#rgb, #rrggbb or a CSS name such as "green") as #rrggbb."""
+    from PIL import ImageColor
+
+    try:
+        rgb = ImageColor.getrgb((color or "").strip())
+    except ValueError:
+        return None
+    return "#{:02x}{:02x}{:02x}".format(*rgb[:3])
 
 
 def _caption(region: dict) -> str:

@@ -244,3 +244,27 @@ def test_a_prediction_is_drawn_first_and_reviewers_see_and_fix_regions(app_as, f
     (fixed,) = annotations()
     assert fixed.result[0]["value"]["rectanglelabels"] == ["Car"]  # the annotator's original is kept
     assert {r["from_name"]: r for r in fixed.reviewed_result}["label"]["value"]["rectanglelabels"] == ["Person"]
+
+
+def test_a_multi_page_document_is_labeled_page_by_page(app_as, factory) -> None:
+    from labelkit.storage import local
+    from tests.unit.test_repeater import PAGES
+
+    local.install_samples()
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=PAGES)
+    pages = [{"page": "/data/upload/samples/form.png"}, {"page": "/data/upload/samples/receipt.png"}]
+    factory.tasks(project, admin, [{"document": pages}])
+    at = app_as(admin, "label", project=project.id)
+    assert not at.exception
+    assert [t.label for t in at.tabs] == ["Page 1", "Page 2"]
+    prefix = f"lk:{project.id}:1"
+    at.feedback(key=f"{prefix}:rating_0").set_value(2).run()
+    at.button(key="lk_submit").click().run()
+    assert "Please answer rating_1 before submitting." in texts(at)
+    at.feedback(key=f"{prefix}:rating_1").set_value(4).run()
+    at.button(key="lk_submit").click().run()
+    assert "Task 1: Submitted." in texts(at)
+    (stored,) = annotations()
+    assert {(r["from_name"], r["to_name"], r["value"]["rating"]) for r in stored.result} == {
+        ("rating_0", "page_0", 3), ("rating_1", "page_1", 5)}

@@ -9,14 +9,15 @@ from labelkit.config.templates import TEMPLATES
 
 
 def _render(key: str) -> None:
-    from labelkit.config import check_config
+    from labelkit.config import check_config, task_config
     from labelkit.config.templates import template
     from labelkit.storage import local
     from labelkit.ui import labeling
 
     local.install_samples()
     chosen = template(key)
-    config = check_config(chosen.config)
+    check_config(chosen.config)
+    config = task_config(chosen.config, chosen.sample)  # a <Repeater> unrolled over the sample
     labeling.seed(f"preview:{key}", config, {})
     labeling.render(config, chosen.sample, f"preview:{key}")
 

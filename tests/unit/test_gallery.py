@@ -28,7 +28,7 @@ IMAGE_GROUPS = ("Image classification", "Object detection", "Segmentation", "Key
 IMAGE_TAGS = {
     "View", "Header", "Style", "Collapse", "Panel", "Filter", "Text", "Image", "Choices", "Choice", "TextArea",
     "Rating", "Number", "DateTime", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "KeyPointLabels",
-    "KeyPoint", "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels", "Relations", "Relation", "Label",
+    "KeyPoint", "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels", "Relations", "Relation", "Label", "Repeater",
 }
 VARIABLE = re.compile(r"^\$([A-Za-z_][\w.-]*)$")
 IMAGE_TEMPLATES = [t for t in TEMPLATES if t.group in IMAGE_GROUPS]
@@ -49,12 +49,13 @@ def variables(t: Template) -> set[str]:
 
 def image_paths(t: Template) -> list[str]:
     """The sample values shown by the config's <Image> tags (a valueList gives several)."""
+    from labelkit.config import task_config
+
     paths: list[str] = []
-    for node in tree(t):
-        if node.tag != "Image":
-            continue
-        ref = node.get("value") or node.get("valueList") or ""
-        value = t.sample[VARIABLE.match(ref).group(1)]
+    for image in task_config(t.config, t.sample).objects_of("Image"):  # a <Repeater> unrolled over the sample
+        ref = image.node.attrs.get("valueList") or image.value
+        m = VARIABLE.match(ref)
+        value = t.sample[m.group(1)] if m else ref
         paths.extend(value if isinstance(value, list) else [value])
     return paths
 
