@@ -176,6 +176,9 @@ def applies(control: ControlTag, region: dict) -> bool:
     """Whether a per-region control asks about this region (its image, its label)."""
     if control.to_name and region["to_name"] not in control.to_name:
         return False
+    tag_name = control.attrs.get("whenTagName", "").strip()
+    if tag_name and region.get("tool") != tag_name and not region["labels"].get(tag_name):
+        return False
     wanted = [v.strip() for v in control.attrs.get("whenLabelValue", "").split(",") if v.strip()]
     if not wanted:
         return True

@@ -98,7 +98,8 @@ with detail:
             if fixing:
                 prefix = f"lk:fix:{a.id}"
                 labeling.seed(prefix, config, values_of(a.result))
-                fixed_values = labeling.render(config, item.task.data, prefix, objects=False, hotkeys=False)
+                fixed_values = labeling.render(config, item.task.data, prefix, objects=False, hotkeys=False,
+                                               canvas_width=420)
                 save_fix = st.button("Save the fix and accept", icon=":material/build:", key=f"lk_savefix_{a.id}")
             if not (accept or reject or save_fix):
                 continue

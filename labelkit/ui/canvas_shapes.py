@@ -258,8 +258,13 @@ def _moved(region: dict, obj: dict, frame: Frame) -> dict:
         canvas = {**(region.get("canvas") or {}), "left": obj.get("left"), "top": obj.get("top")}
         if canvas.get("path") is None:  # a saved mask shown as an image: it does not move
             return region
-        return {**region, "canvas": canvas, "geometry": brush_geometry(canvas, frame)}
-    return {**region, "geometry": geometry(obj, region["shape"], frame)}
+        return {**region, "canvas": canvas, "geometry": brush_geometry(canvas, frame), "origin": changed_origin(region)}
+    return {**region, "geometry": geometry(obj, region["shape"], frame), "origin": changed_origin(region)}
+
+
+def changed_origin(region: dict) -> str:
+    """Label Studio's origin of a region once a person has changed a model's region."""
+    return "prediction-changed" if region.get("origin") == "prediction" else region.get("origin") or "manual"
 
 
 def brush_canvas(obj: dict) -> dict:

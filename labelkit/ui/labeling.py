@@ -13,6 +13,7 @@ import streamlit as st
 
 from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.parser import truthy
+from labelkit.config.style import grid_columns
 from labelkit.results import REGIONS, RELATIONS
 from labelkit.ui import image_regions, region_panel
 from labelkit.ui.media import image_source, natural_width
@@ -92,15 +93,15 @@ class _Renderer:
 
     def tag_View(self, node: Node) -> None:
         children = [c for c in node.children if c.tag not in ("Style", "Choice")]
-        style = node.attrs.get("style", "").replace(" ", "").lower()
-        row = "display:flex" in style and "flex-direction:column" not in style
-        if row and len(children) > 1:
-            for column, child in zip(st.columns(len(children)), children, strict=True):
-                with column:
-                    self.node(child)
-        else:
+        weights = grid_columns(node.attrs.get("style", ""), len(children))
+        if weights is None:
             for child in children:
                 self.node(child)
+            return
+        for start in range(0, len(children), len(weights)):  # a grid fills row after row
+            for column, child in zip(st.columns(weights), children[start : start + len(weights)], strict=False):
+                with column:
+                    self.node(child)
 
     def tag_Collapse(self, node: Node) -> None:
         """Panels that open and close; each <Panel value="Title"> holds a part of the layout."""

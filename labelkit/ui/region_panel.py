@@ -126,6 +126,7 @@ class RegionPanel:
         for region in regions:
             if region["id"] == region_id:
                 region["labels"] = {**region["labels"], control: chosen}
+                region["origin"] = cs.changed_origin(region)
         self.store(regions)
         self.redraw()
 
@@ -149,7 +150,10 @@ class RegionPanel:
                      on_change=self.answer, args=args)
         elif control.tag == "Number":
             st.session_state[key] = current
-            st.number_input(title, key=key, on_change=self.answer, args=args, value=None)
+            st.number_input(title, key=key, on_change=self.answer, args=args)
+        elif control.tag == "DateTime":
+            st.session_state[key] = current or ""
+            st.text_input(title, key=key, on_change=self.answer, args=args, placeholder="YYYY-MM-DD")
 
     def answer(self, region_id: str, control: str, key: str) -> None:
         value = st.session_state.get(key)
@@ -175,12 +179,20 @@ class RegionPanel:
     # Relations
 
     def relations(self) -> None:
+        """Relations between any regions of the task, drawn once: under the last image."""
         control = self.config.relations
-        if control is None or self.disabled:
+        images = [o.name for o in self.config.objects_of("Image") if _tools(self.config, o.name)]
+        if control is None or self.disabled or not images or self.image.name != images[-1]:
             return
-        regions = [r for r in self.all_regions]
+        regions = list(self.all_regions)
         relations = st.session_state.setdefault(relations_key(self.prefix), [])
-        names = {r["id"]: f"{n}. {rg.describe(r)}" for n, r in enumerate(regions, start=1)}
+        several = len(images) > 1 or any(r.get("item_index") for r in regions)
+
+        def name(n: int, r: dict) -> str:
+            where = f" on {r['to_name']}" + (f" #{r['item_index'] + 1}" if r.get("item_index") is not None else "")
+            return f"{n}. {rg.describe(r)}" + (where if several else "")
+
+        names = {r["id"]: name(n, r) for n, r in enumerate(regions, start=1)}
         with st.expander(f"Relations ({len(relations)})", icon=":material/share:", expanded=bool(relations)):
             for n, rel in enumerate(relations):
                 row = st.container(horizontal=True, vertical_alignment="center")

@@ -243,7 +243,9 @@ def test_a_prediction_is_drawn_first_and_reviewers_see_and_fix_regions(app_as, f
     assert "Fixed and accepted" in texts(rev)
     (fixed,) = annotations()
     assert fixed.result[0]["value"]["rectanglelabels"] == ["Car"]  # the annotator's original is kept
-    assert {r["from_name"]: r for r in fixed.reviewed_result}["label"]["value"]["rectanglelabels"] == ["Person"]
+    fixed_box = {r["from_name"]: r for r in fixed.reviewed_result}["label"]
+    assert fixed_box["value"]["rectanglelabels"] == ["Person"]
+    assert fixed_box["origin"] == "prediction-changed"  # as Label Studio marks a model's region a person changed
 
 
 def test_a_multi_page_document_is_labeled_page_by_page(app_as, factory) -> None:
