@@ -116,7 +116,7 @@ REFERENCE_TAGS = [
 LABELED_HERE = {
     "View", "Header", "Style", "Collapse", "Panel", "Filter", "Text", "Image", "Choices", "TextArea", "Rating",
     "Number", "DateTime", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "KeyPointLabels", "KeyPoint",
-    "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels", "Relations", "Choice", "Label", "Relation",
+    "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels", "Relations", "Choice", "Label", "Relation", "Repeater",
 }
 _OPTION_XML = {
     "Label": '<Label value="Car"/>', "Choice": '<Choice value="Fine"/>', "Relation": '<Relation value="near"/>',
