@@ -22,8 +22,9 @@ from typing import Any
 from labelkit.config import ControlTag, LabelConfig
 
 _ID_ALPHABET = string.ascii_letters + string.digits
-SHAPES = ("rectangle", "polygon", "keypoint", "ellipse", "brush")
+SHAPES = ("rectangle", "polygon", "keypoint", "ellipse", "brush")  # result types of bare shape tools
 GEOMETRY_KEYS = {
+    "span": ("start", "end", "text"),  # characters of a <Text>, end exclusive
     "rectangle": ("x", "y", "width", "height", "rotation"),
     "polygon": ("points", "closed"),
     "keypoint": ("x", "y", "width"),
@@ -48,6 +49,8 @@ def shape_of(value: dict) -> str | None:
     """Which shape a result value describes, from its keys (None: not an image region)."""
     if not isinstance(value, dict):
         return None
+    if isinstance(value.get("start"), int) and isinstance(value.get("end"), int):
+        return "span"
     if "points" in value:
         return "polygon"
     if "rle" in value:
@@ -122,14 +125,11 @@ def items_of(config: LabelConfig, regions: list[dict]) -> list[dict]:
     items: list[dict] = []
     for region in regions:
         geometry = region["geometry"]
-        common = {
-            "id": region["id"],
-            "to_name": region["to_name"],
-            "original_width": region.get("original_width"),
-            "original_height": region.get("original_height"),
-            "image_rotation": 0,
-            "origin": region.get("origin") or "manual",
-        }
+        common = {"id": region["id"], "to_name": region["to_name"]}
+        if region["shape"] != "span":  # image regions say which image size their percentages are of
+            common |= {"original_width": region.get("original_width"), "original_height": region.get("original_height"),
+                       "image_rotation": 0}
+        common["origin"] = region.get("origin") or "manual"
         if region.get("item_index") is not None:
             common["item_index"] = region["item_index"]
         tool = config.controls.get(region["tool"])
@@ -201,8 +201,11 @@ def missing_per_region(config: LabelConfig, regions: list[dict]) -> list[str]:
 
 
 def describe(region: dict) -> str:
-    """'Car · rectangle' for lists of regions."""
+    """'Car · rectangle', 'Person · "Ada Lovelace"' for lists of regions."""
     labels = ", ".join(label_names(region)) or "no label"
+    if region["shape"] == "span":
+        text = str(region["geometry"].get("text", ""))
+        return f'{labels} · "{text if len(text) <= 40 else text[:39] + "…"}"'
     return f"{labels} · {region['shape']}"
 
 

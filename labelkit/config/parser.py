@@ -378,9 +378,11 @@ def _unsupported(nodes: list[Node], objects: dict[str, ObjectTag], controls: dic
     def targets(control: ControlTag) -> list[str]:
         return [objects[t].tag for t in control.to_name if t in objects]
 
-    image_regions = any(
-        c.tag in REGION_CONTROLS and c.to_name and set(targets(c)) == {"Image"} for c in controls.values()
-    )
+    def marks_regions(c: ControlTag) -> bool:  # boxes and shapes on images, spans of a text
+        on = set(targets(c))
+        return c.tag in REGION_CONTROLS and bool(c.to_name) and (on == {"Image"} or (c.tag == "Labels" and on == {"Text"}))
+
+    image_regions = any(marks_regions(c) for c in controls.values())
     found: list[str] = []
     for node in nodes:
         spec = TAGS[node.tag]

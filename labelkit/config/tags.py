@@ -310,11 +310,14 @@ def not_supported(tag: str, targets: Sequence[str] = (), *, image_regions: bool 
     }:
         return f"<{tag}>"
     if tag in REGION_CONTROLS:
-        elsewhere = [t for t in targets if t != "Image"]
+        # Labels mark spans of a Text too; every other region control draws on images.
+        elsewhere = [t for t in targets if t != "Image" and not (tag == "Labels" and t == "Text")]
+        if tag == "Labels" and {"Image", "Text"} <= set(targets):
+            return "<Labels> on <Image> and <Text> at once"
         if elsewhere:
             return f"<{tag}> on <{elsewhere[0]}>"
     if tag == "Relations" and not image_regions:
-        return "<Relations> without an image region control"
+        return "<Relations> without regions to relate"
     if dynamic and tag not in ("Choices", *LABEL_REGION_CONTROLS):
         return f"<{tag}> with options from task data"
     return None

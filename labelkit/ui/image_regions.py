@@ -16,7 +16,6 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from labelkit.config import ControlTag, LabelConfig, ObjectTag
-from labelkit.config.parser import walk
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui.media import browser_url, image_source, natural_size
 from labelkit.ui.region_panel import (
@@ -35,7 +34,6 @@ from labelkit.ui.region_panel import (
 
 TOOL_NAMES = {"rectangle": "Box", "polygon": "Polygon", "keypoint": "Point", "ellipse": "Ellipse", "brush": "Brush"}
 ZOOMS = [50, 75, 100, 150, 200, 300]
-MANY_LABELS = 16  # more labels than this (and no hotkeys) are picked from a list that can be searched
 BASE_WIDTH = 600  # canvas pixels at 100%, what the left column of a centred page holds
 
 
@@ -243,50 +241,12 @@ class Editor(RegionPanel):
         self.label_buttons(tool)
         return tool
 
-    def label_buttons(self, tool: ControlTag) -> None:
-        """The label the next region gets: a button per label, with its hotkey, and the
-        config's <Filter> as a search box when there are many."""
-        options = [o for c in _label_controls(self.config, self.image.name, tool) for o in c.options_for(self.data)]
-        if not options:
-            return
-        key = f"{self.where}:label"
-        stored = [o.stored for o in options]
-        if st.session_state.get(key) not in stored:
-            st.session_state[key] = stored[0]
-        names = {c.name for c in _label_controls(self.config, self.image.name, tool)}
-        search = next((n for n in walk(self.config.root) if n.tag == "Filter" and n.attrs.get("toName") in names), None)
-        wanted = ""
-        if search is not None:
-            wanted = st.text_input("Find a label", key=f"{self.where}:filter", placeholder=search.attrs.get("placeholder", "Find a label"),
-                                   width=260).strip().lower()
-            if len(wanted) < int(search.attrs.get("minlength", "1") or 1):
-                wanted = ""
-        if len(options) > MANY_LABELS and not any(o.hotkey for o in options):  # e.g. COCO's 80 classes
-            captions = {o.stored: o.value for o in options}
-            st.selectbox("Label for new regions", stored, key=key, format_func=captions.get, width=320)
-            return
-        st.caption("Label for new regions")
-        row = st.container(horizontal=True, gap="small")
-        for option in options:
-            if wanted and wanted not in option.value.lower() and option.stored != st.session_state[key]:
-                continue
-            picked = option.stored == st.session_state[key]
-            row.button(
-                option.value, key=f"{key}:{option.stored}", type="primary" if picked else "secondary",
-                icon=":material/check:" if picked else None, help=option.hint,
-                shortcut=self.shortcut(option.hotkey), on_click=_pick, args=(key, option.stored),
-            )
-
 
 def rotatable(tool: ControlTag) -> bool:
     """Boxes turn where the config says canRotate="true". The canvas draws a box with its
     label on it, or a box that turns, not both; Label Studio's default (true) would take
     the labels off every box, so an unset canRotate keeps them."""
     return tool.attrs.get("canRotate", "").strip().lower() == "true"
-
-
-def _pick(key: str, value: str) -> None:
-    st.session_state[key] = value
 
 
 def editor(

@@ -15,7 +15,7 @@ from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.parser import truthy
 from labelkit.config.style import grid_columns
 from labelkit.results import REGIONS, RELATIONS
-from labelkit.ui import image_regions, region_panel
+from labelkit.ui import image_regions, region_panel, spans
 from labelkit.ui.media import image_source, natural_width
 from labelkit.ui.text import plain
 
@@ -123,6 +123,11 @@ class _Renderer:
     # Objects
 
     def tag_Text(self, node: Node) -> None:
+        obj = self.config.objects.get(node.attrs.get("name", ""))
+        if self.controls and obj is not None and spans.has_spans(self.config, obj.name):
+            spans.editor(self.config, obj, self._resolve(node.attrs.get("value", "")), self.data, self.prefix,
+                         disabled=self.disabled, shortcut=self._shortcut)
+            return
         if not self.objects:
             return
         text = self._resolve(node.attrs.get("value", ""))

@@ -9,6 +9,7 @@ import streamlit as st
 
 from labelkit import regions as rg
 from labelkit.config import ControlTag, LabelConfig, ObjectTag
+from labelkit.config.parser import walk
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui.media import image_source
 from labelkit.ui.text import plain
@@ -18,6 +19,7 @@ SHAPE_OF_TOOL = {
     "KeyPointLabels": "keypoint", "KeyPoint": "keypoint", "EllipseLabels": "ellipse", "Ellipse": "ellipse",
     "BrushLabels": "brush", "Brush": "brush",
 }
+MANY_LABELS = 16  # more labels than this (and no hotkeys) are picked from a list that can be searched
 PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#9a6324", "#469990", "#808000"]
 
 
@@ -34,6 +36,10 @@ def _bound(config: LabelConfig, image: str) -> list[ControlTag]:
 
 
 def _tools(config: LabelConfig, image: str) -> list[ControlTag]:
+    """The controls that make regions on this object: shape tools on an image, Labels on a text."""
+    obj = config.objects.get(image)
+    if obj is not None and obj.tag == "Text":
+        return [c for c in _bound(config, image) if c.tag == "Labels"]
     return [c for c in _bound(config, image) if c.tag in SHAPE_OF_TOOL]
 
 
@@ -41,7 +47,7 @@ def _label_controls(config: LabelConfig, image: str, tool: ControlTag | None) ->
     """The controls whose options label a region drawn with this tool: the tool itself
     when it is a Labels-family control, and the plain <Labels> on the same image."""
     found = [tool] if tool is not None and tool.tag.endswith("Labels") else []
-    return found + [c for c in _bound(config, image) if c.tag == "Labels"]
+    return found + [c for c in _bound(config, image) if c.tag == "Labels" and c is not tool]
 
 
 def _color(config: LabelConfig, image: str, label: str | None, data: dict | None = None) -> str:
@@ -76,8 +82,44 @@ def _region_color(config: LabelConfig, region: dict, data: dict | None = None) -
 
 class RegionPanel:
     """The panel's part of an image editor (mixed into labelkit.ui.image_regions.Editor,
-    which provides config, image, data, prefix, where, disabled, regions, all_regions,
-    store and redraw)."""
+    and the text-span editor, which provide config, image (the object), data, prefix,
+    where, disabled, shortcut, regions, all_regions, store and redraw)."""
+
+    # The label for new regions
+
+    def label_buttons(self, tool: ControlTag) -> None:
+        """The label the next region gets: a button per label, with its hotkey, and the
+        config's <Filter> as a search box when there are many."""
+        options = [o for c in _label_controls(self.config, self.image.name, tool) for o in c.options_for(self.data)]
+        if not options:
+            return
+        key = f"{self.where}:label"
+        stored = [o.stored for o in options]
+        if st.session_state.get(key) not in stored:
+            st.session_state[key] = stored[0]
+        names = {c.name for c in _label_controls(self.config, self.image.name, tool)}
+        search = next((n for n in walk(self.config.root) if n.tag == "Filter" and n.attrs.get("toName") in names), None)
+        wanted = ""
+        if search is not None:
+            wanted = st.text_input("Find a label", key=f"{self.where}:filter", placeholder=search.attrs.get("placeholder", "Find a label"),
+                                   width=260).strip().lower()
+            if len(wanted) < int(search.attrs.get("minlength", "1") or 1):
+                wanted = ""
+        if len(options) > MANY_LABELS and not any(o.hotkey for o in options):  # e.g. COCO's 80 classes
+            captions = {o.stored: o.value for o in options}
+            st.selectbox("Label for new regions", stored, key=key, format_func=captions.get, width=320)
+            return
+        st.caption("Label for new regions")
+        row = st.container(horizontal=True, gap="small")
+        for option in options:
+            if wanted and wanted not in option.value.lower() and option.stored != st.session_state[key]:
+                continue
+            picked = option.stored == st.session_state[key]
+            row.button(
+                option.value, key=f"{key}:{option.stored}", type="primary" if picked else "secondary",
+                icon=":material/check:" if picked else None, help=option.hint,
+                shortcut=self.shortcut(option.hotkey), on_click=_pick, args=(key, option.stored),
+            )
 
     # The regions list and the selected region's answers
 
@@ -181,7 +223,7 @@ class RegionPanel:
     def relations(self) -> None:
         """Relations between any regions of the task, drawn once: under the last image."""
         control = self.config.relations
-        images = [o.name for o in self.config.objects_of("Image") if _tools(self.config, o.name)]
+        images = [o.name for o in self.config.objects_of("Image", "Text") if _tools(self.config, o.name)]
         if control is None or self.disabled or not images or self.image.name != images[-1]:
             return
         regions = list(self.all_regions)
@@ -222,6 +264,10 @@ class RegionPanel:
         relations = st.session_state.setdefault(relations_key(self.prefix), [])
         if 0 <= n < len(relations):
             relations.pop(n)
+
+
+def _pick(key: str, value: str) -> None:
+    st.session_state[key] = value
 
 
 def rg_label(control: ControlTag) -> str:

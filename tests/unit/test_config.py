@@ -212,14 +212,14 @@ def test_only_the_tags_with_an_interface_here_pass_check_config(tag: str) -> Non
 @pytest.mark.parametrize(
     ("xml", "expected"),
     [
-        ('<View>\n<Text name="txt" value="$t"/>\n<Labels name="ner" toName="txt"><Label value="Person"/></Labels>\n</View>',
-         ["not supported yet: <Labels> on <Text>"]),
+        ('<View>\n<HyperText name="page" value="$html"/>\n<Labels name="ner" toName="page"><Label value="Person"/></Labels>\n</View>',
+         ["not supported yet: <HyperText>", "not supported yet: <Labels> on <HyperText>"]),
         (('<View>\n<Image name="img" value="$i"/><Text name="txt" value="$t"/>\n'
          '<Labels name="ner" toName="img,txt"><Label value="Person"/></Labels>\n</View>'),
-         ["not supported yet: <Labels> on <Text>"]),
+         ["not supported yet: <Labels> on <Image> and <Text> at once"]),
         (('<View><Text name="txt" value="$t"/><Choices name="c" toName="txt"><Choice value="A"/></Choices>\n'
          '<Relations><Relation value="near"/></Relations></View>'),
-         ["not supported yet: <Relations> without an image region control"]),
+         ["not supported yet: <Relations> without regions to relate"]),
         (('<View><Video name="v" value="$video"/><VideoRectangle name="track" toName="v"/>\n'
          '<Labels name="who" toName="v"><Label value="Car"/></Labels><Choices name="c" toName="v"><Choice value="A"/>'
          '</Choices></View>'),

@@ -221,3 +221,36 @@ def test_sync_keeps_ids_moves_adds_and_deletes() -> None:
 
     deleted = cs.sync([box, dot], [objects[1]], FRAME, "rectangle", new)
     assert [r["id"] for r in deleted.regions] == ["d"] and [r["id"] for r in deleted.removed] == ["b"]
+
+
+# Text spans
+
+
+def test_a_span_is_stored_as_label_studio_stores_named_entities() -> None:
+    config = parse_config("""<View><Labels name="ner" toName="text"><Label value="Person"/></Labels>
+      <Text name="text" value="$text"/></View>""")
+    span = {"id": "s1", "to_name": "text", "item_index": None, "shape": "span", "tool": "ner",
+            "geometry": {"start": 0, "end": 12, "text": "Ada Lovelace"}, "labels": {"ner": ["Person"]},
+            "attributes": {}, "origin": "manual"}
+    result = build_result(config, {REGIONS: [span]})
+    assert result == [{"id": "s1", "to_name": "text", "origin": "manual", "from_name": "ner", "type": "labels",
+                       "value": {"start": 0, "end": 12, "text": "Ada Lovelace", "labels": ["Person"]}}]
+    assert values_of(result)[REGIONS][0]["geometry"] == span["geometry"]
+    assert regions.describe(span) == 'Person · "Ada Lovelace"'
+    assert config.unsupported == []
+
+
+@pytest.mark.parametrize(
+    "start,end,granularity,expected",
+    [
+        (1, 10, "word", (0, 12)),  # "da Lovela" -> "Ada Lovelace"
+        (1, 10, "symbol", (1, 10)),
+        (12, 19, "symbol", (13, 18)),  # " lived " trimmed
+        (12, 13, "word", None),  # a blank
+        (40, 99, "symbol", (40, 45)),  # clipped to the text
+    ],
+)
+def test_a_selection_snaps_to_what_the_config_asks(start: int, end: int, granularity: str, expected) -> None:  # noqa: ANN001
+    from labelkit.ui.spans import snap
+
+    assert snap("Ada Lovelace lived in London with her mother.", start, end, granularity) == expected
