@@ -37,7 +37,10 @@ LABEL_TYPES = {
     "ellipselabels": "ellipse", "brushlabels": "brush", "labels": None,
 }
 # Result types of controls that answer once per task or per region, and their value key.
-ANSWER_KEYS = {"choices": "choices", "textarea": "text", "rating": "rating", "number": "number", "datetime": "datetime"}
+ANSWER_KEYS = {
+    "choices": "choices", "textarea": "text", "rating": "rating", "number": "number", "datetime": "datetime",
+    "taxonomy": "taxonomy",
+}
 
 
 def region_id() -> str:

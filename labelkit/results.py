@@ -12,8 +12,12 @@ from labelkit.regions import region_id
 
 RESULT_TYPES = {
     "Choices": "choices", "TextArea": "textarea", "Rating": "rating", "Number": "number", "DateTime": "datetime",
+    "Taxonomy": "taxonomy",
 }
-VALUE_KEYS = {"choices": "choices", "textarea": "text", "rating": "rating", "number": "number", "datetime": "datetime"}
+VALUE_KEYS = {
+    "choices": "choices", "textarea": "text", "rating": "rating", "number": "number", "datetime": "datetime",
+    "taxonomy": "taxonomy",
+}
 # In a values dict (the UI's view of a result), the image regions and the relations
 # between them sit under these keys beside the per-task controls.
 REGIONS = "__regions__"
@@ -37,6 +41,11 @@ def build_item(control: ControlTag, value: Any, item_id: str | None = None) -> d
         if not value:
             return None
         payload = {"rating": int(value)}
+    elif kind == "taxonomy":  # paths from the root: [["Animal", "Dog"], ["Plant"]]
+        paths = [[str(step) for step in path] for path in value or [] if path]
+        if not paths:
+            return None
+        payload = {"taxonomy": paths}
     elif kind == "number":
         if value is None or value == "":
             return None

@@ -394,7 +394,8 @@ def _unsupported(nodes: list[Node], objects: dict[str, ObjectTag], controls: dic
             node.tag,
             targets(control) if control else (),
             image_regions=image_regions,
-            dynamic=bool(control and spec.options in (("Choice",), ("Label",)) and node.attrs.get("value")),
+            dynamic=bool(control and spec.options in (("Choice",), ("Label",))
+                         and (node.attrs.get("value") or node.attrs.get("apiUrl"))),
         )
         if why and why not in found:
             found.append(why)

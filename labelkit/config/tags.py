@@ -286,7 +286,7 @@ SUPPORTED_LAYOUT = frozenset({"View", "Header", "Style", "Collapse", "Panel", "F
 SUPPORTED_OBJECTS = frozenset({"Text", "Image"})
 SUPPORTED_OPTIONS = frozenset({"Choice", "Label", "Relation"})
 # One value per task (or per region with perRegion), with any object.
-CLASSIFICATION_CONTROLS = frozenset({"Choices", "TextArea", "Rating", "Number", "DateTime"})
+CLASSIFICATION_CONTROLS = frozenset({"Choices", "TextArea", "Rating", "Number", "DateTime", "Taxonomy"})
 # Region controls on an <Image>, and the Label Studio result type each writes.
 REGION_CONTROLS: dict[str, str] = {
     "RectangleLabels": "rectanglelabels", "Rectangle": "rectangle",
@@ -319,5 +319,5 @@ def not_supported(tag: str, targets: Sequence[str] = (), *, image_regions: bool 
     if tag == "Relations" and not image_regions:
         return "<Relations> without regions to relate"
     if dynamic and tag not in ("Choices", *LABEL_REGION_CONTROLS):
-        return f"<{tag}> with options from task data"
+        return f"<{tag}> with options from task data or a URL"
     return None

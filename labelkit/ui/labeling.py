@@ -50,6 +50,8 @@ def seed(prefix: str, config: LabelConfig, values: dict[str, Any]) -> None:
             st.session_state[widget] = (rating - 1 if max_rating == 5 else rating) if rating else None
         elif control.tag in ("Number", "DateTime"):
             st.session_state[state_key(prefix, name)] = value
+        elif control.tag == "Taxonomy":
+            st.session_state[state_key(prefix, name)] = [_PATH.join(path) for path in value or []]
     image_regions.seed(prefix, values.get(REGIONS) or [], values.get(RELATIONS) or [])
     st.session_state[marker] = True
 
@@ -237,6 +239,25 @@ class _Renderer:
             min_value=bounds["min"], max_value=bounds["max"], step=bounds["step"] or 1.0, disabled=self.disabled,
         )
 
+    def tag_Taxonomy(self, node: Node) -> None:
+        """Nested choices as paths from the root ("Animal › Dog"), searchable by typing;
+        leafsOnly="true" offers only the ends of the tree."""
+        control = self._control(node)
+        if control is None:
+            return
+        key = state_key(self.prefix, control.name)
+        st.session_state.setdefault(key, [])
+        leaves_only = truthy(control.attrs.get("leafsOnly"))
+        paths = [_PATH.join(p) for p in taxonomy_paths(control.options, leaves_only)]
+        shown = control.attrs.get("pathSeparator") or " › "
+        chosen = st.multiselect(
+            _humanize(control.name) + (" (required)" if control.required else ""), paths, key=key,
+            format_func=lambda p: shown.join(p.split(_PATH)), disabled=self.disabled,
+            placeholder=control.attrs.get("placeholder") or "Type to search",
+            max_selections=int(control.attrs["maxUsages"]) if control.attrs.get("maxUsages", "").isdigit() else None,
+        )
+        self.values[control.name] = [p.split(_PATH) for p in chosen]
+
     def tag_DateTime(self, node: Node) -> None:
         control = self._control(node)
         if control is None:
@@ -297,6 +318,8 @@ def current_values(config: LabelConfig, prefix: str) -> dict[str, Any]:
             values[name] = _rating(control, state)
         elif control.tag in ("Number", "DateTime"):
             values[name] = state
+        elif control.tag == "Taxonomy":
+            values[name] = [path.split(_PATH) for path in state or []]
     found = st.session_state.get(region_panel.regions_key(prefix))
     if found:
         values[REGIONS] = [{k: v for k, v in r.items() if k != "canvas"} for r in found]
@@ -315,6 +338,23 @@ def _toggle(key: str, value: str, multiple: bool) -> None:
     else:
         selected = [value]
     st.session_state[key] = selected
+
+
+_PATH = "\x1f"  # joins the steps of a taxonomy path in widget state
+
+
+def taxonomy_paths(options: list, leaves_only: bool, above: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every path of a Taxonomy's tree of options, parents before their children."""
+    found: list[tuple[str, ...]] = []
+    for option in options:
+        path = (*above, option.stored)
+        if option.children:
+            if not leaves_only:
+                found.append(path)
+            found += taxonomy_paths(option.children, leaves_only, path)
+        else:
+            found.append(path)
+    return found
 
 
 def _number(value: str | None) -> float | None:
@@ -373,6 +413,8 @@ def show_result(config: LabelConfig, values: dict[str, Any], data: dict | None =
         shown = True
         if control.tag == "Choices":
             text = ", ".join(value)
+        elif control.tag == "Taxonomy":
+            text = "; ".join(" › ".join(path) for path in value)
         elif control.tag == "Rating":
             text = f"{value} / {control.attrs.get('maxRating', '5')}"
         else:

@@ -270,3 +270,29 @@ def test_a_multi_page_document_is_labeled_page_by_page(app_as, factory) -> None:
     (stored,) = annotations()
     assert {(r["from_name"], r["to_name"], r["value"]["rating"]) for r in stored.result} == {
         ("rating_0", "page_0", 3), ("rating_1", "page_1", 5)}
+
+
+TAXONOMY = """<View>
+  <Text name="text" value="$text"/>
+  <Taxonomy name="topic" toName="text" required="true">
+    <Choice value="Animal"><Choice value="Dog"/><Choice value="Cat"/></Choice>
+    <Choice value="Plant"/>
+  </Taxonomy>
+</View>"""
+
+
+def test_a_taxonomy_is_answered_with_paths(app_as, factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=TAXONOMY)
+    factory.tasks(project, admin, [{"text": "The puppy sleeps."}, {"text": "A fern."}])
+    at = app_as(admin, "label", project=project.id)
+    (picker,) = at.multiselect
+    assert picker.options == ["Animal", "Animal › Dog", "Animal › Cat", "Plant"]
+    at.button(key="lk_submit").click().run()
+    assert "Please answer topic before submitting." in texts(at)
+    at.multiselect[0].select("Animal\x1fDog").run()
+    at.button(key="lk_submit").click().run()
+    assert "Task 1: Submitted." in texts(at)
+    (stored,) = [a for a in annotations() if a.state == "submitted"]
+    assert stored.result[0]["type"] == "taxonomy"
+    assert stored.result[0]["value"] == {"taxonomy": [["Animal", "Dog"]]}

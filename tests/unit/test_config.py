@@ -116,7 +116,7 @@ REFERENCE_TAGS = [
 LABELED_HERE = {
     "View", "Header", "Style", "Collapse", "Panel", "Filter", "Text", "Image", "Choices", "TextArea", "Rating",
     "Number", "DateTime", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "KeyPointLabels", "KeyPoint",
-    "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels", "Relations", "Choice", "Label", "Relation", "Repeater",
+    "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels", "Relations", "Choice", "Label", "Relation", "Repeater", "Taxonomy",
 }
 _OPTION_XML = {
     "Label": '<Label value="Car"/>', "Choice": '<Choice value="Fine"/>', "Relation": '<Relation value="near"/>',
@@ -432,7 +432,7 @@ def test_nested_taxonomy_choices_and_ranker_buckets_become_options() -> None:
     assert [o.value for o in animal.children] == ["Dog", "Other"] and [o.value for o in plant.children] == ["Tree", "Other"]
     buckets = config.controls["rank"].options
     assert [(b.value, b.caption, b.tag) for b in buckets] == [("relevant", "Relevant", "Bucket"), ("off", "Off topic", "Bucket")]
-    assert config.unsupported == ["<Taxonomy>", "<List>", "<Ranker>"]
+    assert config.unsupported == ["<List>", "<Ranker>"]
     nested_twice = problems("<View><Text name='t' value='$t'/><Taxonomy name='k' toName='t'>\n"
                             "<Choice value='A'><Choice value='B'/><Choice value='B'/></Choice></Taxonomy></View>")
     assert any("<Choice value='A'>: the choice 'B' appears twice" in p for p in nested_twice)
