@@ -8,16 +8,13 @@ from typing import Any
 
 from labelkit import regions
 from labelkit.config import ControlTag, LabelConfig
+from labelkit.config.tags import CLASSIFICATION_CONTROLS
 from labelkit.regions import region_id
 
-RESULT_TYPES = {
-    "Choices": "choices", "TextArea": "textarea", "Rating": "rating", "Number": "number", "DateTime": "datetime",
-    "Taxonomy": "taxonomy",
-}
-VALUE_KEYS = {
-    "choices": "choices", "textarea": "text", "rating": "rating", "number": "number", "datetime": "datetime",
-    "taxonomy": "taxonomy",
-}
+# The result type each per-task control writes is its tag in lower case ("TextArea" ->
+# "textarea"); the key its value sits under is labelkit.regions.ANSWER_KEYS.
+RESULT_TYPES = {tag: tag.lower() for tag in CLASSIFICATION_CONTROLS}
+VALUE_KEYS = regions.ANSWER_KEYS
 # In a values dict (the UI's view of a result), the image regions and the relations
 # between them sit under these keys beside the per-task controls.
 REGIONS = "__regions__"

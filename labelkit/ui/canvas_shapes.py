@@ -16,7 +16,6 @@ import numpy as np
 
 from labelkit import brush
 from labelkit.errors import InvalidInput
-from labelkit.regions import region_id
 
 # The canvas's drawing modes for each shape.
 MODES = {"rectangle": "labeled_rect", "polygon": "polygon", "keypoint": "point", "ellipse": "circle", "brush": "freedraw"}
@@ -120,7 +119,7 @@ def to_object(region: dict, frame: Frame, color: str, caption: str, can_rotate: 
     """The canvas object that draws a region (brush masks are drawn as an image by the caller)."""
     g = region["geometry"]
     style = {
-        "stroke": color, "fill": _translucent(color), "strokeWidth": STROKE, "strokeUniform": True,
+        "stroke": color, "fill": translucent(color), "strokeWidth": STROKE, "strokeUniform": True,
         "scaleX": 1, "scaleY": 1, "originX": "center", "originY": "center",
     }
     shape = region["shape"]
@@ -154,7 +153,7 @@ def to_object(region: dict, frame: Frame, color: str, caption: str, can_rotate: 
     return None
 
 
-def _translucent(color: str) -> str:
+def translucent(color: str) -> str:
     color = color.lstrip("#")
     if len(color) == 6:
         r, g, b = (int(color[i : i + 2], 16) for i in (0, 2, 4))
@@ -339,10 +338,6 @@ def mask_object(region: dict, frame: Frame, color: str) -> dict | None:
     }
 
 
-def new_id() -> str:
-    return region_id()
-
-
 def draw_regions(path, regions: list[dict], colors: dict[str, str]):
     """The image with its regions drawn on it (a PIL image), for read-only views."""
     from PIL import Image, ImageDraw
@@ -359,12 +354,12 @@ def draw_regions(path, regions: list[dict], colors: dict[str, str]):
         color = colors.get(region["id"], "#ff9900")
         g = region["geometry"]
         if region["shape"] == "brush":
-            obj = mask_object(region, frame, color)
-            if obj is not None:
-                w, h = region["original_width"], region["original_height"]
-                mask = brush.decode(g["rle"], int(w), int(h))
-                layer = Image.fromarray((mask * 140).astype(np.uint8), "L").resize(image.size)
-                overlay.paste(Image.new("RGBA", image.size, color), (0, 0), layer)
+            try:
+                mask = brush.decode(g["rle"], int(region["original_width"]), int(region["original_height"]))
+            except (InvalidInput, KeyError, TypeError, ValueError):
+                continue
+            layer = Image.fromarray((mask * 140).astype(np.uint8), "L").resize(image.size)
+            overlay.paste(Image.new("RGBA", image.size, color), (0, 0), layer)
             continue
         if region["shape"] == "rectangle":
             x, y = frame.px(g["x"], g["y"])

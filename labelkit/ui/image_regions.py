@@ -16,20 +16,19 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from labelkit.config import ControlTag, LabelConfig, ObjectTag
+from labelkit.regions import region_id
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui.media import browser_url, image_source, natural_size
 from labelkit.ui.region_panel import (
     SHAPE_OF_TOOL,
     RegionPanel,
-    _bound,
-    _caption,
-    _color,
-    _label_controls,
-    _region_color,
-    _tools,
+    bound,
+    caption,
     image_values,
-    regions_key,
-    relations_key,
+    label_color,
+    label_controls,
+    region_color,
+    tools_for,
 )
 
 TOOL_NAMES = {"rectangle": "Box", "polygon": "Polygon", "keypoint": "Point", "ellipse": "Ellipse", "brush": "Brush"}
@@ -37,19 +36,8 @@ ZOOMS = [50, 75, 100, 150, 200, 300]
 BASE_WIDTH = 600  # canvas pixels at 100%, what the left column of a centred page holds
 
 
-def seed(prefix: str, values_regions: list[dict], relations: list[dict]) -> None:
-    found = []
-    for region in values_regions:
-        region = json.loads(json.dumps(region))
-        if region["shape"] == "brush":
-            region["canvas"] = {"type": "Image", "left": 0, "top": 0}
-        found.append(region)
-    st.session_state[regions_key(prefix)] = found
-    st.session_state[relations_key(prefix)] = [dict(r) for r in relations]
-
-
 def has_regions(config: LabelConfig, image: str) -> bool:
-    return any(c.tag in SHAPE_OF_TOOL for c in _bound(config, image))
+    return any(c.tag in SHAPE_OF_TOOL for c in bound(config, image))
 
 
 class Editor(RegionPanel):
@@ -64,27 +52,12 @@ class Editor(RegionPanel):
         self.disabled, self.width = disabled, width
         self.shortcut = shortcut or (lambda hotkey: None)
         self.where = f"{prefix}:{image.name}:{index if index is not None else ''}"
-        self.tools = _tools(config, image.name)
+        self.tools = tools_for(config, image.name)
 
     # State
 
-    @property
-    def all_regions(self) -> list[dict]:
-        return st.session_state.setdefault(regions_key(self.prefix), [])
-
     def mine(self, region: dict) -> bool:
         return region["to_name"] == self.image.name and region.get("item_index") == self.index
-
-    @property
-    def regions(self) -> list[dict]:
-        return [r for r in self.all_regions if self.mine(r)]
-
-    def store(self, regions: list[dict]) -> None:
-        others = [r for r in self.all_regions if not self.mine(r)]
-        st.session_state[regions_key(self.prefix)] = others + regions
-        ids = {r["id"] for r in others + regions}
-        relations = st.session_state.get(relations_key(self.prefix), [])
-        st.session_state[relations_key(self.prefix)] = [r for r in relations if r["from_id"] in ids and r["to_id"] in ids]
 
     def redraw(self) -> None:
         st.session_state.pop(f"{self.where}:drawing", None)
@@ -114,7 +87,7 @@ class Editor(RegionPanel):
             st.session_state[f"{self.where}:drawing"] = drawing
         shape = SHAPE_OF_TOOL[tool.tag] if tool is not None else "rectangle"
         label = st.session_state.get(f"{self.where}:label")
-        color = _color(self.config, self.image.name, label, self.data)
+        color = label_color(self.config, self.image.name, label, self.data)
         canvas, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
         with canvas:
             turnable = shape == "rectangle" and tool is not None and rotatable(tool)
@@ -125,7 +98,7 @@ class Editor(RegionPanel):
                 height=frame.height,
                 initial_drawing={"objects": drawing["objects"]},
                 stroke_color=color,
-                fill_color=cs._translucent(color),
+                fill_color=cs.translucent(color),
                 stroke_width=st.session_state.get(f"{self.where}:brush", 12) if shape == "brush" else cs.STROKE,
                 point_display_radius=cs.KEYPOINT_RADIUS,
                 label=(label or " ") if shape == "rectangle" and not turnable else "",
@@ -144,7 +117,7 @@ class Editor(RegionPanel):
     def objects(self, frame: cs.Frame) -> list[dict]:
         out = []
         for region in self.regions:
-            color = _region_color(self.config, region, self.data)
+            color = region_color(self.config, region, self.data)
             if region["shape"] == "brush":
                 canvas = region.get("canvas") or {}
                 obj = (
@@ -155,7 +128,7 @@ class Editor(RegionPanel):
                 )
             else:
                 tool = self.config.controls.get(region["tool"])
-                obj = cs.to_object(region, frame, color, _caption(region), rotatable(tool) if tool else False)
+                obj = cs.to_object(region, frame, color, caption(region), rotatable(tool) if tool else False)
             if obj is not None:
                 out.append(obj)
         return out
@@ -182,7 +155,7 @@ class Editor(RegionPanel):
             if tool is None or kind != shape:
                 return None
             region = {
-                "id": cs.new_id(), "to_name": self.image.name, "item_index": self.index, "shape": kind,
+                "id": region_id(), "to_name": self.image.name, "item_index": self.index, "shape": kind,
                 "tool": tool.name, "labels": {}, "attributes": {}, "origin": "manual",
                 "original_width": frame.natural_width, "original_height": frame.natural_height,
             }
@@ -191,7 +164,7 @@ class Editor(RegionPanel):
                 region["geometry"] = cs.brush_geometry(region["canvas"], frame)
             else:
                 region["geometry"] = cs.geometry(obj, kind, frame)
-            owner = next((c for c in _label_controls(self.config, self.image.name, tool)
+            owner = next((c for c in label_controls(self.config, self.image.name, tool)
                           if any(o.stored == label for o in c.options_for(self.data))), None)
             if owner is not None and label:
                 region["labels"][owner.name] = [label]

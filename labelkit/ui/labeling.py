@@ -52,7 +52,7 @@ def seed(prefix: str, config: LabelConfig, values: dict[str, Any]) -> None:
             st.session_state[state_key(prefix, name)] = value
         elif control.tag == "Taxonomy":
             st.session_state[state_key(prefix, name)] = [_PATH.join(path) for path in value or []]
-    image_regions.seed(prefix, values.get(REGIONS) or [], values.get(RELATIONS) or [])
+    region_panel.seed(prefix, values.get(REGIONS) or [], values.get(RELATIONS) or [])
     st.session_state[marker] = True
 
 
@@ -166,7 +166,7 @@ class _Renderer:
         control = self.config.controls.get(node.attrs.get("name", ""))
         return None if control is None or control.per_region else control
 
-    def _caption(self, control: ControlTag) -> None:
+    def caption(self, control: ControlTag) -> None:
         label = _humanize(control.name)
         st.caption(f"{label}{' · required' if control.required else ''}")
 
@@ -176,7 +176,7 @@ class _Renderer:
             return
         key = state_key(self.prefix, control.name)
         st.session_state.setdefault(key, [])
-        self._caption(control)
+        self.caption(control)
         options = control.options_for(self.data)
         inline = truthy(control.attrs.get("showInline")) or len(options) <= 6
         box = st.container(horizontal=inline, gap="small")
@@ -217,7 +217,7 @@ class _Renderer:
             return
         max_rating = int(control.attrs.get("maxRating", "5"))
         key = state_key(self.prefix, control.name)
-        self._caption(control)
+        self.caption(control)
         if max_rating == 5:
             st.feedback("stars", key=key, disabled=self.disabled)
         else:

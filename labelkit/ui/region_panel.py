@@ -5,6 +5,8 @@ the read-only view of regions (review, history). Shared by the image editor
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from labelkit import regions as rg
@@ -31,28 +33,41 @@ def relations_key(prefix: str) -> str:
     return f"{prefix}:relations"
 
 
-def _bound(config: LabelConfig, image: str) -> list[ControlTag]:
+def seed(prefix: str, values_regions: list[dict], relations: list[dict]) -> None:
+    """A saved result's regions and relations into session state (a brush mask comes back
+    as an image on the canvas)."""
+    found = []
+    for region in values_regions:
+        region = json.loads(json.dumps(region))
+        if region["shape"] == "brush":
+            region["canvas"] = {"type": "Image", "left": 0, "top": 0}
+        found.append(region)
+    st.session_state[regions_key(prefix)] = found
+    st.session_state[relations_key(prefix)] = [dict(r) for r in relations]
+
+
+def bound(config: LabelConfig, image: str) -> list[ControlTag]:
     return [c for c in config.controls.values() if image in c.to_name]
 
 
-def _tools(config: LabelConfig, image: str) -> list[ControlTag]:
+def tools_for(config: LabelConfig, image: str) -> list[ControlTag]:
     """The controls that make regions on this object: shape tools on an image, Labels on a text."""
     obj = config.objects.get(image)
     if obj is not None and obj.tag == "Text":
-        return [c for c in _bound(config, image) if c.tag == "Labels"]
-    return [c for c in _bound(config, image) if c.tag in SHAPE_OF_TOOL]
+        return [c for c in bound(config, image) if c.tag == "Labels"]
+    return [c for c in bound(config, image) if c.tag in SHAPE_OF_TOOL]
 
 
-def _label_controls(config: LabelConfig, image: str, tool: ControlTag | None) -> list[ControlTag]:
+def label_controls(config: LabelConfig, image: str, tool: ControlTag | None) -> list[ControlTag]:
     """The controls whose options label a region drawn with this tool: the tool itself
     when it is a Labels-family control, and the plain <Labels> on the same image."""
     found = [tool] if tool is not None and tool.tag.endswith("Labels") else []
-    return found + [c for c in _bound(config, image) if c.tag == "Labels" and c is not tool]
+    return found + [c for c in bound(config, image) if c.tag == "Labels" and c is not tool]
 
 
-def _color(config: LabelConfig, image: str, label: str | None, data: dict | None = None) -> str:
+def label_color(config: LabelConfig, image: str, label: str | None, data: dict | None = None) -> str:
     index = 0
-    for control in [c for c in _bound(config, image) if c.tag.endswith("Labels")]:
+    for control in [c for c in bound(config, image) if c.tag.endswith("Labels")]:
         for option in control.options_for(data):
             if option.stored == label:
                 return _hex(option.background) or PALETTE[index % len(PALETTE)]
@@ -71,33 +86,51 @@ def _hex(color: str | None) -> str | None:
     return "#{:02x}{:02x}{:02x}".format(*rgb[:3])
 
 
-def _caption(region: dict) -> str:
+def caption(region: dict) -> str:
     return ", ".join(rg.label_names(region))
 
 
-def _region_color(config: LabelConfig, region: dict, data: dict | None = None) -> str:
+def region_color(config: LabelConfig, region: dict, data: dict | None = None) -> str:
     names = rg.label_names(region)
-    return _color(config, region["to_name"], names[0] if names else None, data)
+    return label_color(config, region["to_name"], names[0] if names else None, data)
 
 
 class RegionPanel:
     """The panel's part of an image editor (mixed into labelkit.ui.image_regions.Editor,
     and the text-span editor, which provide config, image (the object), data, prefix,
-    where, disabled, shortcut, regions, all_regions, store and redraw)."""
+    where, disabled, shortcut, mine (which regions are this object's) and redraw)."""
+
+    # The task's regions in session state, and this object's share of them
+
+    @property
+    def all_regions(self) -> list[dict]:
+        return st.session_state.setdefault(regions_key(self.prefix), [])
+
+    @property
+    def regions(self) -> list[dict]:
+        return [r for r in self.all_regions if self.mine(r)]
+
+    def store(self, regions: list[dict]) -> None:
+        """This object's regions, replaced; relations to regions that are gone go too."""
+        others = [r for r in self.all_regions if not self.mine(r)]
+        st.session_state[regions_key(self.prefix)] = others + regions
+        ids = {r["id"] for r in others + regions}
+        relations = st.session_state.get(relations_key(self.prefix), [])
+        st.session_state[relations_key(self.prefix)] = [r for r in relations if r["from_id"] in ids and r["to_id"] in ids]
 
     # The label for new regions
 
     def label_buttons(self, tool: ControlTag) -> None:
         """The label the next region gets: a button per label, with its hotkey, and the
         config's <Filter> as a search box when there are many."""
-        options = [o for c in _label_controls(self.config, self.image.name, tool) for o in c.options_for(self.data)]
+        options = [o for c in label_controls(self.config, self.image.name, tool) for o in c.options_for(self.data)]
         if not options:
             return
         key = f"{self.where}:label"
         stored = [o.stored for o in options]
         if st.session_state.get(key) not in stored:
             st.session_state[key] = stored[0]
-        names = {c.name for c in _label_controls(self.config, self.image.name, tool)}
+        names = {c.name for c in label_controls(self.config, self.image.name, tool)}
         search = next((n for n in walk(self.config.root) if n.tag == "Filter" and n.attrs.get("toName") in names), None)
         wanted = ""
         if search is not None:
@@ -151,7 +184,7 @@ class RegionPanel:
 
     def region_labels(self, region: dict) -> None:
         tool = self.config.controls.get(region["tool"])
-        for control in _label_controls(self.config, self.image.name, tool):
+        for control in label_controls(self.config, self.image.name, tool):
             key = f"{self.where}:labels:{region['id']}:{control.name}"
             labels = list(region["labels"].get(control.name, []))
             st.session_state[key] = labels if control.multiple else (labels[0] if labels else None)
@@ -223,7 +256,7 @@ class RegionPanel:
     def relations(self) -> None:
         """Relations between any regions of the task, drawn once: under the last image."""
         control = self.config.relations
-        images = [o.name for o in self.config.objects_of("Image", "Text") if _tools(self.config, o.name)]
+        images = [o.name for o in self.config.objects_of("Image", "Text") if tools_for(self.config, o.name)]
         if control is None or self.disabled or not images or self.image.name != images[-1]:
             return
         regions = list(self.all_regions)
@@ -297,7 +330,7 @@ def show(config: LabelConfig, data: dict, found: list[dict], relations: list[dic
             here = [r for r in mine if (r.get("item_index") or 0) == index]
             source = image_source(value)
             if here and source is not None and not isinstance(source, str):
-                colors = {r["id"]: _region_color(config, r, data) for r in here}
+                colors = {r["id"]: region_color(config, r, data) for r in here}
                 st.image(cs.draw_regions(source, here, colors), width="stretch")
     numbers = {r["id"]: n for n, r in enumerate(found, start=1)}
     lines = []

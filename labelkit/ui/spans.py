@@ -16,7 +16,7 @@ from labelkit import regions as rg
 from labelkit.config import LabelConfig, ObjectTag
 from labelkit.regions import region_id
 from labelkit.ui import region_panel as rp
-from labelkit.ui.region_panel import RegionPanel, regions_key, relations_key
+from labelkit.ui.region_panel import RegionPanel
 
 _CSS = """
 .lk-text { white-space: pre-wrap; line-height: 2.1; font-size: 1rem; padding: 0.75rem 1rem;
@@ -110,22 +110,10 @@ class SpanEditor(RegionPanel):
         self.disabled = disabled
         self.shortcut = shortcut or (lambda hotkey: None)
         self.where = f"{prefix}:{text.name}:"
-        self.tools = rp._tools(config, text.name)
+        self.tools = rp.tools_for(config, text.name)
 
-    @property
-    def all_regions(self) -> list[dict]:
-        return st.session_state.setdefault(regions_key(self.prefix), [])
-
-    @property
-    def regions(self) -> list[dict]:
-        return [r for r in self.all_regions if r["to_name"] == self.image.name]
-
-    def store(self, regions: list[dict]) -> None:
-        others = [r for r in self.all_regions if r["to_name"] != self.image.name]
-        st.session_state[regions_key(self.prefix)] = others + regions
-        ids = {r["id"] for r in others + regions}
-        relations = st.session_state.get(relations_key(self.prefix), [])
-        st.session_state[relations_key(self.prefix)] = [r for r in relations if r["from_id"] in ids and r["to_id"] in ids]
+    def mine(self, region: dict) -> bool:
+        return region["to_name"] == self.image.name
 
     def redraw(self) -> None:
         """Nothing to reload: the text is drawn from the regions on every run."""
@@ -139,7 +127,7 @@ class SpanEditor(RegionPanel):
         picked = st.session_state.get(f"{self.prefix}:selected")
         spans = [
             {"id": r["id"], "start": r["geometry"]["start"], "end": r["geometry"]["end"],
-             "label": ", ".join(rg.label_names(r)), "color": rp._region_color(self.config, r, self.data)}
+             "label": ", ".join(rg.label_names(r)), "color": rp.region_color(self.config, r, self.data)}
             for r in self.regions
         ]
         with text_column:
@@ -179,7 +167,7 @@ class SpanEditor(RegionPanel):
 
 
 def has_spans(config: LabelConfig, text: str) -> bool:
-    return bool(rp._tools(config, text))
+    return bool(rp.tools_for(config, text))
 
 
 def editor(config: LabelConfig, text: ObjectTag, value: str, data: dict, prefix: str, disabled: bool = False,

@@ -11,6 +11,7 @@ the server's log."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -306,6 +307,16 @@ def sign_in(page: Page, server: Server, email: str = ADMIN_EMAIL, password: str 
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     signed_in(page)
+
+
+def project_with_tasks(server: Server, folder: Path, title: str, config: str, rows: list[dict]) -> int:
+    """A project made and filled the operator's way (`labelkit project create`, `labelkit import`)."""
+    config_file, tasks_file = folder / f"{title}.xml", folder / f"{title}.json"
+    config_file.write_text(config)
+    tasks_file.write_text(json.dumps(rows))
+    project_id = int(server.cli("project", "create", "--title", title, "--config", str(config_file)))
+    server.cli("import", str(project_id), str(tasks_file))
+    return project_id
 
 
 def session_cookie(page: Page) -> dict | None:

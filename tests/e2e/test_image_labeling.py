@@ -3,7 +3,6 @@ per-region question, submit, and find Label Studio's result shapes in the databa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, see, settled, sign_in
+from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -48,12 +47,7 @@ def drag(page: Page, box: dict, start: tuple[float, float], end: tuple[float, fl
 
 
 def test_draw_a_box_and_a_polygon_then_submit(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
-    config = tmp_path / "boxes.xml"
-    config.write_text(CONFIG)
-    project_id = int(server.cli("project", "create", "--title", "Street scenes", "--config", str(config)))
-    tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([{"image": IMAGE}]))
-    server.cli("import", str(project_id), str(tasks))
+    project_id = project_with_tasks(server, tmp_path, "Street scenes", CONFIG, [{"image": IMAGE}])
 
     page = new_page()
     sign_in(page, server, path="/label")
@@ -125,12 +119,7 @@ def use_tool(page: Page, name: str, hint: str) -> dict:
 def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
     from labelkit import brush
 
-    config = tmp_path / "shapes.xml"
-    config.write_text(SHAPES)
-    project_id = int(server.cli("project", "create", "--title", "Faces", "--config", str(config)))
-    tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([{"image": IMAGE}]))
-    server.cli("import", str(project_id), str(tasks))
+    project_id = project_with_tasks(server, tmp_path, "Faces", SHAPES, [{"image": IMAGE}])
 
     page = new_page()
     sign_in(page, server, path="/label")
@@ -184,12 +173,7 @@ KEYED = """<View>
 def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
     from labelkit.models import AnnotationState
 
-    config = tmp_path / "keyed.xml"
-    config.write_text(KEYED)
-    project_id = int(server.cli("project", "create", "--title", "Keyed", "--config", str(config)))
-    tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([{"image": IMAGE}]))
-    server.cli("import", str(project_id), str(tasks))
+    project_id = project_with_tasks(server, tmp_path, "Keyed", KEYED, [{"image": IMAGE}])
 
     page = new_page()
     sign_in(page, server, path="/label")
@@ -249,12 +233,7 @@ ROTATABLE = """<View>
 
 
 def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
-    config = tmp_path / "rotatable.xml"
-    config.write_text(ROTATABLE)
-    project_id = int(server.cli("project", "create", "--title", "Rotated", "--config", str(config)))
-    tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([{"image": IMAGE}]))
-    server.cli("import", str(project_id), str(tasks))
+    project_id = project_with_tasks(server, tmp_path, "Rotated", ROTATABLE, [{"image": IMAGE}])
 
     page = new_page()
     sign_in(page, server, path="/label")

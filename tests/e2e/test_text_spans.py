@@ -3,7 +3,6 @@ a per-span question, relate two spans, submit, and find Label Studio's "labels" 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, see, settled, sign_in
+from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -54,12 +53,7 @@ def select_text(page: Page, start: int, end: int) -> None:
 
 
 def test_label_entities_and_relate_them(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
-    config = tmp_path / "ner.xml"
-    config.write_text(CONFIG)
-    project_id = int(server.cli("project", "create", "--title", "People", "--config", str(config)))
-    tasks = tmp_path / "tasks.json"
-    tasks.write_text(json.dumps([{"text": TEXT}]))
-    server.cli("import", str(project_id), str(tasks))
+    project_id = project_with_tasks(server, tmp_path, "People", CONFIG, [{"text": TEXT}])
 
     page = new_page()
     sign_in(page, server, path="/label")
