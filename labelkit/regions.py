@@ -1,5 +1,7 @@
-"""Image regions in Label Studio's result JSON: rectangles, polygons, keypoints, ellipses
-and brush masks, their labels, their per-region answers, and the relations between them.
+"""Regions in Label Studio's result JSON: rectangles, polygons, keypoints, ellipses and
+brush masks on images, spans of text and HTML, segments of audio, ranges of a time series,
+timeline ranges and tracked boxes of a video; their labels, their per-region answers, and
+the relations between them.
 
 In a result, one region is several items that share an id: the item of the tool that
 drew it (e.g. RectangleLabels, value {x, y, width, height, rotation, rectanglelabels}),
@@ -22,9 +24,19 @@ from typing import Any
 from labelkit.config import ControlTag, LabelConfig
 
 _ID_ALPHABET = string.ascii_letters + string.digits
-SHAPES = ("rectangle", "polygon", "keypoint", "ellipse", "brush")  # result types of bare shape tools
+SHAPES = ("rectangle", "polygon", "keypoint", "ellipse", "brush", "videorectangle")  # result types of bare tools
 GEOMETRY_KEYS = {
     "span": ("start", "end", "text"),  # characters of a <Text>, end exclusive
+    # HyperText: start/end are xpaths of text nodes; Paragraphs: indices of paragraphs.
+    # The offsets count characters within them; globalOffsets within the whole text.
+    "offsets": ("start", "end", "startOffset", "endOffset", "globalOffsets", "text"),
+    # Audio: seconds (and the channel); TimeSeries: values of the time column, instant
+    # when start == end.
+    "range": ("start", "end", "instant", "channel"),
+    "timeline": ("ranges",),  # a Video's TimelineLabels: [{start, end}] in frames from 1
+    # VideoRectangle: a box per keyframe, in percent of the frame; frames between two
+    # keyframes of an enabled one are interpolated.
+    "videorectangle": ("framesCount", "duration", "sequence"),
     "rectangle": ("x", "y", "width", "height", "rotation"),
     "polygon": ("points", "closed"),
     "keypoint": ("x", "y", "width"),
@@ -35,11 +47,18 @@ GEOMETRY_KEYS = {
 LABEL_TYPES = {
     "rectanglelabels": "rectangle", "polygonlabels": "polygon", "keypointlabels": "keypoint",
     "ellipselabels": "ellipse", "brushlabels": "brush", "labels": None,
+    "hypertextlabels": "offsets", "paragraphlabels": "offsets", "timeserieslabels": "range",
+    "timelinelabels": "timeline",
+}
+# The shape of a region on each kind of object that is not an image.
+OBJECT_SHAPES = {
+    "Text": "span", "HyperText": "offsets", "HTML": "offsets", "Paragraphs": "offsets",
+    "Audio": "range", "AudioPlus": "range", "TimeSeries": "range",
 }
 # Result types of controls that answer once per task or per region, and their value key.
 ANSWER_KEYS = {
     "choices": "choices", "textarea": "text", "rating": "rating", "number": "number", "datetime": "datetime",
-    "taxonomy": "taxonomy",
+    "taxonomy": "taxonomy", "ranker": "ranker", "pairwise": "selected",
 }
 
 
@@ -48,11 +67,22 @@ def region_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(10))
 
 
-def shape_of(value: dict) -> str | None:
-    """Which shape a result value describes, from its keys (None: not an image region)."""
+def shape_of(value: dict, obj: str | None = None) -> str | None:
+    """Which shape a result value describes (None: not a region), from the tag of the
+    object it is on when known, else from its keys."""
     if not isinstance(value, dict):
         return None
-    if isinstance(value.get("start"), int) and isinstance(value.get("end"), int):
+    if "sequence" in value:
+        return "videorectangle"
+    if "ranges" in value:
+        return "timeline"
+    if "start" in value and "end" in value:
+        if obj in OBJECT_SHAPES:
+            return OBJECT_SHAPES[obj]
+        if "startOffset" in value:
+            return "offsets"
+        if "instant" in value or "channel" in value or not all(isinstance(value[k], int) for k in ("start", "end")):
+            return "range"
         return "span"
     if "points" in value:
         return "polygon"
@@ -65,22 +95,23 @@ def shape_of(value: dict) -> str | None:
     return None
 
 
-def geometry_of(item: dict) -> tuple[str, dict] | None:
-    """(shape, geometry) of a result item that belongs to an image region, else None."""
+def geometry_of(item: dict, config: LabelConfig | None = None) -> tuple[str, dict] | None:
+    """(shape, geometry) of a result item that belongs to a region, else None."""
     if not isinstance(item, dict) or not item.get("id"):
         return None
     value = item.get("value")
-    shape = shape_of(value) if isinstance(value, dict) else None
+    obj = config.objects.get(item.get("to_name", "")) if config is not None else None
+    shape = shape_of(value, obj.tag if obj else None) if isinstance(value, dict) else None
     if shape is None:
         return None
     return shape, {k: value[k] for k in GEOMETRY_KEYS[shape] if k in value}
 
 
-def regions_of(result: list | None) -> list[dict]:
-    """The image regions of a result, in order of first appearance."""
+def regions_of(result: list | None, config: LabelConfig | None = None) -> list[dict]:
+    """The regions of a result, in order of first appearance."""
     found: dict[str, dict] = {}
     for item in result or []:
-        hit = geometry_of(item)
+        hit = geometry_of(item, config)
         if hit is None:
             continue
         shape, geometry = hit
@@ -99,6 +130,8 @@ def regions_of(result: list | None) -> list[dict]:
                 region["tool"] = name
         elif kind in SHAPES:
             region["tool"] = name
+            if value.get("labels"):  # a tracked box keeps its <Labels> in its own item
+                region["labels"][_labels_control(config, item.get("to_name", ""))] = list(value["labels"])
         elif kind in ANSWER_KEYS:
             answer = value.get(ANSWER_KEYS[kind])
             if kind == "textarea" and isinstance(answer, list):
@@ -129,7 +162,7 @@ def items_of(config: LabelConfig, regions: list[dict]) -> list[dict]:
     for region in regions:
         geometry = region["geometry"]
         common = {"id": region["id"], "to_name": region["to_name"]}
-        if region["shape"] != "span":  # image regions say which image size their percentages are of
+        if region["shape"] in _IMAGE_SHAPES:  # image regions say which image size their percentages are of
             common |= {"original_width": region.get("original_width"), "original_height": region.get("original_height"),
                        "image_rotation": 0}
         common["origin"] = region.get("origin") or "manual"
@@ -140,10 +173,13 @@ def items_of(config: LabelConfig, regions: list[dict]) -> list[dict]:
         value = dict(geometry)
         if kind in LABEL_TYPES:
             value[kind] = list(region["labels"].get(region["tool"], []))
+        merged = kind == "videorectangle"  # Label Studio keeps a tracked box's labels in its item
+        if merged:
+            value["labels"] = label_names(region)
         items.append({**common, "from_name": region["tool"], "type": kind, "value": value})
         for name, labels in region["labels"].items():
             control = config.controls.get(name)
-            if name == region["tool"] or not labels or control is None:
+            if name == region["tool"] or not labels or control is None or merged:
                 continue
             other = result_type(control)
             items.append({**common, "from_name": name, "type": other, "value": {**geometry, other: list(labels)}})
@@ -155,6 +191,18 @@ def items_of(config: LabelConfig, regions: list[dict]) -> list[dict]:
             if item is not None:
                 items.append({**item, **common, "value": {**geometry, **item["value"]}})
     return items
+
+
+_IMAGE_SHAPES = ("rectangle", "polygon", "keypoint", "ellipse", "brush")
+
+
+def _labels_control(config: LabelConfig | None, to_name: str) -> str:
+    """The <Labels> that names the regions on this object ("labels" when not known)."""
+    if config is not None:
+        for control in config.controls.values():
+            if control.tag == "Labels" and to_name in control.to_name:
+                return control.name
+    return "labels"
 
 
 def _stored_kind(region: dict) -> str:
@@ -206,10 +254,26 @@ def missing_per_region(config: LabelConfig, regions: list[dict]) -> list[str]:
 def describe(region: dict) -> str:
     """'Car · rectangle', 'Person · "Ada Lovelace"' for lists of regions."""
     labels = ", ".join(label_names(region)) or "no label"
-    if region["shape"] == "span":
-        text = str(region["geometry"].get("text", ""))
+    geometry = region["geometry"]
+    if region["shape"] in ("span", "offsets"):
+        text = str(geometry.get("text", ""))
         return f'{labels} · "{text if len(text) <= 40 else text[:39] + "…"}"'
+    if region["shape"] == "range":
+        return f"{labels} · {_point(geometry.get('start'))}–{_point(geometry.get('end'))}"
+    if region["shape"] == "timeline":
+        ranges = geometry.get("ranges") or []
+        return f"{labels} · " + ", ".join(f"frames {r.get('start')}–{r.get('end')}" for r in ranges)
+    if region["shape"] == "videorectangle":
+        frames = [k.get("frame") for k in geometry.get("sequence") or []]
+        return f"{labels} · box, {len(frames)} keyframe{'s' if len(frames) != 1 else ''}"
     return f"{labels} · {region['shape']}"
+
+
+def _point(value: Any) -> str:
+    """A range's end as people read it: 1.25 s of audio, a timestamp as it is."""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
 
 
 def answer_text(value: Any) -> str:

@@ -43,6 +43,15 @@ def build_item(control: ControlTag, value: Any, item_id: str | None = None) -> d
         if not paths:
             return None
         payload = {"taxonomy": paths}
+    elif kind == "ranker":  # {bucket name: [item ids]}; with no buckets, {its own name: [ids in order]}
+        groups = {str(k): [str(i) for i in v] for k, v in (value or {}).items() if isinstance(v, list)}
+        if not any(groups.values()):
+            return None
+        payload = {"ranker": groups}
+    elif kind == "pairwise":  # which of the two objects was picked: "left" or "right"
+        if value not in ("left", "right"):
+            return None
+        payload = {"selected": value}
     elif kind == "number":
         if value is None or value == "":
             return None
@@ -68,7 +77,7 @@ def build_result(config: LabelConfig, values: dict[str, Any], previous: list | N
     old_ids = {
         item.get("from_name"): item.get("id")
         for item in previous or []
-        if isinstance(item, dict) and not _is_region_item(item)
+        if isinstance(item, dict) and not _is_region_item(item, config)
     }
     items = []
     for name, control in config.controls.items():
@@ -82,17 +91,18 @@ def build_result(config: LabelConfig, values: dict[str, Any], previous: list | N
     return items
 
 
-def values_of(result: list | None) -> dict[str, Any]:
-    """The UI's values per control name, read back from a result."""
+def values_of(result: list | None, config: LabelConfig | None = None) -> dict[str, Any]:
+    """The UI's values per control name, read back from a result (the config tells which
+    object a region is on, where its keys alone would not)."""
     values: dict[str, Any] = {}
-    found_regions = regions.regions_of(result or [])
+    found_regions = regions.regions_of(result or [], config)
     if found_regions:
         values[REGIONS] = found_regions
     found_relations = regions.relations_of(result or [])
     if found_relations:
         values[RELATIONS] = found_relations
     for item in result or []:
-        if not isinstance(item, dict) or _is_region_item(item):
+        if not isinstance(item, dict) or _is_region_item(item, config):
             continue
         kind = item.get("type")
         key = VALUE_KEYS.get(kind)
@@ -110,11 +120,11 @@ def missing_required(config: LabelConfig, result: list) -> list[str]:
     per-region controls, "name (region 2)")."""
     present = {item.get("from_name") for item in result if isinstance(item, dict)}
     missing = [name for name, c in config.controls.items() if c.required and not c.per_region and name not in present]
-    return missing + regions.missing_per_region(config, regions.regions_of(result))
+    return missing + regions.missing_per_region(config, regions.regions_of(result, config))
 
 
-def _is_region_item(item: dict) -> bool:
-    return item.get("type") == "relation" or regions.geometry_of(item) is not None
+def _is_region_item(item: dict, config: LabelConfig | None = None) -> bool:
+    return item.get("type") == "relation" or regions.geometry_of(item, config) is not None
 
 
 def flat_value(item: dict) -> str:

@@ -135,7 +135,7 @@ def _workspace() -> None:
         st.error(f"Task {task.id} cannot be shown: {e}")
         st.button("Skip", icon=":material/skip_next:", key="lk_skip", on_click=on_skip, args=(task.id, prefix))
         return
-    labeling.seed(prefix, config, values_of(annotation.result if annotation else predicted))
+    labeling.seed(prefix, config, values_of(annotation.result if annotation else predicted, config))
     started = st.session_state.setdefault(f"{prefix}:started", time.time())
     submitted_before = annotation is not None and annotation.state == AnnotationState.SUBMITTED
 

@@ -17,6 +17,7 @@ from labelkit.config.tags import (
     CANONICAL,
     LABEL_REGION_CONTROLS,
     REGION_CONTROLS,
+    REGION_TOOLS,
     TAGS,
     Kind,
     not_supported,
@@ -378,9 +379,9 @@ def _unsupported(nodes: list[Node], objects: dict[str, ObjectTag], controls: dic
     def targets(control: ControlTag) -> list[str]:
         return [objects[t].tag for t in control.to_name if t in objects]
 
-    def marks_regions(c: ControlTag) -> bool:  # boxes and shapes on images, spans of a text
+    def marks_regions(c: ControlTag) -> bool:  # boxes on images, spans of a text, segments of audio...
         on = set(targets(c))
-        return c.tag in REGION_CONTROLS and bool(c.to_name) and (on == {"Image"} or (c.tag == "Labels" and on == {"Text"}))
+        return c.tag in REGION_CONTROLS and len(on) == 1 and c.tag in REGION_TOOLS.get(next(iter(on)), ())
 
     image_regions = any(marks_regions(c) for c in controls.values())
     found: list[str] = []

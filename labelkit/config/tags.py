@@ -283,11 +283,14 @@ CANONICAL: dict[str, str] = {tag.lower(): tag for tag in TAGS}
 # What has an interface here. Everything else parses and is reported "not supported yet".
 
 SUPPORTED_LAYOUT = frozenset({"View", "Header", "Style", "Collapse", "Panel", "Filter", "Repeater"})
-SUPPORTED_OBJECTS = frozenset({"Text", "Image"})
-SUPPORTED_OPTIONS = frozenset({"Choice", "Label", "Relation"})
+SUPPORTED_OBJECTS = frozenset({
+    "Text", "Image", "HyperText", "HTML", "Paragraphs", "Chat", "Table", "List", "Audio", "AudioPlus", "Video",
+    "TimeSeries", "Pdf",
+})
+SUPPORTED_OPTIONS = frozenset({"Choice", "Label", "Relation", "Channel", "MultiChannel", "Bucket"})
 # One value per task (or per region with perRegion), with any object.
-CLASSIFICATION_CONTROLS = frozenset({"Choices", "TextArea", "Rating", "Number", "DateTime", "Taxonomy"})
-# Region controls on an <Image>, and the Label Studio result type each writes.
+CLASSIFICATION_CONTROLS = frozenset({"Choices", "TextArea", "Rating", "Number", "DateTime", "Taxonomy", "Ranker", "Pairwise"})
+# Region controls, and the Label Studio result type each writes.
 REGION_CONTROLS: dict[str, str] = {
     "RectangleLabels": "rectanglelabels", "Rectangle": "rectangle",
     "PolygonLabels": "polygonlabels", "Polygon": "polygon",
@@ -295,27 +298,48 @@ REGION_CONTROLS: dict[str, str] = {
     "EllipseLabels": "ellipselabels", "Ellipse": "ellipse",
     "BrushLabels": "brushlabels", "Brush": "brush",
     "Labels": "labels",
+    "HyperTextLabels": "hypertextlabels", "ParagraphLabels": "paragraphlabels",
+    "TimeSeriesLabels": "timeserieslabels", "TimelineLabels": "timelinelabels", "VideoRectangle": "videorectangle",
 }
 # Region controls whose <Label> options give a region its class.
-LABEL_REGION_CONTROLS = ("RectangleLabels", "PolygonLabels", "KeyPointLabels", "EllipseLabels", "BrushLabels", "Labels")
+LABEL_REGION_CONTROLS = (
+    "RectangleLabels", "PolygonLabels", "KeyPointLabels", "EllipseLabels", "BrushLabels", "Labels",
+    "HyperTextLabels", "ParagraphLabels", "TimeSeriesLabels", "TimelineLabels",
+)
+_IMAGE_TOOLS = tuple(t for t in REGION_CONTROLS if t in (
+    "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "KeyPointLabels", "KeyPoint",
+    "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels",
+))
+# The region controls each object takes. On a Video, <Labels> name VideoRectangle's boxes.
+REGION_TOOLS: dict[str, tuple[str, ...]] = {
+    "Image": _IMAGE_TOOLS,
+    "Text": ("Labels",),
+    "HyperText": ("HyperTextLabels", "Labels"),
+    "HTML": ("HyperTextLabels", "Labels"),
+    "Paragraphs": ("ParagraphLabels",),
+    "Audio": ("Labels",),
+    "AudioPlus": ("Labels",),
+    "TimeSeries": ("TimeSeriesLabels",),
+    "Video": ("VideoRectangle", "Labels", "TimelineLabels"),
+}
 
 
 def not_supported(tag: str, targets: Sequence[str] = (), *, image_regions: bool = False, dynamic: bool = False) -> str | None:
-    """What about this tag cannot be labeled here yet ("<Audio>", "<Labels> on <Text>"), or
+    """What about this tag cannot be labeled here yet ("<Cube>", "<Labels> on <Table>"), or
     None when it can. `targets` are the tags its toName names; `image_regions` says whether
-    the config has a region control on an image; `dynamic` whether its options come from
-    task data."""
+    the config has a region control (whose regions Relations relate); `dynamic` whether
+    its options come from task data."""
     if tag not in SUPPORTED_LAYOUT | SUPPORTED_OBJECTS | SUPPORTED_OPTIONS | CLASSIFICATION_CONTROLS | {
         *REGION_CONTROLS, "Relations",
     }:
         return f"<{tag}>"
     if tag in REGION_CONTROLS:
-        # Labels mark spans of a Text too; every other region control draws on images.
-        elsewhere = [t for t in targets if t != "Image" and not (tag == "Labels" and t == "Text")]
-        if tag == "Labels" and {"Image", "Text"} <= set(targets):
-            return "<Labels> on <Image> and <Text> at once"
+        elsewhere = [t for t in targets if tag not in REGION_TOOLS.get(t, ())]
         if elsewhere:
             return f"<{tag}> on <{elsewhere[0]}>"
+        kinds = sorted(set(targets), key=list(targets).index)
+        if len(kinds) > 1:
+            return f"<{tag}> on {' and '.join(f'<{k}>' for k in kinds)} at once"
     if tag == "Relations" and not image_regions:
         return "<Relations> without regions to relate"
     if dynamic and tag not in ("Choices", *LABEL_REGION_CONTROLS):

@@ -1,7 +1,8 @@
 """Starter label configs for new projects, each with a sample task to preview it on.
 
-The templates are data, in gallery.toml next to this module (package data, so they ship
-with an installed labelkit); they are read once, at import."""
+The templates are data, in the gallery/ folder next to this module, one TOML file per kind
+of data read in name order (package data, so they ship with an installed labelkit); they
+are read once, at import."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 
-GALLERY = "gallery.toml"
+GALLERY = "gallery"
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,13 @@ def load_gallery(text: str) -> list[Template]:
     return templates
 
 
-TEMPLATES: list[Template] = load_gallery(
-    resources.files("labelkit.config").joinpath(GALLERY).read_text(encoding="utf-8")
-)
+def _gallery_text() -> str:
+    folder = resources.files("labelkit.config").joinpath(GALLERY)
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
+
+
+TEMPLATES: list[Template] = load_gallery(_gallery_text())
 
 
 def template(key: str) -> Template:

@@ -1,11 +1,16 @@
 """Draw a parsed label config for one task: the layout (View, Header), the objects bound
-to task data (Text, Image) and the controls (Choices, TextArea, Rating). Returns the
-values of the controls; labelkit.results turns them into Label Studio result JSON.
+to task data (Text, Image, Audio...) and the controls (Choices, TextArea, Rating...).
+Returns the values of the controls; labelkit.results turns them into Label Studio result
+JSON.
 
-Task text is shown as text, never as HTML or Markdown."""
+Each kind of object beyond Text and Image has a module of labelkit.ui (OBJECT_MODULES)
+with draw(renderer, node), which draws the object and, when the renderer draws controls,
+its region editor; and show(config, obj, data, regions), the read-only view of regions on
+it. Task text is shown as text, never as HTML or Markdown (HTML only sanitized)."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import Any
 
@@ -23,6 +28,18 @@ from labelkit.ui.text import plain
 _RESERVED_KEYS = {"c", "r"}
 _SHORTCUT = re.compile(r"^(?:[A-Za-z0-9]|F(?:[1-9]|1[0-2]))$")
 SUBMIT_SHORTCUT = "Ctrl+Enter"
+# The module of labelkit.ui that draws each kind of object (and the controls drawn with it).
+OBJECT_MODULES = {
+    "HyperText": "hypertext", "HTML": "hypertext", "Paragraphs": "dialogue", "Chat": "dialogue",
+    "Audio": "audio", "AudioPlus": "audio", "Video": "video", "TimeSeries": "timeseries",
+    "Table": "lists", "List": "lists", "Pairwise": "lists", "Pdf": "documents",
+}
+
+
+def object_module(tag: str):  # noqa: ANN201
+    """The labelkit.ui module that draws this tag, or None."""
+    name = OBJECT_MODULES.get(tag)
+    return importlib.import_module(f"labelkit.ui.{name}") if name else None
 
 
 def state_key(prefix: str, control: str) -> str:
@@ -48,7 +65,7 @@ def seed(prefix: str, config: LabelConfig, values: dict[str, Any]) -> None:
             max_rating = int(control.attrs.get("maxRating", "5"))
             widget = state_key(prefix, name)
             st.session_state[widget] = (rating - 1 if max_rating == 5 else rating) if rating else None
-        elif control.tag in ("Number", "DateTime"):
+        elif control.tag in ("Number", "DateTime", "Ranker", "Pairwise"):
             st.session_state[state_key(prefix, name)] = value
         elif control.tag == "Taxonomy":
             st.session_state[state_key(prefix, name)] = [_PATH.join(path) for path in value or []]
@@ -80,6 +97,10 @@ class _Renderer:
         handler = getattr(self, f"tag_{node.tag}", None)
         if handler is not None:
             handler(node)
+            return
+        module = object_module(node.tag)
+        if module is not None:
+            module.draw(self, node)
 
     def tag_Repeater(self, node: Node) -> None:  # noqa: N802
         """An unrolled Repeater (labelkit.config.task_config): one View per item, in tabs
@@ -316,7 +337,7 @@ def current_values(config: LabelConfig, prefix: str) -> dict[str, Any]:
             values[name] = state or ""
         elif control.tag == "Rating":
             values[name] = _rating(control, state)
-        elif control.tag in ("Number", "DateTime"):
+        elif control.tag in ("Number", "DateTime", "Ranker", "Pairwise"):
             values[name] = state
         elif control.tag == "Taxonomy":
             values[name] = [path.split(_PATH) for path in state or []]
@@ -417,6 +438,11 @@ def show_result(config: LabelConfig, values: dict[str, Any], data: dict | None =
             text = "; ".join(" › ".join(path) for path in value)
         elif control.tag == "Rating":
             text = f"{value} / {control.attrs.get('maxRating', '5')}"
+        elif control.tag == "Ranker" and isinstance(value, dict):
+            text = "; ".join(f"{bucket}: {', '.join(map(str, ids))}" for bucket, ids in value.items())
+        elif control.tag == "Pairwise":
+            sides = dict(zip(("left", "right"), control.to_name, strict=False))
+            text = f"{value} ({sides.get(value, '')})"
         else:
             text = str(value)
         st.markdown(f"**{plain(_humanize(name))}:** {plain(text)}")

@@ -12,6 +12,7 @@ import streamlit as st
 from labelkit import regions as rg
 from labelkit.config import ControlTag, LabelConfig, ObjectTag
 from labelkit.config.parser import walk
+from labelkit.config.tags import REGION_TOOLS
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui.media import image_source
 from labelkit.ui.text import plain
@@ -51,11 +52,15 @@ def bound(config: LabelConfig, image: str) -> list[ControlTag]:
 
 
 def tools_for(config: LabelConfig, image: str) -> list[ControlTag]:
-    """The controls that make regions on this object: shape tools on an image, Labels on a text."""
+    """The controls that make regions on this object: shape tools on an image, Labels on a
+    text or audio, HyperTextLabels on HTML, VideoRectangle and TimelineLabels on a video..."""
     obj = config.objects.get(image)
-    if obj is not None and obj.tag == "Text":
-        return [c for c in bound(config, image) if c.tag == "Labels"]
-    return [c for c in bound(config, image) if c.tag in SHAPE_OF_TOOL]
+    if obj is None or obj.tag == "Image":
+        return [c for c in bound(config, image) if c.tag in SHAPE_OF_TOOL]
+    tools = REGION_TOOLS.get(obj.tag, ())
+    if obj.tag == "Video":  # there <Labels> name the tracked boxes, they draw nothing
+        tools = tuple(t for t in tools if t != "Labels")
+    return [c for c in bound(config, image) if c.tag in tools]
 
 
 def label_controls(config: LabelConfig, image: str, tool: ControlTag | None) -> list[ControlTag]:
@@ -319,8 +324,16 @@ def image_values(data: dict, image: ObjectTag) -> list[str]:
 
 
 def show(config: LabelConfig, data: dict, found: list[dict], relations: list[dict]) -> None:
-    """Regions read-only: drawn on their image where it is a local file, and listed with
-    their labels and per-region answers."""
+    """Regions read-only: drawn on their image where it is a local file, marked on their
+    text, audio, video... by that object's module, and listed with their labels and
+    per-region answers."""
+    from labelkit.ui import labeling, spans  # they draw with this module
+
+    for obj in config.objects.values():
+        mine = [r for r in found if r["to_name"] == obj.name]
+        module = spans if obj.tag == "Text" else labeling.object_module(obj.tag)
+        if mine and module is not None and hasattr(module, "show"):
+            module.show(config, obj, data, mine)
     for image in config.objects_of("Image"):
         values = image_values(data, image)
         mine = [r for r in found if r["to_name"] == image.name]

@@ -131,14 +131,14 @@ def test_config_check_describes_a_config_that_can_be_labeled_here(tmp_path) -> N
 
 
 def test_config_check_refuses_what_cannot_be_labeled_here_yet(tmp_path) -> None:
-    config = tmp_path / "speech.xml"
-    config.write_text('<View><Audio name="call" value="$audio"/>'
-                      '<Labels name="speaker" toName="call"><Label value="Agent"/></Labels></View>')
+    config = tmp_path / "scan.xml"
+    config.write_text('<View><Image name="scan" value="$image"/><Cube name="box" toName="scan"/>'
+                      '<Labels name="speaker" toName="row"><Label value="Agent"/></Labels><Table name="row" value="$row"/></View>')
     result = _check(config)
     assert result.exit_code == 1
-    assert "speaker: <Labels> (labels) on call: Agent" in result.output  # still described
-    assert "not supported yet: <Audio>" in result.output
-    assert "not supported yet: <Labels> on <Audio>" in result.output
+    assert "speaker: <Labels> (labels) on row: Agent" in result.output  # still described
+    assert "not supported yet: <Cube>" in result.output
+    assert "not supported yet: <Labels> on <Table>" in result.output
     assert "every part can be labeled here" not in result.output
 
 

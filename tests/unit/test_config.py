@@ -6,7 +6,7 @@ import pytest
 
 from labelkit.config import check_config, parse_config
 from labelkit.config.parser import walk
-from labelkit.config.tags import REGION_CONTROLS, TAGS, Kind
+from labelkit.config.tags import REGION_CONTROLS, REGION_TOOLS, TAGS, Kind
 from labelkit.config.templates import TEMPLATES
 from labelkit.errors import InvalidInput
 from labelkit.results import build_result, flat_value, missing_required, values_of
@@ -78,10 +78,10 @@ def test_entity_expansion_and_dtds_are_refused() -> None:
 
 
 def test_label_studio_tags_without_an_interface_yet_are_reported_not_crashed() -> None:
-    xml = """<View><Audio name="call" value="$audio"/>
-<Labels name="who" toName="call"><Label value="Agent"/></Labels></View>"""
-    assert parse_config(xml).unsupported == ["<Audio>", "<Labels> on <Audio>"]
-    assert problems(xml) == ["not supported yet: <Audio>", "not supported yet: <Labels> on <Audio>"]
+    xml = """<View><Image name="scan" value="$image"/><Cube name="box" toName="scan"/>
+<Labels name="who" toName="table"><Label value="Agent"/></Labels><Table name="table" value="$row"/></View>"""
+    assert parse_config(xml).unsupported == ["<Cube>", "<Labels> on <Table>"]
+    assert problems(xml) == ["not supported yet: <Cube>", "not supported yet: <Labels> on <Table>"]
 
 
 def test_results_round_trip_through_the_label_studio_shapes() -> None:
@@ -117,6 +117,9 @@ LABELED_HERE = {
     "View", "Header", "Style", "Collapse", "Panel", "Filter", "Text", "Image", "Choices", "TextArea", "Rating",
     "Number", "DateTime", "RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "KeyPointLabels", "KeyPoint",
     "EllipseLabels", "Ellipse", "BrushLabels", "Brush", "Labels", "Relations", "Choice", "Label", "Relation", "Repeater", "Taxonomy",
+    "HyperText", "HTML", "Paragraphs", "Chat", "Table", "List", "Audio", "AudioPlus", "Video", "TimeSeries", "Pdf",
+    "Channel", "MultiChannel", "Bucket", "Ranker", "Pairwise", "HyperTextLabels", "ParagraphLabels",
+    "TimeSeriesLabels", "TimelineLabels", "VideoRectangle",
 }
 _OPTION_XML = {
     "Label": '<Label value="Car"/>', "Choice": '<Choice value="Fine"/>', "Relation": '<Relation value="near"/>',
@@ -146,6 +149,9 @@ _IN_A_PARENT = {
 }
 
 
+_TARGET = {"Ranker": "List", "Labels": "Image"}  # the object a control is tried on, if not an image
+
+
 def small_config(tag: str, extra: str = "") -> str:
     """A small valid config of our own that uses `tag` once (plus `extra` attributes on it)."""
     spec = TAGS[tag]
@@ -158,7 +164,10 @@ def small_config(tag: str, extra: str = "") -> str:
                 '  <Choices name="verdict" toName="thing"><Choice value="Fine"/></Choices>')
     elif spec.kind == Kind.CONTROL:
         options = _OPTION_XML[spec.options[0]] if spec.options and spec.options != ("Shortcut",) else ""
-        body = f'<Image name="img" value="$image"/>\n  <{tag} name="ctl" toName="img"{extra}>{options}</{tag}>'
+        target = _TARGET.get(tag) or next((o for o, tools in REGION_TOOLS.items() if tag in tools), "Image")
+        body = (f'<{target} name="img" value="$image"/>\n  <{tag} name="ctl" toName="img"{extra}>{options}</{tag}>'
+                if tag != "Pairwise" else
+                f'<Text name="img" value="$a"/><Text name="b" value="$b"/>\n  <{tag} name="ctl" toName="img,b"{extra}/>')
     else:
         needs = {"Repeater": ' on="$items"', "Markdown": ' value="Read *this*"', "Header": ' value="Hello"'}
         inner = ".note { color: gray; }" if tag == "Style" else ""
@@ -212,18 +221,18 @@ def test_only_the_tags_with_an_interface_here_pass_check_config(tag: str) -> Non
 @pytest.mark.parametrize(
     ("xml", "expected"),
     [
-        ('<View>\n<HyperText name="page" value="$html"/>\n<Labels name="ner" toName="page"><Label value="Person"/></Labels>\n</View>',
-         ["not supported yet: <HyperText>", "not supported yet: <Labels> on <HyperText>"]),
+        ('<View>\n<Table name="page" value="$row"/>\n<HyperTextLabels name="ner" toName="page"><Label value="Person"/></HyperTextLabels>\n</View>',
+         ["not supported yet: <HyperTextLabels> on <Table>"]),
         (('<View>\n<Image name="img" value="$i"/><Text name="txt" value="$t"/>\n'
          '<Labels name="ner" toName="img,txt"><Label value="Person"/></Labels>\n</View>'),
          ["not supported yet: <Labels> on <Image> and <Text> at once"]),
         (('<View><Text name="txt" value="$t"/><Choices name="c" toName="txt"><Choice value="A"/></Choices>\n'
          '<Relations><Relation value="near"/></Relations></View>'),
          ["not supported yet: <Relations> without regions to relate"]),
-        (('<View><Video name="v" value="$video"/><VideoRectangle name="track" toName="v"/>\n'
-         '<Labels name="who" toName="v"><Label value="Car"/></Labels><Choices name="c" toName="v"><Choice value="A"/>'
-         '</Choices></View>'),
-         ["not supported yet: <Video>", "not supported yet: <VideoRectangle>", "not supported yet: <Labels> on <Video>"]),
+        (('<View><Video name="v" value="$video"/><Image name="i" value="$image"/>\n'
+         '<VideoRectangle name="track" toName="i"/><TimeSeriesLabels name="when" toName="v"><Label value="Run"/>'
+         '</TimeSeriesLabels></View>'),
+         ["not supported yet: <VideoRectangle> on <Image>", "not supported yet: <TimeSeriesLabels> on <Video>"]),
     ],
 )
 def test_what_cannot_be_labeled_here_yet_is_named(xml: str, expected: list[str]) -> None:
@@ -383,7 +392,8 @@ def test_region_control_types_are_label_studios_result_types() -> None:
         "RectangleLabels": "rectanglelabels", "Rectangle": "rectangle", "PolygonLabels": "polygonlabels",
         "Polygon": "polygon", "KeyPointLabels": "keypointlabels", "KeyPoint": "keypoint",
         "EllipseLabels": "ellipselabels", "Ellipse": "ellipse", "BrushLabels": "brushlabels", "Brush": "brush",
-        "Labels": "labels",
+        "Labels": "labels", "HyperTextLabels": "hypertextlabels", "ParagraphLabels": "paragraphlabels",
+        "TimeSeriesLabels": "timeserieslabels", "TimelineLabels": "timelinelabels", "VideoRectangle": "videorectangle",
     }
     for tag in REGION_CONTROLS:
         assert not check_config(small_config(tag)).unsupported
@@ -432,7 +442,7 @@ def test_nested_taxonomy_choices_and_ranker_buckets_become_options() -> None:
     assert [o.value for o in animal.children] == ["Dog", "Other"] and [o.value for o in plant.children] == ["Tree", "Other"]
     buckets = config.controls["rank"].options
     assert [(b.value, b.caption, b.tag) for b in buckets] == [("relevant", "Relevant", "Bucket"), ("off", "Off topic", "Bucket")]
-    assert config.unsupported == ["<List>", "<Ranker>"]
+    assert config.unsupported == []
     nested_twice = problems("<View><Text name='t' value='$t'/><Taxonomy name='k' toName='t'>\n"
                             "<Choice value='A'><Choice value='B'/><Choice value='B'/></Choice></Taxonomy></View>")
     assert any("<Choice value='A'>: the choice 'B' appears twice" in p for p in nested_twice)

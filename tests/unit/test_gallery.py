@@ -1,4 +1,4 @@
-"""The template gallery (labelkit/config/gallery.toml): every template is a config that
+"""The template gallery (labelkit/config/gallery/*.toml): every template is a config that
 can be labeled here, previews on a sample task that fits it, and ships with the package."""
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def test_the_gallery_ships_as_package_data() -> None:
                 return True
         return False
 
-    assert shipped(ROOT / "labelkit" / "config" / "gallery.toml")
+    assert all(shipped(f) for f in (ROOT / "labelkit" / "config" / "gallery").glob("*.toml"))
     used = {p.removeprefix(SAMPLE_PREFIX) for t in IMAGE_TEMPLATES for p in image_paths(t)}
     assert [name for name in sorted(used) if not shipped(SAMPLES / name)] == []
 
