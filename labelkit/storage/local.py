@@ -50,10 +50,13 @@ def resolve(data_path: str) -> Path:
 
 
 def install_samples() -> None:
-    """Copy the bundled sample images to /data/upload/samples/ (templates and the demo use them)."""
+    """Copy the bundled sample media (images, audio, video, CSV, HTML, PDF) to
+    /data/upload/samples/ (templates and the demo use them)."""
     folder = upload_root() / "samples"
     folder.mkdir(parents=True, exist_ok=True)
-    for source in SAMPLES_DIR.glob("*.png"):
+    for source in SAMPLES_DIR.iterdir():
+        if not source.is_file() or source.name.startswith((".", "_")) or source.suffix == ".py":
+            continue
         target = folder / source.name
         if not target.exists():
             shutil.copyfile(source, target)
