@@ -254,3 +254,61 @@ def test_a_selection_snaps_to_what_the_config_asks(start: int, end: int, granula
     from labelkit.ui.spans import snap
 
     assert snap("Ada Lovelace lived in London with her mother.", start, end, granularity) == expected
+
+
+# Regions on objects that are not images: the object a region is on decides its shape.
+
+MEDIA = """<View>
+  <Text name="text" value="$text"/>
+  <Labels name="ner" toName="text"><Label value="Person"/></Labels>
+  <Audio name="audio" value="$audio"/>
+  <Labels name="speaker" toName="audio"><Label value="Agent"/></Labels>
+  <TextArea name="words" toName="audio" perRegion="true"/>
+  <Video name="video" value="$video"/>
+  <VideoRectangle name="box" toName="video"/>
+  <Labels name="who" toName="video"><Label value="Car"/></Labels>
+  <TimelineLabels name="action" toName="video"><Label value="Run"/></TimelineLabels>
+</View>"""
+
+
+def test_integer_seconds_of_audio_are_a_segment_not_a_text_span() -> None:
+    config = parse_config(MEDIA)
+    audio = {"id": "a1", "from_name": "speaker", "to_name": "audio", "type": "labels",
+             "value": {"start": 1, "end": 3, "labels": ["Agent"]}}
+    text = {"id": "t1", "from_name": "ner", "to_name": "text", "type": "labels",
+            "value": {"start": 1, "end": 3, "labels": ["Person"]}}
+    found = {r["id"]: r for r in regions.regions_of([audio, text], config)}
+    assert (found["a1"]["shape"], found["t1"]["shape"]) == ("range", "span")
+    # Without the config the keys decide: a text span is integers, a segment says its channel.
+    assert regions.shape_of({"start": 1.5, "end": 3.0, "channel": 0}) == "range"
+    assert regions.shape_of({"start": 1, "end": 3, "text": "da"}) == "span"
+
+
+def test_an_audio_segment_with_its_transcription_round_trips() -> None:
+    config = parse_config(MEDIA)
+    result = [
+        {"id": "s1", "from_name": "speaker", "to_name": "audio", "type": "labels", "origin": "manual",
+         "value": {"start": 0.5, "end": 2.25, "channel": 0, "labels": ["Agent"]}},
+        {"id": "s1", "from_name": "words", "to_name": "audio", "type": "textarea", "origin": "manual",
+         "value": {"start": 0.5, "end": 2.25, "channel": 0, "text": ["hello there"]}},
+    ]
+    values = values_of(result, config)
+    (segment,) = values[REGIONS]
+    assert segment["attributes"] == {"words": "hello there"} and segment["labels"] == {"speaker": ["Agent"]}
+    assert build_result(config, values) == result
+    assert regions.describe(segment) == "Agent · 0.50–2.25"
+
+
+def test_a_tracked_box_keeps_its_labels_in_its_own_item_as_label_studio_does() -> None:
+    config = parse_config(MEDIA)
+    sequence = [{"frame": 1, "enabled": True, "rotation": 0, "x": 10, "y": 10, "width": 20, "height": 20, "time": 0.0},
+                {"frame": 30, "enabled": False, "rotation": 0, "x": 40, "y": 10, "width": 20, "height": 20, "time": 1.2}]
+    item = {"id": "v1", "from_name": "box", "to_name": "video", "type": "videorectangle", "origin": "manual",
+            "value": {"framesCount": 100, "duration": 4.0, "sequence": sequence, "labels": ["Car"]}}
+    timeline = {"id": "v2", "from_name": "action", "to_name": "video", "type": "timelinelabels", "origin": "manual",
+                "value": {"ranges": [{"start": 3, "end": 20}], "timelinelabels": ["Run"]}}
+    values = values_of([item, timeline], config)
+    box, action = values[REGIONS]
+    assert (box["shape"], box["labels"]) == ("videorectangle", {"who": ["Car"]})
+    assert (action["shape"], action["labels"]) == ("timeline", {"action": ["Run"]})
+    assert build_result(config, values) == [item, timeline]  # one item per track, no separate "labels" item
