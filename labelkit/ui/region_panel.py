@@ -170,7 +170,7 @@ class RegionPanel:
             st.button(f"Restore the {len(removed)} region{'s' * many} just deleted" if many else "Restore the region just deleted",
                       icon=":material/undo:", key=f"{self.where}:restore", on_click=self.restore)
         if not regions:
-            st.caption("Draw on the image to add one.")
+            st.caption("Draw on the image to add one." if self.image.tag == "Image" else "Select on the left to add one.")
             return
         selected_key = f"{self.prefix}:selected"
         ids = [r["id"] for r in regions]
@@ -261,7 +261,7 @@ class RegionPanel:
     def relations(self) -> None:
         """Relations between any regions of the task, drawn once: under the last image."""
         control = self.config.relations
-        images = [o.name for o in self.config.objects_of("Image", "Text") if tools_for(self.config, o.name)]
+        images = [o.name for o in self.config.objects.values() if tools_for(self.config, o.name)]  # any object with regions
         if control is None or self.disabled or not images or self.image.name != images[-1]:
             return
         regions = list(self.all_regions)
