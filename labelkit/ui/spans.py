@@ -174,3 +174,15 @@ def editor(config: LabelConfig, text: ObjectTag, value: str, data: dict, prefix:
            shortcut=None) -> None:  # noqa: ANN001
     SpanEditor(config, text, data, value, prefix, disabled, shortcut).draw()
 
+
+
+def show(config: LabelConfig, text: ObjectTag, data: dict, found: list[dict]) -> None:
+    """An annotation's spans highlighted on its text, read-only (review page)."""
+    ref = text.value
+    value = data.get(ref[1:]) if ref.startswith("$") else ref
+    spans = [
+        {"id": r["id"], "start": r["geometry"]["start"], "end": r["geometry"]["end"],
+         "label": ", ".join(rg.label_names(r)), "color": rp.region_color(config, r, data)}
+        for r in found if r.get("shape") == "span"
+    ]
+    _component(data={"text": "" if value is None else str(value), "spans": spans, "picked": None, "disabled": True})

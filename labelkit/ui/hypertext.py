@@ -1,0 +1,298 @@
+"""<HyperText> (and its old name <HTML>): a task's HTML, sanitized (labelkit.html_safe),
+shown in a small component of our own; with <HyperTextLabels> or <Labels> on it, text
+selected with the mouse becomes a region, stored as Label Studio stores it:
+{start, end: xpaths of the text nodes where it starts and ends, relative to the
+document's root ("/div[1]/p[2]/text()[1]"), startOffset, endOffset (characters within
+those text nodes), globalOffsets {start, end} (characters of the whole text), text}.
+
+The browser computes xpaths on an untouched copy of the sanitized HTML, so the highlights
+drawn over the shown copy never shift them. Only sanitized HTML is ever set as innerHTML;
+region text and labels are set as text."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import streamlit as st
+
+from labelkit import regions as rg
+from labelkit.config import LabelConfig, Node, ObjectTag
+from labelkit.config.parser import truthy
+from labelkit.errors import LabelkitError
+from labelkit.html_safe import sanitize
+from labelkit.regions import region_id
+from labelkit.storage import local
+from labelkit.ui import media
+from labelkit.ui import region_panel as rp
+from labelkit.ui.region_panel import RegionPanel
+
+_CSS = """
+.lk-html { line-height: 1.7; padding: 0.75rem 1rem; border: 1px solid rgba(49, 51, 63, 0.2);
+  border-radius: 0.5rem; user-select: text; cursor: text; overflow-x: auto; max-height: 70vh; overflow-y: auto; }
+.lk-html img { max-width: 100%; }
+.lk-html .lk-hl { border-radius: 3px; cursor: pointer; }
+.lk-html .lk-hl.lk-picked { outline: 2px solid #31333f; }
+"""
+
+_JS = """
+const textNodes = (root) => {
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const found = [];
+  while (walker.nextNode()) found.push(walker.currentNode);
+  return found;
+};
+// Label Studio's xpath of a node below root: /div[1]/p[2]/text()[1]
+const xpathOf = (node, root) => {
+  const steps = [];
+  while (node && node !== root) {
+    let n = 1;
+    for (let s = node.previousSibling; s; s = s.previousSibling) {
+      if (node.nodeType === Node.TEXT_NODE ? s.nodeType === Node.TEXT_NODE : s.nodeName === node.nodeName) n++;
+    }
+    steps.unshift((node.nodeType === Node.TEXT_NODE ? "text()" : node.nodeName.toLowerCase()) + "[" + n + "]");
+    node = node.parentNode;
+  }
+  return "/" + steps.join("/");
+};
+const nodeOf = (xpath, root) => {
+  let node = root;
+  for (const step of (xpath || "").split("/").filter(Boolean)) {
+    const m = step.match(/^([^\\[]+)(?:\\[(\\d+)\\])?$/);
+    if (!m || !node) return null;
+    const text = m[1] === "text()", want = Number(m[2] || 1);
+    let n = 0, hit = null;
+    for (const c of node.childNodes) {
+      if (text ? c.nodeType === Node.TEXT_NODE : c.nodeName.toLowerCase() === m[1].toLowerCase()) {
+        if (++n === want) { hit = c; break; }
+      }
+    }
+    node = hit;
+  }
+  return node;
+};
+// The text node and offset of a character position (an end prefers the node it closes).
+const locate = (nodes, at, isEnd) => {
+  let seen = 0;
+  for (const t of nodes) {
+    const len = t.data.length;
+    if (isEnd ? at > seen && at <= seen + len : at >= seen && at < seen + len) return [t, at - seen];
+    seen += len;
+  }
+  return null;
+};
+const globalOf = (nodes, node, offset) => {
+  let seen = 0;
+  for (const t of nodes) {
+    if (t === node) return seen + offset;
+    seen += t.data.length;
+  }
+  return null;
+};
+const wrap = (root, from, to, make) => {
+  let seen = 0;
+  for (const t of textNodes(root)) {
+    const len = t.data.length, a = Math.max(from, seen), b = Math.min(to, seen + len);
+    seen += len;
+    if (b <= a) continue;
+    let piece = t;
+    if (a - (seen - len) > 0) piece = piece.splitText(a - (seen - len));
+    if (b - a < piece.data.length) piece.splitText(b - a);
+    const span = make();
+    piece.parentNode.insertBefore(span, piece);
+    span.appendChild(piece);
+  }
+};
+
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const box = parentElement.querySelector(".lk-html");
+  const html = data.html || "";
+  const copy = document.createElement("template");
+  copy.innerHTML = html;  // sanitized on the server (labelkit.html_safe); inert: a template loads nothing
+  const pristine = copy.content;
+  const originals = textNodes(pristine);
+  const full = originals.map((t) => t.data).join("");
+  box.innerHTML = html;  // the same sanitized HTML
+  for (const r of data.regions || []) {
+    let g = r.globalOffsets;
+    if (!g || g.start === undefined) {
+      const s = nodeOf(r.start, pristine), e = nodeOf(r.end, pristine);
+      const a = s ? globalOf(originals, s, r.startOffset || 0) : null, b = e ? globalOf(originals, e, r.endOffset || 0) : null;
+      if (a === null || b === null) continue;
+      g = { start: a, end: b };
+    }
+    wrap(box, g.start, g.end, () => {
+      const span = document.createElement("span");
+      span.className = "lk-hl" + (r.id === data.picked ? " lk-picked" : "");
+      span.style.background = r.color + "66";
+      span.title = r.label;
+      span.dataset.id = r.id;
+      return span;
+    });
+  }
+  box.onclick = (event) => {
+    const link = event.target.closest && event.target.closest("a");
+    if (link && !data.clickableLinks) event.preventDefault();
+  };
+  box.onmouseup = () => {
+    if (data.disabled) return;
+    const root = parentElement.getSelection ? parentElement : document;
+    const sel = root.getSelection();
+    if (!sel || sel.rangeCount === 0) return;
+    const range = sel.getRangeAt(0);
+    if (range.collapsed) {
+      const hit = range.startContainer.parentElement && range.startContainer.parentElement.closest(".lk-hl");
+      if (hit) setTriggerValue("picked", hit.dataset.id);
+      return;
+    }
+    if (!box.contains(range.startContainer) || !box.contains(range.endContainer)) return;
+    const before = document.createRange();
+    before.setStart(box, 0);
+    before.setEnd(range.startContainer, range.startOffset);
+    let start = before.toString().length;
+    let end = start + range.toString().length;
+    sel.removeAllRanges();
+    while (start < end && /\\s/.test(full[start])) start++;
+    while (end > start && /\\s/.test(full[end - 1])) end--;
+    if (data.granularity === "word") {
+      while (start > 0 && /\\w/.test(full[start - 1]) && /\\w/.test(full[start])) start--;
+      while (end < full.length && /\\w/.test(full[end]) && /\\w/.test(full[end - 1])) end++;
+    }
+    if (end <= start) return;
+    const s = locate(originals, start, false), e = locate(originals, end, true);
+    if (!s || !e) return;
+    setTriggerValue("selected", {
+      start: xpathOf(s[0], pristine), startOffset: s[1], end: xpathOf(e[0], pristine), endOffset: e[1],
+      globalOffsets: { start: start, end: end }, text: full.slice(start, end),
+    });
+  };
+}
+"""
+
+_component = st.components.v2.component("labelkit.hypertext", html='<div class="lk-html"></div>', css=_CSS, js=_JS)
+
+
+def document_html(obj: ObjectTag, data: dict) -> str:
+    """The task's HTML for this object, sanitized: inline (value="$html"), or an uploaded
+    .html file (valueType="url"); base64 when encoding says so."""
+    ref = obj.value
+    raw = data.get(ref[1:]) if ref.startswith("$") else ref
+    raw = "" if raw is None else str(raw)
+    attrs = obj.node.attrs
+    if attrs.get("valueType", "").lower() == "url":
+        try:
+            raw = local.resolve(raw.strip()).read_text(encoding="utf-8", errors="replace")
+        except (LabelkitError, OSError):
+            return ""
+    if attrs.get("encoding", "").lower().startswith("base64"):
+        try:
+            raw = base64.b64decode(raw).decode("utf-8", errors="replace")
+        except (binascii.Error, ValueError):
+            return ""
+    page_url = getattr(st.context, "url", None)
+    return sanitize(raw, local_url=lambda path: media.browser_url(path, page_url))
+
+
+def _spans(config: LabelConfig, found: list[dict], data: dict) -> list[dict]:
+    return [
+        {"id": r["id"], "label": ", ".join(rg.label_names(r)), "color": rp.region_color(config, r, data),
+         **{k: r["geometry"].get(k) for k in ("start", "end", "startOffset", "endOffset", "globalOffsets")}}
+        for r in found
+    ]
+
+
+def _options(obj: ObjectTag) -> dict:
+    return {"clickableLinks": truthy(obj.node.attrs.get("clickableLinks"))}
+
+
+class HyperTextEditor(RegionPanel):
+    """The regions of one <HyperText>, with the region panel beside it."""
+
+    def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
+                 shortcut=None) -> None:  # noqa: ANN001
+        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
+        self.disabled = disabled
+        self.shortcut = shortcut or (lambda hotkey: None)
+        self.where = f"{prefix}:{obj.name}:"
+        self.tools = rp.tools_for(config, obj.name)
+
+    def mine(self, region: dict) -> bool:
+        return region["to_name"] == self.image.name
+
+    def redraw(self) -> None:
+        """Nothing to reload: the highlights are drawn from the regions on every run."""
+
+    def draw(self) -> None:
+        tool = self.tools[0] if self.tools else None
+        if tool is not None and not self.disabled:
+            self.label_buttons(tool)
+            st.caption("Select text with the mouse to label it; click a highlight to pick it in the list.")
+        column, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
+        granularity = (self.image.node.attrs.get("granularity") or (tool.attrs.get("granularity") if tool else "") or "symbol")
+        with column:
+            _component(
+                data={"html": document_html(self.image, self.data), "regions": _spans(self.config, self.regions, self.data),
+                      "picked": st.session_state.get(f"{self.prefix}:selected"), "disabled": self.disabled,
+                      "granularity": granularity.lower(), **_options(self.image)},
+                key=f"{self.where}html", on_selected_change=self.add, on_picked_change=self.pick,
+            )
+        if side is not None:
+            with side:
+                self.panel()
+        self.relations()
+
+    def add(self) -> None:
+        chosen = (st.session_state.get(f"{self.where}html") or {}).get("selected")
+        tool = self.tools[0] if self.tools else None
+        if not chosen or tool is None:
+            return
+        geometry = region_geometry(chosen)
+        if geometry is None:
+            return
+        label = st.session_state.get(f"{self.where}:label")
+        region = {
+            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "offsets",
+            "geometry": geometry, "tool": tool.name, "labels": {tool.name: [label]} if label else {},
+            "attributes": {}, "origin": "manual",
+        }
+        self.store([*self.regions, region])
+        st.session_state[f"{self.prefix}:selected"] = region["id"]
+
+    def pick(self) -> None:
+        chosen = (st.session_state.get(f"{self.where}html") or {}).get("picked")
+        if chosen:
+            st.session_state[f"{self.prefix}:selected"] = chosen
+
+
+def region_geometry(chosen: dict) -> dict | None:
+    """A selection the browser sent, checked and in Label Studio's keys; None when it is
+    not one (the browser is not trusted to send well-formed values)."""
+    try:
+        start, end = str(chosen["start"]), str(chosen["end"])
+        offsets = {k: int(chosen[k]) for k in ("startOffset", "endOffset")}
+        spread = {k: int(chosen["globalOffsets"][k]) for k in ("start", "end")}
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (start.startswith("/") and end.startswith("/")) or spread["start"] < 0 or spread["end"] <= spread["start"]:
+        return None
+    return {"start": start, "end": end, **offsets, "globalOffsets": spread, "text": str(chosen.get("text", ""))}
+
+
+def draw(renderer, node: Node) -> None:  # noqa: ANN001
+    obj = renderer.config.objects.get(node.attrs.get("name", ""))
+    if obj is None:
+        return
+    if renderer.controls and rp.tools_for(renderer.config, obj.name):
+        HyperTextEditor(renderer.config, obj, renderer.data, renderer.prefix, renderer.disabled,
+                        renderer._shortcut).draw()
+        return
+    if renderer.objects:
+        _component(data={"html": document_html(obj, renderer.data), "regions": [], "disabled": True, **_options(obj)},
+                   key=f"{renderer.prefix}:{obj.name}:html")
+
+
+def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
+    """The regions of an annotation highlighted on the HTML, read-only (review page)."""
+    _component(data={"html": document_html(obj, data), "regions": _spans(config, regions, data), "disabled": True,
+                     **_options(obj)})
