@@ -161,6 +161,10 @@ class RegionPanel:
 
     # The regions list and the selected region's answers
 
+    def describe(self, region: dict) -> str:
+        """A region in the list (an editor may say it its own way, e.g. times as dates)."""
+        return rg.describe(region)
+
     def panel(self) -> None:
         regions = self.regions
         st.markdown(f"**Regions** ({len(regions)})")
@@ -176,7 +180,7 @@ class RegionPanel:
         ids = [r["id"] for r in regions]
         if st.session_state.get(selected_key) not in ids:
             st.session_state[selected_key] = ids[-1]
-        names = {r["id"]: f"{n}. {rg.describe(r)}" for n, r in enumerate(regions, start=1)}
+        names = {r["id"]: f"{n}. {self.describe(r)}" for n, r in enumerate(regions, start=1)}
         st.radio("Regions", ids, format_func=names.get, key=selected_key, label_visibility="collapsed")
         region = next(r for r in regions if r["id"] == st.session_state[selected_key])
         with st.container(border=True):

@@ -1,0 +1,458 @@
+"""A <TimeSeries>: one plot per <Channel> (the channels of a <MultiChannel> share one) on a
+shared time axis, zoomed with the wheel or the overview strip under it. Drag across the
+plot to label a range with the current <TimeSeriesLabels> label; a click without a drag
+marks an instant. Regions are colored bands; a click on one picks it in the region panel
+(relabel, per-region answers, delete).
+
+The plot is a small component of our own (SVG drawn by plain JavaScript on Streamlit's
+components v2, no build step); task text reaches it only as textContent. A long series is
+downsampled for drawing (labelkit.timeseries.downsample); a region's ends are snapped to
+real times of the data."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from labelkit import regions as rg
+from labelkit import timeseries as ts
+from labelkit.config import LabelConfig, ObjectTag
+from labelkit.errors import LabelkitError
+from labelkit.regions import region_id
+from labelkit.ui import region_panel as rp
+from labelkit.ui.region_panel import RegionPanel
+
+_HTML = '<div class="lk-ts"><svg class="lk-ts-plot"></svg><div class="lk-ts-hint"></div></div>'
+_CSS = """
+.lk-ts { font: 12px sans-serif; color: #31333f; user-select: none; }
+.lk-ts svg { display: block; width: 100%; touch-action: none; }
+.lk-ts .lk-ts-hint { color: rgba(49, 51, 63, 0.6); font-size: 11px; min-height: 14px; }
+.lk-ts .lk-band { cursor: pointer; }
+.lk-ts text { fill: #31333f; font-size: 11px; }
+.lk-ts .lk-axis { stroke: rgba(49, 51, 63, 0.25); }
+"""
+_JS = r"""
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector(".lk-ts");
+  const svg = root.querySelector("svg");
+  const hint = root.querySelector(".lk-ts-hint");
+  const NS = "http://www.w3.org/2000/svg";
+  const plots = data.plots || [];
+  const span = data.span || [0, 1];
+  const full = [span[0], span[1] > span[0] ? span[1] : span[0] + 1];
+  const state = root.__lk || (root.__lk = {});
+  if (state.series !== data.series || !state.view) { state.view = full.slice(); state.series = data.series; }
+  const LEFT = 58, RIGHT = 10, GAP = 8, AXIS = 22, OVER = 36;
+  const heights = plots.map((p) => Math.max(40, p.height || 120));
+  const top = [];
+  let y0 = 4;
+  for (const h of heights) { top.push(y0); y0 += h + GAP; }
+  const plotsBottom = y0 - GAP;
+  const overTop = plotsBottom + AXIS + 6;
+  const height = overTop + OVER + 2;
+  const el = (tag, attrs, parent) => {
+    const node = document.createElementNS(NS, tag);
+    for (const k in attrs) node.setAttribute(k, attrs[k]);
+    if (parent) parent.appendChild(node);
+    return node;
+  };
+  const label = (parent, x, y, text, attrs) => {
+    const t = el("text", Object.assign({ x: x, y: y }, attrs || {}), parent);
+    t.textContent = text;  // task text only ever as text
+    return t;
+  };
+  const STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 18e5,
+    36e5, 72e5, 108e5, 216e5, 432e5, 864e5, 1728e5, 6048e5, 12096e5, 2592e6, 7776e6, 15552e6, 31536e6];
+  const niceStep = (range, count) => {
+    if (data.dates) return STEPS.find((s) => s >= range / count) || STEPS[STEPS.length - 1];
+    const raw = range / count, p = Math.pow(10, Math.floor(Math.log10(raw)));
+    return [1, 2, 5, 10].map((m) => m * p).find((s) => s >= raw);
+  };
+  const pad = (n, w) => String(n).padStart(w || 2, "0");
+  const fmt = (t, step) => {
+    if (!data.dates) {
+      const digits = step && step < 1 ? Math.min(6, Math.ceil(-Math.log10(step))) : 0;
+      return Number(t).toFixed(digits);
+    }
+    const d = new Date(t);
+    const day = d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate());
+    const clock = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes());
+    if (step >= 864e5) return day;
+    if (step >= 6e4) return (step >= 36e5 ? day + " " : "") + clock;
+    if (step >= 1e3) return clock + ":" + pad(d.getUTCSeconds());
+    return clock + ":" + pad(d.getUTCSeconds()) + "." + pad(d.getUTCMilliseconds(), 3);
+  };
+
+  function render() {
+    const width = Math.max(240, root.clientWidth || 700);
+    const inner = width - LEFT - RIGHT;
+    const [a, b] = state.view;
+    const X = (t) => LEFT + ((t - a) / (b - a)) * inner;
+    const OX = (t) => LEFT + ((t - full[0]) / (full[1] - full[0])) * inner;
+    state.toTime = (px) => a + ((px - LEFT) / inner) * (b - a);
+    state.toFullTime = (px) => full[0] + ((px - LEFT) / inner) * (full[1] - full[0]);
+    state.inner = inner;
+    svg.replaceChildren();
+    svg.setAttribute("viewBox", "0 0 " + width + " " + height);
+    svg.setAttribute("height", String(height));
+    const defs = el("defs", {}, svg);
+    const clipId = "lk-clip-" + String(data.series).replace(/[^A-Za-z0-9_-]/g, "_");
+    const clip = el("clipPath", { id: clipId }, defs);
+    el("rect", { x: LEFT, y: 0, width: inner, height: plotsBottom + 4 }, clip);
+    const clipRef = "url(#" + clipId + ")";
+    // Lines, one plot per channel (or MultiChannel)
+    plots.forEach((plot, n) => {
+      const y = top[n], h = heights[n];
+      el("rect", { x: LEFT, y: y, width: inner, height: h, fill: "#fafafa", class: "lk-axis" }, svg);
+      let lo = Infinity, hi = -Infinity;
+      for (const line of plot.lines) {
+        for (let i = 0; i < line.x.length; i++) {
+          const v = line.y[i];
+          if (v === null || line.x[i] < a || line.x[i] > b) continue;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+        }
+      }
+      if (lo === Infinity) { lo = 0; hi = 1; }
+      if (lo === hi) { lo -= 1; hi += 1; }
+      const m = (hi - lo) * 0.06; lo -= m; hi += m;
+      const Y = (v) => y + h - ((v - lo) / (hi - lo)) * h;
+      const step = niceStep(hi - lo, 4);
+      for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) {
+        el("line", { x1: LEFT - 3, x2: LEFT + inner, y1: Y(v), y2: Y(v), class: "lk-axis", "stroke-dasharray": "2 3" }, svg);
+        label(svg, LEFT - 5, Y(v) + 4, Number(v.toFixed(10)).toLocaleString(), { "text-anchor": "end" });
+      }
+      const group = el("g", { "clip-path": clipRef }, svg);
+      let lx = LEFT + 6;
+      for (const line of plot.lines) {
+        let d = "", pen = false;
+        const first = Math.max(0, lowerBound(line.x, a) - 1), last = Math.min(line.x.length, lowerBound(line.x, b) + 1);
+        for (let i = first; i < last; i++) {
+          const v = line.y[i];
+          if (v === null) { pen = false; continue; }
+          d += (pen ? "L" : "M") + X(line.x[i]).toFixed(1) + " " + Y(v).toFixed(1);
+          pen = true;
+        }
+        el("path", { d: d, fill: "none", stroke: line.color, "stroke-width": line.width || 1 }, group);
+        const name = line.legend + (line.units ? " (" + line.units + ")" : "");
+        el("rect", { x: lx, y: y + 5, width: 10, height: 3, fill: line.color }, svg);
+        const t = label(svg, lx + 14, y + 11, name, {});
+        lx += 24 + name.length * 6.2;
+        t.setAttribute("font-weight", "600");
+      }
+    });
+    // Regions as bands over every plot
+    const bands = el("g", { "clip-path": clipRef }, svg);
+    for (const r of data.regions || []) {
+      const x1 = X(r.start), x2 = X(r.end);
+      const picked = r.id === data.picked;
+      const w = Math.max(r.instant || x2 - x1 < 2 ? 3 : x2 - x1, 1);
+      const band = el("rect", {
+        x: r.instant ? x1 - 1.5 : x1, y: 0, width: w, height: plotsBottom, fill: r.color,
+        "fill-opacity": r.instant ? 0.9 : 0.22, stroke: picked ? "#31333f" : r.color, "stroke-width": picked ? 2 : 1,
+        class: "lk-band",
+      }, bands);
+      band.dataset.id = r.id;
+      const title = el("title", {}, band);
+      title.textContent = r.label;
+      label(bands, x1 + 4, plotsBottom - 4, r.label, { "font-weight": picked ? "700" : "400" });
+    }
+    // The time axis
+    const axisY = plotsBottom;
+    el("line", { x1: LEFT, x2: LEFT + inner, y1: axisY, y2: axisY, class: "lk-axis" }, svg);
+    const tstep = niceStep(b - a, Math.max(2, Math.floor(inner / 110)));
+    for (let t = Math.ceil(a / tstep) * tstep; t <= b; t += tstep) {
+      el("line", { x1: X(t), x2: X(t), y1: axisY, y2: axisY + 4, class: "lk-axis" }, svg);
+      label(svg, X(t), axisY + 16, fmt(t, tstep), { "text-anchor": "middle" });
+    }
+    // The overview: the first channel over the whole span, the window in view
+    el("rect", { x: LEFT, y: overTop, width: inner, height: OVER, fill: "#f0f2f6" }, svg);
+    const line = plots.length && plots[0].lines.length ? plots[0].lines[0] : null;
+    if (line) {
+      let lo = Infinity, hi = -Infinity;
+      for (const v of line.y) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      if (lo === hi) { lo -= 1; hi += 1; }
+      let d = "", pen = false;
+      for (let i = 0; i < line.x.length; i++) {
+        const v = line.y[i];
+        if (v === null) { pen = false; continue; }
+        d += (pen ? "L" : "M") + OX(line.x[i]).toFixed(1) + " " + (overTop + OVER - 2 - ((v - lo) / (hi - lo)) * (OVER - 4)).toFixed(1);
+        pen = true;
+      }
+      el("path", { d: d, fill: "none", stroke: "#8c8c8c", "stroke-width": 1 }, svg);
+    }
+    for (const r of data.regions || []) {
+      el("rect", { x: OX(r.start), y: overTop, width: Math.max(2, OX(r.end) - OX(r.start)), height: OVER, fill: r.color, "fill-opacity": 0.35 }, svg);
+    }
+    el("rect", { x: OX(a), y: overTop, width: Math.max(2, OX(b) - OX(a)), height: OVER, fill: "#4363d8", "fill-opacity": 0.12, stroke: "#4363d8" }, svg);
+    state.cursor = el("line", { x1: -10, x2: -10, y1: 0, y2: plotsBottom, stroke: "#31333f", "stroke-opacity": 0.35 }, svg);
+    state.drag = el("rect", { x: 0, y: 0, width: 0, height: plotsBottom, fill: "#31333f", "fill-opacity": 0.12, visibility: "hidden" }, svg);
+    state.plotsBottom = plotsBottom; state.overTop = overTop;
+  }
+  function lowerBound(xs, t) {
+    let lo = 0, hi = xs.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (xs[mid] < t) lo = mid + 1; else hi = mid; }
+    return lo;
+  }
+  let queued = false;
+  const redraw = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; render(); }); } };
+  const setView = (a, b) => {
+    const width = full[1] - full[0];
+    let w = Math.max(b - a, width / 20000);
+    if (w >= width) { state.view = full.slice(); redraw(); return; }
+    if (a < full[0]) a = full[0];
+    if (a + w > full[1]) a = full[1] - w;
+    state.view = [a, a + w];
+    redraw();
+  };
+  const point = (ev) => {
+    const box = svg.getBoundingClientRect();
+    const scale = box.width ? (svg.viewBox.baseVal.width / box.width) : 1;
+    return [(ev.clientX - box.left) * scale, (ev.clientY - box.top) * scale];
+  };
+  const clampX = (x) => Math.min(LEFT + state.inner, Math.max(LEFT, x));
+  svg.onwheel = (ev) => {
+    const [x, y] = point(ev);
+    if (y > state.plotsBottom + 2 && y < state.overTop) return;
+    ev.preventDefault();
+    const [a, b] = state.view;
+    if (ev.shiftKey || Math.abs(ev.deltaX) > Math.abs(ev.deltaY)) {
+      const d = (ev.shiftKey ? ev.deltaY : ev.deltaX) / state.inner * (b - a);
+      setView(a + d, b + d);
+      return;
+    }
+    const t = state.toTime(clampX(x));
+    const f = Math.pow(1.0015, ev.deltaY);
+    setView(t - (t - a) * f, t + (b - t) * f);
+  };
+  svg.onpointerdown = (ev) => {
+    if (ev.button !== 0) return;
+    const [x, y] = point(ev);
+    state.press = { x: clampX(x), y: y, over: y >= state.overTop, target: ev.target, moved: false };
+    svg.setPointerCapture(ev.pointerId);
+  };
+  svg.onpointermove = (ev) => {
+    const [x, y] = point(ev);
+    const press = state.press;
+    if (!press) {
+      if (y <= state.plotsBottom && x >= LEFT) {
+        state.cursor.setAttribute("x1", x); state.cursor.setAttribute("x2", x);
+        hint.textContent = fmt(state.toTime(x), (state.view[1] - state.view[0]) / 1000);
+      }
+      return;
+    }
+    if (Math.abs(clampX(x) - press.x) > 3) press.moved = true;
+    if (press.moved && (press.over || !data.disabled)) {
+      const lo = Math.min(press.x, clampX(x)), hi = Math.max(press.x, clampX(x));
+      state.drag.setAttribute("x", lo); state.drag.setAttribute("width", hi - lo);
+      state.drag.setAttribute("y", press.over ? state.overTop : 0);
+      state.drag.setAttribute("height", press.over ? 36 : state.plotsBottom);
+      state.drag.setAttribute("visibility", "visible");
+    }
+  };
+  svg.onpointerup = (ev) => {
+    const press = state.press;
+    state.press = null;
+    if (!press) return;
+    state.drag.setAttribute("visibility", "hidden");
+    const [x] = point(ev);
+    const x2 = clampX(x);
+    if (press.over) {
+      if (press.moved) {
+        const t1 = state.toFullTime(Math.min(press.x, x2)), t2 = state.toFullTime(Math.max(press.x, x2));
+        setView(t1, t2);
+      } else {
+        const [a, b] = state.view, t = state.toFullTime(x2);
+        setView(t - (b - a) / 2, t + (b - a) / 2);
+      }
+      return;
+    }
+    if (press.y > state.plotsBottom) return;
+    if (!press.moved) {
+      const id = press.target && press.target.dataset ? press.target.dataset.id : null;
+      if (id) { setTriggerValue("picked", id); return; }
+      if (data.disabled) return;
+      const t = state.toTime(press.x);
+      setTriggerValue("selected", { start: t, end: t, instant: true });
+      return;
+    }
+    if (data.disabled) return;
+    const t1 = state.toTime(Math.min(press.x, x2)), t2 = state.toTime(Math.max(press.x, x2));
+    setTriggerValue("selected", { start: t1, end: t2, instant: false });
+  };
+  svg.ondblclick = (ev) => {
+    const [, y] = point(ev);
+    if (y >= state.overTop) setView(full[0], full[1]);
+  };
+  svg.onpointerleave = () => { if (state.cursor) state.cursor.setAttribute("x1", -10), state.cursor.setAttribute("x2", -10); };
+  render();
+  state.render = render;
+  if (!state.observer && window.ResizeObserver) {
+    state.observer = new ResizeObserver(() => requestAnimationFrame(() => state.render()));
+    state.observer.observe(root);
+  }
+}
+"""
+_component = st.components.v2.component("labelkit.timeseries", html=_HTML, css=_CSS, js=_JS)
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+
+@st.cache_resource(max_entries=16, show_spinner="Reading the time series…")
+def _prepared(key: str, _obj: ObjectTag, _data: dict) -> tuple[ts.Series, list[dict]]:
+    """The series and the plots' (downsampled) points, kept for the next runs."""
+    series = ts.load(_obj, _data)
+    return series, _plots(series)
+
+
+def _cache_key(obj: ObjectTag, data: dict) -> str:
+    ref = obj.value
+    value = data.get(ref[1:]) if ref.startswith("$") else ref
+    stamp = None
+    if isinstance(value, str) and value.startswith("/data/upload/"):
+        from labelkit.storage import local
+
+        try:
+            stat = local.resolve(value).stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except LabelkitError:
+            stamp = None
+    channels = [(c.tag, c.attrs, [(g.tag, g.attrs) for g in c.children]) for c in obj.node.children]
+    return json.dumps([obj.node.attrs, channels, value, stamp], sort_keys=True, default=str)
+
+
+def load(obj: ObjectTag, data: dict) -> ts.Series | None:
+    """The task's series, or None after telling the person why it cannot be shown."""
+    try:
+        series, _ = _prepared(_cache_key(obj, data), obj, data)
+    except LabelkitError as e:
+        st.error(f"The time series {obj.name!r} cannot be shown: {e}", icon=":material/error:")
+        return None
+    return series
+
+
+def _plots(series: ts.Series) -> list[dict]:
+    groups: dict[int, dict] = {}
+    for n, channel in enumerate(series.channels):
+        x, y = ts.downsample(series.time, series.values[channel.column])
+        plot = groups.setdefault(channel.group, {"height": channel.height, "lines": []})
+        plot["lines"].append({
+            "legend": channel.legend, "units": channel.units, "color": channel.color or _PALETTE[n % len(_PALETTE)],
+            "width": channel.width, "x": x, "y": y,
+        })
+    return list(groups.values())
+
+
+def _bands(config: LabelConfig, data: dict, found: list[dict]) -> list[dict]:
+    return [
+        {"id": r["id"], "start": r["geometry"].get("start"), "end": r["geometry"].get("end"),
+         "instant": bool(r["geometry"].get("instant")), "label": ", ".join(rg.label_names(r)) or "no label",
+         "color": rp.region_color(config, r, data)}
+        for r in found if r.get("shape") == "range" and isinstance(r["geometry"].get("start"), (int, float))
+    ]
+
+
+def plot(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict], key: str | None = None,
+         picked: str | None = None, disabled: bool = True, **callbacks) -> None:  # noqa: ANN003
+    """The plot of a task's series with its regions as bands."""
+    series = load(obj, data)
+    if series is None:
+        return
+    _, plots = _prepared(_cache_key(obj, data), obj, data)
+    _component(
+        data={"plots": plots, "span": list(series.span), "dates": series.dates, "regions": _bands(config, data, found),
+              "picked": picked, "disabled": disabled, "series": key or obj.name},
+        key=key, **callbacks,
+    )
+
+
+class SeriesEditor(RegionPanel):
+    """The ranges labeled on one <TimeSeries>, with the region panel beside the plot."""
+
+    def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
+                 shortcut=None) -> None:  # noqa: ANN001
+        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
+        self.disabled = disabled
+        self.shortcut = shortcut or (lambda hotkey: None)
+        self.where = f"{prefix}:{obj.name}:"
+        self.tools = rp.tools_for(config, obj.name)
+
+    def mine(self, region: dict) -> bool:
+        return region["to_name"] == self.image.name
+
+    def redraw(self) -> None:
+        """Nothing to reload: the plot is drawn from the regions on every run."""
+
+    def describe(self, region: dict) -> str:
+        series = load(self.image, self.data)
+        return describe(series, region) if series is not None else rg.describe(region)
+
+    def draw(self) -> None:
+        tool = self.tools[0] if self.tools else None
+        if tool is not None and not self.disabled:
+            self.label_buttons(tool)
+            st.caption("Drag across the plot to label a range; click once to mark an instant; click a band to pick it. "
+                       "Wheel: zoom, Shift+wheel: pan; drag on the strip below to zoom to a span, double-click it for all.")
+        plot_column, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
+        with plot_column:
+            plot(self.config, self.image, self.data, self.regions, key=f"{self.where}plot",
+                 picked=st.session_state.get(f"{self.prefix}:selected"), disabled=self.disabled or tool is None,
+                 on_selected_change=self.add, on_picked_change=self.pick)
+        if side is not None:
+            with side:
+                self.panel()
+
+    def add(self) -> None:
+        chosen = (st.session_state.get(f"{self.where}plot") or {}).get("selected")
+        tool = self.tools[0] if self.tools else None
+        series = load(self.image, self.data)
+        if not chosen or tool is None or series is None:
+            return
+        try:
+            geometry = ts.region_range(series, chosen["start"], chosen["end"], bool(chosen.get("instant")))
+        except (KeyError, TypeError, ValueError):
+            return
+        label = st.session_state.get(f"{self.where}:label")
+        region = {
+            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "range",
+            "geometry": geometry, "tool": tool.name, "labels": {tool.name: [label]} if label else {},
+            "attributes": {}, "origin": "manual",
+        }
+        self.store([*self.regions, region])
+        st.session_state[f"{self.prefix}:selected"] = region["id"]
+
+    def pick(self) -> None:
+        chosen = (st.session_state.get(f"{self.where}plot") or {}).get("picked")
+        if chosen:
+            st.session_state[f"{self.prefix}:selected"] = chosen
+
+
+def describe(series: ts.Series, region: dict) -> str:
+    """'Run · 2020-01-01 10:00:00–10:05:00' (an instant: '@ time')."""
+    labels = ", ".join(rg.label_names(region)) or "no label"
+    g = region["geometry"]
+    start, end = ts.format_time(series, g.get("start")), ts.format_time(series, g.get("end"))
+    if g.get("instant") or start == end:
+        return f"{labels} · @ {start}"
+    return f"{labels} · {start} – {end}"
+
+
+def draw(renderer, node) -> None:  # noqa: ANN001
+    """Called by labelkit.ui.labeling for each <TimeSeries> of the config."""
+    obj = renderer.config.objects.get(node.attrs.get("name", ""))
+    if obj is None:
+        return
+    editable = renderer.controls and bool(rp.tools_for(renderer.config, obj.name))
+    if editable:  # also when only controls are drawn (a reviewer's fix): the editor is the plot
+        SeriesEditor(renderer.config, obj, renderer.data, renderer.prefix, renderer.disabled, renderer._shortcut).draw()
+    elif renderer.objects:
+        plot(renderer.config, obj, renderer.data, [], key=f"{renderer.prefix}:{obj.name}:plot")
+
+
+def show(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict]) -> None:
+    """An annotation's ranges as bands on the plot, read-only (review page)."""
+    import hashlib
+
+    digest = hashlib.sha1(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    plot(config, obj, data, found, key=f"lk-ts-show:{obj.name}:{digest}")
