@@ -157,7 +157,7 @@ export default function (component) {
       band.dataset.id = r.id;
       const title = el("title", {}, band);
       title.textContent = r.label;
-      label(bands, x1 + 4, plotsBottom - 4, r.label, { "font-weight": picked ? "700" : "400" });
+      label(bands, Math.max(x1, LEFT) + 4, plotsBottom - 5, r.label, { "font-weight": picked ? "700" : "400" });
     }
     // The time axis
     const axisY = plotsBottom;
@@ -239,7 +239,7 @@ export default function (component) {
     if (!press) {
       if (y <= state.plotsBottom && x >= LEFT) {
         state.cursor.setAttribute("x1", x); state.cursor.setAttribute("x2", x);
-        hint.textContent = fmt(state.toTime(x), (state.view[1] - state.view[0]) / 1000);
+        hint.textContent = "at " + fmt(state.toTime(x), (state.view[1] - state.view[0]) / 1000);
       }
       return;
     }
@@ -435,6 +435,9 @@ def describe(series: ts.Series, region: dict) -> str:
     start, end = ts.format_time(series, g.get("start")), ts.format_time(series, g.get("end"))
     if g.get("instant") or start == end:
         return f"{labels} · @ {start}"
+    day = start.split(" ")[0]
+    if series.dates and " " in end and end.startswith(day + " "):  # the same day: say it once
+        end = end[len(day) + 1:]
     return f"{labels} · {start} – {end}"
 
 
