@@ -63,7 +63,7 @@ def build_item(control: ControlTag, value: Any, item_id: str | None = None) -> d
     return {
         "id": item_id or region_id(),
         "from_name": control.name,
-        "to_name": control.to_name[0],
+        "to_name": control.name if kind == "pairwise" else control.to_name[0],  # as Label Studio writes a pairwise
         "type": kind,
         "value": payload,
         "origin": "manual",
@@ -83,11 +83,24 @@ def build_result(config: LabelConfig, values: dict[str, Any], previous: list | N
     for name, control in config.controls.items():
         if control.tag not in RESULT_TYPES or name not in values or control.per_region:
             continue
+        if isinstance(values[name], dict) and control.tag != "Ranker":  # perItem: {page index: value}
+            items += per_item(control, values[name])
+            continue
         item = build_item(control, values[name], old_ids.get(name))
         if item:
             items.append(item)
     items += regions.items_of(config, values.get(REGIONS) or [])
     items += regions.relation_items(values.get(RELATIONS) or [], values.get(REGIONS) or [])
+    return items
+
+
+def per_item(control: ControlTag, by_item: dict) -> list[dict]:
+    """A perItem="true" control's answers, one item per page with its "item_index"."""
+    items = []
+    for index, value in sorted(by_item.items(), key=lambda kv: int(kv[0])):
+        item = build_item(control, value)
+        if item:
+            items.append({**item, "item_index": int(index)})
     return items
 
 
@@ -111,6 +124,9 @@ def values_of(result: list | None, config: LabelConfig | None = None) -> dict[st
         value = (item.get("value") or {}).get(key)
         if kind == "textarea" and isinstance(value, list):
             value = "\n".join(str(v) for v in value)
+        if item.get("item_index") is not None:  # a perItem answer: one per page
+            values.setdefault(item.get("from_name", ""), {})[int(item["item_index"])] = value
+            continue
         values[item.get("from_name", "")] = value
     return values
 

@@ -20,7 +20,7 @@ from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.parser import truthy
 from labelkit.config.style import grid_columns
 from labelkit.results import REGIONS, RELATIONS
-from labelkit.ui import image_regions, region_panel, spans
+from labelkit.ui import documents, image_regions, region_panel, spans
 from labelkit.ui.media import image_source, natural_width
 from labelkit.ui.text import plain
 
@@ -53,7 +53,10 @@ def seed(prefix: str, config: LabelConfig, values: dict[str, Any]) -> None:
         return
     for name, control in config.controls.items():
         value = values.get(name)
-        if control.tag == "Choices":
+        if documents.per_item(control):  # {page index: [choices]}
+            pages = value if isinstance(value, dict) else {}
+            st.session_state[state_key(prefix, name)] = {int(k): list(v) for k, v in pages.items()}
+        elif control.tag == "Choices":
             if value is None:
                 value = [o.stored for o in control.options if o.selected]
             st.session_state[state_key(prefix, name)] = list(value or [])
@@ -167,6 +170,9 @@ class _Renderer:
             return
         if not self.objects:
             return
+        if image.many and documents.answered_per_page(self.config, image):  # one page at a time
+            documents.draw(self, node)
+            return
         for value in region_panel.image_values(self.data, image):
             source = image_source(value)
             if source is None:
@@ -194,6 +200,9 @@ class _Renderer:
     def tag_Choices(self, node: Node) -> None:
         control = self._control(node)
         if control is None:
+            return
+        if documents.per_item(control):
+            documents.per_item_choices(self, control)
             return
         key = state_key(self.prefix, control.name)
         st.session_state.setdefault(key, [])
@@ -332,7 +341,7 @@ def current_values(config: LabelConfig, prefix: str) -> dict[str, Any]:
     for name, control in config.controls.items():
         state = st.session_state.get(state_key(prefix, name))
         if control.tag == "Choices":
-            values[name] = list(state or [])
+            values[name] = dict(state) if isinstance(state, dict) else list(state or [])  # perItem: by page
         elif control.tag == "TextArea":
             values[name] = state or ""
         elif control.tag == "Rating":
@@ -432,7 +441,9 @@ def show_result(config: LabelConfig, values: dict[str, Any], data: dict | None =
         if value in (None, "", []) or control.per_region:
             continue
         shown = True
-        if control.tag == "Choices":
+        if control.tag == "Choices" and isinstance(value, dict):  # perItem: by page
+            text = "; ".join(f"page {int(n) + 1}: {', '.join(v)}" for n, v in sorted(value.items(), key=lambda kv: int(kv[0])))
+        elif control.tag == "Choices":
             text = ", ".join(value)
         elif control.tag == "Taxonomy":
             text = "; ".join(" › ".join(path) for path in value)

@@ -1,0 +1,385 @@
+"""Tables, lists to rank and pairs to compare.
+
+- <Table value="$row">: key/value data (a dict, or a list of dicts) as a table of text.
+- <List value="$items"> with <Ranker toName="list">: the items ({id, title, body, html?})
+  reordered by drag and drop (a small component of our own: plain JavaScript, HTML5
+  drag and drop, arrow keys and buttons too), or, with <Bucket> children, moved between
+  the list and the buckets. The Ranker's value is Label Studio's: {ranker name: [ids in
+  order]} without buckets; {bucket: [ids], ...} with them, the items left in the list
+  under "_" when no bucket is default="true".
+- <Pairwise toName="a,b">: which of two objects (drawn by their own tags) is better,
+  "left" or "right".
+
+Item titles and bodies are set as text; an item's html only after labelkit.html_safe."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from labelkit.config import ControlTag, LabelConfig, Node, ObjectTag
+from labelkit.config.parser import truthy
+from labelkit.html_safe import sanitize
+from labelkit.ui.text import plain
+
+UNSORTED = "_"  # Label Studio's column for the items no bucket holds (when none is default)
+
+_CSS = """
+.lk-ranker { display: grid; gap: 0.75rem; font-family: "Source Sans Pro", sans-serif; }
+.lk-col { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: 0.5rem; min-height: 4rem; }
+.lk-col.lk-over { background: rgba(28, 131, 225, 0.08); border-color: #1c83e1; }
+.lk-col-title { font-weight: 600; margin-bottom: 0.4rem; }
+.lk-item { display: flex; gap: 0.5rem; align-items: flex-start; border: 1px solid rgba(49, 51, 63, 0.15);
+  border-radius: 0.4rem; padding: 0.4rem 0.5rem; margin-bottom: 0.4rem; background: #fff; cursor: grab; }
+.lk-item:focus { outline: 2px solid #1c83e1; }
+.lk-item.lk-dragging { opacity: 0.4; }
+.lk-rank { font-weight: 600; color: #555; min-width: 1.4rem; }
+.lk-main { flex: 1; min-width: 0; }
+.lk-title { font-weight: 600; }
+.lk-body { font-size: 0.9rem; color: #333; white-space: pre-wrap; }
+.lk-moves { display: flex; gap: 2px; flex-wrap: wrap; justify-content: flex-end; max-width: 4.5rem; }
+.lk-moves button { border: 1px solid rgba(49, 51, 63, 0.2); background: #f8f9fb; border-radius: 4px;
+  font-size: 0.75rem; width: 1.6rem; height: 1.5rem; cursor: pointer; padding: 0; }
+.lk-moves button:disabled { opacity: 0.3; cursor: default; }
+"""
+
+_JS = """
+export default function (component) {
+  const { data, parentElement, setTriggerValue } = component;
+  const root = parentElement.querySelector(".lk-ranker");
+  const columns = data.columns || [];
+  const items = data.items || {};
+  const order = JSON.parse(JSON.stringify(data.order || {}));
+  const ranked = columns.length === 1;
+  let dragged = null;
+
+  const move = (id, toCol, toIndex) => {
+    let fromCol = null, fromIndex = -1;
+    for (const c of columns) {
+      const i = (order[c.id] || []).indexOf(id);
+      if (i >= 0) { fromCol = c.id; fromIndex = i; }
+    }
+    if (fromCol === null) return;
+    order[fromCol].splice(fromIndex, 1);
+    if (fromCol === toCol && toIndex > fromIndex) toIndex -= 1;
+    const target = order[toCol] || (order[toCol] = []);
+    target.splice(Math.max(0, Math.min(toIndex, target.length)), 0, id);
+    draw(id);
+    setTriggerValue("moved", { order: order, focus: id });
+  };
+  const place = (id) => {
+    for (let ci = 0; ci < columns.length; ci++) {
+      const i = (order[columns[ci].id] || []).indexOf(id);
+      if (i >= 0) return [ci, i];
+    }
+    return [-1, -1];
+  };
+  const step = (id, key) => {
+    const [ci, i] = place(id);
+    if (ci < 0) return false;
+    const col = columns[ci].id;
+    if (key === "ArrowUp" && i > 0) move(id, col, i - 1);
+    else if (key === "ArrowDown" && i < order[col].length - 1) move(id, col, i + 2);
+    else if (key === "ArrowLeft" && ci > 0) move(id, columns[ci - 1].id, order[columns[ci - 1].id].length);
+    else if (key === "ArrowRight" && ci < columns.length - 1) move(id, columns[ci + 1].id, order[columns[ci + 1].id].length);
+    else return false;
+    return true;
+  };
+  const button = (text, label, enabled, key, id) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = text; b.title = label; b.setAttribute("aria-label", label);
+    b.disabled = !enabled;
+    b.onclick = (e) => { e.stopPropagation(); step(id, key); };
+    return b;
+  };
+  const dropIndex = (list, y) => {
+    const cards = [...list.querySelectorAll(".lk-item")];
+    for (let i = 0; i < cards.length; i++) {
+      const r = cards[i].getBoundingClientRect();
+      if (y < r.top + r.height / 2) return i;
+    }
+    return cards.length;
+  };
+
+  function draw(focus) {
+    root.replaceChildren();
+    root.style.gridTemplateColumns = "repeat(" + Math.max(1, columns.length) + ", minmax(0, 1fr))";
+    columns.forEach((col, ci) => {
+      const box = document.createElement("div");
+      box.className = "lk-col htx-ranker-column";
+      box.dataset.col = col.id;
+      const ids = order[col.id] || [];
+      const head = document.createElement("div");
+      head.className = "lk-col-title";
+      head.textContent = (col.title || col.id) + " (" + ids.length + ")";
+      box.appendChild(head);
+      const list = document.createElement("div");
+      list.className = "lk-items";
+      list.setAttribute("role", "list");
+      ids.forEach((id, i) => {
+        const item = items[id] || { title: id };
+        const card = document.createElement("div");
+        card.className = "lk-item htx-ranker-item";
+        card.dataset.id = id;
+        card.tabIndex = 0;
+        card.setAttribute("role", "listitem");
+        card.draggable = !data.disabled;
+        if (ranked) {
+          const n = document.createElement("span");
+          n.className = "lk-rank"; n.textContent = String(i + 1) + ".";
+          card.appendChild(n);
+        }
+        const main = document.createElement("div");
+        main.className = "lk-main";
+        const title = document.createElement("div");
+        title.className = "lk-title"; title.textContent = item.title || id;
+        main.appendChild(title);
+        if (item.body) {
+          const body = document.createElement("div");
+          body.className = "lk-body"; body.textContent = item.body;
+          main.appendChild(body);
+        }
+        if (item.html) {  // sanitized by labelkit.html_safe on the server
+          const html = document.createElement("div");
+          html.className = "lk-body"; html.innerHTML = item.html;
+          main.appendChild(html);
+        }
+        card.appendChild(main);
+        if (!data.disabled) {
+          const moves = document.createElement("div");
+          moves.className = "lk-moves";
+          moves.appendChild(button("\\u2191", "Move up", i > 0, "ArrowUp", id));
+          moves.appendChild(button("\\u2193", "Move down", i < ids.length - 1, "ArrowDown", id));
+          if (columns.length > 1) {
+            moves.appendChild(button("\\u2190", "Move to " + (ci > 0 ? columns[ci - 1].title : ""), ci > 0, "ArrowLeft", id));
+            moves.appendChild(button("\\u2192", "Move to " + (ci < columns.length - 1 ? columns[ci + 1].title : ""),
+              ci < columns.length - 1, "ArrowRight", id));
+          }
+          card.appendChild(moves);
+          card.ondragstart = (e) => { dragged = id; card.classList.add("lk-dragging");
+            e.dataTransfer.effectAllowed = "move"; e.dataTransfer.setData("text/plain", id); };
+          card.ondragend = () => { dragged = null; card.classList.remove("lk-dragging"); };
+          card.onkeydown = (e) => { if (step(id, e.key)) e.preventDefault(); };
+        }
+        list.appendChild(card);
+      });
+      box.appendChild(list);
+      if (!data.disabled) {
+        box.ondragover = (e) => { if (dragged) { e.preventDefault(); box.classList.add("lk-over"); } };
+        box.ondragleave = () => box.classList.remove("lk-over");
+        box.ondrop = (e) => {
+          e.preventDefault();
+          box.classList.remove("lk-over");
+          const id = dragged || e.dataTransfer.getData("text/plain");
+          if (id) move(id, col.id, dropIndex(list, e.clientY));
+        };
+      }
+      root.appendChild(box);
+    });
+    if (focus) {
+      const card = [...root.querySelectorAll(".lk-item")].find((c) => c.dataset.id === focus);
+      if (card) card.focus();
+    }
+  }
+  draw(data.focus);
+}
+"""
+
+_ranker = st.components.v2.component("labelkit.ranker", html='<div class="lk-ranker"></div>', css=_CSS, js=_JS)
+
+
+# What the ranker knows, without Streamlit
+
+
+def list_items(value: Any) -> list[dict]:
+    """A List's items as {id, title, body, html}: ids as text (their place, from 1, when an
+    item has none)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    found = []
+    for n, item in enumerate(value if isinstance(value, list) else [], start=1):
+        if not isinstance(item, dict):
+            item = {"title": item}
+        found.append({
+            "id": str(item.get("id", n)), "title": _text(item.get("title")), "body": _text(item.get("body")),
+            "html": _text(item.get("html")),
+        })
+    return found
+
+
+def buckets(control: ControlTag) -> list:
+    return [o for o in control.options if o.tag == "Bucket"]
+
+
+def default_column(control: ControlTag) -> str:
+    """Where items no answer has placed sit: the Ranker itself (no buckets), the bucket
+    with default="true", or Label Studio's "_" column."""
+    found = buckets(control)
+    if not found:
+        return control.name
+    return next((b.value for b in found if truthy(b.attrs.get("default"))), UNSORTED)
+
+
+def columns(control: ControlTag, list_title: str = "") -> list[dict]:
+    """The columns the items are placed in, as Label Studio lays them out."""
+    found = buckets(control)
+    if not found:
+        return [{"id": control.name, "title": list_title or "Ranking"}]
+    cols = [{"id": b.value, "title": b.caption} for b in found]
+    if default_column(control) == UNSORTED:
+        cols.insert(0, {"id": UNSORTED, "title": list_title or "Items"})
+    return cols
+
+
+def arrange(control: ControlTag, ids: list[str], saved: Any) -> dict[str, list[str]]:
+    """The Ranker's value for these items: a saved value's placement of the items it
+    knows (once each), every other item in the default column, every column present."""
+    order: dict[str, list[str]] = {c["id"]: [] for c in columns(control)}
+    known, placed = set(ids), set()
+    for column, got in (saved if isinstance(saved, dict) else {}).items():
+        if column not in order or not isinstance(got, list):
+            continue
+        for item in map(str, got):
+            if item in known and item not in placed:
+                order[column].append(item)
+                placed.add(item)
+    order[default_column(control)] += [i for i in ids if i not in placed]
+    return order
+
+
+def ranker_of(config: LabelConfig, list_name: str) -> ControlTag | None:
+    return next((c for c in config.controls.values() if c.tag == "Ranker" and list_name in c.to_name), None)
+
+
+# Drawing
+
+
+def draw(renderer, node: Node) -> None:  # noqa: ANN001
+    if node.tag == "Pairwise":
+        _pairwise(renderer, node)
+        return
+    obj = renderer.config.objects.get(node.attrs.get("name", ""))
+    if obj is None:
+        return
+    value = renderer.data.get(obj.key) if obj.key else obj.value
+    if node.tag == "Table":
+        if renderer.objects:
+            table(value)
+        return
+    ranker = ranker_of(renderer.config, obj.name)
+    if ranker is not None and renderer.controls:
+        _rank(renderer, obj, ranker, value)
+    elif renderer.objects:
+        _items(obj, value)
+
+
+def table(value: Any) -> None:
+    """Key/value data as text: a dict as Name/Value rows, a list of dicts row by row."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = {"value": value}
+    if isinstance(value, dict):
+        frame = pd.DataFrame({"Name": list(map(str, value)), "Value": [_cell(v) for v in value.values()]})
+    elif isinstance(value, list) and value:
+        rows = [r if isinstance(r, dict) else {"value": r} for r in value]
+        frame = pd.DataFrame([{str(k): _cell(v) for k, v in r.items()} for r in rows])
+    else:
+        st.caption("(no data)")
+        return
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _items(obj: ObjectTag, value: Any) -> None:
+    """A List read-only: its items in their order, as text."""
+    title = obj.node.attrs.get("title")
+    if title:
+        st.markdown(f"**{plain(title)}**")
+    for item in list_items(value):
+        with st.container(border=True):
+            st.markdown(f"**{plain(item['title'] or item['id'])}**")
+            if item["body"]:
+                st.markdown(plain(item["body"]))
+            if item["html"]:
+                st.html(sanitize(item["html"]))
+
+
+def _rank(renderer, obj: ObjectTag, ranker: ControlTag, value: Any) -> None:  # noqa: ANN001
+    from labelkit.ui.labeling import state_key
+
+    items = list_items(value)
+    ids = [i["id"] for i in items]
+    key = state_key(renderer.prefix, ranker.name)
+    order = arrange(ranker, ids, st.session_state.get(key))
+    if st.session_state.get(key) != order:
+        st.session_state[key] = order
+    renderer.caption(ranker)
+    if not renderer.disabled:
+        where = "within the list" if not buckets(ranker) else "between the columns"
+        st.caption(f"Drag items to move them {where}, or focus one and use the arrow keys or its arrow buttons.")
+    widget = f"{key}:ranker"
+    _ranker(
+        data={
+            "columns": columns(ranker, obj.node.attrs.get("title", "")), "order": order,
+            "items": {i["id"]: {**i, "html": sanitize(i["html"]) if i["html"] else ""} for i in items},
+            "disabled": renderer.disabled, "focus": st.session_state.get(f"{widget}:focus"),
+        },
+        key=widget,
+        on_moved_change=lambda: _moved(widget, key, ranker, ids),
+    )
+    renderer.values[ranker.name] = st.session_state[key]
+
+
+def _moved(widget: str, key: str, ranker: ControlTag, ids: list[str]) -> None:
+    moved = (st.session_state.get(widget) or {}).get("moved")
+    if not isinstance(moved, dict):
+        return
+    st.session_state[key] = arrange(ranker, ids, moved.get("order"))
+    st.session_state[f"{widget}:focus"] = moved.get("focus")
+
+
+def _pairwise(renderer, node: Node) -> None:  # noqa: ANN001
+    """Two buttons: the left object or the right one is better; a second click takes the
+    answer back (as in Label Studio)."""
+    from labelkit.ui.labeling import state_key
+
+    control = renderer.config.controls.get(node.attrs.get("name", ""))
+    if control is None or not renderer.controls:
+        return
+    key = state_key(renderer.prefix, control.name)
+    st.session_state.setdefault(key, None)
+    renderer.caption(control)
+    names = (list(control.to_name) + ["", ""])[:2]
+    row = st.container(horizontal=True, gap="small")
+    for side, name in zip(("left", "right"), names, strict=True):
+        chosen = st.session_state[key] == side
+        row.button(
+            f"{side.capitalize()}: {name}", key=f"{key}:{side}", type="primary" if chosen else "secondary",
+            icon=":material/check:" if chosen else None, disabled=renderer.disabled,
+            on_click=_pick, args=(key, side),
+        )
+    renderer.values[control.name] = st.session_state[key]
+
+
+def _pick(key: str, side: str) -> None:
+    st.session_state[key] = None if st.session_state.get(key) == side else side
+
+
+def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:  # noqa: ARG001
+    """Lists and tables carry no regions; the Ranker's answer is shown as text by
+    labeling.show_result."""
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _cell(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
