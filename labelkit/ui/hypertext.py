@@ -233,7 +233,8 @@ class HyperTextEditor(RegionPanel):
         with column:
             _component(
                 data={"html": document_html(self.image, self.data), "regions": _spans(self.config, self.regions, self.data),
-                      "picked": st.session_state.get(f"{self.prefix}:selected"), "disabled": self.disabled,
+                      "picked": st.session_state.get(f"{self.prefix}:selected"),
+                      "disabled": self.disabled or self.image.node.attrs.get("selectionEnabled", "").lower() == "false",
                       "granularity": granularity.lower(), **_options(self.image)},
                 key=f"{self.where}html", on_selected_change=self.add, on_picked_change=self.pick,
             )
