@@ -142,6 +142,8 @@ def turns_of(obj: ObjectTag, data: dict) -> list[dict]:
             found = json.loads(local.resolve(found.strip()).read_text(encoding="utf-8"))
         except (LabelkitError, OSError, ValueError):
             found = []
+    if isinstance(found, str):  # one line of text (a preview's placeholder)
+        found = [found] if found.strip() else []
     if isinstance(found, dict):  # {"messages": [...]} or {"dialogue": [...]}
         found = next((v for v in found.values() if isinstance(v, list)), [])
     if not isinstance(found, list):

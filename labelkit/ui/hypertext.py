@@ -173,9 +173,10 @@ export default function (component) {
 _component = st.components.v2.component("labelkit.hypertext", html='<div class="lk-html"></div>', css=_CSS, js=_JS)
 
 
-def document_html(obj: ObjectTag, data: dict) -> str:
+def document_html(obj: ObjectTag, data: dict) -> str | None:
     """The task's HTML for this object, sanitized: inline (value="$html"), or an uploaded
-    .html file (valueType="url"); base64 when encoding says so."""
+    .html file (valueType="url"); base64 when encoding says so. None when the file or the
+    encoding cannot be read."""
     ref = obj.value
     raw = data.get(ref[1:]) if ref.startswith("$") else ref
     raw = "" if raw is None else str(raw)
@@ -184,14 +185,25 @@ def document_html(obj: ObjectTag, data: dict) -> str:
         try:
             raw = local.resolve(raw.strip()).read_text(encoding="utf-8", errors="replace")
         except (LabelkitError, OSError):
-            return ""
+            return None
     if attrs.get("encoding", "").lower().startswith("base64"):
         try:
             raw = base64.b64decode(raw).decode("utf-8", errors="replace")
         except (binascii.Error, ValueError):
-            return ""
+            return None
     page_url = getattr(st.context, "url", None)
     return sanitize(raw, local_url=lambda path: media.browser_url(path, page_url))
+
+
+def _html(obj: ObjectTag, data: dict) -> str:
+    """The sanitized HTML, or a note when it cannot be read (drawn as text by the component)."""
+    html = document_html(obj, data)
+    if html is None:
+        ref = obj.value
+        st.caption(f"The HTML of {ref[1:] if ref.startswith('$') else obj.name} cannot be read (not an uploaded file, "
+                   "or not in its encoding).")
+        return ""
+    return html
 
 
 def _spans(config: LabelConfig, found: list[dict], data: dict) -> list[dict]:
@@ -232,7 +244,7 @@ class HyperTextEditor(RegionPanel):
         granularity = (self.image.node.attrs.get("granularity") or (tool.attrs.get("granularity") if tool else "") or "symbol")
         with column:
             _component(
-                data={"html": document_html(self.image, self.data), "regions": _spans(self.config, self.regions, self.data),
+                data={"html": _html(self.image, self.data), "regions": _spans(self.config, self.regions, self.data),
                       "picked": st.session_state.get(f"{self.prefix}:selected"),
                       "disabled": self.disabled or self.image.node.attrs.get("selectionEnabled", "").lower() == "false",
                       "granularity": granularity.lower(), **_options(self.image)},
@@ -289,11 +301,11 @@ def draw(renderer, node: Node) -> None:  # noqa: ANN001
                         renderer._shortcut).draw()
         return
     if renderer.objects:
-        _component(data={"html": document_html(obj, renderer.data), "regions": [], "disabled": True, **_options(obj)},
+        _component(data={"html": _html(obj, renderer.data), "regions": [], "disabled": True, **_options(obj)},
                    key=f"{renderer.prefix}:{obj.name}:html")
 
 
 def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
     """The regions of an annotation highlighted on the HTML, read-only (review page)."""
-    _component(data={"html": document_html(obj, data), "regions": _spans(config, regions, data), "disabled": True,
+    _component(data={"html": _html(obj, data), "regions": _spans(config, regions, data), "disabled": True,
                      **_options(obj)})

@@ -68,7 +68,7 @@ def test_turns_read_the_configured_keys_and_chat_messages() -> None:
                 {"role": "assistant", "content": "Seen."}]
     assert turns_of(chat.objects["c"], {"messages": messages}) == [
         {"author": "user", "text": "Look\nhere"}, {"author": "assistant", "text": "Seen."}]
-    assert turns_of(chat.objects["c"], {"messages": "not a list"}) == []
+    assert turns_of(chat.objects["c"], {"messages": 42}) == []
     assert turns_of(chat.objects["c"], {}) == []
 
 
@@ -131,3 +131,32 @@ def test_what_the_browser_sends_for_html_is_checked() -> None:
     assert region_geometry({**sent, "start": "javascript:alert(1)"}) is None
     assert region_geometry({**sent, "endOffset": "x"}) is None
     assert region_geometry({"start": "/p[1]"}) is None
+
+
+def test_html_comes_inline_from_an_uploaded_file_or_base64_and_always_sanitized(settings) -> None:  # noqa: ANN001, ARG001
+    import base64
+
+    from labelkit.storage import local
+    from labelkit.ui.hypertext import document_html
+
+    folder = local.upload_root() / "pages"
+    folder.mkdir(parents=True)
+    (folder / "a.html").write_text('<p>From a file<img src="https://evil.example/x.png"></p><script>x()</script>')
+    inline = check_config(HYPERTEXT).objects["page"]
+    by_url = check_config('<View><HyperText name="p" value="$url" valueType="url"/>'
+                          '<Choices name="c" toName="p"><Choice value="A"/></Choices></View>').objects["p"]
+    encoded = check_config('<View><HyperText name="p" value="$b" encoding="base64"/>'
+                           '<Choices name="c" toName="p"><Choice value="A"/></Choices></View>').objects["p"]
+    assert document_html(inline, {"html": "<p onclick='x()'>Hi</p>"}) == "<p>Hi</p>"
+    assert document_html(by_url, {"url": "/data/upload/pages/a.html"}) == "<p>From a file<img></p>"
+    assert document_html(by_url, {"url": "/data/upload/pages/missing.html"}) is None
+    assert document_html(by_url, {"url": "/etc/passwd"}) is None
+    assert document_html(by_url, {"url": "/data/upload/../../etc/passwd"}) is None
+    assert document_html(encoded, {"b": base64.b64encode(b"<b>bold</b><script>x()</script>").decode()}) == "<b>bold</b>"
+    assert document_html(encoded, {"b": "not base64!"}) is None
+
+
+def test_a_placeholder_string_is_one_turn() -> None:
+    config = check_config(PARAGRAPHS)
+    assert turns_of(config.objects["chat"], {"dialogue": "(the task's dialogue goes here)"}) == [
+        {"author": "", "text": "(the task's dialogue goes here)"}]
