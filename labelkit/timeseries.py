@@ -273,10 +273,14 @@ def _time_parser(time_format: str):  # noqa: ANN202
     for d3, python in _D3_ONLY.items():
         pattern = pattern.replace(d3, python)
     has_zone = "%z" in pattern or "%Z" in pattern
+    iso = _iso_shape(pattern)
 
     def parse(cell: str, where: str) -> float:
         try:
-            moment = datetime.strptime(cell, pattern)
+            if iso is not None and iso.fullmatch(cell):  # ISO-shaped: the fast C parser
+                moment = datetime.fromisoformat(cell)
+            else:
+                moment = datetime.strptime(cell, pattern)
         except ValueError:
             raise TimeSeriesError(f"{where}: {cell[:40]!r} does not match timeFormat {time_format!r}") from None
         if not has_zone:
@@ -284,6 +288,18 @@ def _time_parser(time_format: str):  # noqa: ANN202
         return _ms(moment.timestamp())
 
     return parse
+
+
+_ISO_PARTS = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}", "%H": r"\d{2}", "%M": r"\d{2}", "%S": r"\d{2}",
+              "%f": r"\d{6}"}
+
+
+def _iso_shape(pattern: str) -> re.Pattern | None:
+    """A regex of the cells that datetime.fromisoformat reads exactly as `pattern` would
+    (strptime is ten times slower, which shows on a long series); None for other patterns."""
+    if not re.fullmatch(r"%Y-%m-%d(?:[ T]%H:%M(?::%S(?:\.%f)?)?)?", pattern):
+        return None
+    return re.compile("".join(_ISO_PARTS.get(part, re.escape(part)) for part in re.split(r"(%[A-Za-z])", pattern) if part))
 
 
 def _epoch(cell: str, where: str, scale: int, time_format: str) -> float:

@@ -356,7 +356,10 @@ def show(config: LabelConfig, data: dict, found: list[dict], relations: list[dic
             f"{rg_label(config.controls[k]) if k in config.controls else k}: {rg.answer_text(v)}"
             for k, v in region["attributes"].items() if v not in (None, "", [])
         )
-        lines.append(f"{n}. {rg.describe(region)}" + (f" ({answers})" if answers else ""))
+        obj = config.objects.get(region["to_name"])
+        module = labeling.object_module(obj.tag) if obj is not None else None
+        words = module.describe_region(config, obj, data, region) if hasattr(module, "describe_region") else None
+        lines.append(f"{n}. {words or rg.describe(region)}" + (f" ({answers})" if answers else ""))
     for rel in relations:
         labels = f" {', '.join(rel.get('labels') or [])}" if rel.get("labels") else ""
         lines.append(f"{numbers.get(rel['from_id'], '?')} →{labels} → {numbers.get(rel['to_id'], '?')}")

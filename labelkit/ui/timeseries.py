@@ -138,9 +138,10 @@ export default function (component) {
         el("path", { d: d, fill: "none", stroke: line.color, "stroke-width": line.width || 1 }, group);
         const name = line.legend + (line.units ? " (" + line.units + ")" : "");
         el("rect", { x: lx, y: y + 5, width: 10, height: 3, fill: line.color }, svg);
-        const t = label(svg, lx + 14, y + 11, name, {});
-        lx += 24 + name.length * 6.2;
-        t.setAttribute("font-weight", "600");
+        const t = label(svg, lx + 14, y + 11, name, { "font-weight": "600" });
+        let used = name.length * 7;
+        try { used = t.getComputedTextLength() || used; } catch (e) { /* not laid out yet */ }
+        lx += 26 + used;
       }
     });
     // Regions as bands over every plot
@@ -459,3 +460,12 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict]) -> 
 
     digest = hashlib.sha1(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()[:12]
     plot(config, obj, data, found, key=f"lk-ts-show:{obj.name}:{digest}")
+
+
+def describe_region(config: LabelConfig, obj: ObjectTag, data: dict, region: dict) -> str | None:  # noqa: ARG001
+    """A region as the review page lists it (times as the data shows them), or None."""
+    try:
+        series, _ = _prepared(_cache_key(obj, data), obj, data)
+    except LabelkitError:
+        return None
+    return describe(series, region)
