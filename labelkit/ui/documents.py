@@ -53,7 +53,7 @@ def page_count(obj: ObjectTag, data: dict) -> int:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _pdf_pages(path: str, mtime: float) -> int:  # noqa: ARG001 (mtime: a changed file is read again)
+def _pdf_pages(path: str, mtime: float) -> int:
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(path)
@@ -64,7 +64,7 @@ def _pdf_pages(path: str, mtime: float) -> int:  # noqa: ARG001 (mtime: a change
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def pdf_page_png(path: str, mtime: float, index: int, width: int = PAGE_WIDTH) -> bytes:  # noqa: ARG001
+def pdf_page_png(path: str, mtime: float, index: int, width: int = PAGE_WIDTH) -> bytes:
     """One page of a PDF as a PNG `width` pixels wide."""
     import pypdfium2 as pdfium
 
@@ -100,7 +100,7 @@ def current_page(prefix: str, obj: str, count: int) -> int:
     return min(int(chosen or 0), max(count - 1, 0))
 
 
-def draw(renderer, node: Node) -> None:  # noqa: ANN001
+def draw(renderer, node: Node) -> None:
     """A <Pdf>, or an <Image valueList> answered per page: one page at a time."""
     obj = renderer.config.objects.get(node.attrs.get("name", ""))
     if obj is None or not renderer.objects:
@@ -111,7 +111,7 @@ def draw(renderer, node: Node) -> None:  # noqa: ANN001
         _images(renderer, obj)
 
 
-def _pdf(renderer, obj: ObjectTag) -> None:  # noqa: ANN001
+def _pdf(renderer, obj: ObjectTag) -> None:
     source = pdf_file(obj, renderer.data)
     if isinstance(source, str):  # a web address: the server does not fetch it
         st.link_button("Open the PDF", source, icon=":material/picture_as_pdf:")
@@ -129,7 +129,7 @@ def _pdf(renderer, obj: ObjectTag) -> None:  # noqa: ANN001
     st.image(pdf_page_png(str(source), mtime, index), caption=f"Page {index + 1} of {count}", width="stretch")
 
 
-def _images(renderer, obj: ObjectTag) -> None:  # noqa: ANN001
+def _images(renderer, obj: ObjectTag) -> None:
     values = image_values(renderer.data, obj)
     if not values:
         st.warning(f"This task has no image for <Image name={obj.name!r}>.", icon=":material/broken_image:")
@@ -145,7 +145,7 @@ def _images(renderer, obj: ObjectTag) -> None:  # noqa: ANN001
 # Answers per page
 
 
-def per_item_choices(renderer, control: ControlTag) -> None:  # noqa: ANN001
+def per_item_choices(renderer, control: ControlTag) -> None:
     """Choices for the page in view; the other pages' answers listed under them."""
     from labelkit.ui.labeling import state_key
 
@@ -170,7 +170,7 @@ def per_item_choices(renderer, control: ControlTag) -> None:  # noqa: ANN001
         box.button(
             option.value, key=f"{key}:{index}:opt:{option.stored}", type="primary" if selected else "secondary",
             icon=":material/check:" if selected else None, help=option.hint, disabled=renderer.disabled,
-            shortcut=renderer._shortcut(option.hotkey), on_click=_toggle,  # noqa: SLF001
+            shortcut=renderer._shortcut(option.hotkey), on_click=_toggle,
             args=(key, index, option.stored, control.multiple),
         )
     done = [f"{n + 1}: {', '.join(v)}" for n, v in sorted(answers.items()) if v]
@@ -178,7 +178,7 @@ def per_item_choices(renderer, control: ControlTag) -> None:  # noqa: ANN001
     renderer.values[control.name] = {n: list(v) for n, v in answers.items() if v}
 
 
-def _pages_elsewhere(renderer, obj: ObjectTag) -> bool:  # noqa: ANN001
+def _pages_elsewhere(renderer, obj: ObjectTag) -> bool:
     """Whether the object's own pages are drawn with controls (the image region editor)."""
     from labelkit.ui import image_regions
 
@@ -198,5 +198,5 @@ def _toggle(key: str, index: int, value: str, multiple: bool) -> None:
     st.session_state[key] = answers
 
 
-def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:  # noqa: ARG001
+def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
     """PDF pages carry no regions here; per-page answers are listed by labeling.show_result."""

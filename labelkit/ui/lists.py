@@ -28,7 +28,7 @@ from labelkit.ui.text import plain
 UNSORTED = "_"  # Label Studio's column for the items no bucket holds (when none is default)
 
 _CSS = """
-.lk-ranker { display: grid; gap: 0.75rem; font-family: "Source Sans Pro", sans-serif; }
+.lk-ranker { display: grid; gap: 0.75rem; font-family: inherit; }
 .lk-col { border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; padding: 0.5rem; min-height: 4rem; }
 .lk-col.lk-over { background: rgba(28, 131, 225, 0.08); border-color: #1c83e1; }
 .lk-col-title { font-weight: 600; margin-bottom: 0.4rem; }
@@ -260,7 +260,7 @@ def ranker_of(config: LabelConfig, list_name: str) -> ControlTag | None:
 # Drawing
 
 
-def draw(renderer, node: Node) -> None:  # noqa: ANN001
+def draw(renderer, node: Node) -> None:
     if node.tag == "Pairwise":
         _pairwise(renderer, node)
         return
@@ -311,7 +311,7 @@ def _items(obj: ObjectTag, value: Any) -> None:
                 st.html(sanitize(item["html"]))
 
 
-def _rank(renderer, obj: ObjectTag, ranker: ControlTag, value: Any) -> None:  # noqa: ANN001
+def _rank(renderer, obj: ObjectTag, ranker: ControlTag, value: Any) -> None:
     from labelkit.ui.labeling import state_key
 
     items = list_items(value)
@@ -345,7 +345,7 @@ def _moved(widget: str, key: str, ranker: ControlTag, ids: list[str]) -> None:
     st.session_state[f"{widget}:focus"] = moved.get("focus")
 
 
-def _pairwise(renderer, node: Node) -> None:  # noqa: ANN001
+def _pairwise(renderer, node: Node) -> None:
     """Two buttons: the left object or the right one is better; a second click takes the
     answer back (as in Label Studio)."""
     from labelkit.ui.labeling import state_key
@@ -372,7 +372,7 @@ def _pick(key: str, side: str) -> None:
     st.session_state[key] = None if st.session_state.get(key) == side else side
 
 
-def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:  # noqa: ARG001
+def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
     """Lists and tables carry no regions; the Ranker's answer is shown as text by
     labeling.show_result."""
 

@@ -1,0 +1,76 @@
+"""Ranking and comparison in a real browser: pick the better of two texts, sort a model's
+answers into buckets by drag and drop and by the keyboard, submit, and find Label
+Studio's "pairwise" and "ranker" results in the database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from labelkit.models import Annotation, Task
+from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = """<View>
+  <Pairwise name="pw" toName="first,second"/>
+  <View style="display: grid; grid-template-columns: 1fr 1fr">
+    <Text name="first" value="$a"/>
+    <Text name="second" value="$b"/>
+  </View>
+  <List name="answers" value="$items" title="Answers"/>
+  <Ranker name="quality" toName="answers">
+    <Bucket name="helpful" title="Helpful"/>
+    <Bucket name="harmful" title="Harmful"/>
+  </Ranker>
+</View>"""
+TASK = {
+    "a": "Trim the stems and keep basil in a glass of water.",
+    "b": "Keep basil in a glass of water on the counter, loosely covered, away from the sun.",
+    "items": [
+        {"id": "a1", "title": "Water glass", "body": "Keep it in water on the counter."},
+        {"id": "a2", "title": "Freezer", "body": "Freeze it unwashed."},
+        {"id": "a3", "title": "Paper towel", "body": "Wrap it in a damp towel."},
+    ],
+}
+
+
+def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+    project_id = project_with_tasks(server, tmp_path, "Preferences", CONFIG, [TASK])
+    page = new_page()
+    sign_in(page, server, path="/label")
+    see(page, "Drag items to move them")
+    settled(page)
+
+    click(page, "Right: second")
+    page.get_by_role("button", name="Right: second").and_(page.locator('button[kind="primary"]')).wait_for()
+    settled(page)
+
+    column = lambda name: page.locator(f'.lk-col[data-col="{name}"]')  # noqa: E731
+    item = lambda item_id: page.locator(f'.lk-item[data-id="{item_id}"]')  # noqa: E731
+    item("a2").drag_to(column("harmful"))  # HTML5 drag and drop, as a mouse does it
+    column("harmful").locator('.lk-item[data-id="a2"]').wait_for()
+    settled(page)
+    item("a3").focus()  # the keyboard way: an arrow moves the focused item to the next column
+    page.keyboard.press("ArrowRight")
+    column("helpful").locator('.lk-item[data-id="a3"]').wait_for()
+    settled(page)
+    if os.environ.get("LABELKIT_SHOTS"):
+        page.screenshot(path=os.path.join(os.environ["LABELKIT_SHOTS"], "ranking.png"), full_page=True)
+    click(page, "Submit")
+    see(page, "You're all done here")
+
+    with server.db() as db:
+        annotation = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
+    by_type = {item["type"]: item for item in annotation.result}
+    assert set(by_type) == {"pairwise", "ranker"}
+    pairwise, ranker = by_type["pairwise"], by_type["ranker"]
+    # Label Studio writes a pairwise answer with the control as both ends
+    assert (pairwise["from_name"], pairwise["to_name"], pairwise["value"]) == ("pw", "pw", {"selected": "right"})
+    # with buckets and none default, the items left in the list are kept under "_"
+    assert (ranker["from_name"], ranker["to_name"]) == ("quality", "answers")
+    assert ranker["value"] == {"ranker": {"_": ["a1"], "helpful": ["a3"], "harmful": ["a2"]}}
+    assert all(item["origin"] == "manual" and item["id"] for item in annotation.result)
