@@ -5,6 +5,7 @@ the read-only view of regions (review, history). Shared by the image editor
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import streamlit as st
@@ -67,6 +68,8 @@ def label_controls(config: LabelConfig, image: str, tool: ControlTag | None) -> 
     """The controls whose options label a region drawn with this tool: the tool itself
     when it is a Labels-family control, and the plain <Labels> on the same image."""
     found = [tool] if tool is not None and tool.tag.endswith("Labels") else []
+    if tool is not None and tool.tag == "TimelineLabels":  # a video's <Labels> name its boxes, not its ranges
+        return found
     return found + [c for c in bound(config, image) if c.tag == "Labels" and c is not tool]
 
 
@@ -325,6 +328,21 @@ def image_values(data: dict, image: ObjectTag) -> list[str]:
         return [str(v) for v in found]
     return [] if found is None else [str(found)]
 
+
+
+def show_once(component, data: dict) -> None:  # noqa: ANN001
+    """A read-only component for the review page, where two annotations may show the very
+    same thing (a prediction both accepted unchanged): Streamlit refuses two elements
+    with one id, so the second gets the next key."""
+    from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElementKey
+
+    base = hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    for n in range(1000):
+        try:
+            component(data=data, key=f"lk:show:{base}:{n}")
+            return
+        except (StreamlitDuplicateElementId, StreamlitDuplicateElementKey):
+            continue
 
 
 def show(config: LabelConfig, data: dict, found: list[dict], relations: list[dict]) -> None:

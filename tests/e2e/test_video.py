@@ -1,0 +1,134 @@
+"""Video in a real browser: the player steps through frames, a box dragged over the frame
+starts a track, moved on a later frame it gets a second keyframe, "End track here" ends
+it, a range dragged along the timeline is labeled; submitted, they are Label Studio's
+videorectangle and timelinelabels results."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+from sqlmodel import select
+
+from labelkit.models import Annotation, Task
+from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+
+pytestmark = pytest.mark.e2e
+
+CONFIG = """<View>
+  <Labels name="objects" toName="video">
+    <Label value="Square" background="#e6194b"/>
+    <Label value="Circle" background="#4363d8"/>
+  </Labels>
+  <Video name="video" value="$video" frameRate="24"/>
+  <VideoRectangle name="box" toName="video"/>
+  <TimelineLabels name="actions" toName="video">
+    <Label value="Moving" background="#3cb44b"/>
+    <Label value="Still" background="#f58231"/>
+  </TimelineLabels>
+  <Choices name="hidden" toName="video" perRegion="true" whenTagName="box"><Choice value="Visible"/><Choice value="Hidden"/></Choices>
+</View>"""
+FRAMES = 96  # labelkit/samples/shapes.webm: 4 s at 24 fps
+
+
+def shot(page: Page, name: str) -> None:
+    """A screenshot for a person to look at, when LABELKIT_SHOTS names a folder."""
+    if os.environ.get("LABELKIT_SHOTS"):
+        page.screenshot(path=str(Path(os.environ["LABELKIT_SHOTS"]) / f"video-{name}.png"), full_page=True)
+
+
+def lane_x(page: Page, lane: str, frame: int) -> tuple[float, float]:
+    """Where frame N is on a lane of the timeline (the middle of its slot)."""
+    page.locator(".lk-tl").first.scroll_into_view_if_needed()  # the timeline stays, its lanes are redrawn
+    box = page.locator(f".lk-tl {lane}").first.bounding_box()
+    return box["x"] + (frame - 0.5) / FRAMES * box["width"], box["y"] + box["height"] / 2
+
+
+def go_to_frame(page: Page, frame: int) -> None:
+    x, y = lane_x(page, ".lk-ruler", frame)
+    page.mouse.click(x, y)
+    see(page, re.compile(rf"^Frame {frame} / {FRAMES}"))
+
+
+def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+
+
+def on_frame(page: Page, x: float, y: float) -> tuple[float, float]:
+    """A point of the video frame, in percent of it."""
+    over = page.locator(".lk-over").first
+    over.scroll_into_view_if_needed()
+    box = over.bounding_box()
+    return box["x"] + box["width"] * x / 100, box["y"] + box["height"] * y / 100
+
+
+def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+    project_id = project_with_tasks(server, tmp_path, "Clips", CONFIG, [{"video": "/data/upload/samples/shapes.webm"}])
+
+    page = new_page()
+    sign_in(page, server, path="/label")
+    see(page, f"Frame 1 / {FRAMES}")
+    settled(page)
+    click(page, "frame ▶")
+    see(page, f"Frame 2 / {FRAMES}")
+    go_to_frame(page, 10)
+    drag(page, on_frame(page, 10, 20), on_frame(page, 30, 50))  # around the red square
+    see(page, "1. Square · box, 1 keyframe")
+    settled(page)
+    shot(page, "1-box")
+    go_to_frame(page, 40)
+    box = page.locator(".lk-box").first.bounding_box()  # held where it was (no later keyframe)
+    drag(page, (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2),
+         (box["x"] + box["width"] / 2 + page.locator(".lk-over").first.bounding_box()["width"] * 0.3,
+          box["y"] + box["height"] / 2))
+    see(page, "1. Square · box, 2 keyframes")
+    settled(page)
+    page.get_by_text("Visible", exact=True).click()
+    settled(page)
+    go_to_frame(page, 60)
+    click(page, "End track here")
+    see(page, "1. Square · box, 3 keyframes")
+    settled(page)
+    go_to_frame(page, 25)  # between keyframes 10 and 40: the box is interpolated, drawn dashed
+    assert page.locator(".lk-box.lk-between").count() == 1
+    go_to_frame(page, 70)  # after the track ended: no box
+    assert page.locator(".lk-box").count() == 0
+    shot(page, "2-track")
+
+    page.get_by_text("Timeline ranges", exact=True).click()
+    settled(page)
+    page.locator('button:has-text("Still")').first.click()
+    settled(page)
+    drag(page, lane_x(page, ".lk-new", 12), lane_x(page, ".lk-new", 30))
+    see(page, "2. Still · frames 12–30")
+    settled(page)
+    shot(page, "3-range")
+    click(page, "Submit")
+    see(page, "You're all done here")
+
+    with server.db() as db:
+        annotation = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
+    (track,) = [r for r in annotation.result if r["type"] == "videorectangle"]
+    assert (track["from_name"], track["to_name"], track["origin"]) == ("box", "video", "manual")
+    value = track["value"]
+    assert value["labels"] == ["Square"] and value["framesCount"] == FRAMES
+    assert value["duration"] == pytest.approx(4.0, abs=0.05)
+    sequence = value["sequence"]
+    assert [(k["frame"], k["enabled"]) for k in sequence] == [(10, True), (40, True), (60, False)]
+    assert all(set(k) == {"frame", "enabled", "rotation", "x", "y", "width", "height", "time"} for k in sequence)
+    assert sequence[0]["time"] == pytest.approx(10 / 24) and sequence[0]["rotation"] == 0
+    first, second, last = sequence
+    assert (first["x"], first["y"], first["width"], first["height"]) == pytest.approx((10, 20, 20, 30), abs=1.5)
+    assert second["x"] == pytest.approx(40, abs=1.5) and second["width"] == pytest.approx(first["width"])
+    assert (last["x"], last["y"]) == pytest.approx((second["x"], second["y"]))
+    (answer,) = [r for r in annotation.result if r["type"] == "choices"]
+    assert answer["id"] == track["id"] and answer["value"]["choices"] == ["Visible"]
+    (timeline,) = [r for r in annotation.result if r["type"] == "timelinelabels"]
+    assert (timeline["from_name"], timeline["to_name"]) == ("actions", "video")
+    assert timeline["value"] == {"ranges": [{"start": 12, "end": 30}], "timelinelabels": ["Still"]}
