@@ -344,4 +344,4 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -
     if obj.tag == "Chat":
         return
     shown = _turns_for_component(obj, turns_of(obj, data), config, data, regions)
-    _component(data=_view(obj, shown, disabled=True))
+    rp.show_once(_component, _view(obj, shown, disabled=True))

@@ -307,5 +307,5 @@ def draw(renderer, node: Node) -> None:  # noqa: ANN001
 
 def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
     """The regions of an annotation highlighted on the HTML, read-only (review page)."""
-    _component(data={"html": _html(obj, data), "regions": _spans(config, regions, data), "disabled": True,
-                     **_options(obj)})
+    rp.show_once(_component, {"html": _html(obj, data), "regions": _spans(config, regions, data), "disabled": True,
+                              **_options(obj)})

@@ -185,4 +185,4 @@ def show(config: LabelConfig, text: ObjectTag, data: dict, found: list[dict]) ->
          "label": ", ".join(rg.label_names(r)), "color": rp.region_color(config, r, data)}
         for r in found if r.get("shape") == "span"
     ]
-    _component(data={"text": "" if value is None else str(value), "spans": spans, "picked": None, "disabled": True})
+    rp.show_once(_component, {"text": "" if value is None else str(value), "spans": spans, "picked": None, "disabled": True})
