@@ -170,7 +170,8 @@ export default function (component) {
     }
     // The overview: the first channel over the whole span, the window in view
     el("rect", { x: LEFT, y: overTop, width: inner, height: OVER, fill: "#f0f2f6" }, svg);
-    const line = plots.length && plots[0].lines.length ? plots[0].lines[0] : null;
+    const lines = plots.flatMap((p) => p.lines);
+    const line = lines.find((l) => (data.overview || []).includes(l.column)) || lines[0] || null;
     if (line) {
       let lo = Infinity, hi = -Infinity;
       for (const v of line.y) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
@@ -328,7 +329,7 @@ def load(obj: ObjectTag, data: dict) -> ts.Series | None:
     try:
         series, _ = _prepared(_cache_key(obj, data), obj, data)
     except LabelkitError as e:
-        st.error(f"The time series {obj.name!r} cannot be shown: {e}", icon=":material/error:")
+        st.warning(f"The time series {obj.name!r} cannot be shown: {e}", icon=":material/warning:")
         return None
     return series
 
@@ -339,7 +340,7 @@ def _plots(series: ts.Series) -> list[dict]:
         x, y = ts.downsample(series.time, series.values[channel.column])
         plot = groups.setdefault(channel.group, {"height": channel.height, "lines": []})
         plot["lines"].append({
-            "legend": channel.legend, "units": channel.units, "color": channel.color or _PALETTE[n % len(_PALETTE)],
+            "column": channel.column, "legend": channel.legend, "units": channel.units, "color": channel.color or _PALETTE[n % len(_PALETTE)],
             "width": channel.width, "x": x, "y": y,
         })
     return list(groups.values())
@@ -356,13 +357,15 @@ def _bands(config: LabelConfig, data: dict, found: list[dict]) -> list[dict]:
 
 def plot(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict], key: str | None = None,
          picked: str | None = None, disabled: bool = True, **callbacks) -> None:  # noqa: ANN003
-    """The plot of a task's series with its regions as bands."""
+    """The plot of a task's series with its regions as bands; the overview strip under it
+    shows the config's overviewChannels (else the first channel)."""
     series = load(obj, data)
     if series is None:
         return
     _, plots = _prepared(_cache_key(obj, data), obj, data)
     _component(
-        data={"plots": plots, "span": list(series.span), "dates": series.dates, "regions": _bands(config, data, found),
+        data={"plots": plots, "span": list(series.span), "dates": series.dates,
+              "overview": [c.strip() for c in obj.node.attrs.get("overviewChannels", "").split(",") if c.strip()], "regions": _bands(config, data, found),
               "picked": picked, "disabled": disabled, "series": key or obj.name},
         key=key, **callbacks,
     )
