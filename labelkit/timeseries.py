@@ -78,7 +78,7 @@ def channels_of(obj: ObjectTag) -> list[Channel]:
     return found
 
 
-def load(obj: ObjectTag, data: dict, read=None) -> Series:  # noqa: ANN001
+def load(obj: ObjectTag, data: dict, read=None) -> Series:
     """The series a task shows in this <TimeSeries>. read(value) -> CSV text lets the
     caller fetch files (default: uploads, web URLs and CSV text)."""
     attrs = obj.node.attrs
@@ -100,7 +100,7 @@ def load(obj: ObjectTag, data: dict, read=None) -> Series:  # noqa: ANN001
     return series
 
 
-def read_csv_text(value) -> str:  # noqa: ANN001
+def read_csv_text(value) -> str:
     """The CSV a task value names: an uploaded file, a web URL, or the CSV text itself."""
     from labelkit.storage import local
 
@@ -173,9 +173,9 @@ def from_csv(text: str, columns: list[str], time_column: str | None = None, time
         if not row or all(not cell.strip() for cell in row):
             line += 1
             continue
-        for name in raw:
+        for name, cells in raw.items():
             n = index[name]
-            raw[name].append(row[n].strip() if n < len(row) else "")
+            cells.append(row[n].strip() if n < len(row) else "")
         numbers.append(line)
         line += 1
         if len(numbers) > MAX_ROWS:
@@ -183,7 +183,7 @@ def from_csv(text: str, columns: list[str], time_column: str | None = None, time
     return _series(raw, columns, time_column, time_format, numbers)
 
 
-def from_json(value, columns: list[str], time_column: str | None = None, time_format: str | None = None) -> Series:  # noqa: ANN001
+def from_json(value, columns: list[str], time_column: str | None = None, time_format: str | None = None) -> Series:
     """valueType="json": {column: [values]} in the task (or the JSON text of it)."""
     if isinstance(value, str):
         import json
@@ -208,7 +208,7 @@ def from_json(value, columns: list[str], time_column: str | None = None, time_fo
     return _series(raw, columns, time_column, time_format, list(range(count)), row_word="item")
 
 
-def _chain(first: list, rest):  # noqa: ANN001, ANN202
+def _chain(first: list, rest):
     yield from first
     yield from rest
 
@@ -262,7 +262,7 @@ def _value(cell: str, column: str, where: str) -> float | None:
 _D3_ONLY = {"%L": "%f", "%e": "%d", "%-d": "%d", "%-m": "%m", "%-H": "%H", "%-I": "%I", "%-M": "%M", "%-S": "%S"}
 
 
-def _time_parser(time_format: str):  # noqa: ANN202
+def _time_parser(time_format: str):
     """Parse a timeFormat'ed time (d3's strftime-like directives) into ms since 1970 UTC;
     %Q is already milliseconds and %s seconds since 1970."""
     if time_format.strip() == "%Q":

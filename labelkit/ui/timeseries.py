@@ -356,7 +356,7 @@ def _bands(config: LabelConfig, data: dict, found: list[dict]) -> list[dict]:
 
 
 def plot(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict], key: str | None = None,
-         picked: str | None = None, disabled: bool = True, **callbacks) -> None:  # noqa: ANN003
+         picked: str | None = None, disabled: bool = True, **callbacks) -> None:
     """The plot of a task's series with its regions as bands; the overview strip under it
     shows the config's overviewChannels (else the first channel)."""
     series = load(obj, data)
@@ -375,7 +375,7 @@ class SeriesEditor(RegionPanel):
     """The ranges labeled on one <TimeSeries>, with the region panel beside the plot."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         self.config, self.image, self.data, self.prefix = config, obj, data, prefix
         self.disabled = disabled
         self.shortcut = shortcut or (lambda hotkey: None)
@@ -445,7 +445,7 @@ def describe(series: ts.Series, region: dict) -> str:
     return f"{labels} · {start} – {end}"
 
 
-def draw(renderer, node) -> None:  # noqa: ANN001
+def draw(renderer, node) -> None:
     """Called by labelkit.ui.labeling for each <TimeSeries> of the config."""
     obj = renderer.config.objects.get(node.attrs.get("name", ""))
     if obj is None:
@@ -465,7 +465,7 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict]) -> 
     plot(config, obj, data, found, key=f"lk-ts-show:{obj.name}:{digest}")
 
 
-def describe_region(config: LabelConfig, obj: ObjectTag, data: dict, region: dict) -> str | None:  # noqa: ARG001
+def describe_region(config: LabelConfig, obj: ObjectTag, data: dict, region: dict) -> str | None:
     """A region as the review page lists it (times as the data shows them), or None."""
     try:
         series, _ = _prepared(_cache_key(obj, data), obj, data)

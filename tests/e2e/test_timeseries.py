@@ -47,7 +47,7 @@ def drag(page: Page, x0: float, x1: float) -> None:
     page.mouse.up()
 
 
-def test_drag_a_range_and_click_an_instant_then_submit(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_drag_a_range_and_click_an_instant_then_submit(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Velocity", CONFIG, [{"csv": "/data/upload/samples/velocity.csv"}])
 
     page = new_page()

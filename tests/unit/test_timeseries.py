@@ -101,7 +101,7 @@ def test_a_value_that_is_neither_a_file_nor_a_url_is_refused() -> None:
 
 
 @pytest.fixture
-def uploads(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def uploads(tmp_path, monkeypatch):
     monkeypatch.setenv("LABELKIT_DATA_DIR", str(tmp_path))
     get_settings.cache_clear()
     local.install_samples()
@@ -110,14 +110,14 @@ def uploads(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize("t", [t for t in TEMPLATES if t.group == "Time series"], ids=lambda t: t.key)
-def test_every_gallery_sample_series_loads(uploads, t) -> None:  # noqa: ANN001
+def test_every_gallery_sample_series_loads(uploads, t) -> None:
     config = task_config(t.config, t.sample)
     for obj in config.objects_of("TimeSeries"):
         series = ts.load(obj, t.sample)
         assert len(series.time) > 10 and set(series.values) == {c.column for c in series.channels}
 
 
-def test_an_uploaded_csv_is_read_from_the_upload_folder(uploads) -> None:  # noqa: ANN001
+def test_an_uploaded_csv_is_read_from_the_upload_folder(uploads) -> None:
     template = next(t for t in TEMPLATES if t.key == "ts-activity-recognition")
     config = task_config(template.config, template.sample)
     series = ts.load(config.objects["ts"], template.sample)
