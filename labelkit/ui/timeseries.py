@@ -91,6 +91,7 @@ export default function (component) {
     const [a, b] = state.view;
     const X = (t) => LEFT + ((t - a) / (b - a)) * inner;
     const OX = (t) => LEFT + ((t - full[0]) / (full[1] - full[0])) * inner;
+    state.X = X;
     state.toTime = (px) => a + ((px - LEFT) / inner) * (b - a);
     state.toFullTime = (px) => full[0] + ((px - LEFT) / inner) * (full[1] - full[0]);
     state.inner = inner;
@@ -189,9 +190,21 @@ export default function (component) {
       el("rect", { x: OX(r.start), y: overTop, width: Math.max(2, OX(r.end) - OX(r.start)), height: OVER, fill: r.color, "fill-opacity": 0.35 }, svg);
     }
     el("rect", { x: OX(a), y: overTop, width: Math.max(2, OX(b) - OX(a)), height: OVER, fill: "#4363d8", "fill-opacity": 0.12, stroke: "#4363d8" }, svg);
-    state.cursor = el("line", { x1: -10, x2: -10, y1: 0, y2: plotsBottom, stroke: "#31333f", "stroke-opacity": 0.35 }, svg);
-    state.drag = el("rect", { x: 0, y: 0, width: 0, height: plotsBottom, fill: "#31333f", "fill-opacity": 0.12, visibility: "hidden" }, svg);
+    state.cursor = el("line", { x1: -10, x2: -10, y1: 0, y2: plotsBottom, stroke: "#31333f", "stroke-opacity": 0.35,
+      "pointer-events": "none" }, svg);
+    state.drag = el("rect", { x: 0, y: 0, width: 0, height: plotsBottom, fill: "#31333f", "fill-opacity": 0.12,
+      visibility: "hidden", "pointer-events": "none" }, svg);
     state.plotsBottom = plotsBottom; state.overTop = overTop;
+  }
+  function regionAt(px) {
+    // The narrowest region under the pointer (an instant within 4 px), so one inside another can be picked.
+    let best = null;
+    for (const r of data.regions || []) {
+      const x1 = state.X(r.start), x2 = state.X(r.end);
+      const near = x2 - x1 < 8 ? Math.abs((x1 + x2) / 2 - px) <= 4 : x1 <= px && px <= x2;
+      if (near && (!best || r.end - r.start < best.end - best.start)) best = r;
+    }
+    return best;
   }
   function lowerBound(xs, t) {
     let lo = 0, hi = xs.length;
@@ -232,7 +245,7 @@ export default function (component) {
   svg.onpointerdown = (ev) => {
     if (ev.button !== 0) return;
     const [x, y] = point(ev);
-    state.press = { x: clampX(x), y: y, over: y >= state.overTop, target: ev.target, moved: false };
+    state.press = { x: clampX(x), y: y, over: y >= state.overTop, moved: false };
     svg.setPointerCapture(ev.pointerId);
   };
   svg.onpointermove = (ev) => {
@@ -273,8 +286,8 @@ export default function (component) {
     }
     if (press.y > state.plotsBottom) return;
     if (!press.moved) {
-      const id = press.target && press.target.dataset ? press.target.dataset.id : null;
-      if (id) { setTriggerValue("picked", id); return; }
+      const hit = regionAt(press.x);
+      if (hit) { setTriggerValue("picked", hit.id); return; }
       if (data.disabled) return;
       const t = state.toTime(press.x);
       setTriggerValue("selected", { start: t, end: t, instant: true });

@@ -5,6 +5,7 @@ results with start/end as milliseconds since 1970 at times of the data."""
 from __future__ import annotations
 
 import csv
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -64,6 +65,11 @@ def test_drag_a_range_and_click_an_instant_then_submit(server: Server, new_page,
     settled(page)
     drag(page, 0.7, 0.7)  # a click without a drag
     see(page, "2. Change · @ 2026-06-01")
+    settled(page)
+    assert page.get_by_role("radio", name=re.compile(r"^2\. Change")).is_checked()
+    drag(page, 0.4, 0.4)  # a click on the first band picks it in the list
+    page.get_by_role("radio", name=re.compile(r"^1\. Steady")).and_(page.locator(":checked")).wait_for()
+    settled(page)
     click(page, "Submit")
     see(page, "You're all done here")
 
