@@ -364,6 +364,35 @@ def region_range(series: Series, start: float, end: float, instant: bool) -> dic
     return {"start": a, "end": b, "instant": a == b}
 
 
+def as_time(value) -> float | None:
+    """A region end as a number of the time axis: numbers as they are, an ISO date (as some
+    tools write Label Studio results) as ms since 1970; None when it is neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+        return _ms((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp())
+    return None
+
+
+def describe(series: Series, region: dict) -> str:
+    """'Run · 2020-01-01 10:00:00 – 10:05:00' for the region list; an instant: '@ time'."""
+    labels = ", ".join(label for found in region.get("labels", {}).values() for label in found) or "no label"
+    g = region["geometry"]
+    start, end = format_time(series, as_time(g.get("start"))), format_time(series, as_time(g.get("end")))
+    if g.get("instant") or start == end:
+        return f"{labels} · @ {start}"
+    day = start.split(" ")[0]
+    if series.dates and " " in end and end.startswith(day + " "):  # the same day: say it once
+        end = end[len(day) + 1:]
+    return f"{labels} · {start} – {end}"
+
+
 def format_time(series: Series, moment: float | None) -> str:
     """A time as people read it: a date for a timeFormat'ed column, else the number."""
     if moment is None:

@@ -361,10 +361,11 @@ def _plots(series: ts.Series) -> list[dict]:
 
 def _bands(config: LabelConfig, data: dict, found: list[dict]) -> list[dict]:
     return [
-        {"id": r["id"], "start": r["geometry"].get("start"), "end": r["geometry"].get("end"),
+        {"id": r["id"], "start": ts.as_time(r["geometry"].get("start")), "end": ts.as_time(r["geometry"].get("end")),
          "instant": bool(r["geometry"].get("instant")), "label": ", ".join(rg.label_names(r)) or "no label",
          "color": rp.region_color(config, r, data)}
-        for r in found if r.get("shape") == "range" and isinstance(r["geometry"].get("start"), (int, float))
+        for r in found
+        if r.get("shape") == "range" and None not in (ts.as_time(r["geometry"].get("start")), ts.as_time(r["geometry"].get("end")))
     ]
 
 
@@ -403,7 +404,7 @@ class SeriesEditor(RegionPanel):
 
     def describe(self, region: dict) -> str:
         series = load(self.image, self.data)
-        return describe(series, region) if series is not None else rg.describe(region)
+        return ts.describe(series, region) if series is not None else rg.describe(region)
 
     def draw(self) -> None:
         tool = self.tools[0] if self.tools else None
@@ -445,19 +446,6 @@ class SeriesEditor(RegionPanel):
             st.session_state[f"{self.prefix}:selected"] = chosen
 
 
-def describe(series: ts.Series, region: dict) -> str:
-    """'Run · 2020-01-01 10:00:00–10:05:00' (an instant: '@ time')."""
-    labels = ", ".join(rg.label_names(region)) or "no label"
-    g = region["geometry"]
-    start, end = ts.format_time(series, g.get("start")), ts.format_time(series, g.get("end"))
-    if g.get("instant") or start == end:
-        return f"{labels} · @ {start}"
-    day = start.split(" ")[0]
-    if series.dates and " " in end and end.startswith(day + " "):  # the same day: say it once
-        end = end[len(day) + 1:]
-    return f"{labels} · {start} – {end}"
-
-
 def draw(renderer, node) -> None:
     """Called by labelkit.ui.labeling for each <TimeSeries> of the config."""
     obj = renderer.config.objects.get(node.attrs.get("name", ""))
@@ -484,4 +472,4 @@ def describe_region(config: LabelConfig, obj: ObjectTag, data: dict, region: dic
         series, _ = _prepared(_cache_key(obj, data), obj, data)
     except LabelkitError:
         return None
-    return describe(series, region)
+    return ts.describe(series, region)

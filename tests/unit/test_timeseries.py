@@ -165,3 +165,19 @@ def test_a_label_studio_export_with_an_instant_reads_back_as_a_range() -> None:
     (region,) = results.values_of([item], config)[results.REGIONS]
     assert region["shape"] == "range" and region["geometry"] == {"start": 12, "end": 12, "instant": True}
     assert results.build_result(config, results.values_of([item], config)) == [item | {"origin": "manual"}]
+
+
+def test_regions_are_listed_with_times_as_the_data_shows_them() -> None:
+    dated = ts.Series(time=[0], values={}, dates=True)
+    region = {"labels": {"label": ["Run"]}, "geometry": {"start": 1592250751951.8074, "end": 1592251071946.638,
+                                                         "instant": False}}
+    assert ts.describe(dated, region) == "Run · 2020-06-15 19:52:31.951 – 19:57:51.946"
+    instant = {"labels": {}, "geometry": {"start": 1592250751000, "end": 1592250751000, "instant": True}}
+    assert ts.describe(dated, instant) == "no label · @ 2020-06-15 19:52:31"
+    numbers = ts.Series(time=[0], values={})
+    assert ts.describe(numbers, {"labels": {"l": ["Walk"]}, "geometry": {"start": 2, "end": 7.25}}) == "Walk · 2 – 7.25"
+
+
+def test_iso_dates_in_an_imported_result_are_read_as_milliseconds() -> None:
+    assert ts.as_time("2023-01-10T10:15:00.000Z") == 1673345700000
+    assert ts.as_time(12.5) == 12.5 and ts.as_time("soon") is None and ts.as_time(None) is None
