@@ -133,7 +133,9 @@ export default function (component) {
   }
   box.onclick = (event) => {
     const link = event.target.closest && event.target.closest("a");
-    if (link && !data.clickableLinks) event.preventDefault();
+    if (!link) return;
+    event.preventDefault();  // never leave the labeling page; clickableLinks opens a new tab
+    if (data.clickableLinks && link.href) window.open(link.href, "_blank", "noopener,noreferrer");
   };
   box.onmouseup = () => {
     if (data.disabled) return;
