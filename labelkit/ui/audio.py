@@ -16,6 +16,7 @@ import hashlib
 import json
 
 import streamlit as st
+from streamlit.errors import StreamlitDuplicateElementKey
 
 from labelkit import audio
 from labelkit import regions as rg
@@ -132,7 +133,7 @@ function setup(root) {
     hits.sort((a, b) => (a.end - a.start) - (b.end - b.start));  // the shortest on top
     if (hits.length) {
       const g = hits[0];
-      s.picked = g.id;
+      s.picked = g.id; s.lastPicked = g.id;
       s.audio.currentTime = g.start; s.stopAt = g.end;
       if (s.audio.src) s.audio.play();
       draw(s);
@@ -227,7 +228,7 @@ function draw(s) {
   }
   g.fillStyle = "#6b6f7b"; g.textBaseline = "top"; g.font = "10px sans-serif";
   if (d) {
-    const every = [0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((v) => (v / d) * width >= 60) || 600;
+    const every = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((v) => (v / d) * width >= 60) || 600;
     for (let t = 0; t <= d + 1e-9; t += every) {
       g.fillRect(x(t), height, 1, 4);
       g.fillText(clock(t).replace(/\\.0$/, ""), Math.min(x(t) + 2, width - 30), height + 4);
@@ -245,7 +246,11 @@ export default function (component) {
   if (!s) { s = root.lkAudio = setup(root); }
   s.data = data; s.send = setTriggerValue;
   root.classList.toggle("lk-readonly", !data.editable);
-  if (data.picked !== undefined && data.picked !== s.lastPicked) { s.picked = data.picked; s.lastPicked = data.picked; }
+  if (data.picked !== undefined && data.picked !== s.lastPicked) {
+    s.picked = data.picked; s.lastPicked = data.picked;
+    const g = (data.segments || []).find((x) => x.id === data.picked);
+    if (g && s.audio.paused && s.audio.src) s.audio.currentTime = g.start;  // Play then plays it
+  }
   options(s.speed, data.speeds || [1], data.speed || 1, (v) => v + "×");
   options(s.zoom, data.zooms || [1], data.zoom || 1, (v) => v + "×");
   if (s.url !== (data.url || "")) {
@@ -281,8 +286,13 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -
     ref = obj.value
     value = data.get(ref[1:]) if ref.startswith("$") else ref
     segments = _segments(config, [r for r in regions if r.get("shape") == "range"], data)
-    digest = hashlib.sha1(json.dumps([s["id"] for s in segments]).encode()).hexdigest()[:12]
-    player(obj, "" if value is None else str(value), segments, key=f"audio-show:{obj.name}:{digest}")
+    digest = hashlib.sha1(json.dumps(segments, sort_keys=True).encode()).hexdigest()[:12]
+    for copy in range(1, 10):  # the same segments twice on a page (an annotator's original beside a fix)
+        try:
+            player(obj, "" if value is None else str(value), segments, key=f"audio-show:{obj.name}:{digest}:{copy}")
+            return
+        except StreamlitDuplicateElementKey:
+            continue
 
 
 def player(obj: ObjectTag, value: str, segments: list[dict], key: str, picked: str | None = None,
@@ -295,8 +305,6 @@ def player(obj: ObjectTag, value: str, segments: list[dict], key: str, picked: s
         st.warning(f"The audio {value!r} cannot be shown here.", icon=":material/music_off:")
         return None
     wave = audio.waveform(source) if source is not None and not isinstance(source, str) else None
-    if url is None and source is not None:
-        st.audio(str(source))
     attrs = obj.node.attrs
     data = {
         "url": url, "duration": wave.duration if wave else None, "peaks": list(wave.peaks) if wave else None,
@@ -305,7 +313,10 @@ def player(obj: ObjectTag, value: str, segments: list[dict], key: str, picked: s
         "speeds": list(SPEEDS), "speed": _nearest(SPEEDS, _number(attrs.get("defaultspeed"), 1.0, 0.5, 2.0)),
         "zooms": list(ZOOMS), "zoom": _nearest(ZOOMS, _number(attrs.get("defaultzoom"), 1, 1, 16)),
     }
-    return _component(data=data, key=key, **callbacks)
+    found = _component(data=data, key=key, **callbacks)
+    if url is None and source is not None:
+        st.audio(str(source))
+    return found
 
 
 class SegmentEditor(RegionPanel):
@@ -336,8 +347,14 @@ class SegmentEditor(RegionPanel):
         callbacks = {"on_drawn_change": self.add, "on_picked_change": self.pick} if editable else {}
         player(self.image, self.value, _segments(self.config, self.regions, self.data), key=f"{self.where}wave",
                picked=picked, editable=editable, **callbacks)
-        if not self.disabled:
+        if self.disabled:
+            pass
+        elif self.regions or st.session_state.get(f"{self.where}:removed"):
+            self.bounds(picked)
             self.panel()
+        else:  # the panel's own hint points at a text on the left; here the waveform is above
+            st.markdown("**Regions** (0)")
+            st.caption("Drag across the waveform above to add one.")
         self.relations()
 
     def add(self) -> None:
@@ -345,7 +362,9 @@ class SegmentEditor(RegionPanel):
         tool = self.tools[0] if self.tools else None
         if not drawn or tool is None:
             return
-        geometry = audio.segment(drawn["start"], drawn["end"], drawn.get("duration"))
+        source = image_source(self.value)
+        wave = audio.waveform(source) if source is not None and not isinstance(source, str) else None
+        geometry = audio.segment(drawn["start"], drawn["end"], wave.duration if wave else drawn.get("duration"))
         if geometry is None:
             return
         label = st.session_state.get(f"{self.where}:label")
@@ -358,6 +377,33 @@ class SegmentEditor(RegionPanel):
         }
         self.store([*self.regions, region])
         st.session_state[f"{self.prefix}:selected"] = region["id"]
+
+    def bounds(self, picked: str | None) -> None:
+        """The picked segment's start and end, to set to the hundredth of a second."""
+        region = next((r for r in self.regions if r["id"] == picked), None)
+        if region is None:
+            return
+        row = st.container(horizontal=True, vertical_alignment="bottom")
+        for end in ("start", "end"):
+            key = f"{self.where}:{end}:{region['id']}"
+            st.session_state[key] = float(region["geometry"][end])
+            title = "Picked segment: start (s)" if end == "start" else "end (s)"
+            row.number_input(title, key=key, min_value=0.0, step=0.05, format="%.2f", width=200,
+                             on_change=self.move, args=(region["id"],))
+
+    def move(self, picked: str) -> None:
+        start, end = (st.session_state.get(f"{self.where}:{e}:{picked}") for e in ("start", "end"))
+        source = image_source(self.value)
+        wave = audio.waveform(source) if source is not None and not isinstance(source, str) else None
+        geometry = audio.segment(start, end, wave.duration if wave else None) if None not in (start, end) else None
+        if geometry is None:
+            st.toast("A segment needs an end after its start, inside the audio.")
+            return
+        regions = self.regions
+        for region in regions:
+            if region["id"] == picked:
+                region["geometry"] = {**region["geometry"], **geometry}
+        self.store(regions)
 
     def pick(self) -> None:
         chosen = (st.session_state.get(f"{self.where}wave") or {}).get("picked")
