@@ -24,6 +24,8 @@ ORIGINAL_KEYS = {
     "text-classification", "sentiment", "image-classification", "multi-label", "image-tagging", "text-rating",
 }
 IMAGE_GROUPS = ("Image classification", "Object detection", "Segmentation", "Keypoints", "OCR")
+# The groups of every other data type (issue: "Every other data type").
+OTHER_GROUPS = ("Audio", "Video", "Time series", "HTML and dialogue", "Ranking and comparison", "Documents")
 # The tags that have an interface here; an image template uses no other.
 IMAGE_TAGS = {
     "View", "Header", "Style", "Collapse", "Panel", "Filter", "Text", "Image", "Choices", "Choice", "TextArea",
@@ -80,7 +82,19 @@ def test_the_gallery_offers_at_least_25_new_image_templates_in_the_five_groups()
     per_group = Counter(t.group for t in new)
     assert all(per_group[g] >= 3 for g in IMAGE_GROUPS), per_group
     # A misspelt group would open a section of its own in the gallery.
-    assert {t.group for t in TEMPLATES} <= {"Text", *IMAGE_GROUPS}
+    assert {t.group for t in TEMPLATES} <= {"Text", *IMAGE_GROUPS, *OTHER_GROUPS}
+
+
+def test_the_gallery_offers_at_least_25_templates_for_the_other_data_types() -> None:
+    others = [t for t in TEMPLATES if t.group in OTHER_GROUPS]
+    assert len(others) >= 25
+    per_group = Counter(t.group for t in others)
+    assert all(per_group[g] >= 3 for g in OTHER_GROUPS), per_group
+    # Each starts from the object tag of its kind of data.
+    expected = {"Audio": {"Audio", "AudioPlus"}, "Video": {"Video"}, "Time series": {"TimeSeries"},
+                "HTML and dialogue": {"HyperText", "Paragraphs", "Chat", "Text"}}
+    for t in others:
+        assert not expected.get(t.group) or expected[t.group] & {node.tag for node in tree(t)}, t.key
 
 
 @pytest.mark.parametrize("t", IMAGE_TEMPLATES, ids=by_key)
