@@ -19,6 +19,7 @@ from labelkit.ui.media import image_source
 from labelkit.ui.region_panel import image_values
 
 PAGE_WIDTH = 900  # pixels a PDF page is rendered at (the browser scales it to the column)
+PAGE_HEIGHT = 520  # pixels of the box a page scrolls in, so the questions under it stay in view
 _MANY = 12  # more pages than this are picked from a list, not a row of buttons
 
 
@@ -126,7 +127,8 @@ def _pdf(renderer, obj: ObjectTag) -> None:
         st.warning("This PDF cannot be read.", icon=":material/broken_image:")
         return
     index = pick_page(renderer.prefix, obj.name, count)
-    st.image(pdf_page_png(str(source), mtime, index), caption=f"Page {index + 1} of {count}", width="stretch")
+    with st.container(height=PAGE_HEIGHT, border=True):
+        st.image(pdf_page_png(str(source), mtime, index), caption=f"Page {index + 1} of {count}", width="stretch")
 
 
 def _images(renderer, obj: ObjectTag) -> None:
@@ -139,7 +141,8 @@ def _images(renderer, obj: ObjectTag) -> None:
     if source is None:
         st.warning(f"The image {values[index]!r} cannot be shown here.", icon=":material/broken_image:")
         return
-    st.image(source, caption=f"Page {index + 1} of {len(values)}", width="stretch")
+    with st.container(height=PAGE_HEIGHT, border=True):
+        st.image(source, caption=f"Page {index + 1} of {len(values)}", width="stretch")
 
 
 # Answers per page

@@ -53,6 +53,7 @@ export default function (component) {
   const columns = data.columns || [];
   const items = data.items || {};
   const order = JSON.parse(JSON.stringify(data.order || {}));
+  root.dataset.order = JSON.stringify(data.order || {});  // what the server holds (moves here show at once)
   const ranked = columns.length === 1;
   let dragged = null;
 

@@ -5,9 +5,11 @@ Studio's "pairwise" and "ranker" results in the database."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
@@ -38,6 +40,11 @@ TASK = {
 }
 
 
+def saved(page: Page, part: str) -> None:
+    """Wait until the server holds the ranker's new order (the page shows a move at once)."""
+    expect(page.locator(".lk-ranker")).to_have_attribute("data-order", re.compile(re.escape(part)))
+
+
 def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
     project_id = project_with_tasks(server, tmp_path, "Preferences", CONFIG, [TASK])
     page = new_page()
@@ -53,10 +60,12 @@ def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_
     item = lambda item_id: page.locator(f'.lk-item[data-id="{item_id}"]')  # noqa: E731
     item("a2").drag_to(column("harmful"))  # HTML5 drag and drop, as a mouse does it
     column("harmful").locator('.lk-item[data-id="a2"]').wait_for()
+    saved(page, '"harmful":["a2"]')
     settled(page)
     item("a3").focus()  # the keyboard way: an arrow moves the focused item to the next column
     page.keyboard.press("ArrowRight")
     column("helpful").locator('.lk-item[data-id="a3"]').wait_for()
+    saved(page, '"helpful":["a3"]')
     settled(page)
     if os.environ.get("LABELKIT_SHOTS"):
         page.screenshot(path=os.path.join(os.environ["LABELKIT_SHOTS"], "ranking.png"), full_page=True)
@@ -74,3 +83,36 @@ def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_
     assert (ranker["from_name"], ranker["to_name"]) == ("quality", "answers")
     assert ranker["value"] == {"ranker": {"_": ["a1"], "helpful": ["a3"], "harmful": ["a2"]}}
     assert all(item["origin"] == "manual" and item["id"] for item in annotation.result)
+
+
+PDF_CONFIG = """<View>
+  <Pdf name="document" value="$pdf"/>
+  <Choices name="page_type" toName="document" perItem="true">
+    <Choice value="Invoice"/><Choice value="Letter"/><Choice value="Terms"/>
+  </Choices>
+</View>"""
+
+
+def test_classify_the_pages_of_a_pdf_one_by_one(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+    project_id = project_with_tasks(server, tmp_path, "Pages", PDF_CONFIG, [{"pdf": "/data/upload/samples/invoice.pdf"}])
+    page = new_page()
+    sign_in(page, server, path="/label")
+    see(page, "Page 1 of 3")
+    # the page, rendered to an image on the server, has loaded in the browser
+    page.wait_for_function("() => [...document.querySelectorAll('img')].some(i => i.complete && i.naturalWidth >= 800)")
+    click(page, "Invoice")
+    see(page, "Answered pages — 1: Invoice")
+    settled(page)
+    page.get_by_role("radiogroup").get_by_text("3", exact=True).click()  # page navigation
+    see(page, "Page 3 of 3")
+    settled(page)
+    click(page, "Terms")
+    see(page, "Answered pages — 1: Invoice · 3: Terms")
+    click(page, "Submit")
+    see(page, "You're all done here")
+
+    with server.db() as db:
+        annotation = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
+    # Label Studio's perItem shape: one choices item per page, with the page's index
+    assert sorted((i["item_index"], i["value"]["choices"]) for i in annotation.result) == [(0, ["Invoice"]), (2, ["Terms"])]
+    assert all((i["from_name"], i["to_name"], i["type"]) == ("page_type", "document", "choices") for i in annotation.result)
