@@ -126,20 +126,13 @@ def _read_file(path: Path) -> str:
 
 
 def _fetch(url: str) -> str:
-    import httpx
+    from labelkit.net import fetch_bytes
 
     try:
-        with httpx.stream("GET", url, timeout=20, follow_redirects=True) as response:
-            response.raise_for_status()
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_BYTES:
-                    raise TimeSeriesError(f"{url} is larger than {MAX_BYTES // 2**20} MB")
-                chunks.append(chunk)
-    except httpx.HTTPError as e:
-        raise TimeSeriesError(f"cannot fetch {url}: {e}") from e
-    return b"".join(chunks).decode("utf-8-sig", errors="replace")
+        body = fetch_bytes(url, MAX_BYTES)
+    except LabelkitError as e:
+        raise TimeSeriesError(str(e)) from e
+    return body.decode("utf-8-sig", errors="replace")
 
 
 def _separator(sep: str | None, text: str) -> str:

@@ -1,0 +1,61 @@
+"""Fetching a URL that task data names, on the server's behalf (a time series' CSV, and
+later URL imports): only public addresses, unless LABELKIT_ALLOW_PRIVATE_URLS is set, so a
+task cannot make the server read its own network (cloud metadata, databases, admin pages);
+every redirect is checked the same way; the body is capped."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit
+
+from labelkit.errors import InvalidInput
+from labelkit.settings import get_settings
+
+MAX_REDIRECTS = 5
+
+
+def check_public(url: str) -> None:
+    """InvalidInput unless the URL is http(s) to a host whose every address is public."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"{url} is not an http(s) URL")
+    if get_settings().allow_private_urls:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except (socket.gaierror, UnicodeError) as e:
+        raise InvalidInput(f"cannot find the host of {url}") from e
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            raise InvalidInput(
+                f"{url} points into a private network ({address}); the server only fetches public addresses "
+                "(LABELKIT_ALLOW_PRIVATE_URLS=true allows private ones)"
+            )
+
+
+def fetch_bytes(url: str, max_bytes: int, timeout: float = 20) -> bytes:
+    """The body of a public URL, following redirects that stay public; InvalidInput when it
+    cannot be fetched or is larger than max_bytes."""
+    import httpx
+
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            check_public(url)
+            try:
+                with client.stream("GET", url) as response:
+                    if response.is_redirect and response.headers.get("location"):
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    response.raise_for_status()
+                    chunks, size = [], 0
+                    for chunk in response.iter_bytes():
+                        size += len(chunk)
+                        if size > max_bytes:
+                            raise InvalidInput(f"{url} is larger than {max_bytes // 2**20} MB")
+                        chunks.append(chunk)
+                    return b"".join(chunks)
+            except httpx.HTTPError as e:
+                raise InvalidInput(f"cannot fetch {url}: {e}") from e
+    raise InvalidInput(f"{url} redirects more than {MAX_REDIRECTS} times")
