@@ -32,7 +32,8 @@ def waveform(path: Path) -> Waveform | None:
 
 
 @lru_cache(maxsize=64)
-def _read(path: str, mtime: int, size: int) -> Waveform | None:  # noqa: ARG001 (the file's version is the key)
+def _read(path: str, mtime: int, size: int) -> Waveform | None:
+    """Cached by path and the file's version (mtime, size), so a replaced file is read again."""
     try:
         with wave.open(path, "rb") as wav:
             rate, width, channels, frames = wav.getframerate(), wav.getsampwidth(), wav.getnchannels(), wav.getnframes()

@@ -3,7 +3,8 @@
 The player is a small component of our own (plain JavaScript on Streamlit's components
 v2, no build step): an <audio> element for playback, a canvas with the waveform (peaks of
 a WAV file read here by labelkit.audio; other files decoded in the browser with WebAudio),
-a cursor that follows playback, click to seek, playback speed and zoom. With <Labels> on
+a cursor that follows playback, click to seek, playback speed and zoom (the tag's
+defaultspeed, defaultzoom, defaultvolume and height are honoured). With <Labels> on
 the audio, a drag on the waveform marks a segment with the current label, stored as Label
 Studio stores it: type "labels", value {start, end (seconds, floats), channel, labels}.
 Segments may overlap; a click on one picks it in the list below (relabel, per-region
@@ -231,7 +232,8 @@ function draw(s) {
     const every = [0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600].find((v) => (v / d) * width >= 60) || 600;
     for (let t = 0; t <= d + 1e-9; t += every) {
       g.fillRect(x(t), height, 1, 4);
-      g.fillText(clock(t).replace(/\\.0$/, ""), Math.min(x(t) + 2, width - 30), height + 4);
+      const text = clock(t).replace(/\\.0$/, "");
+      if (x(t) + 2 + g.measureText(text).width <= width) g.fillText(text, x(t) + 2, height + 4);
     }
   }
   g.fillStyle = "#ff4b4b";
@@ -257,6 +259,7 @@ export default function (component) {
     s.url = data.url || "";
     s.duration = data.duration || 0; s.peaks = data.peaks || null;
     if (s.url) s.audio.src = s.url; else s.audio.removeAttribute("src");
+    s.audio.volume = data.volume === undefined ? 1 : data.volume;
     if (!s.peaks && s.url) decode(s, s.url);
   }
   draw(s);
@@ -266,7 +269,7 @@ export default function (component) {
 _component = st.components.v2.component("labelkit.audio", html=_HTML, css=_CSS, js=_JS)
 
 
-def draw(renderer, node: Node) -> None:  # noqa: ANN001 (labelkit.ui.labeling._Renderer)
+def draw(renderer, node: Node) -> None:
     """The audio of one <Audio>/<AudioPlus>: with its segment editor when the config puts
     <Labels> on it and the renderer draws controls, else the player alone."""
     obj = renderer.config.objects.get(node.attrs.get("name", ""))
@@ -296,7 +299,7 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -
 
 
 def player(obj: ObjectTag, value: str, segments: list[dict], key: str, picked: str | None = None,
-           editable: bool = False, **callbacks) -> dict | None:  # noqa: ANN003
+           editable: bool = False, **callbacks) -> dict | None:
     """The waveform player for a task's audio value; where the browser cannot fetch it
     (no page URL, as in tests), Streamlit's own player plays the local file."""
     source = image_source(value)
@@ -309,7 +312,7 @@ def player(obj: ObjectTag, value: str, segments: list[dict], key: str, picked: s
     data = {
         "url": url, "duration": wave.duration if wave else None, "peaks": list(wave.peaks) if wave else None,
         "segments": segments, "picked": picked, "editable": editable, "readonly": not callbacks,
-        "height": _number(attrs.get("height"), 96, 40, 400),
+        "height": _number(attrs.get("height"), 96, 40, 400), "volume": _number(attrs.get("defaultvolume"), 1.0, 0.0, 1.0),
         "speeds": list(SPEEDS), "speed": _nearest(SPEEDS, _number(attrs.get("defaultspeed"), 1.0, 0.5, 2.0)),
         "zooms": list(ZOOMS), "zoom": _nearest(ZOOMS, _number(attrs.get("defaultzoom"), 1, 1, 16)),
     }
@@ -323,7 +326,7 @@ class SegmentEditor(RegionPanel):
     """The segments of one <Audio>, with the region panel under the waveform."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, value: str, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         self.config, self.image, self.data, self.value, self.prefix = config, obj, data, value, prefix
         self.disabled = disabled
         self.shortcut = shortcut or (lambda hotkey: None)
@@ -428,5 +431,5 @@ def _number(text: str | None, default: float, low: float, high: float) -> float:
     return min(high, max(low, found))
 
 
-def _nearest(choices: tuple, value: float):  # noqa: ANN202
+def _nearest(choices: tuple, value: float):
     return min(choices, key=lambda c: abs(c - value))

@@ -38,7 +38,7 @@ def drag(page: Page, start: float, end: float) -> None:
     page.mouse.up()
 
 
-def test_mark_a_segment_transcribe_it_set_its_end_and_submit(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_mark_a_segment_transcribe_it_set_its_end_and_submit(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Calls", CONFIG, [{"audio": "/data/upload/samples/conversation.wav"}])
 
     page = new_page()
