@@ -450,7 +450,8 @@ def show_result(config: LabelConfig, values: dict[str, Any], data: dict | None =
         elif control.tag == "Rating":
             text = f"{value} / {control.attrs.get('maxRating', '5')}"
         elif control.tag == "Ranker" and isinstance(value, dict):
-            text = "; ".join(f"{bucket}: {', '.join(map(str, ids))}" for bucket, ids in value.items())
+            text = "; ".join(f"{'not in a bucket' if bucket == '_' else bucket}: {', '.join(map(str, ids))}"
+                             for bucket, ids in value.items() if ids)
         elif control.tag == "Pairwise":
             sides = dict(zip(("left", "right"), control.to_name, strict=False))
             text = f"{value} ({sides.get(value, '')})"

@@ -23,6 +23,7 @@ import streamlit as st
 from labelkit.config import ControlTag, LabelConfig, Node, ObjectTag
 from labelkit.config.parser import truthy
 from labelkit.html_safe import sanitize
+from labelkit.ui.media import browser_url
 from labelkit.ui.text import plain
 
 UNSORTED = "_"  # Label Studio's column for the items no bucket holds (when none is default)
@@ -309,7 +310,7 @@ def _items(obj: ObjectTag, value: Any) -> None:
             if item["body"]:
                 st.markdown(plain(item["body"]))
             if item["html"]:
-                st.html(sanitize(item["html"]))
+                st.html(_safe(item["html"]))
 
 
 def _rank(renderer, obj: ObjectTag, ranker: ControlTag, value: Any) -> None:
@@ -329,7 +330,7 @@ def _rank(renderer, obj: ObjectTag, ranker: ControlTag, value: Any) -> None:
     _ranker(
         data={
             "columns": columns(ranker, obj.node.attrs.get("title", "")), "order": order,
-            "items": {i["id"]: {**i, "html": sanitize(i["html"]) if i["html"] else ""} for i in items},
+            "items": {i["id"]: {**i, "html": _safe(i["html"])} for i in items},
             "disabled": renderer.disabled, "focus": st.session_state.get(f"{widget}:focus"),
         },
         key=widget,
@@ -376,6 +377,14 @@ def _pick(key: str, side: str) -> None:
 def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
     """Lists and tables carry no regions; the Ranker's answer is shown as text by
     labeling.show_result."""
+
+
+def _safe(html: str) -> str:
+    """An item's html, sanitized; its uploaded images load through signed links."""
+    if not html:
+        return ""
+    page_url = st.context.url
+    return sanitize(html, local_url=lambda path: browser_url(path, page_url))
 
 
 def _text(value: Any) -> str:
