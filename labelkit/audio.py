@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from labelkit.regions import region_id
+
 PEAKS = 1600  # slices of the waveform: enough for a wide screen at 2x zoom, small to send
 SHORTEST = 0.05  # seconds; a shorter drag is a click, not a segment
 _DTYPES = {1: np.uint8, 2: np.int16, 4: np.int32}
@@ -89,3 +91,22 @@ def segment(start: float, end: float, duration: float | None = None) -> dict | N
     if end - start < SHORTEST:
         return None
     return {"start": start, "end": end, "channel": 0}
+
+
+def new_segment(to_name: str, tool: str, label_control: str | None, label: str | None, start: float, end: float,
+                duration: float | None = None) -> dict | None:
+    """A segment marked on an audio object, as the UI keeps regions (labelkit.regions):
+    shape "range", its seconds, its label, and the audio's length (Label Studio's
+    original_length) when known; None when the drag was too short."""
+    geometry = segment(start, end, duration)
+    if geometry is None:
+        return None
+    region = {
+        "id": region_id(), "to_name": to_name, "item_index": None, "shape": "range", "geometry": geometry,
+        "tool": tool, "labels": {label_control: [label]} if label and label_control else {}, "attributes": {},
+        "origin": "manual",
+    }
+    if duration:
+        region["original_length"] = round(float(duration), 6)
+    return region
+

@@ -13,6 +13,7 @@ https://labelstud.io/guide/export#Label-Studio-JSON-format-of-annotated-tasks
 The UI works on regions as plain dicts (JSON-friendly, they live in session state):
   {"id", "to_name", "item_index", "shape", "geometry", "tool", "labels": {control: [..]},
    "attributes": {control: value}, "original_width", "original_height", "origin"}
+(and "original_length", the seconds of audio a segment is on, when it is known)
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ def regions_of(result: list | None, config: LabelConfig | None = None) -> list[d
                 "original_width": item.get("original_width"), "original_height": item.get("original_height"),
                 "origin": item.get("origin", "manual"),
             }
+            if item.get("original_length") is not None:  # audio: the length in seconds of what it is on
+                region["original_length"] = item["original_length"]
         if kind in LABEL_TYPES:
             region["labels"][name] = list(value.get(kind) or [])
             if kind != "labels" and region["tool"] != name and region["tool"] not in region["labels"]:
@@ -165,6 +168,8 @@ def items_of(config: LabelConfig, regions: list[dict]) -> list[dict]:
         if region["shape"] in _IMAGE_SHAPES:  # image regions say which image size their percentages are of
             common |= {"original_width": region.get("original_width"), "original_height": region.get("original_height"),
                        "image_rotation": 0}
+        if region.get("original_length") is not None:  # Label Studio writes it on each item of an audio segment
+            common["original_length"] = region["original_length"]
         common["origin"] = region.get("origin") or "manual"
         if region.get("item_index") is not None:
             common["item_index"] = region["item_index"]

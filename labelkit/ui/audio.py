@@ -22,7 +22,6 @@ from streamlit.errors import StreamlitDuplicateElementKey
 from labelkit import audio
 from labelkit import regions as rg
 from labelkit.config import LabelConfig, Node, ObjectTag
-from labelkit.regions import region_id
 from labelkit.ui import region_panel as rp
 from labelkit.ui.media import browser_url, image_source
 from labelkit.ui.region_panel import RegionPanel
@@ -365,19 +364,13 @@ class SegmentEditor(RegionPanel):
         tool = self.tools[0] if self.tools else None
         if not drawn or tool is None:
             return
-        source = image_source(self.value)
-        wave = audio.waveform(source) if source is not None and not isinstance(source, str) else None
-        geometry = audio.segment(drawn["start"], drawn["end"], wave.duration if wave else drawn.get("duration"))
-        if geometry is None:
-            return
         label = st.session_state.get(f"{self.where}:label")
         owner = next((c for c in rp.label_controls(self.config, self.image.name, tool)
                       if any(o.stored == label for o in c.options_for(self.data))), tool)
-        region = {
-            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "range",
-            "geometry": geometry, "tool": tool.name,
-            "labels": {owner.name: [label]} if label else {}, "attributes": {}, "origin": "manual",
-        }
+        region = audio.new_segment(self.image.name, tool.name, owner.name, label, drawn["start"], drawn["end"],
+                                   self.duration() or drawn.get("duration"))
+        if region is None:
+            return
         self.store([*self.regions, region])
         st.session_state[f"{self.prefix}:selected"] = region["id"]
 
@@ -394,11 +387,17 @@ class SegmentEditor(RegionPanel):
             row.number_input(title, key=key, min_value=0.0, step=0.05, format="%.2f", width=200,
                              on_change=self.move, args=(region["id"],))
 
-    def move(self, picked: str) -> None:
-        start, end = (st.session_state.get(f"{self.where}:{e}:{picked}") for e in ("start", "end"))
+    def duration(self) -> float | None:
+        """The audio's length in seconds where it is read here (a local WAV)."""
         source = image_source(self.value)
         wave = audio.waveform(source) if source is not None and not isinstance(source, str) else None
-        geometry = audio.segment(start, end, wave.duration if wave else None) if None not in (start, end) else None
+        return wave.duration if wave else None
+
+    def move(self, picked: str) -> None:
+        start, end = (st.session_state.get(f"{self.where}:{e}:{picked}") for e in ("start", "end"))
+        region = next((r for r in self.regions if r["id"] == picked), {})
+        length = self.duration() or region.get("original_length")
+        geometry = audio.segment(start, end, length) if None not in (start, end) else None
         if geometry is None:
             st.toast("A segment needs an end after its start, inside the audio.")
             return

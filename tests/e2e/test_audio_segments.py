@@ -74,4 +74,5 @@ def test_mark_a_segment_transcribe_it_set_its_end_and_submit(server: Server, new
     assert value["start"] == pytest.approx(2.5, abs=0.2) and value["end"] == 4.25
     assert text["id"] == segment["id"] and (text["from_name"], text["to_name"]) == ("transcription", "audio")
     assert text["value"] == {"start": value["start"], "end": value["end"], "channel": 0, "text": ["is anybody there"]}
+    assert segment["original_length"] == text["original_length"] == DURATION  # as Label Studio writes it
     assert "original_width" not in segment

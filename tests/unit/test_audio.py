@@ -18,8 +18,11 @@ from labelkit.results import REGIONS, build_result, values_of
 SAMPLES = Path(__file__).resolve().parents[2] / "labelkit" / "samples"
 
 
-def item(id_: str, from_name: str, kind: str, value: dict, to_name: str = "audio") -> dict:
-    return {"id": id_, "from_name": from_name, "to_name": to_name, "type": kind, "value": value, "origin": "manual"}
+def item(id_: str, from_name: str, kind: str, value: dict, to_name: str = "audio", length: float | None = None) -> dict:
+    found = {"id": id_, "from_name": from_name, "to_name": to_name, "type": kind, "value": value, "origin": "manual"}
+    if length is not None:  # Label Studio writes the audio's length on each item of a segment
+        found["original_length"] = length
+    return found
 
 
 # Label Studio's results, as its export writes them
@@ -27,12 +30,14 @@ def item(id_: str, from_name: str, kind: str, value: dict, to_name: str = "audio
 def test_diarization_segments_with_transcripts_round_trip_in_label_studio_shape() -> None:
     config = parse_config(template("speaker-diarization").config)
     result = [
-        item("wvZ1a2b3c4", "speaker", "labels", {"start": 0.412, "end": 2.05, "channel": 0, "labels": ["Speaker 1"]}),
+        item("wvZ1a2b3c4", "speaker", "labels", {"start": 0.412, "end": 2.05, "channel": 0, "labels": ["Speaker 1"]},
+             length=98.719925),
         item("wvZ1a2b3c4", "transcription", "textarea", {"start": 0.412, "end": 2.05, "channel": 0,
-                                                          "text": ["good morning"]}),
-        item("Qx9Yy8Ww7v", "speaker", "labels", {"start": 1.5, "end": 3.75, "channel": 0, "labels": ["Speaker 2"]}),
+                                                          "text": ["good morning"]}, length=98.719925),
+        item("Qx9Yy8Ww7v", "speaker", "labels", {"start": 1.5, "end": 3.75, "channel": 0, "labels": ["Speaker 2"]},
+             length=98.719925),
         item("Qx9Yy8Ww7v", "transcription", "textarea", {"start": 1.5, "end": 3.75, "channel": 0,
-                                                          "text": ["hello, who is this?"]}),
+                                                          "text": ["hello, who is this?"]}, length=98.719925),
     ]
     values = values_of(result, config)
     first, second = values[REGIONS]
@@ -67,14 +72,21 @@ def test_whole_file_answers_on_the_audio_round_trip() -> None:
 
 def test_a_segment_the_editor_makes_is_stored_as_label_studio_stores_one() -> None:
     config = parse_config(template("speaker-diarization").config)
-    geometry = audio.segment(3.2, 1.0, duration=8.0)  # dragged right to left
-    region = {"id": "n1", "to_name": "audio", "item_index": None, "shape": "range", "geometry": geometry,
-              "tool": "speaker", "labels": {"speaker": ["Noise"]}, "attributes": {"transcription": "a door"},
-              "origin": "manual"}
+    region = audio.new_segment("audio", "speaker", "speaker", "Noise", 3.2, 1.0, duration=8.0)  # dragged right to left
+    region["attributes"] = {"transcription": "a door"}
     labels, text = build_result(config, {REGIONS: [region]})
-    assert labels == item("n1", "speaker", "labels", {"start": 1.0, "end": 3.2, "channel": 0, "labels": ["Noise"]})
-    assert text == item("n1", "transcription", "textarea", {"start": 1.0, "end": 3.2, "channel": 0, "text": ["a door"]})
+    assert labels == item(region["id"], "speaker", "labels", {"start": 1.0, "end": 3.2, "channel": 0, "labels": ["Noise"]},
+                          length=8.0)
+    assert text == item(region["id"], "transcription", "textarea", {"start": 1.0, "end": 3.2, "channel": 0,
+                                                                    "text": ["a door"]}, length=8.0)
     assert all(isinstance(labels["value"][k], float) for k in ("start", "end"))
+    assert len(region["id"]) == 10  # Label Studio's ids
+
+
+def test_a_segment_without_a_label_or_a_known_length_is_still_a_segment() -> None:
+    region = audio.new_segment("audio", "speaker", None, None, 0.5, 1.5)
+    assert region["labels"] == {} and "original_length" not in region
+    assert audio.new_segment("audio", "speaker", "speaker", "Noise", 1.0, 1.01, duration=8.0) is None  # a click
 
 
 # A drag on the waveform
