@@ -49,7 +49,12 @@ def pdf_file(obj: ObjectTag, data: dict) -> Path | str | None:
 def page_count(obj: ObjectTag, data: dict) -> int:
     if obj.tag == "Pdf":
         source = pdf_file(obj, data)
-        return _pdf_pages(str(source), source.stat().st_mtime) if isinstance(source, Path) and source.exists() else 0
+        if not isinstance(source, Path) or not source.exists():
+            return 0
+        try:
+            return _pdf_pages(str(source), source.stat().st_mtime)
+        except Exception:  # noqa: BLE001 (pypdfium2 raises its own error for a damaged file)
+            return 0
     return len(image_values(data, obj))
 
 
@@ -124,7 +129,9 @@ def _pdf(renderer, obj: ObjectTag) -> None:
     try:
         count = _pdf_pages(str(source), mtime)
     except Exception:  # noqa: BLE001 (pypdfium2 raises its own error for a damaged file)
-        st.warning("This PDF cannot be read.", icon=":material/broken_image:")
+        count = 0
+    if count == 0:
+        st.warning("This PDF cannot be read, or has no pages.", icon=":material/broken_image:")
         return
     index = pick_page(renderer.prefix, obj.name, count)
     with st.container(height=PAGE_HEIGHT, border=True):

@@ -154,3 +154,16 @@ def test_a_pdf_page_is_rendered_to_a_png_of_the_asked_width() -> None:
         assert page.width == 400
         assert page.height > page.width  # a portrait page, not a blank stub
         assert page.convert("L").getextrema()[0] < 100  # something dark is printed on it
+
+
+def test_a_damaged_pdf_has_no_pages_rather_than_an_error(settings) -> None:  # noqa: ANN001, ARG001
+    from labelkit.storage import local
+    from labelkit.ui import documents
+
+    broken = local.upload_root() / "broken.pdf"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_bytes(b"%PDF-1.4 not really")
+    config = check_config('<View><Pdf name="doc" value="$pdf"/><Choices name="c" toName="doc"><Choice value="A"/></Choices></View>')
+    pdf = config.objects["doc"]
+    assert documents.page_count(pdf, {"pdf": "/data/upload/broken.pdf"}) == 0
+    assert documents.page_count(pdf, {"pdf": "/data/upload/samples/missing.pdf"}) == 0
