@@ -140,20 +140,3 @@ def clamp_range(start: int, end: int, count: int) -> tuple[int, int]:
     """A timeline range in order and inside the video (frames 1..count)."""
     low, high = sorted((int(start), int(end)))
     return max(1, min(low, count)), max(1, min(high, count))
-
-
-def merge_ranges(ranges: list[dict]) -> list[dict]:
-    """Ranges in order, overlapping or touching ones joined (one label's timeline)."""
-    merged: list[dict] = []
-    for r in sorted(ranges, key=lambda r: (r["start"], r["end"])):
-        if merged and r["start"] <= merged[-1]["end"] + 1:
-            merged[-1] = {"start": merged[-1]["start"], "end": max(merged[-1]["end"], r["end"])}
-        else:
-            merged.append({"start": int(r["start"]), "end": int(r["end"])})
-    return merged
-
-
-def clock(frame: int, rate: float) -> str:
-    """m:ss.ss of a frame's start, for people."""
-    seconds = (max(1, frame) - 1) / rate
-    return f"{int(seconds // 60)}:{seconds % 60:05.2f}"

@@ -48,12 +48,11 @@ _CSS = """
   border-radius: 0.4rem; background: #fff; cursor: pointer; color: #31333f; }
 .lk-bar button:disabled { opacity: 0.45; cursor: default; }
 .lk-bar .lk-clock { font-variant-numeric: tabular-nums; min-width: 12rem; }
-.lk-tl { position: relative; max-width: 640px; border: 1px solid rgba(49,51,63,0.2); border-radius: 0.4rem;
-  padding: 2px 0; user-select: none; }
+.lk-tl { position: relative; max-width: 640px; box-sizing: border-box; border: 1px solid rgba(49,51,63,0.2);
+  border-radius: 0.4rem; padding: 2px 4px 2px 96px; user-select: none; }
 .lk-lane { position: relative; height: 20px; margin: 2px 0; }
-.lk-lane .lk-name { position: absolute; left: 4px; top: 3px; font-size: 0.7rem; line-height: 0.9rem; color: #333;
-  pointer-events: none; white-space: nowrap; z-index: 2; background: rgba(255,255,255,0.75); padding: 0 3px;
-  border-radius: 2px; }
+.lk-lane .lk-name { position: absolute; left: -92px; width: 88px; top: 3px; font-size: 0.7rem; line-height: 0.9rem;
+  color: #333; pointer-events: none; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .lk-ruler { background: repeating-linear-gradient(90deg, rgba(49,51,63,0.12) 0 1px, transparent 1px 10%);
   cursor: pointer; }
 .lk-new { background: rgba(49,51,63,0.06); cursor: crosshair; }
@@ -63,7 +62,7 @@ _CSS = """
 .lk-key { position: absolute; top: 5px; width: 9px; height: 9px; margin-left: -5px; transform: rotate(45deg);
   border: 1px solid #31333f; cursor: pointer; }
 .lk-key.lk-off { background: #fff !important; }
-.lk-head { position: absolute; top: 0; bottom: 0; width: 2px; background: #d33; pointer-events: none; }
+.lk-head { position: absolute; top: -2px; bottom: -2px; width: 2px; margin-left: -1px; background: #d33; pointer-events: none; }
 .lk-hint { font-size: 0.8rem; color: #666; margin: 0.2rem 0; }
 """
 
@@ -216,7 +215,7 @@ export default function (component) {
       const lane = ev.target.closest(".lk-lane");
       if (!lane) return;
       const frameOf = (e) => {
-        const r = tl.getBoundingClientRect();
+        const r = (tl.querySelector(".lk-ruler") || tl).getBoundingClientRect();
         return Math.max(1, Math.min(count, Math.floor((e.clientX - r.left) / r.width * count) + 1));
       };
       if (ev.target.dataset.id) {
@@ -342,9 +341,11 @@ export default function (component) {
         }
         s.tl.append(lane);
       }
-      const head = el("div", "lk-head");
-      head.style.left = `calc(${at(frame)} + ${50 / count}%)`;
-      s.tl.append(head);
+      for (const lane of s.tl.children) {  // the playhead across every lane
+        const head = el("div", "lk-head");
+        head.style.left = `calc(${at(frame)} + ${50 / count}%)`;
+        lane.append(head);
+      }
     };
   }
   s.trigger = setTriggerValue;
@@ -413,7 +414,7 @@ class VideoEditor(RegionPanel):
     """The regions of one <Video>, with the region panel beside the player."""
 
     def __init__(self, config: LabelConfig, video: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         self.config, self.image, self.data, self.prefix = config, video, data, prefix
         self.disabled = disabled
         self.shortcut = shortcut or (lambda hotkey: None)
@@ -535,7 +536,7 @@ class VideoEditor(RegionPanel):
         self.store([*self.regions, region])
         st.session_state[f"{self.prefix}:selected"] = region["id"]
 
-    def _change_track(self, name: str, change) -> None:  # noqa: ANN001
+    def _change_track(self, name: str, change) -> None:
         event = self._event(name)
         if event is None:
             return
@@ -560,7 +561,7 @@ class VideoEditor(RegionPanel):
             st.session_state[f"{self.prefix}:selected"] = event["id"]
 
 
-def draw(renderer, node: Node) -> None:  # noqa: ANN001
+def draw(renderer, node: Node) -> None:
     """A <Video> in a task view: the player always; with the controls, its region editor
     (also when the object itself is not drawn, as on a reviewer's fix)."""
     video = renderer.config.objects.get(node.attrs.get("name", ""))
@@ -592,6 +593,6 @@ def show(config: LabelConfig, video: ObjectTag, data: dict, found: list[dict]) -
     mine = [r for r in found if r["shape"] in ("timeline", "videorectangle")]
     if url is None:
         return
-    _component(data={"src": url, "rate": vd.frame_rate(video.node.attrs), "tracks": _tracks(config, mine, data),
-                     "ranges": _ranges(config, mine, data), "picked": None, "start": None, "disabled": True,
-                     "drawing": False, "timeline": False, "label": "", "hint": ""})
+    rp.show_once(_component, {"src": url, "rate": vd.frame_rate(video.node.attrs), "tracks": _tracks(config, mine, data),
+                              "ranges": _ranges(config, mine, data), "picked": None, "start": None, "disabled": True,
+                              "drawing": False, "timeline": False, "label": "", "hint": ""})

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
@@ -31,6 +31,7 @@ CONFIG = """<View>
   </TimelineLabels>
   <Choices name="hidden" toName="video" perRegion="true" whenTagName="box"><Choice value="Visible"/><Choice value="Hidden"/></Choices>
 </View>"""
+LABELER, PASSWORD = "lee@example.com", "lee's password"
 FRAMES = 96  # labelkit/samples/shapes.webm: 4 s at 24 fps
 
 
@@ -40,10 +41,22 @@ def shot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(os.environ["LABELKIT_SHOTS"]) / f"video-{name}.png"), full_page=True)
 
 
+def rect(page: Page, selector: str) -> dict:
+    """Where an element of the player is now (the player redraws its boxes and lanes, so
+    an element found may be replaced before it is measured: then measure the new one)."""
+    for _ in range(20):
+        found = page.locator(selector).first
+        found.wait_for()
+        box = found.bounding_box()
+        if box:
+            return box
+    raise AssertionError(f"{selector} never stayed on the page")
+
+
 def lane_x(page: Page, lane: str, frame: int) -> tuple[float, float]:
     """Where frame N is on a lane of the timeline (the middle of its slot)."""
-    page.locator(".lk-tl").first.scroll_into_view_if_needed()  # the timeline stays, its lanes are redrawn
-    box = page.locator(f".lk-tl {lane}").first.bounding_box()
+    page.locator(".lk-tl").first.evaluate("el => el.scrollIntoView({block: 'center'})")  # all of it in view
+    box = rect(page, f".lk-tl {lane}")
     return box["x"] + (frame - 0.5) / FRAMES * box["width"], box["y"] + box["height"] / 2
 
 
@@ -62,17 +75,18 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
 
 def on_frame(page: Page, x: float, y: float) -> tuple[float, float]:
     """A point of the video frame, in percent of it."""
-    over = page.locator(".lk-over").first
-    over.scroll_into_view_if_needed()
-    box = over.bounding_box()
+    page.locator(".lk-over").first.evaluate("el => el.scrollIntoView({block: 'center'})")
+    box = rect(page, ".lk-over")
     return box["x"] + box["width"] * x / 100, box["y"] + box["height"] * y / 100
 
 
-def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Clips", CONFIG, [{"video": "/data/upload/samples/shapes.webm"}])
 
+    server.cli("user", "create", LABELER, "--admin", "--name", "Lee Labeler", password=PASSWORD)  # another reviews
+
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, email=LABELER, password=PASSWORD, path="/label")
     see(page, f"Frame 1 / {FRAMES}")
     settled(page)
     click(page, "frame ▶")
@@ -83,9 +97,9 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     settled(page)
     shot(page, "1-box")
     go_to_frame(page, 40)
-    box = page.locator(".lk-box").first.bounding_box()  # held where it was (no later keyframe)
+    box = rect(page, ".lk-box")  # held where it was (no later keyframe)
     drag(page, (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2),
-         (box["x"] + box["width"] / 2 + page.locator(".lk-over").first.bounding_box()["width"] * 0.3,
+         (box["x"] + box["width"] / 2 + rect(page, ".lk-over")["width"] * 0.3,
           box["y"] + box["height"] / 2))
     see(page, "1. Square · box, 2 keyframes")
     settled(page)
@@ -105,12 +119,22 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     settled(page)
     page.locator('button:has-text("Still")').first.click()
     settled(page)
-    drag(page, lane_x(page, ".lk-new", 12), lane_x(page, ".lk-new", 30))
+    see(page, re.compile(rf"^Frame \d+ / {FRAMES}"))  # a player drawn anew has loaded its video
+    start = lane_x(page, ".lk-new", 12)
+    drag(page, start, (lane_x(page, ".lk-new", 30)[0], start[1]))
     see(page, "2. Still · frames 12–30")
     settled(page)
     shot(page, "3-range")
     click(page, "Submit")
     see(page, "You're all done here")
+
+    page = new_page()  # the review page draws the annotation's track and range on the player
+    sign_in(page, server, path="/review")
+    see(page, "1. Square · box, 3 keyframes")
+    see(page, "2. Still · frames 12–30")
+    expect(page.locator(".lk-tl .lk-name", has_text="Still")).to_have_count(1)
+    expect(page.locator(".lk-tl .lk-name", has_text="Square (box)")).to_have_count(1)
+    shot(page, "4-review")
 
     with server.db() as db:
         annotation = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
