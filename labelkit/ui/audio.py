@@ -110,16 +110,33 @@ function setup(root) {
     const rect = s.canvas.getBoundingClientRect();
     return Math.min(s.duration, Math.max(0, ((e.clientX - rect.left) / rect.width) * s.duration));
   };
+  const edge = (e) => {  // an edge of the picked segment under the pointer: drag it to adjust the segment
+    const g = s.data.editable && s.duration && (s.data.segments || []).find((x) => x.id === s.picked);
+    if (!g) return null;
+    const rect = s.canvas.getBoundingClientRect(), px = (t) => rect.left + (t / s.duration) * rect.width;
+    if (Math.abs(e.clientX - px(g.start)) <= 5) return { id: g.id, side: "start", start: g.start, end: g.end };
+    if (Math.abs(e.clientX - px(g.end)) <= 5) return { id: g.id, side: "end", start: g.start, end: g.end };
+    return null;
+  };
   s.canvas.onpointerdown = (e) => {
     if (!s.duration) return;
     s.canvas.setPointerCapture(e.pointerId);
-    s.down = { t: at(e), x: e.clientX };
+    s.resize = edge(e);
+    if (!s.resize) s.down = { t: at(e), x: e.clientX };
   };
   s.canvas.onpointermove = (e) => {
-    if (!s.down || !s.data.editable) return;
+    if (s.resize) { s.resize[s.resize.side] = at(e); draw(s); return; }
+    if (!s.down) { s.canvas.style.cursor = edge(e) ? "ew-resize" : ""; return; }
+    if (!s.data.editable) return;
     if (s.drag || Math.abs(e.clientX - s.down.x) > 4) { s.drag = { a: s.down.t, b: at(e) }; draw(s); }
   };
   s.canvas.onpointerup = (e) => {
+    if (s.resize) {
+      const r = s.resize;
+      s.resize = null;
+      s.send("moved", { id: r.id, start: Math.min(r.start, r.end), end: Math.max(r.start, r.end), duration: s.duration });
+      return;
+    }
     const down = s.down, drag = s.drag;
     s.down = null; s.drag = null;
     if (!down) return;
@@ -194,7 +211,10 @@ function draw(s) {
   g.clearRect(0, 0, width, height + ruler);
   g.fillStyle = "#f7f8fa"; g.fillRect(0, 0, width, height);
   const d = s.duration, x = (t) => (d ? (t / d) * width : 0);
-  const segments = data.segments || [], lane = lanes(segments);
+  const r = s.resize;  // a segment being adjusted is drawn where its edge is now
+  const segments = (data.segments || []).map((x) => (r && x.id === r.id
+    ? { ...x, start: Math.min(r.start, r.end), end: Math.max(r.start, r.end) } : x));
+  const lane = lanes(segments);
   for (const seg of segments) {
     g.fillStyle = seg.color + "40";
     g.fillRect(x(seg.start), 0, Math.max(1, x(seg.end) - x(seg.start)), height);
@@ -343,10 +363,10 @@ class SegmentEditor(RegionPanel):
         if tool is not None and not self.disabled:
             self.label_buttons(tool)
             st.caption("Drag across the waveform to mark a segment with this label; click a segment to pick it "
-                       "and hear it, click elsewhere to move the play cursor.")
+                       "and hear it (then drag its edges to adjust it), click elsewhere to move the play cursor.")
         picked = st.session_state.get(f"{self.prefix}:selected")
         editable = tool is not None and not self.disabled
-        callbacks = {"on_drawn_change": self.add, "on_picked_change": self.pick} if editable else {}
+        callbacks = {"on_drawn_change": self.add, "on_picked_change": self.pick, "on_moved_change": self.resize} if editable else {}
         player(self.image, self.value, _segments(self.config, self.regions, self.data), key=f"{self.where}wave",
                picked=picked, editable=editable, **callbacks)
         if self.disabled:
@@ -394,9 +414,19 @@ class SegmentEditor(RegionPanel):
         return wave.duration if wave else None
 
     def move(self, picked: str) -> None:
+        """The picked segment's start or end typed in."""
         start, end = (st.session_state.get(f"{self.where}:{e}:{picked}") for e in ("start", "end"))
+        self.reshape(picked, start, end)
+
+    def resize(self) -> None:
+        """An edge of the picked segment dragged on the waveform."""
+        moved = (st.session_state.get(f"{self.where}wave") or {}).get("moved")
+        if moved:
+            self.reshape(moved["id"], moved["start"], moved["end"], moved.get("duration"))
+
+    def reshape(self, picked: str, start: float | None, end: float | None, seen: float | None = None) -> None:
         region = next((r for r in self.regions if r["id"] == picked), {})
-        length = self.duration() or region.get("original_length")
+        length = self.duration() or region.get("original_length") or seen
         geometry = audio.segment(start, end, length) if None not in (start, end) else None
         if geometry is None:
             st.toast("A segment needs an end after its start, inside the audio.")
