@@ -331,7 +331,8 @@ def _rank(renderer, obj: ObjectTag, ranker: ControlTag, value: Any) -> None:
         data={
             "columns": columns(ranker, obj.node.attrs.get("title", "")), "order": order,
             "items": {i["id"]: {**i, "html": _safe(i["html"])} for i in items},
-            "disabled": renderer.disabled, "focus": st.session_state.get(f"{widget}:focus"),
+            # the item just moved keeps the keyboard focus, once (a later run must not steal it back)
+            "disabled": renderer.disabled, "focus": st.session_state.pop(f"{widget}:focus", None),
         },
         key=widget,
         on_moved_change=lambda: _moved(widget, key, ranker, ids),

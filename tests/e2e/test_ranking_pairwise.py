@@ -67,6 +67,13 @@ def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_
     column("helpful").locator('.lk-item[data-id="a3"]').wait_for()
     saved(page, '"helpful":["a3"]')
     settled(page)
+    item("a1").focus()  # the moved item keeps the focus, so a second arrow moves it on
+    page.keyboard.press("ArrowRight")
+    saved(page, '"helpful":["a3","a1"]')
+    settled(page)
+    page.keyboard.press("ArrowRight")
+    saved(page, '"harmful":["a2","a1"]')
+    settled(page)
     if os.environ.get("LABELKIT_SHOTS"):
         page.screenshot(path=os.path.join(os.environ["LABELKIT_SHOTS"], "ranking.png"), full_page=True)
     click(page, "Submit")
@@ -81,7 +88,7 @@ def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_
     assert (pairwise["from_name"], pairwise["to_name"], pairwise["value"]) == ("pw", "pw", {"selected": "right"})
     # with buckets and none default, the items left in the list are kept under "_"
     assert (ranker["from_name"], ranker["to_name"]) == ("quality", "answers")
-    assert ranker["value"] == {"ranker": {"_": ["a1"], "helpful": ["a3"], "harmful": ["a2"]}}
+    assert ranker["value"] == {"ranker": {"_": [], "helpful": ["a3"], "harmful": ["a2", "a1"]}}
     assert all(item["origin"] == "manual" and item["id"] for item in annotation.result)
 
 
