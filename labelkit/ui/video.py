@@ -29,7 +29,7 @@ from labelkit.ui.media import browser_url, image_source
 from labelkit.ui.region_panel import RegionPanel
 
 _CSS = """
-.lk-video { font-size: 0.9rem; }
+.lk-video { font-size: 0.9rem; outline: none; }
 .lk-stage { position: relative; display: block; width: 100%; max-width: 640px; line-height: 0; background: #000;
   user-select: none; }
 .lk-stage video { width: 100%; height: auto; display: block; }
@@ -156,6 +156,19 @@ export default function (component) {
     video.addEventListener("play", () => { play.textContent = "❚❚ Pause"; requestAnimationFrame(tick); });
     video.addEventListener("pause", () => { play.textContent = "▶ Play"; tick(); });
     video.addEventListener("seeked", tick);
+    // Keys while the player has the focus (a click on it gives it): arrows step a frame
+    // (with Shift a second), space plays and pauses.
+    root.tabIndex = 0;
+    root.addEventListener("mousedown", () => root.focus({ preventScroll: true }));
+    root.addEventListener("keydown", (ev) => {
+      if (ev.target !== root || !s.count()) return;
+      const step = ev.shiftKey ? Math.round(s.rate()) : 1;
+      if (ev.key === "ArrowLeft") s.seek(s.frameNow() - step);
+      else if (ev.key === "ArrowRight") s.seek(s.frameNow() + step);
+      else if (ev.key === " ") { if (video.paused) video.play(); else video.pause(); }
+      else return;
+      ev.preventDefault();
+    });
     video.addEventListener("loadedmetadata", () => {
       if (s.data.start) s.seek(s.data.start); else s.draw();
     });
@@ -456,9 +469,11 @@ class VideoEditor(RegionPanel):
         hint = ""
         if drawing and not self.disabled:
             hint = ("Pause, then drag over the frame to start a track. On another frame, drag the box (or its "
-                    "corner) to add a keyframe; the frames between follow it.")
+                    "corner) to add a keyframe; the frames between follow it. Click the player, then ← → step "
+                    "a frame.")
         elif timeline and not self.disabled:
-            hint = "Drag along the labeling lane under the video to label those frames."
+            hint = ("Drag along the labeling lane under the video to label those frames (a click labels one). "
+                    "Click the player, then ← → step a frame.")
         with player:
             if url is not None:
                 _component(

@@ -91,6 +91,9 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     settled(page)
     click(page, "frame ▶")
     see(page, f"Frame 2 / {FRAMES}")
+    page.locator(".lk-clock").first.click()  # the player has the keys now
+    page.keyboard.press("ArrowRight")
+    see(page, f"Frame 3 / {FRAMES}")
     go_to_frame(page, 10)
     drag(page, on_frame(page, 10, 20), on_frame(page, 30, 50))  # around the red square
     see(page, "1. Square · box, 1 keyframe")
