@@ -6,7 +6,7 @@ stores it: type "labels", value {start, end (seconds, floats), channel, labels},
 audio's original_length. Segments may overlap; a click on one picks it in the list below
 (relabel, per-region answers such as a transcription, delete) and plays it; its edges can
 be dragged, or its start and end typed. The tag's defaultspeed, defaultzoom,
-defaultvolume and height are honoured."""
+defaultvolume, height and hotkey (play/pause) are honoured."""
 
 from __future__ import annotations
 

@@ -151,6 +151,17 @@ function setup(root) {
     }
   };
   new ResizeObserver(() => draw(s)).observe(s.scroll);
+  const onKey = (e) => {  // the tag's hotkey plays and pauses, unless the person is typing
+    if (!root.isConnected) { document.removeEventListener("keydown", onKey); return; }
+    const target = e.composedPath()[0];
+    if (!s.data.hotkey || !s.audio.src || (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)))) return;
+    const parts = s.data.hotkey.toLowerCase().split("+"), key = parts.pop();
+    const pressed = e.key === " " ? "space" : e.key.toLowerCase();
+    if (pressed !== key || ["ctrl", "alt", "shift", "meta"].some((m) => parts.includes(m) !== e[m + "Key"])) return;
+    e.preventDefault();
+    s.play.onclick();
+  };
+  document.addEventListener("keydown", onKey);
   return s;
 }
 
@@ -173,6 +184,11 @@ function tick(s) {
   const x = (s.audio.currentTime / (s.duration || 1)) * s.canvas.clientWidth;
   if (x < s.scroll.scrollLeft || x > s.scroll.scrollLeft + s.scroll.clientWidth) s.scroll.scrollLeft = x - 20;
   if (!s.audio.paused) requestAnimationFrame(() => tick(s));
+}
+
+function ink(color) {  // black or white, whichever reads on this background
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16));
+  return 0.299 * r + 0.587 * g + 0.114 * b > 150 ? "#1f2330" : "white";
 }
 
 function lanes(segments) {
@@ -229,7 +245,7 @@ function draw(s) {
     if (seg.id === s.picked) { g.strokeStyle = "#31333f"; g.lineWidth = 2.5; g.strokeRect(x0 + 1, 1, Math.max(1, x1 - x0 - 2), height - 2); }
     const y = 3 + 15 * (lane[seg.id] || 0);
     g.fillStyle = seg.color; g.fillRect(x0, y - 1, Math.min(x1 - x0, g.measureText(seg.label).width + 8), 15);
-    g.fillStyle = "white"; g.fillText(seg.label, x0 + 4, y, Math.max(0, x1 - x0 - 6));
+    g.fillStyle = ink(seg.color); g.fillText(seg.label, x0 + 4, y, Math.max(0, x1 - x0 - 6));
   }
   if (s.drag) {
     g.fillStyle = "rgba(49, 51, 63, 0.18)";
@@ -294,6 +310,7 @@ def player(obj: ObjectTag, value: str, segments: list[dict], key: str, picked: s
         "height": _number(attrs.get("height"), 96, 40, 400), "volume": _number(attrs.get("defaultvolume"), 1.0, 0.0, 1.0),
         "speeds": list(SPEEDS), "speed": _nearest(SPEEDS, _number(attrs.get("defaultspeed"), 1.0, 0.5, 2.0)),
         "zooms": list(ZOOMS), "zoom": _nearest(ZOOMS, _number(attrs.get("defaultzoom"), 1, 1, 16)),
+        "hotkey": _hotkey(attrs.get("hotkey")),
     }
     found = _component(data=data, key=key, **callbacks)
     if url is None and source is not None:
@@ -311,3 +328,9 @@ def _number(text: str | None, default: float, low: float, high: float) -> float:
 
 def _nearest(choices: tuple, value: float):
     return min(choices, key=lambda c: abs(c - value))
+
+
+def _hotkey(text: str | None) -> str | None:
+    """The tag's play/pause hotkey ("space", "ctrl+p"...), unless it is the submit shortcut."""
+    key = (text or "").strip().lower().replace(" ", "")
+    return None if not key or key in ("ctrl+enter", "meta+enter") else key
