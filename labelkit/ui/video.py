@@ -59,6 +59,8 @@ _CSS = """
 .lk-seg { position: absolute; top: 2px; bottom: 2px; border-radius: 3px; opacity: 0.75; cursor: pointer;
   min-width: 3px; }
 .lk-seg.lk-picked { outline: 2px solid #31333f; opacity: 1; }
+.lk-seg[data-range] { border-left: 4px solid rgba(0,0,0,0.35); border-right: 4px solid rgba(0,0,0,0.35);
+  box-sizing: border-box; }
 .lk-key { position: absolute; top: 5px; width: 9px; height: 9px; margin-left: -5px; transform: rotate(45deg);
   border: 1px solid #31333f; cursor: pointer; }
 .lk-key.lk-off { background: #fff !important; }
@@ -231,7 +233,30 @@ export default function (component) {
         const r = (tl.querySelector(".lk-ruler") || tl).getBoundingClientRect();
         return Math.max(1, Math.min(count, Math.floor((e.clientX - r.left) / r.width * count) + 1));
       };
-      if (ev.target.dataset.id) {
+      const t = ev.target;
+      if (t.dataset.range !== undefined && !s.data.disabled) {  // a range's end dragged: the range changes
+        const r = t.getBoundingClientRect();
+        const side = ev.clientX - r.left < 6 ? "start" : (r.right - ev.clientX < 6 ? "end" : null);
+        if (side) {
+          ev.preventDefault();
+          let start = Number(t.dataset.start), end = Number(t.dataset.end);
+          const move = (e) => {
+            const f = frameOf(e);
+            if (side === "start") start = Math.min(f, end); else end = Math.max(f, start);
+            t.style.left = ((start - 1) / count * 100) + "%"; t.style.width = ((end - start + 1) / count * 100) + "%";
+            s.seek(f);
+          };
+          const up = () => {
+            window.removeEventListener("mousemove", move); window.removeEventListener("mouseup", up);
+            if (start !== Number(t.dataset.start) || end !== Number(t.dataset.end)) {
+              s.send("span", { id: t.dataset.id, index: Number(t.dataset.range), start: start, end: end });
+            }
+          };
+          window.addEventListener("mousemove", move); window.addEventListener("mouseup", up);
+          return;
+        }
+      }
+      if (t.dataset.id) {
         ev.preventDefault();
         s.trigger("picked", { id: ev.target.dataset.id, n: Date.now() });
         if (ev.target.dataset.frame) s.seek(Number(ev.target.dataset.frame));
@@ -327,10 +352,11 @@ export default function (component) {
       for (const r of d.ranges) {
         const lane = el("div", "lk-lane");
         lane.append(el("span", "lk-name", r.label || "no label"));
-        for (const g of r.ranges) {
+        for (const [index, g] of r.ranges.entries()) {
           const seg = el("div", "lk-seg" + (r.id === d.picked ? " lk-picked" : ""));
           Object.assign(seg.style, { left: at(g.start), width: wide(g.start, g.end), background: r.color });
           seg.dataset.id = r.id; seg.dataset.frame = String(g.start);
+          seg.dataset.range = String(index); seg.dataset.start = String(g.start); seg.dataset.end = String(g.end);
           seg.title = `${r.label}: frames ${g.start}–${g.end}`;
           lane.append(seg);
         }
@@ -461,6 +487,9 @@ class VideoEditor(RegionPanel):
         if url is None:
             _fallback(value)
         player, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
+        if side is not None:  # the list first: until its radio is drawn in a run, the pick in session state is
+            with side:        # the label the browser sent, not the region's id
+                self.panel()
         picked = st.session_state.get(f"{self.prefix}:selected")
         mine = self.regions
         chosen = next((r for r in mine if r["id"] == picked), None)
@@ -484,11 +513,8 @@ class VideoEditor(RegionPanel):
                           "color": rp.label_color(self.config, self.image.name, label, self.data), "hint": hint},
                     key=f"{self.where}player",
                     on_box_change=self.box, on_range_change=self.range, on_picked_change=self.pick,
-                    on_toggle_change=self.toggle, on_unkey_change=self.unkey,
+                    on_toggle_change=self.toggle, on_unkey_change=self.unkey, on_span_change=self.span,
                 )
-        if side is not None:
-            with side:
-                self.panel()
         self.relations()
 
     # Events from the player
@@ -550,6 +576,23 @@ class VideoEditor(RegionPanel):
         }
         self.store([*self.regions, region])
         st.session_state[f"{self.prefix}:selected"] = region["id"]
+
+    def span(self) -> None:
+        """A range's start or end dragged along the timeline."""
+        event = self._event("span")
+        if event is None:
+            return
+        regions = self.regions
+        for region in regions:
+            ranges = list(region["geometry"].get("ranges") or [])
+            index = int(event.get("index") or 0)
+            if region["id"] == event.get("id") and region["shape"] == "timeline" and 0 <= index < len(ranges):
+                count = int(event.get("framesCount") or max(int(event["start"]), int(event["end"])))
+                start, end = vd.clamp_range(int(event["start"]), int(event["end"]), count)
+                ranges[index] = {"start": start, "end": end}
+                region["geometry"] = {**region["geometry"], "ranges": ranges}
+                region["origin"] = cs.changed_origin(region)
+        self.store(regions)
 
     def _change_track(self, name: str, change) -> None:
         event = self._event(name)

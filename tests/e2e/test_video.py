@@ -1,6 +1,6 @@
 """Video in a real browser: the player steps through frames, a box dragged over the frame
 starts a track, moved on a later frame it gets a second keyframe, "End track here" ends
-it, a range dragged along the timeline is labeled; submitted, they are Label Studio's
+it, a range dragged along the timeline is labeled and its end dragged further; submitted, they are Label Studio's
 videorectangle and timelinelabels results."""
 
 from __future__ import annotations
@@ -127,6 +127,10 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     drag(page, start, (lane_x(page, ".lk-new", 30)[0], start[1]))
     see(page, "2. Still · frames 12–30")
     settled(page)
+    bar = rect(page, ".lk-seg[data-range]")  # its end dragged further
+    drag(page, (bar["x"] + bar["width"] - 2, bar["y"] + bar["height"] / 2), (lane_x(page, ".lk-new", 36)[0], bar["y"] + bar["height"] / 2))
+    see(page, "2. Still · frames 12–36")
+    settled(page)
     shot(page, "3-range")
     click(page, "Submit")
     see(page, "You're all done here")
@@ -134,7 +138,7 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     page = new_page()  # the review page draws the annotation's track and range on the player
     sign_in(page, server, path="/review")
     see(page, "1. Square · box, 3 keyframes")
-    see(page, "2. Still · frames 12–30")
+    see(page, "2. Still · frames 12–36")
     expect(page.locator(".lk-tl .lk-name", has_text="Still")).to_have_count(1)
     expect(page.locator(".lk-tl .lk-name", has_text="Square (box)")).to_have_count(1)
     shot(page, "4-review")
@@ -158,4 +162,4 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     assert answer["id"] == track["id"] and answer["value"]["choices"] == ["Visible"]
     (timeline,) = [r for r in annotation.result if r["type"] == "timelinelabels"]
     assert (timeline["from_name"], timeline["to_name"]) == ("actions", "video")
-    assert timeline["value"] == {"ranges": [{"start": 12, "end": 30}], "timelinelabels": ["Still"]}
+    assert timeline["value"] == {"ranges": [{"start": 12, "end": 36}], "timelinelabels": ["Still"]}
