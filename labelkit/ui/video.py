@@ -22,6 +22,7 @@ import streamlit as st
 from labelkit import regions as rg
 from labelkit import video as vd
 from labelkit.config import ControlTag, LabelConfig, Node, ObjectTag
+from labelkit.config.parser import truthy
 from labelkit.regions import region_id
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui import region_panel as rp
@@ -110,7 +111,7 @@ export default function (component) {
     s = root.__lk = { frame: 1 };
     const stage = el("div", "lk-stage");
     const video = el("video");
-    video.preload = "auto"; video.muted = true; video.playsInline = true;
+    video.preload = "auto"; video.playsInline = true;
     const over = el("div", "lk-over");
     stage.append(video, over);
     const bar = el("div", "lk-bar");
@@ -124,7 +125,11 @@ export default function (component) {
     speed.title = "Playback speed";
     const tools = el("span", "lk-bar");
     tools.style.margin = "0";
-    bar.append(back, play, fwd, clock, speed, tools);
+    const sound = el("button", "", "🔊");
+    sound.title = "Sound on or off";
+    sound.onclick = () => { video.muted = !video.muted; };
+    video.addEventListener("volumechange", () => { sound.textContent = video.muted ? "🔇" : "🔊"; });
+    bar.append(back, play, fwd, clock, speed, sound, tools);
     const tl = el("div", "lk-tl");
     const hint = el("div", "lk-hint");
     root.append(stage, bar, tl, hint);
@@ -392,7 +397,7 @@ export default function (component) {
   s.data = data;
   s.hint.textContent = data.hint || "";
   s.back.disabled = s.fwd.disabled = false;
-  if (!before || before.src !== data.src) s.video.src = data.src;
+  if (!before || before.src !== data.src) { s.video.muted = !!data.muted; s.video.src = data.src; }
   if (before && data.picked && data.picked !== before.picked && data.start) s.seek(data.start);
   s.draw();
 }
@@ -414,6 +419,11 @@ def _source(value: str) -> str | None:
     except Exception:  # noqa: BLE001 - no request context
         url = None
     return browser_url(value, url)
+
+
+def _muted(video: ObjectTag) -> bool:
+    """Label Studio plays a video's sound unless muted="true"."""
+    return truthy(video.node.attrs.get("muted"))
 
 
 def _fallback(value: str) -> None:
@@ -506,7 +516,7 @@ class VideoEditor(RegionPanel):
         with player:
             if url is not None:
                 _component(
-                    data={"src": url, "rate": self.rate, "tracks": _tracks(self.config, mine, self.data),
+                    data={"src": url, "rate": self.rate, "muted": _muted(self.image), "tracks": _tracks(self.config, mine, self.data),
                           "ranges": _ranges(self.config, mine, self.data), "picked": picked,
                           "start": first_frame(chosen) if chosen else None, "disabled": self.disabled,
                           "drawing": drawing, "timeline": timeline, "label": label or "",
@@ -638,7 +648,7 @@ def draw(renderer, node: Node) -> None:
         _fallback(value)
         return
     _component(
-        data={"src": url, "rate": vd.frame_rate(video.node.attrs), "tracks": [], "ranges": [], "picked": None,
+        data={"src": url, "rate": vd.frame_rate(video.node.attrs), "muted": _muted(video), "tracks": [], "ranges": [], "picked": None,
               "start": None, "disabled": True, "drawing": False, "timeline": False, "label": "", "hint": ""},
         key=f"{renderer.prefix}:{video.name}:player",
     )
@@ -651,6 +661,6 @@ def show(config: LabelConfig, video: ObjectTag, data: dict, found: list[dict]) -
     mine = [r for r in found if r["shape"] in ("timeline", "videorectangle")]
     if url is None:
         return
-    rp.show_once(_component, {"src": url, "rate": vd.frame_rate(video.node.attrs), "tracks": _tracks(config, mine, data),
+    rp.show_once(_component, {"src": url, "rate": vd.frame_rate(video.node.attrs), "muted": True, "tracks": _tracks(config, mine, data),
                               "ranges": _ranges(config, mine, data), "picked": None, "start": None, "disabled": True,
                               "drawing": False, "timeline": False, "label": "", "hint": ""})
