@@ -131,6 +131,12 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     drag(page, (bar["x"] + bar["width"] - 2, bar["y"] + bar["height"] / 2), (lane_x(page, ".lk-new", 36)[0], bar["y"] + bar["height"] / 2))
     see(page, "2. Still · frames 12–36")
     settled(page)
+    go_to_frame(page, 80)  # or start and end at the current frame
+    click(page, "Start range here")
+    go_to_frame(page, 84)
+    click(page, "End range here (from 80)")
+    see(page, "3. Still · frames 80–84")
+    settled(page)
     shot(page, "3-range")
     click(page, "Submit")
     see(page, "You're all done here")
@@ -139,7 +145,8 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     sign_in(page, server, path="/review")
     see(page, "1. Square · box, 3 keyframes")
     see(page, "2. Still · frames 12–36")
-    expect(page.locator(".lk-tl .lk-name", has_text="Still")).to_have_count(1)
+    see(page, "3. Still · frames 80–84")
+    expect(page.locator(".lk-tl .lk-name", has_text="Still")).to_have_count(2)
     expect(page.locator(".lk-tl .lk-name", has_text="Square (box)")).to_have_count(1)
     shot(page, "4-review")
 
@@ -160,6 +167,7 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     assert (last["x"], last["y"]) == pytest.approx((second["x"], second["y"]))
     (answer,) = [r for r in annotation.result if r["type"] == "choices"]
     assert answer["id"] == track["id"] and answer["value"]["choices"] == ["Visible"]
-    (timeline,) = [r for r in annotation.result if r["type"] == "timelinelabels"]
+    timeline, marked = [r for r in annotation.result if r["type"] == "timelinelabels"]
     assert (timeline["from_name"], timeline["to_name"]) == ("actions", "video")
     assert timeline["value"] == {"ranges": [{"start": 12, "end": 36}], "timelinelabels": ["Still"]}
+    assert marked["value"] == {"ranges": [{"start": 80, "end": 84}], "timelinelabels": ["Still"]}
