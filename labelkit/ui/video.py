@@ -125,10 +125,10 @@ export default function (component) {
     speed.title = "Playback speed";
     const tools = el("span", "lk-bar");
     tools.style.margin = "0";
-    const sound = el("button", "", "🔊");
+    const sound = el("button", "", "Sound on");
     sound.title = "Sound on or off";
     sound.onclick = () => { video.muted = !video.muted; };
-    video.addEventListener("volumechange", () => { sound.textContent = video.muted ? "🔇" : "🔊"; });
+    video.addEventListener("volumechange", () => { sound.textContent = video.muted ? "Sound off" : "Sound on"; });
     bar.append(back, play, fwd, clock, speed, sound, tools);
     const tl = el("div", "lk-tl");
     const hint = el("div", "lk-hint");
