@@ -127,8 +127,9 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     drag(page, start, (lane_x(page, ".lk-new", 30)[0], start[1]))
     see(page, "2. Still · frames 12–30")
     settled(page)
+    to_x = lane_x(page, ".lk-new", 36)[0]  # (scrolls the timeline into view first)
     bar = rect(page, ".lk-seg[data-range]")  # its end dragged further
-    drag(page, (bar["x"] + bar["width"] - 2, bar["y"] + bar["height"] / 2), (lane_x(page, ".lk-new", 36)[0], bar["y"] + bar["height"] / 2))
+    drag(page, (bar["x"] + bar["width"] - 2, bar["y"] + bar["height"] / 2), (to_x, bar["y"] + bar["height"] / 2))
     see(page, "2. Still · frames 12–36")
     settled(page)
     go_to_frame(page, 80)  # or start and end at the current frame
