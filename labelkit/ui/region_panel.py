@@ -334,7 +334,10 @@ def show_once(component, data: dict) -> None:  # noqa: ANN001
     """A read-only component for the review page, where two annotations may show the very
     same thing (a prediction both accepted unchanged): Streamlit refuses two elements
     with one id, so the second gets the next key."""
-    from streamlit.errors import StreamlitDuplicateElementId, StreamlitDuplicateElementKey
+    from streamlit.errors import (
+        StreamlitDuplicateElementId,
+        StreamlitDuplicateElementKey,
+    )
 
     base = hashlib.sha1(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
     for n in range(1000):

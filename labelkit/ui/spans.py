@@ -16,72 +16,10 @@ from labelkit import regions as rg
 from labelkit.config import LabelConfig, ObjectTag
 from labelkit.regions import region_id
 from labelkit.ui import region_panel as rp
+from labelkit.ui.components import component
 from labelkit.ui.region_panel import RegionPanel
 
-_CSS = """
-.lk-text { white-space: pre-wrap; line-height: 2.1; font-size: 1rem; padding: 0.75rem 1rem;
-  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; user-select: text; cursor: text; }
-.lk-text .lk-span { border-radius: 3px; padding: 2px 0; cursor: pointer; }
-.lk-text .lk-span.lk-picked { outline: 2px solid #31333f; }
-.lk-text .lk-span[data-overlap="true"] { border-bottom: 3px double #31333f; }
-"""
-
-_JS = """
-export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
-  const box = parentElement.querySelector(".lk-text");
-  const text = data.text || "";
-  const spans = data.spans || [];
-  const cuts = new Set([0, text.length]);
-  for (const s of spans) { cuts.add(s.start); cuts.add(s.end); }
-  const points = [...cuts].filter((c) => c >= 0 && c <= text.length).sort((a, b) => a - b);
-  box.replaceChildren();
-  for (let i = 0; i + 1 < points.length; i++) {
-    const from = points[i], to = points[i + 1];
-    const over = spans.filter((s) => s.start <= from && s.end >= to);
-    const piece = document.createElement("span");
-    piece.textContent = text.slice(from, to);
-    piece.dataset.start = String(from);
-    if (over.length) {
-      const top = over[over.length - 1];
-      piece.className = "lk-span" + (over.some((s) => s.id === data.picked) ? " lk-picked" : "");
-      piece.style.background = top.color + "55";
-      piece.title = over.map((s) => s.label).join(", ");
-      piece.dataset.overlap = String(over.length > 1);
-      piece.dataset.ids = over.map((s) => s.id).join(" ");
-    }
-    box.appendChild(piece);
-  }
-  const offset = (node, within) => {
-    const piece = node.nodeType === Node.TEXT_NODE ? node.parentElement : node;
-    if (!piece || !piece.dataset || piece.dataset.start === undefined) return null;
-    return Number(piece.dataset.start) + (node.nodeType === Node.TEXT_NODE ? within : 0);
-  };
-  box.onmouseup = () => {
-    if (data.disabled) return;
-    const root = parentElement.getSelection ? parentElement : document;
-    const sel = root.getSelection();
-    if (!sel || sel.rangeCount === 0) return;
-    const range = sel.getRangeAt(0);
-    if (range.collapsed) {
-      const piece = range.startContainer.parentElement;
-      if (piece && piece.dataset && piece.dataset.ids) {
-        const ids = piece.dataset.ids.split(" ");
-        setTriggerValue("picked", ids[ids.length - 1]);
-      }
-      return;
-    }
-    if (!box.contains(range.startContainer) || !box.contains(range.endContainer)) return;
-    const start = offset(range.startContainer, range.startOffset);
-    const end = offset(range.endContainer, range.endOffset);
-    sel.removeAllRanges();
-    if (start === null || end === null || end <= start) return;
-    setTriggerValue("selected", { start: start, end: end });
-  };
-}
-"""
-
-_component = st.components.v2.component("labelkit.spans", html='<div class="lk-text"></div>', css=_CSS, js=_JS)
+_component = component("spans", '<div class="lk-text"></div>')
 _WORD = re.compile(r"\w")
 
 
@@ -173,7 +111,6 @@ def has_spans(config: LabelConfig, text: str) -> bool:
 def editor(config: LabelConfig, text: ObjectTag, value: str, data: dict, prefix: str, disabled: bool = False,
            shortcut=None) -> None:  # noqa: ANN001
     SpanEditor(config, text, data, value, prefix, disabled, shortcut).draw()
-
 
 
 def show(config: LabelConfig, text: ObjectTag, data: dict, found: list[dict]) -> None:
