@@ -44,6 +44,12 @@ def exporter(name: str) -> Exporter:
     return found
 
 
+def unfit_formats(project: Project) -> dict[str, str]:
+    """The formats this project's config cannot be exported in, and why."""
+    config = parse_config(project.label_config)
+    return {name: why for name, fmt in FORMATS.items() if (why := fmt.supports(config))}
+
+
 @dataclass
 class ExportReport:
     tasks: int
@@ -95,6 +101,9 @@ def export_project(
     except ValueError:
         raise InvalidInput(f"--only must be one of: {', '.join(Only)}.") from None
     config = parse_config(project.label_config)
+    problem = fmt.supports(config)
+    if problem:
+        raise InvalidInput(f"{fmt.title} cannot export this project: {problem}")
     total = _count(session, project, only)
     done = 0
 

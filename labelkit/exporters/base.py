@@ -62,6 +62,10 @@ class ExportContext:
     data_keys: Callable[[], list[str]]  # every data key, in first-seen order (a pass over the data)
 
 
+def any_config(config: LabelConfig) -> str | None:  # noqa: ARG001
+    return None
+
+
 @dataclass(frozen=True)
 class Exporter:
     name: str
@@ -70,6 +74,8 @@ class Exporter:
     mime: str
     write: Callable[[ExportContext, BinaryIO], None]
     description: str
+    # Why a project with this config cannot be exported in this format (None: it can).
+    supports: Callable[[LabelConfig], str | None] = any_config
 
 
 def iso(stamp: str | None) -> str | None:
