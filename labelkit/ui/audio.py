@@ -77,7 +77,7 @@ class SegmentEditor(RegionPanel):
             self.label_buttons(tool)
             st.caption("Drag across the waveform to mark a segment with this label; click a segment to pick it "
                        "and hear it (then drag its edges to adjust it), click elsewhere to move the play cursor.")
-        picked = st.session_state.get(f"{self.prefix}:selected")
+        picked = self.picked
         editable = tool is not None and not self.disabled
         callbacks = {"on_drawn_change": self.add, "on_picked_change": self.pick, "on_moved_change": self.resize} if editable else {}
         player(self.image, self.value, _segments(self.config, self.regions, self.data), key=f"{self.where}wave",

@@ -168,6 +168,13 @@ class RegionPanel:
         """A region in the list (an editor may say it its own way, e.g. times as dates)."""
         return rg.describe(region)
 
+    @property
+    def picked(self) -> str | None:
+        """The id of the region picked in the list, when it is one of this editor's (in a run
+        the list starts, before it is drawn, its state may still be the text the browser sent)."""
+        chosen = st.session_state.get(f"{self.prefix}:selected")
+        return chosen if any(r["id"] == chosen for r in self.regions) else None
+
     def panel(self) -> None:
         regions = self.regions
         st.markdown(f"**Regions** ({len(regions)})")

@@ -62,7 +62,7 @@ class SpanEditor(RegionPanel):
             self.label_buttons(tool)
             st.caption("Select words with the mouse to label them; click a labeled span to pick it in the list.")
         text_column, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
-        picked = st.session_state.get(f"{self.prefix}:selected")
+        picked = self.picked
         spans = [
             {"id": r["id"], "start": r["geometry"]["start"], "end": r["geometry"]["end"],
              "label": ", ".join(rg.label_names(r)), "color": rp.region_color(self.config, r, self.data)}

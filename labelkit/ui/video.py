@@ -127,7 +127,7 @@ class VideoEditor(RegionPanel):
         if side is not None:  # the list first: until its radio is drawn in a run, the pick in session state is
             with side:        # the label the browser sent, not the region's id
                 self.panel()
-        picked = st.session_state.get(f"{self.prefix}:selected")
+        picked = self.picked
         mine = self.regions
         chosen = next((r for r in mine if r["id"] == picked), None)
         drawing = tool is not None and tool.tag == "VideoRectangle"
