@@ -16,6 +16,7 @@ from labelkit import audit, counts
 from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
+from labelkit.importers import imported_annotations as imported
 from labelkit.importers import delimited, json_tasks, media, text_lines
 from labelkit.importers.base import Format, ReadContext, Row
 from labelkit.importers.writer import TaskWriter
@@ -52,15 +53,18 @@ class ImportReport:
     created: int = 0
     files: int = 0
     predictions: int = 0
-    ignored_annotations: int = 0
+    annotations: int = 0
+    unmatched: int = 0  # annotations whose annotator has no account here
 
     def summary(self) -> str:
         text = f"Imported {self.created} task{'s' * (self.created != 1)} from {self.files} file{'s' * (self.files != 1)}"
-        if self.predictions:
-            text += f", with {self.predictions} prediction{'s' * (self.predictions != 1)}"
+        extras = [f"{n} {word}{'s' * (n != 1)}" for n, word in ((self.annotations, "annotation"), (self.predictions, "prediction")) if n]
+        if extras:
+            text += ", with " + " and ".join(extras)
         text += "."
-        if self.ignored_annotations:
-            text += f" {self.ignored_annotations} annotations in the files were not imported."
+        if self.unmatched:
+            text += (f" {self.unmatched} annotation{'s' * (self.unmatched != 1)} by people without an account here "
+                     "were kept as imported.")
         return text
 
 
@@ -91,7 +95,7 @@ class _Counting:
     def closed(self) -> bool:
         return self._stream.closed
 
-    def readinto(self, buffer) -> int:  # noqa: ANN001
+    def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
@@ -123,7 +127,8 @@ def import_sources(
     text_objects = config.objects_of("Text", "HyperText")
     images = config.objects_of("Image")
     report = ImportReport()
-    writer = TaskWriter(session, project.id)
+    writer = TaskWriter(session, project.id, project.overlap)
+    annotators = imported.Annotators(session)
     issues: list[str] = []
     saved_media: list[str] = []
     done_bytes = rows_read = 0
@@ -143,9 +148,8 @@ def import_sources(
                 rows_read += 1
                 task = _task_from(row, keys, name, issues)
                 if task is not None and not issues:
-                    text, data, predictions, ignored = task
-                    writer.add(text, data, predictions)
-                    report.ignored_annotations += ignored
+                    text, data, predictions, annotations = task
+                    writer.add(text, data, predictions, [(a, annotators.user_id(a.email)) for a in annotations])
                 if len(issues) >= MAX_ISSUES:
                     break
                 if progress and total_bytes and rows_read % 1000 == 0 and time.monotonic() - shown > 0.25:
@@ -165,34 +169,39 @@ def import_sources(
             _remove_media(path)
         raise
     report.created, report.predictions = writer.created, writer.predictions
+    report.annotations, report.unmatched = writer.annotations, writer.unmatched
     counts.tasks_added(session, project.id, report.created)
+    counts.done_changed(session, project.id, writer.done)
     if progress:
         progress(1.0, f"{report.created} tasks imported")
-    audit.record(session, actor, "task.import", f"project:{project.id}", project.id, created=report.created, files=report.files)
+    audit.record(session, actor, "task.import", f"project:{project.id}", project.id, created=report.created, files=report.files,
+                 annotations=report.annotations, unmatched=report.unmatched)
     return report
 
 
-def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> tuple[str, dict, list, int] | None:
-    """(data as JSON text, data, predictions, annotations not imported) for a row, or None
-    after noting its problem."""
+def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> tuple[str, dict, list, list] | None:
+    """(data as JSON text, data, predictions, annotations) for a row, or None after noting
+    its problem."""
     value = row.value
     if not isinstance(value, dict):
         where = row.place(filename)
         issues.append(f"{where}: a task must be an object with keys, not {type(value).__name__}")
         return None
     predictions: list = []
-    ignored = 0
+    annotations: list = []
     if isinstance(value.get("data"), dict):
         data = value["data"]
         predictions = value.get("predictions") or []
-        annotations = value.get("annotations") or []
         if not isinstance(predictions, list) or not all(
             isinstance(p, dict) and isinstance(p.get("result", []), list) for p in predictions
         ):
             issues.append(f"{row.place(filename)}: predictions must be a list of objects with a result list")
             return None
+        annotations = imported.read(value.get("annotations"))
+        if isinstance(annotations, str):
+            issues.append(f"{row.place(filename)}: {annotations}")
+            return None
         data = dict(data)
-        ignored = len(annotations) if isinstance(annotations, list) else 0
     else:
         data = value
     for key in keys:
@@ -206,7 +215,7 @@ def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> t
     if "\\u0000" in text:
         issues.append(f"{row.place(filename)}: the task contains a NUL character")
         return None
-    return text, data, predictions, ignored
+    return text, data, predictions, annotations
 
 
 def _remove_media(path: str) -> None:

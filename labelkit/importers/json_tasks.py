@@ -1,6 +1,6 @@
 """JSON (a list of tasks, or one task) and JSON Lines (a task a line).
 
-A task is Label Studio's {"data": {...}, "predictions": [...]} or a flat object."""
+A task is Label Studio's {"data": {...}, "annotations": [...], "predictions": [...]} or a flat object."""
 
 from __future__ import annotations
 
@@ -57,6 +57,6 @@ def _reason(e: Exception) -> str:
 
 
 FORMATS = [
-    Format("json", (".json",), read_json, "A JSON list of tasks: Label Studio's {\"data\": {...}} or flat objects"),
+    Format("json", (".json",), read_json, "A JSON list of tasks: Label Studio's export ({\"data\": {...}} with annotations and predictions) or flat objects"),
     Format("jsonl", (".jsonl", ".ndjson"), read_jsonl, "JSON Lines: one task object per line"),
 ]
