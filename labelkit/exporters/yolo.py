@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+import shutil
 import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -200,23 +201,32 @@ def data_yaml(names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _entry(name: str, compression: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
+    """An entry with a fixed date: the same project exports to the same bytes."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def _writer(fmt: str):  # noqa: ANN202
     def write(ctx: ExportContext, out: BinaryIO) -> None:
         names = class_names(ctx.config)
         classes = {n: i for i, n in enumerate(names)}
-        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("data.yaml", data_yaml(names))
-            archive.writestr("classes.txt", "".join(f"{n}\n" for n in names))
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr(_entry("data.yaml"), data_yaml(names))
+            archive.writestr(_entry("classes.txt"), "".join(f"{n}\n" for n in names))
             for name, labels, url in _entries(ctx, fmt, classes):
                 stem = posixpath.splitext(name)[0]
-                archive.writestr(f"labels/train/{stem}.txt", labels)
+                archive.writestr(_entry(f"labels/train/{stem}.txt"), labels)
                 if url and url.startswith(local.UPLOAD_PREFIX):
                     try:
                         path = local.resolve(url.split("?", 1)[0])
                     except LabelkitError:
                         continue  # gone from the disk: the labels still go
-                    # Images are compressed already; stored as they are.
-                    archive.write(path, f"images/train/{name}", compress_type=zipfile.ZIP_STORED)
+                    # Images are compressed already: stored as they are, copied in chunks.
+                    with path.open("rb") as source, archive.open(_entry(f"images/train/{name}", zipfile.ZIP_STORED), "w") as target:
+                        shutil.copyfileobj(source, target, 1 << 20)
 
     return write
 

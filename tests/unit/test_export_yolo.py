@@ -1,0 +1,214 @@
+"""YOLO exports read back as Ultralytics reads a dataset: data.yaml parsed with PyYAML,
+a label file per image named after it, one line per object, numbers checked against the
+annotations (pixel arithmetic done here by hand, not with the exporter's code)."""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from PIL import Image
+
+from labelkit import exporters, queue, work
+from labelkit.cli import main
+from labelkit.db import session_scope
+from labelkit.errors import InvalidInput
+from labelkit.models import Role
+from labelkit.storage import local
+
+CONFIG = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="box" toName="image"><Label value="Car"/><Label value="Person"/></RectangleLabels>
+  <PolygonLabels name="outline" toName="image"><Label value="Person"/><Label value="Tree: oak"/></PolygonLabels>
+  <Choices name="quality" toName="image"><Choice value="Clear"/><Choice value="Blurry"/></Choices>
+</View>"""
+W, H = 200, 100  # the images' size in pixels
+NAMES = ["Car", "Person", "Tree: oak"]
+
+
+def png(color: str) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (W, H), color).save(out, format="PNG")
+    return out.getvalue()
+
+
+def rect(rid: str, label: str, x: float, y: float, w: float, h: float, rotation: float = 0) -> dict:
+    return {"id": rid, "from_name": "box", "to_name": "image", "type": "rectanglelabels", "origin": "manual",
+            "original_width": W, "original_height": H, "image_rotation": 0,
+            "value": {"x": x, "y": y, "width": w, "height": h, "rotation": rotation, "rectanglelabels": [label]}}
+
+
+def polygon(rid: str, label: str, points: list[list[float]]) -> dict:
+    return {"id": rid, "from_name": "outline", "to_name": "image", "type": "polygonlabels", "origin": "manual",
+            "original_width": W, "original_height": H, "image_rotation": 0,
+            "value": {"points": points, "closed": True, "polygonlabels": [label]}}
+
+
+def quality(value: str) -> dict:
+    return {"id": "q1", "from_name": "quality", "to_name": "image", "type": "choices", "origin": "manual",
+            "value": {"choices": [value]}}
+
+
+STRAIGHT = rect("r1", "Car", 10, 20, 30, 40)
+ROTATED = rect("r2", "Person", 10, 20, 30, 40, rotation=30)
+TREE = polygon("p1", "Tree: oak", [[50, 10], [90, 20], [70, 80]])
+# The rotated box by hand: 20,20 px top-left, 60 x 40 px, 30 degrees clockwise about the top-left corner.
+C, S = math.cos(math.radians(30)), math.sin(math.radians(30))
+ROTATED_PX = [(20, 20), (20 + 60 * C, 20 + 60 * S), (20 + 60 * C - 40 * S, 20 + 60 * S + 40 * C), (20 - 40 * S, 20 + 40 * C)]
+
+
+@pytest.fixture
+def street(factory):  # noqa: ANN001, ANN201
+    """Tasks: street.png (a box, a rotated box, a polygon), empty.png (labeled, no
+    objects), todo.png (not labeled) and a URL image labeled later by a second annotator."""
+    admin = factory.user(Role.ADMIN, email="admin@example.com")
+    project = factory.project(admin, config=CONFIG, title="Street", overlap=2)
+    paths = [local.save_upload(project.id, name, png(color))
+             for name, color in (("street.png", "gray"), ("empty.png", "white"), ("todo.png", "black"))]
+    factory.tasks(project, admin, [{"image": p} for p in paths])
+    ann, bob = factory.user(email="ann@example.com"), factory.user(email="bob@example.com")
+    for person in (ann, bob):
+        factory.member(project, person, Role.ANNOTATOR)
+
+    def label(person, result: list) -> None:  # noqa: ANN001
+        with session_scope() as s:
+            task = queue.claim_next(s, person, project.id).task
+        with session_scope() as s:
+            work.submit(s, person, task.id, result)
+
+    label(ann, [STRAIGHT, quality("Clear")])  # street.png, replaced by bob's later annotation
+    label(ann, [quality("Blurry")])  # empty.png
+    label(bob, [STRAIGHT, ROTATED, TREE, quality("Clear")])  # street.png, the latest
+    return project, admin, paths
+
+
+def export(user, project, fmt: str) -> zipfile.ZipFile:  # noqa: ANN001
+    out = io.BytesIO()
+    with session_scope(write=False) as s:
+        exporters.export_project(s, user, project.id, fmt, out)
+    return zipfile.ZipFile(io.BytesIO(out.getvalue()))
+
+
+def labels_of(archive: zipfile.ZipFile, stem: str) -> list[tuple[int, list[float]]]:
+    rows = []
+    for text in archive.read(f"labels/train/{stem}.txt").decode().splitlines():
+        first, *numbers = text.split()
+        values = [float(n) for n in numbers]
+        assert all(0 <= v <= 1 for v in values), text
+        rows.append((int(first), values))
+    return rows
+
+
+def close(found: list[float], expected: list[float]) -> bool:
+    return len(found) == len(expected) and all(abs(a - b) <= 1e-6 for a, b in zip(found, expected, strict=True))
+
+
+def normalized(points_px: list[tuple[float, float]]) -> list[float]:
+    return [v for x, y in points_px for v in (x / W, y / H)]
+
+
+def check_layout(archive: zipfile.ZipFile, stems: list[str]) -> None:
+    """The layout Ultralytics documents, with images uploaded here packed beside their labels."""
+    data = yaml.safe_load(archive.read("data.yaml"))
+    assert data["train"] == "images/train" and data["val"] == "images/train" and "path" not in data
+    assert data["names"] == dict(enumerate(NAMES))
+    assert archive.read("classes.txt").decode().splitlines() == NAMES
+    labels = sorted(n for n in archive.namelist() if n.startswith("labels/"))
+    images = sorted(n for n in archive.namelist() if n.startswith("images/"))
+    assert labels == sorted(f"labels/train/{s}.txt" for s in stems)
+    assert [n.rsplit("/", 1)[1].rsplit(".", 1)[0] for n in images] == sorted(stems)
+    for name in images:  # the image itself, readable and of its size
+        assert Image.open(io.BytesIO(archive.read(name))).size == (W, H)
+
+
+def test_yolo_detection_boxes_from_the_latest_annotation(street) -> None:
+    project, admin, paths = street
+    archive = export(admin, project, "YOLO")
+    stems = [p.rsplit("/", 1)[1].rsplit(".", 1)[0] for p in paths[:2]]  # todo.png is not labeled: left out
+    check_layout(archive, stems)
+    street_rows = labels_of(archive, stems[0])
+    assert [c for c, _ in street_rows] == [0, 1, 2]
+    # The straight box: 20..80 x 20..60 px.
+    assert close(street_rows[0][1], [50 / W, 40 / H, 60 / W, 40 / H])
+    # The rotated box: the box around its corners.
+    xs, ys = [p[0] for p in ROTATED_PX], [p[1] for p in ROTATED_PX]
+    expected = [(min(xs) + max(xs)) / 2 / W, (min(ys) + max(ys)) / 2 / H, (max(xs) - min(xs)) / W, (max(ys) - min(ys)) / H]
+    assert close(street_rows[1][1], expected)
+    # The polygon: x 50..90 %, y 10..80 %.
+    assert close(street_rows[2][1], [0.70, 0.45, 0.40, 0.70])
+    assert archive.read(f"labels/train/{stems[1]}.txt") == b""  # labeled, no objects
+
+
+def test_yolo_segmentation_polygons_and_boxes_as_corners(street) -> None:
+    project, admin, paths = street
+    archive = export(admin, project, "YOLO_SEG")
+    stem = paths[0].rsplit("/", 1)[1].rsplit(".", 1)[0]
+    rows = labels_of(archive, stem)
+    assert [c for c, _ in rows] == [0, 1, 2]
+    assert close(rows[0][1], normalized([(20, 20), (80, 20), (80, 60), (20, 60)]))
+    assert close(rows[1][1], normalized(ROTATED_PX))
+    assert close(rows[2][1], [0.5, 0.1, 0.9, 0.2, 0.7, 0.8])
+
+
+def test_yolo_obb_rotated_boxes_give_their_four_corners(street) -> None:
+    project, admin, paths = street
+    archive = export(admin, project, "YOLO_OBB")
+    stem = paths[0].rsplit("/", 1)[1].rsplit(".", 1)[0]
+    rows = labels_of(archive, stem)
+    assert [c for c, _ in rows] == [0, 1]  # the polygon is not a box
+    assert close(rows[0][1], normalized([(20, 20), (80, 20), (80, 60), (20, 60)]))
+    assert close(rows[1][1], normalized(ROTATED_PX))
+    # The corners keep the box's size: 60 px along the rotated top edge, 40 px down the side.
+    (x1, y1), (x2, y2), (x3, y3) = ROTATED_PX[:3]
+    assert math.isclose(math.dist((x1, y1), (x2, y2)), 60) and math.isclose(math.dist((x2, y2), (x3, y3)), 40)
+
+
+def test_images_of_the_same_name_and_from_urls(factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=CONFIG)
+    same = [local.save_upload(project.id, "a.png", png("red")) for _ in range(2)]
+    factory.tasks(project, admin, [{"image": "https://example.com/pics/cat%201.jpg?sig=x"}, {"image": "https://example.com/other/cat%201.jpg"}, *({"image": p} for p in same)])
+    for _ in range(4):
+        with session_scope() as s:
+            task = queue.claim_next(s, admin, project.id).task
+        with session_scope() as s:
+            work.submit(s, admin, task.id, [rect("r1", "Car", 0, 0, 100, 100)])
+    archive = export(admin, project, "YOLO")
+    labels = [n for n in archive.namelist() if n.startswith("labels/")]
+    assert len(labels) == len(set(labels)) == 4
+    assert "labels/train/cat_1.txt" in labels  # named after the URL's file; a URL's image is not packed
+    assert len([n for n in archive.namelist() if n.startswith("images/")]) == 2
+    for name in labels:
+        assert labels_of(archive, name[len("labels/train/"):-4]) == [(0, [0.5, 0.5, 1.0, 1.0])]
+
+
+def test_a_text_project_is_refused_with_the_reason(factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin)  # sentiment of a text
+    for fmt, wanted in (("YOLO", "boxes or polygons"), ("YOLO_SEG", "boxes or polygons"), ("YOLO_OBB", "boxes")):
+        with session_scope(write=False) as s, pytest.raises(InvalidInput, match=f"{fmt} needs {wanted} on an <Image>"):
+            exporters.export_project(s, admin, project.id, fmt, io.BytesIO())
+    polygons_only = CONFIG.replace('<RectangleLabels name="box" toName="image"><Label value="Car"/><Label value="Person"/></RectangleLabels>', "")
+    assert exporters.FORMATS["YOLO_OBB"].supports(parse(polygons_only)) == "YOLO_OBB needs boxes on an <Image>; this project has none."
+    assert exporters.FORMATS["YOLO_SEG"].supports(parse(polygons_only)) is None
+
+
+def parse(xml: str):  # noqa: ANN201
+    from labelkit.config import parse_config
+
+    return parse_config(xml)
+
+
+def test_the_cli_writes_the_same_zip(street, tmp_path) -> None:
+    project, admin, _ = street
+    out = tmp_path / "street.zip"
+    result = CliRunner().invoke(main, ["export", "Street", "--format", "yolo_obb", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    page = io.BytesIO()
+    with session_scope(write=False) as s:
+        exporters.export_project(s, admin, project.id, "YOLO_OBB", page)
+    assert out.read_bytes() == page.getvalue()
