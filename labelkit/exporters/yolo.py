@@ -19,6 +19,9 @@ dataset root, while a relative `path: .` resolves against its own datasets folde
 working directory, depending on the version. val is the train split (Ultralytics needs
 one); split it yourself for a real validation.
 
+Boxes, polygons and ellipses are written (see each format's description); keypoints and
+brush masks are not (a mask needs tracing into polygons).
+
 Class ids follow the config: the <Label>s of the image region controls, in order.
 Each image gets the labels of the latest submitted annotation of its task; a task
 without one is left out (not labeled is not "no objects"); an annotated image without
@@ -46,8 +49,15 @@ from labelkit.storage import local
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What each format writes, from which region shapes.
-SHAPES = {"YOLO": ("rectangle", "polygon"), "YOLO_SEG": ("rectangle", "polygon"), "YOLO_OBB": ("rectangle",)}
-_TOOLS = {"rectangle": ("RectangleLabels", "Rectangle"), "polygon": ("PolygonLabels", "Polygon")}
+SHAPES = {
+    "YOLO": ("rectangle", "polygon", "ellipse"),
+    "YOLO_SEG": ("rectangle", "polygon", "ellipse"),
+    "YOLO_OBB": ("rectangle", "ellipse"),
+}
+_TOOLS = {"rectangle": ("RectangleLabels", "Rectangle"), "polygon": ("PolygonLabels", "Polygon"),
+          "ellipse": ("EllipseLabels", "Ellipse")}
+_WORDS = {"rectangle": "boxes", "polygon": "polygons", "ellipse": "ellipses"}
+ELLIPSE_POINTS = 36  # a segmentation outline of an ellipse: a point every 10 degrees
 
 
 def _images(config: LabelConfig) -> list:
@@ -67,7 +77,8 @@ def class_names(config: LabelConfig) -> list[str]:
 
 def _supports(fmt: str):  # noqa: ANN202
     shapes = SHAPES[fmt]
-    wanted = " or ".join({"rectangle": "boxes", "polygon": "polygons"}[s] for s in shapes)
+    words = [_WORDS[s] for s in shapes]
+    wanted = f"{', '.join(words[:-1])} or {words[-1]}" if len(words) > 1 else words[0]
 
     def supports(config: LabelConfig) -> str | None:
         images = _images(config)
@@ -114,15 +125,41 @@ def corners(geometry: dict, width: float | None, height: float | None) -> list[t
     return points
 
 
-def _points(region: dict) -> list[tuple[float, float]]:
+def ellipse_points(geometry: dict, width: float | None, height: float | None, fmt: str) -> list[tuple[float, float]]:
+    """An ellipse (center x, y; radii in percent of the width and height; rotated
+    clockwise about its center, in pixels) as points normalized 0-1: for YOLO two corners
+    of the box around it, for YOLO_OBB the 4 corners of its own rotated box, for YOLO_SEG
+    an outline of ELLIPSE_POINTS points."""
+    w_px, h_px = (width or 100.0), (height or 100.0)
+    cx, cy = geometry["x"] / 100 * w_px, geometry["y"] / 100 * h_px
+    rx, ry = geometry["radiusX"] / 100 * w_px, geometry["radiusY"] / 100 * h_px
+    angle = math.radians(geometry.get("rotation") or 0)
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    def at(dx: float, dy: float) -> tuple[float, float]:
+        return (cx + dx * cos - dy * sin) / w_px, (cy + dx * sin + dy * cos) / h_px
+
+    if fmt == "YOLO":
+        ex, ey = math.hypot(rx * cos, ry * sin), math.hypot(rx * sin, ry * cos)
+        return [((cx - ex) / w_px, (cy - ey) / h_px), ((cx + ex) / w_px, (cy + ey) / h_px)]
+    if fmt == "YOLO_OBB":
+        return [at(-rx, -ry), at(rx, -ry), at(rx, ry), at(-rx, ry)]
+    steps = [2 * math.pi * i / ELLIPSE_POINTS for i in range(ELLIPSE_POINTS)]
+    return [at(rx * math.cos(t), ry * math.sin(t)) for t in steps]
+
+
+def _points(region: dict, fmt: str) -> list[tuple[float, float]]:
+    size = region.get("original_width"), region.get("original_height")
     if region["shape"] == "rectangle":
-        return corners(region["geometry"], region.get("original_width"), region.get("original_height"))
+        return corners(region["geometry"], *size)
+    if region["shape"] == "ellipse":
+        return ellipse_points(region["geometry"], *size, fmt)
     return [(p[0] / 100, p[1] / 100) for p in region["geometry"].get("points") or [] if len(p) >= 2]
 
 
 def line(fmt: str, class_id: int, region: dict) -> str | None:
     """The label line of one region, or None when it has no geometry this format writes."""
-    points = _points(region)
+    points = _points(region, fmt)
     if fmt == "YOLO":
         if not points:
             return None
@@ -236,12 +273,12 @@ _COMMON = (" A ZIP for Ultralytics YOLO: data.yaml, classes.txt, labels/train/<i
 
 EXPORTERS = [
     Exporter("YOLO", "YOLO (detection)", "zip", "application/zip", _writer("YOLO"),
-             "Boxes as 'class cx cy w h', normalized; polygons and rotated boxes as the box around them." + _COMMON,
+             "Boxes as 'class cx cy w h', normalized; polygons, ellipses and rotated boxes as the box around them." + _COMMON,
              _supports("YOLO")),
     Exporter("YOLO_SEG", "YOLO segmentation", "zip", "application/zip", _writer("YOLO_SEG"),
-             "Polygons as 'class x1 y1 ... xn yn', normalized; boxes as their 4 corners." + _COMMON,
+             "Polygons as 'class x1 y1 ... xn yn', normalized; boxes as their 4 corners, ellipses as 36 points." + _COMMON,
              _supports("YOLO_SEG")),
     Exporter("YOLO_OBB", "YOLO oriented boxes", "zip", "application/zip", _writer("YOLO_OBB"),
-             "Boxes, rotated or not, as 'class x1 y1 x2 y2 x3 y3 x4 y4': 4 corners, normalized." + _COMMON,
+             "Boxes, rotated or not, as 'class x1 y1 x2 y2 x3 y3 x4 y4': 4 corners, normalized; ellipses as their box." + _COMMON,
              _supports("YOLO_OBB")),
 ]

@@ -186,14 +186,55 @@ def test_images_of_the_same_name_and_from_urls(factory) -> None:
         assert labels_of(archive, name[len("labels/train/"):-4]) == [(0, [0.5, 0.5, 1.0, 1.0])]
 
 
+ELLIPSES = """<View>
+  <Image name="photo" value="$photo"/>
+  <EllipseLabels name="ring" toName="photo"><Label value="Cell"/></EllipseLabels>
+</View>"""
+
+
+def ellipse(rid: str, rotation: float) -> dict:
+    # Center 100,50 px, radii 40 px (20 % of 200) and 30 px (30 % of 100).
+    return {"id": rid, "from_name": "ring", "to_name": "photo", "type": "ellipselabels", "origin": "manual",
+            "original_width": W, "original_height": H, "image_rotation": 0,
+            "value": {"x": 50, "y": 50, "radiusX": 20, "radiusY": 30, "rotation": rotation, "ellipselabels": ["Cell"]}}
+
+
+def test_ellipses_as_boxes_rotated_boxes_and_outlines(factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=ELLIPSES)
+    factory.tasks(project, admin, [{"photo": local.save_upload(project.id, "cells.png", png("blue"))}])
+    with session_scope() as s:
+        task = queue.claim_next(s, admin, project.id).task
+    with session_scope() as s:
+        work.submit(s, admin, task.id, [ellipse("e1", 90), ellipse("e2", 30)])
+    (stem,) = {n.rsplit("/", 1)[1][:-4] for n in export(admin, project, "YOLO").namelist() if n.startswith("labels/")}
+    # Turned a quarter: 60 px wide (2 x 30) and 80 px high (2 x 40) about the center.
+    upright, tilted = labels_of(export(admin, project, "YOLO"), stem)
+    assert upright[0] == 0 and close(upright[1], [0.5, 0.5, 60 / W, 80 / H])
+    # Tilted 30 degrees: the box around a dense outline of it.
+    t = [2 * math.pi * i / 100000 for i in range(100000)]
+    xs = [100 + 40 * math.cos(a) * C - 30 * math.sin(a) * S for a in t]
+    ys = [50 + 40 * math.cos(a) * S + 30 * math.sin(a) * C for a in t]
+    expected = [(min(xs) + max(xs)) / 2 / W, (min(ys) + max(ys)) / 2 / H, (max(xs) - min(xs)) / W, (max(ys) - min(ys)) / H]
+    assert all(abs(a - b) < 1e-5 for a, b in zip(tilted[1], expected, strict=True))
+    upright, _ = labels_of(export(admin, project, "YOLO_OBB"), stem)
+    assert close(upright[1], normalized([(130, 10), (130, 90), (70, 90), (70, 10)]))
+    _, outline = labels_of(export(admin, project, "YOLO_SEG"), stem)
+    assert len(outline[1]) == 72  # 36 points
+    for x, y in zip(outline[1][::2], outline[1][1::2], strict=True):  # each on the ellipse
+        dx, dy = x * W - 100, y * H - 50
+        u, v = dx * C + dy * S, -dx * S + dy * C
+        assert abs((u / 40) ** 2 + (v / 30) ** 2 - 1) < 1e-4
+
+
 def test_a_text_project_is_refused_with_the_reason(factory) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin)  # sentiment of a text
-    for fmt, wanted in (("YOLO", "boxes or polygons"), ("YOLO_SEG", "boxes or polygons"), ("YOLO_OBB", "boxes")):
+    for fmt, wanted in (("YOLO", "boxes, polygons or ellipses"), ("YOLO_SEG", "boxes, polygons or ellipses"), ("YOLO_OBB", "boxes or ellipses")):
         with session_scope(write=False) as s, pytest.raises(InvalidInput, match=f"{fmt} needs {wanted} on an <Image>"):
             exporters.export_project(s, admin, project.id, fmt, io.BytesIO())
     polygons_only = CONFIG.replace('<RectangleLabels name="box" toName="image"><Label value="Car"/><Label value="Person"/></RectangleLabels>', "")
-    assert exporters.FORMATS["YOLO_OBB"].supports(parse(polygons_only)) == "YOLO_OBB needs boxes on an <Image>; this project has none."
+    assert exporters.FORMATS["YOLO_OBB"].supports(parse(polygons_only)) == "YOLO_OBB needs boxes or ellipses on an <Image>; this project has none."
     assert exporters.FORMATS["YOLO_SEG"].supports(parse(polygons_only)) is None
 
 
