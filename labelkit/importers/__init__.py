@@ -16,8 +16,8 @@ from labelkit import audit, counts
 from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
+from labelkit.importers import archive, delimited, json_tasks, media, text_lines
 from labelkit.importers import imported_annotations as imported
-from labelkit.importers import delimited, json_tasks, media, text_lines
 from labelkit.importers.base import Format, ReadContext, Row
 from labelkit.importers.writer import TaskWriter
 from labelkit.models import User
@@ -25,7 +25,7 @@ from labelkit.projects import get_project
 from labelkit.settings import get_settings
 from labelkit.storage import local
 
-FORMATS: dict[str, Format] = {f.name: f for m in (json_tasks, delimited, text_lines, media) for f in m.FORMATS}
+FORMATS: dict[str, Format] = {f.name: f for m in (json_tasks, delimited, text_lines, media, archive) for f in m.FORMATS}
 MAX_ISSUES = 10
 
 Progress = Callable[[float, str], None]
@@ -125,7 +125,7 @@ def import_sources(
             raise InvalidInput(f"{name}: larger than the {get_settings().max_upload_mb} MB upload limit")
     total_bytes = sum(size or 0 for _, _, size in sources) or None
     text_objects = config.objects_of("Text", "HyperText")
-    images = config.objects_of("Image")
+    media_keys = {kind: found[0].key for kind, tags in media.OBJECTS.items() if (found := config.objects_of(*tags))}
     report = ImportReport()
     writer = TaskWriter(session, project.id, project.overlap)
     annotators = imported.Annotators(session)
@@ -140,7 +140,7 @@ def import_sources(
                 filename=name,
                 project_id=project.id,
                 text_key=(text_objects[0].key if text_objects else None) or (keys[0] if keys else None),
-                media_key=images[0].key if images else None,
+                media_keys=media_keys,
                 saved_media=saved_media,
             )
             counting = _Counting(stream)

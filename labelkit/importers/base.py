@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, NamedTuple, Protocol
@@ -26,7 +28,7 @@ class ReadContext:
     filename: str
     project_id: int
     text_key: str | None  # the key a plain-text line goes to
-    media_key: str | None  # the key an image file goes to
+    media_keys: dict[str, str]  # the key an image, audio, video or pdf file goes to
     saved_media: list[str] = field(default_factory=list)  # removed again if the import fails
 
 
@@ -40,3 +42,56 @@ class Format:
     extensions: tuple[str, ...]
     read: Callable[[BinaryIO, ReadContext], Iterator[Row]]
     description: str
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from a stream, then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def peek(stream: BinaryIO, size: int) -> tuple[bytes, BinaryIO]:
+    """The first bytes of a stream, and a stream that reads it whole from the start."""
+    head = stream.read(size)
+    return head, io.BufferedReader(_Prefixed(head, stream))
+
+
+SNIFF = 64 * 1024
+
+
+def text_of(stream: BinaryIO, newline: str | None = None) -> io.TextIOWrapper:
+    """A file as text: UTF-8 (with or without a BOM), UTF-16 with its BOM, or, when its
+    start is not UTF-8, Windows-1252 (what spreadsheets on Windows save; Latin-1 where
+    that has no character)."""
+    head, whole = peek(stream, SNIFF)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+        try:
+            head.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            if e.start < len(head) - 3:  # not just a character cut at the end of the sample
+                encoding = "cp1252" if _decodes(head, "cp1252") else "latin-1"
+    return io.TextIOWrapper(whole, encoding=encoding, newline=newline)
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True

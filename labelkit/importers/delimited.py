@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import csv
-import io
 import sys
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from labelkit.errors import InvalidInput
-from labelkit.importers.base import Format, ReadContext, Row
+from labelkit.importers.base import Format, ReadContext, Row, text_of
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def _reader(delimiter: str):  # noqa: ANN202
     def read(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        text = text_of(stream, newline="")
         try:
             rows = csv.reader(text, delimiter=delimiter)
             header = next(rows, None)

@@ -4,18 +4,17 @@ A task is Label Studio's {"data": {...}, "annotations": [...], "predictions": [.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from labelkit.errors import InvalidInput
-from labelkit.importers.base import Format, ReadContext, Row
+from labelkit.importers.base import Format, ReadContext, Row, text_of
 
 
 def read_json(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
     try:
-        payload = _DECODER.decode(io.TextIOWrapper(stream, encoding="utf-8-sig").read())
+        payload = _DECODER.decode(text_of(stream).read())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InvalidInput(f"{ctx.filename}: not valid JSON ({_reason(e)})") from None
     if isinstance(payload, dict):
@@ -27,7 +26,7 @@ def read_json(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
 
 
 def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig")
+    text = text_of(stream)
     try:
         for number, line in enumerate(text, start=1):
             if not line.strip():

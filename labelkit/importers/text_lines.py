@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from labelkit.errors import InvalidInput
-from labelkit.importers.base import Format, ReadContext, Row
+from labelkit.importers.base import Format, ReadContext, Row, text_of
 
 
 def read_txt(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
     if not ctx.text_key:
         raise InvalidInput(f"{ctx.filename}: this project's config shows no text, so a text file cannot be imported")
     try:
-        for number, line in enumerate(io.TextIOWrapper(stream, encoding="utf-8-sig"), start=1):
+        for number, line in enumerate(text_of(stream), start=1):
             line = line.rstrip("\r\n")
             if line.strip():
                 yield Row(number, {ctx.text_key: line})

@@ -12,6 +12,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, urlencode
 
 from labelkit.errors import InvalidInput, NotFound
@@ -26,13 +27,18 @@ def upload_root() -> Path:
     return get_settings().media_dir / "upload"
 
 
-def save_upload(project_id: int, filename: str, content: bytes) -> str:
-    """Store an uploaded file; returns its data path for the task."""
+def save_upload(project_id: int, filename: str, content: bytes | BinaryIO) -> str:
+    """Store an uploaded file (bytes, or a stream copied in chunks); returns its data path
+    for the task."""
     name = _SAFE.sub("_", Path(filename).name).strip("._") or "file"
     stored = f"{uuid.uuid4().hex[:8]}-{name[-120:]}"
     folder = upload_root() / str(project_id)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / stored).write_bytes(content)
+    if isinstance(content, bytes):
+        (folder / stored).write_bytes(content)
+    else:
+        with (folder / stored).open("wb") as out:
+            shutil.copyfileobj(content, out, 1024 * 1024)
     return f"{UPLOAD_PREFIX}{project_id}/{stored}"
 
 

@@ -1,0 +1,126 @@
+"""Import sources beyond task files: audio, video and PDF files become tasks of the object
+that shows them; ZIP archives import what they hold and are refused whole when they try
+to escape or explode; text files in the encodings spreadsheets save still read right."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from labelkit import importers
+from labelkit.db import session_scope
+from labelkit.errors import InvalidInput
+from labelkit.models import Role, Task
+from labelkit.storage import local
+
+SAMPLES = Path(__file__).resolve().parents[2] / "labelkit" / "samples"
+MEDIA = """<View>
+  <Audio name="call" value="$call"/>
+  <Choices name="ok" toName="call"><Choice value="Fine"/></Choices>
+</View>"""
+
+
+def run_import(user, project, files: dict[str, bytes]):  # noqa: ANN001, ANN201
+    sources = [(name, io.BytesIO(content), len(content)) for name, content in files.items()]
+    with session_scope() as s:
+        return importers.import_sources(s, user, project.id, sources)
+
+
+def task_data(project) -> list[dict]:  # noqa: ANN001
+    with session_scope(write=False) as s:
+        return [t.data for t in s.exec(select(Task).where(Task.project_id == project.id).order_by(Task.id)).all()]
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+@pytest.fixture
+def owner(factory):  # noqa: ANN001, ANN201
+    return factory.user(Role.ADMIN)
+
+
+@pytest.mark.parametrize(("tag", "sample"), [
+    ("Audio", "conversation.wav"), ("AudioPlus", "events.wav"), ("Video", "shapes.webm"), ("Pdf", "invoice.pdf"),
+])
+def test_audio_video_and_pdf_files_become_tasks_of_their_objects(factory, owner, tag, sample) -> None:  # noqa: ANN001
+    config = f'<View><{tag} name="media" value="$media"/><Choices name="ok" toName="media"><Choice value="Fine"/></Choices></View>'
+    project = factory.project(owner, config=config)
+    content = (SAMPLES / sample).read_bytes()
+    report = run_import(owner, project, {sample: content, f"again-{sample}": content})
+    assert report.created == 2
+    for data in task_data(project):
+        assert list(data) == ["media"] and data["media"].endswith(sample)
+        assert local.resolve(data["media"]).read_bytes() == content
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("call.wav", b"<html>not audio</html>", "call.wav: not a readable audio file"),
+    ("second.mp3", b"\x00" * 64, "second.mp3: not a readable audio file"),
+])
+def test_a_file_that_is_not_what_its_name_says_is_refused(factory, owner, name, content, expected) -> None:  # noqa: ANN001
+    project = factory.project(owner, config=MEDIA)
+    with pytest.raises(InvalidInput, match=expected):
+        run_import(owner, project, {"good.wav": (SAMPLES / "events.wav").read_bytes(), name: content})
+    assert task_data(project) == []
+
+
+def test_media_needs_an_object_that_shows_it(factory, owner) -> None:  # noqa: ANN001
+    project = factory.project(owner)  # a text config
+    with pytest.raises(InvalidInput, match=r"no <Audio> or <AudioPlus>, so audio files cannot be imported"):
+        run_import(owner, project, {"call.wav": (SAMPLES / "conversation.wav").read_bytes()})
+
+
+def test_a_zip_imports_the_tasks_and_media_it_holds(factory, owner) -> None:  # noqa: ANN001
+    project = factory.project(owner, config=MEDIA)
+    archive = zipped({
+        "batch/tasks.json": json.dumps([{"call": "/data/upload/samples/events.wav", "note": "from json"}]).encode(),
+        "batch/audio/one.wav": (SAMPLES / "events.wav").read_bytes(),
+        "__MACOSX/batch/._one.wav": b"junk",
+    })
+    report = run_import(owner, project, {"batch.zip": archive})
+    assert report.created == 2
+    first, second = task_data(project)
+    assert first["note"] == "from json" and second["call"].endswith("one.wav")
+
+
+@pytest.mark.parametrize(("members", "expected"), [
+    ({"ok.txt": b"fine\n", "../../etc/cron.d/evil.txt": b"x\n"}, "points outside the archive"),
+    ({"/abs/evil.txt": b"x\n"}, "points outside the archive"),
+    ({"inner.zip": b"PK"}, "archives inside archives"),
+    ({"notes.docx": b"x"}, "cannot import .docx"),
+    ({"big.txt": b"a\n" * 10_000_000}, "a ZIP bomb"),
+])
+def test_a_dangerous_or_unreadable_zip_is_refused_whole(factory, owner, members, expected) -> None:  # noqa: ANN001
+    project = factory.project(owner)
+    with pytest.raises(InvalidInput, match=expected):
+        run_import(owner, project, {"tasks.txt": b"kept only if all is well\n", "upload.zip": zipped(members)})
+    assert task_data(project) == []
+
+
+def test_a_truncated_zip_is_refused(factory, owner) -> None:  # noqa: ANN001
+    project = factory.project(owner)
+    with pytest.raises(InvalidInput, match="not a readable ZIP archive"):
+        run_import(owner, project, {"upload.zip": zipped({"a.txt": b"one\n"})[:40]})
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"])
+def test_csv_in_the_encodings_spreadsheets_save_reads_right(factory, owner, encoding) -> None:  # noqa: ANN001
+    project = factory.project(owner)
+    text = 'text,city\n"Crème brûlée, café",Zürich\n"two\nlines",Malmö\n'
+    if encoding in ("cp1252",):
+        text = text.replace("Crème", "€ Crème")
+    run_import(owner, project, {"tasks.csv": text.encode(encoding)})
+    assert task_data(project) == [
+        {"text": ("€ " if encoding == "cp1252" else "") + "Crème brûlée, café", "city": "Zürich"},
+        {"text": "two\nlines", "city": "Malmö"},
+    ]
