@@ -253,3 +253,29 @@ def test_the_cli_writes_the_same_zip(street, tmp_path) -> None:
     with session_scope(write=False) as s:
         exporters.export_project(s, admin, project.id, "YOLO_OBB", page)
     assert out.read_bytes() == page.getvalue()
+
+
+def test_labels_are_written_task_by_task() -> None:
+    """Structural streaming: when the writer asks for the next task, the last one's label
+    file is already in the output (nothing waits for the end of the project)."""
+    import json
+
+    from labelkit.config import parse_config
+    from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedTask
+    from labelkit.exporters.yolo import EXPORTERS
+
+    out = io.BytesIO()
+    sizes = []
+
+    def tasks():  # noqa: ANN202
+        for i in range(1, 201):
+            sizes.append(out.tell())
+            annotation = ExportedAnnotation(i, 1, "a@example.com", "submitted", None, None, None, 0.0, json.dumps([STRAIGHT]))
+            yield ExportedTask(i, json.dumps({"image": f"https://example.com/{i}.jpg"}), None, 1, [annotation])
+
+    ctx = ExportContext(project=None, config=parse_config(CONFIG), tasks=tasks, data_keys=lambda: ["image"])
+    EXPORTERS[0].write(ctx, out)
+    assert all(a < b for a, b in zip(sizes[1:], sizes[2:], strict=False))  # the output grew before every next task
+    archive = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    assert len([n for n in archive.namelist() if n.startswith("labels/")]) == 200
+    assert labels_of(archive, "200") == [(0, [50 / W, 40 / H, 60 / W, 40 / H])]
