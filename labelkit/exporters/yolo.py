@@ -39,7 +39,7 @@ import shutil
 import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from labelkit.config import LABEL_REGION_CONTROLS, LabelConfig
 from labelkit.errors import LabelkitError
@@ -97,7 +97,10 @@ def _latest(item: ExportedTask):  # noqa: ANN202
 
 
 def _file_name(url: str, fallback: str) -> str:
-    name = posixpath.basename(unquote(urlparse(url).path))
+    parts = urlparse(url)
+    name = posixpath.basename(unquote(parts.path))
+    if not name:  # Label Studio's local files: /data/local-files/?d=folder/photo.jpg
+        name = posixpath.basename(parse_qs(parts.query).get("d", [""])[0])
     name = _SAFE.sub("_", name).strip("._")
     return name or fallback
 

@@ -279,3 +279,25 @@ def test_labels_are_written_task_by_task() -> None:
     archive = zipfile.ZipFile(io.BytesIO(out.getvalue()))
     assert len([n for n in archive.namelist() if n.startswith("labels/")]) == 200
     assert labels_of(archive, "200") == [(0, [50 / W, 40 / H, 60 / W, 40 / H])]
+
+
+def test_several_images_of_a_task_each_get_their_labels(factory) -> None:
+    config = """<View>
+      <Image name="pages" valueList="$images"/>
+      <RectangleLabels name="box" toName="pages"><Label value="Stamp"/></RectangleLabels>
+    </View>"""
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=config)
+    images = [local.save_upload(project.id, f"page{i}.png", png("white")) for i in (1, 2)]
+    factory.tasks(project, admin, [{"images": [*images, "/data/local-files/?d=scans/page3.jpg"]}])
+    box = rect("r1", "Stamp", 50, 50, 25, 50) | {"to_name": "pages", "item_index": 1}  # on the second image
+    with session_scope() as s:
+        task = queue.claim_next(s, admin, project.id).task
+    with session_scope() as s:
+        work.submit(s, admin, task.id, [box])
+    archive = export(admin, project, "YOLO")
+    stems = [p.rsplit("/", 1)[1][:-4] for p in images]
+    assert archive.read(f"labels/train/{stems[0]}.txt") == b""
+    assert labels_of(archive, stems[1]) == [(0, [0.625, 0.75, 0.25, 0.5])]
+    assert archive.read("labels/train/page3.txt") == b""  # named after the local file; not packed
+    assert sorted(n for n in archive.namelist() if n.startswith("images/")) == sorted(f"images/train/{p.rsplit('/', 1)[1]}" for p in images)
