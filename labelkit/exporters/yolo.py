@@ -32,6 +32,7 @@ Coordinates are clipped to 0-1: Ultralytics drops an image's labels if one is ou
 
 from __future__ import annotations
 
+import json
 import math
 import posixpath
 import re
@@ -161,13 +162,21 @@ def _points(region: dict, fmt: str) -> list[tuple[float, float]]:
 
 
 def line(fmt: str, class_id: int, region: dict) -> str | None:
-    """The label line of one region, or None when it has no geometry this format writes."""
-    points = _points(region, fmt)
+    """The label line of one region, or None when it has no geometry this format writes
+    (a malformed one, a box of no size, a polygon of fewer than 3 points)."""
+    try:
+        points = [(float(x), float(y)) for x, y in _points(region, fmt)]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for p in points for v in p):
+        return None
     if fmt == "YOLO":
         if not points:
             return None
         xs, ys = [_clip(p[0]) for p in points], [_clip(p[1]) for p in points]
         left, right, top, bottom = min(xs), max(xs), min(ys), max(ys)
+        if right <= left or bottom <= top:
+            return None
         numbers = [(left + right) / 2, (top + bottom) / 2, right - left, bottom - top]
     elif fmt == "YOLO_SEG":
         if len(points) < 3:  # Ultralytics needs at least 3 points
@@ -206,10 +215,10 @@ def _entries(ctx: ExportContext, fmt: str, classes: dict[str, int]) -> Iterator[
                     continue
                 name = _file_name(url, f"task-{item.id}-{index}.jpg")
                 stem = posixpath.splitext(name)[0]
-                if stem in used:  # two images of the same name: the task id tells them apart
-                    name = f"{item.id}-{obj.name}-{index}-{name}"
+                if stem.lower() in used:  # two images of the same name (in any case): the task id tells them apart
+                    name = _SAFE.sub("_", f"{item.id}-{obj.name}-{index}-{name}")
                     stem = posixpath.splitext(name)[0]
-                used.add(stem)
+                used.add(stem.lower())
                 lines = []
                 for region in regions:
                     if region["to_name"] != obj.name or (region.get("item_index") or 0) != index:
@@ -223,8 +232,6 @@ def _entries(ctx: ExportContext, fmt: str, classes: dict[str, int]) -> Iterator[
 
 def _yaml_text(value: str) -> str:
     """A YAML double-quoted scalar (JSON's string escapes are YAML's)."""
-    import json
-
     return json.dumps(value, ensure_ascii=False)
 
 

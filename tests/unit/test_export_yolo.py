@@ -171,15 +171,16 @@ def test_images_of_the_same_name_and_from_urls(factory) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, config=CONFIG)
     same = [local.save_upload(project.id, "a.png", png("red")) for _ in range(2)]
-    factory.tasks(project, admin, [{"image": "https://example.com/pics/cat%201.jpg?sig=x"}, {"image": "https://example.com/other/cat%201.jpg"}, *({"image": p} for p in same)])
-    for _ in range(4):
+    urls = ["https://example.com/pics/cat%201.jpg?sig=x", "https://example.com/other/cat%201.jpg", "s3://bucket/CAT_1.png"]
+    factory.tasks(project, admin, [*({"image": u} for u in urls), *({"image": p} for p in same)])
+    for _ in range(5):
         with session_scope() as s:
             task = queue.claim_next(s, admin, project.id).task
         with session_scope() as s:
             work.submit(s, admin, task.id, [rect("r1", "Car", 0, 0, 100, 100)])
     archive = export(admin, project, "YOLO")
     labels = [n for n in archive.namelist() if n.startswith("labels/")]
-    assert len(labels) == len(set(labels)) == 4
+    assert len(labels) == len({n.lower() for n in labels}) == 5  # distinct on a case-insensitive disk too
     assert "labels/train/cat_1.txt" in labels  # named after the URL's file; a URL's image is not packed
     assert len([n for n in archive.namelist() if n.startswith("images/")]) == 2
     for name in labels:
@@ -301,3 +302,17 @@ def test_several_images_of_a_task_each_get_their_labels(factory) -> None:
     assert labels_of(archive, stems[1]) == [(0, [0.625, 0.75, 0.25, 0.5])]
     assert archive.read("labels/train/page3.txt") == b""  # named after the local file; not packed
     assert sorted(n for n in archive.namelist() if n.startswith("images/")) == sorted(f"images/train/{p.rsplit('/', 1)[1]}" for p in images)
+
+
+def test_malformed_or_empty_regions_are_left_out_not_fatal() -> None:
+    from labelkit.exporters.yolo import line
+
+    def region(shape: str, **geometry: object) -> dict:
+        return {"shape": shape, "geometry": geometry, "original_width": W, "original_height": H}
+
+    assert line("YOLO", 0, region("rectangle", x=10, y=10, width=20)) is None  # no height
+    assert line("YOLO", 0, region("rectangle", x="a", y=10, width=20, height=5)) is None
+    assert line("YOLO", 0, region("rectangle", x=10, y=10, width=0, height=5)) is None  # no size
+    assert line("YOLO_SEG", 0, region("polygon", points=[[1, 2], [3, 4]])) is None  # 2 points
+    assert line("YOLO_SEG", 0, region("polygon", points=[[1, 2], "x", [3, 4]])) is None
+    assert line("YOLO", 0, region("rectangle", x=90, y=-10, width=20, height=20)) == "0 0.950000 0.050000 0.100000 0.100000"  # clipped
