@@ -263,12 +263,16 @@ def import_command(project_ref: str, sources: tuple[str, ...], format_name: str 
 
 @main.command("export")
 @click.argument("project_ref", metavar="PROJECT")
-@click.option("--format", "format_name", required=True, help="JSON, JSONL, CSV or TSV.")
+@click.option("--format", "format_name", required=True, help="JSON, JSONL, CSV, TSV, COCO, YOLO... (see the Export page).")
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--only", default="all", show_default=True, type=click.Choice(["all", "completed", "accepted"]))
+@click.option("--annotator", metavar="EMAIL", help="Only this person's annotations (and the tasks they annotated).")
+@click.option("--predictions/--no-predictions", default=True, show_default=True, help="Include the models' predictions.")
+@click.option("--one-per-task", is_flag=True, help="One annotation per task: the reviewed one, else the majority's, else the latest.")
 @as_option
 @_fail_cleanly
-def export_command(project_ref: str, format_name: str, out_path: Path, only: str, as_email: str | None) -> None:
+def export_command(project_ref: str, format_name: str, out_path: Path, only: str, annotator: str | None,  # noqa: PLR0913
+                   predictions: bool, one_per_task: bool, as_email: str | None) -> None:
     """Export a project's tasks and labels."""
     from labelkit import exporters
     from labelkit.db import session_scope
@@ -281,7 +285,8 @@ def export_command(project_ref: str, format_name: str, out_path: Path, only: str
         with session_scope(write=False) as session, partial.open("wb") as out:
             actor = _operator(session, as_email)
             target = find_project(session, project_ref)
-            report = exporters.export_project(session, actor, target.id, format_name, out, only)
+            report = exporters.export_project(session, actor, target.id, format_name, out, only, annotator=annotator,
+                                              predictions=predictions, one_per_task=one_per_task)
         partial.replace(out_path)
     finally:
         partial.unlink(missing_ok=True)

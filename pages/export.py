@@ -29,7 +29,16 @@ fmt = st.radio(
 )
 only = st.radio("Tasks", list(exporters.Only), format_func=lambda o: exporters.ONLY_HELP[o], key="lk_export_only")
 with session_scope(write=False) as session:
-    count = exporters.count_tasks(session, user, project.id, only)
+    people = exporters.annotators(session, user, project.id)
+left, right = st.columns(2)
+annotator = left.selectbox("Annotations by", [None, *people], format_func=lambda e: e or "Everyone", key="lk_export_annotator")
+one_per_task = right.radio(
+    "Annotations per task", [False, True], key="lk_export_one", horizontal=True,
+    format_func=lambda one: "One: reviewed, else the majority's, else the latest" if one else "All of them",
+)
+predictions = st.checkbox("Include the models' predictions", value=True, key="lk_export_predictions")
+with session_scope(write=False) as session:
+    count = exporters.count_tasks(session, user, project.id, only, annotator)
 st.caption(f"{count} task{'s' * (count != 1)} will be exported.")
 
 prepared = st.session_state.get("lk_export_file")
@@ -46,6 +55,7 @@ if st.button("Prepare the export", type="primary", icon=":material/package_2:", 
             report = exporters.export_project(
                 session, user, project.id, fmt, out, only,
                 progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done} of {total} tasks"),
+                annotator=annotator, predictions=predictions, one_per_task=one_per_task,
             )
     except LabelkitError as e:
         bar.empty()
@@ -54,11 +64,13 @@ if st.button("Prepare the export", type="primary", icon=":material/package_2:", 
     else:
         bar.progress(1.0, text=f"{report.tasks} tasks exported")
         prepared = {"path": str(path), "name": report.file_name, "mime": exporters.FORMATS[fmt].mime,
-                    "project": project.id, "format": fmt, "only": str(only)}
+                    "project": project.id, "format": fmt, "only": str(only),
+                    "options": (annotator, predictions, one_per_task)}
         st.session_state["lk_export_file"] = prepared
 
 # Only the file made with the options on the page now.
-if prepared and (prepared["project"], prepared.get("format"), prepared.get("only")) == (project.id, fmt, str(only)):
+chosen = (project.id, fmt, str(only), (annotator, predictions, one_per_task))
+if prepared and (prepared["project"], prepared.get("format"), prepared.get("only"), prepared.get("options")) == chosen:
     from pathlib import Path
 
     file = Path(prepared["path"])
@@ -67,4 +79,5 @@ if prepared and (prepared["project"], prepared.get("format"), prepared.get("only
             f"Download {prepared['name']} ({file.stat().st_size / 1024:,.1f} KB)", data=file.read_bytes(),
             file_name=prepared["name"], mime=prepared["mime"], icon=":material/download:", type="primary",
         )
-st.caption("From a terminal: `labelkit export PROJECT --format FORMAT --out FILE --only all|completed|accepted` writes the same file.")
+st.caption("From a terminal: `labelkit export PROJECT --format FORMAT --out FILE --only all|completed|accepted "
+           "[--annotator EMAIL] [--no-predictions] [--one-per-task]` writes the same file.")

@@ -16,12 +16,12 @@ from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
-from labelkit.exporters import label_studio, reader, table, yolo
+from labelkit.exporters import asr, coco, label_studio, masks, minimal, reader, spans, table, voc, yolo
 from labelkit.exporters.base import ExportContext, Exporter
-from labelkit.models import Annotation, Project, ReviewStatus, Task, User
+from labelkit.models import Annotation, AnnotationState, Project, ReviewStatus, Task, User
 from labelkit.projects import get_project
 
-FORMATS: dict[str, Exporter] = {e.name: e for m in (label_studio, table, yolo) for e in m.EXPORTERS}
+FORMATS: dict[str, Exporter] = {e.name: e for m in (label_studio, table, yolo, coco, voc, spans, asr, minimal, masks) for e in m.EXPORTERS}
 
 
 class Only(StrEnum):
@@ -57,8 +57,13 @@ class ExportReport:
     file_name: str
 
 
-def _task_filter(project: Project, only: Only):  # noqa: ANN202
+def _task_filter(project: Project, only: Only, annotator: str | None = None):  # noqa: ANN202
     condition = and_(Task.project_id == project.id, Task.deleted_at.is_(None))
+    if annotator:  # the tasks this person submitted an annotation of
+        condition = and_(condition, exists().where(
+            Annotation.task_id == Task.id, Annotation.user_id == User.id, func.lower(User.email) == annotator.lower(),
+            Annotation.state == AnnotationState.SUBMITTED, Annotation.deleted_at.is_(None),
+        ))
     if only == Only.COMPLETED:
         condition = and_(condition, col(Task.done))
     elif only == Only.ACCEPTED:
@@ -71,17 +76,28 @@ def _task_filter(project: Project, only: Only):  # noqa: ANN202
     return condition
 
 
-def count_tasks(session: Session, actor: User, project_id: int, only: Only | str = Only.ALL) -> int:
+def count_tasks(session: Session, actor: User, project_id: int, only: Only | str = Only.ALL, annotator: str | None = None) -> int:
     project = get_project(session, actor, project_id, Capability.PROJECT_EXPORT)
-    return _count(session, project, Only(only))
+    return _count(session, project, Only(only), annotator)
 
 
-def _count(session: Session, project: Project, only: Only) -> int:
-    if only == Only.ALL:
+def _count(session: Session, project: Project, only: Only, annotator: str | None = None) -> int:
+    if only == Only.ALL and not annotator:
         return project.task_count
-    if only == Only.COMPLETED:
+    if only == Only.COMPLETED and not annotator:
         return project.done_count
-    return session.exec(select(func.count(Task.id)).where(_task_filter(project, only))).one()
+    return session.exec(select(func.count(Task.id)).where(_task_filter(project, only, annotator))).one()
+
+
+def annotators(session: Session, actor: User, project_id: int) -> list[str]:
+    """The emails of everyone with a submitted annotation in the project (to export one person's work)."""
+    project = get_project(session, actor, project_id, Capability.PROJECT_EXPORT)
+    return list(session.exec(
+        select(User.email).where(exists().where(
+            Annotation.user_id == User.id, Annotation.project_id == project.id,
+            Annotation.state == AnnotationState.SUBMITTED, Annotation.deleted_at.is_(None),
+        )).order_by(User.email)
+    ).all())
 
 
 def export_project(
@@ -92,8 +108,14 @@ def export_project(
     out: BinaryIO,
     only: Only | str = Only.ALL,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    annotator: str | None = None,
+    predictions: bool = True,
+    one_per_task: bool = False,
 ) -> ExportReport:
-    """Write the project in a format to `out`; the page and the CLI write the same bytes."""
+    """Write the project in a format to `out`; the page and the CLI write the same bytes.
+    annotator: only this person's annotations (and the tasks they annotated); predictions:
+    with the models' predictions; one_per_task: one annotation per task (see choose.one)."""
     project = get_project(session, actor, project_id, Capability.PROJECT_EXPORT)
     fmt = exporter(format_name)
     try:
@@ -104,7 +126,7 @@ def export_project(
     problem = fmt.supports(config)
     if problem:
         raise InvalidInput(f"{fmt.title} cannot export this project: {problem}")
-    total = _count(session, project, only)
+    total = _count(session, project, only, annotator)
     done = 0
 
     def tick() -> None:
@@ -113,18 +135,20 @@ def export_project(
         if progress and (done % 200 == 0 or done == total):
             progress(done, total)
 
-    condition = _task_filter(project, only)
+    condition = _task_filter(project, only, annotator)
+    selection = reader.Selection(only == Only.ACCEPTED, annotator, predictions, one_per_task)
     ctx = ExportContext(
         project=project,
         config=config,
-        tasks=lambda: reader.stream_tasks(session, condition, project.id, only == Only.ACCEPTED, tick),
+        tasks=lambda: reader.stream_tasks(session, condition, project.id, selection, tick),
         data_keys=lambda: reader.data_keys(session, condition, config.data_keys),
     )
     fmt.write(ctx, out)
     # An export reads in one long (read-only) transaction; its audit event is written
     # in a short transaction of its own.
     with session_scope(session.get_bind(), write=True) as writer:
-        audit.record(writer, actor, "project.export", f"project:{project.id}", project.id, format=fmt.name, only=str(only), tasks=total)
+        audit.record(writer, actor, "project.export", f"project:{project.id}", project.id, format=fmt.name, only=str(only), tasks=total,
+                     annotator=annotator, predictions=predictions, one_per_task=one_per_task)
     return ExportReport(tasks=total, format=fmt.name, file_name=file_name(project, fmt, only))
 
 

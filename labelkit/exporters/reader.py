@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-from sqlalchemy import Text, and_, case, cast, or_
+from sqlalchemy import Text, and_, case, cast, func, or_
 from sqlmodel import Session, col, select
 
+from labelkit.exporters import choose
 from labelkit.exporters.base import ExportedAnnotation, ExportedPrediction, ExportedTask
 from labelkit.models import Annotation, AnnotationState, Prediction, ReviewStatus, Task, User
 
@@ -20,8 +22,18 @@ def _text(column):  # noqa: ANN001, ANN202
     return cast(column, Text)
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Which annotations and predictions go with each task."""
+
+    accepted_only: bool = False
+    annotator: str | None = None  # an email: only this person's annotations
+    predictions: bool = True
+    one_per_task: bool = False  # labelkit.exporters.choose picks it
+
+
 def stream_tasks(
-    session: Session, condition, project_id: int, accepted_only: bool, on_task: Callable[[], None] | None = None  # noqa: ANN001
+    session: Session, condition, project_id: int, selection: Selection, on_task: Callable[[], None] | None = None  # noqa: ANN001
 ) -> Iterator[ExportedTask]:
     last_id = 0
     while True:
@@ -35,15 +47,17 @@ def stream_tasks(
             return
         tasks = {row[0]: ExportedTask(row[0], row[1], row[2], row[3]) for row in rows}
         low, high = rows[0][0], rows[-1][0]
-        for annotation in _annotations(session, project_id, low, high, accepted_only):
+        for annotation in _annotations(session, project_id, low, high, selection):
             task = tasks.get(annotation[0])
             if task is not None:
                 task.annotations.append(ExportedAnnotation(*annotation[1:]))
-        for prediction in _predictions(session, project_id, low, high):
+        for prediction in _predictions(session, project_id, low, high) if selection.predictions else ():
             task = tasks.get(prediction[0])
             if task is not None:
                 task.predictions.append(ExportedPrediction(*prediction[1:]))
         for task in tasks.values():
+            if selection.one_per_task and task.annotations:
+                task.annotations = [choose.one(task.annotations)]
             yield task
             if on_task:
                 on_task()
@@ -57,15 +71,17 @@ def _effective_result():  # noqa: ANN202
     return case((or_(fixed.is_(None), fixed == "null"), _text(Annotation.result)), else_=fixed)
 
 
-def _annotations(session: Session, project_id: int, low: int, high: int, accepted_only: bool) -> list:
+def _annotations(session: Session, project_id: int, low: int, high: int, selection: Selection) -> list:
     condition = and_(
         Annotation.project_id == project_id,
         col(Annotation.task_id).between(low, high),
         Annotation.state == AnnotationState.SUBMITTED,
         Annotation.deleted_at.is_(None),
     )
-    if accepted_only:
+    if selection.accepted_only:
         condition = and_(condition, Annotation.review_status == ReviewStatus.ACCEPTED)
+    if selection.annotator:
+        condition = and_(condition, func.lower(User.email) == selection.annotator.lower())
     return session.execute(
         select(
             Annotation.task_id,
