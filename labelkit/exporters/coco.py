@@ -8,11 +8,12 @@ Detectron2 and MMDetection read it: one file
      "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [x, y, w, h],
                       "area": ..., "segmentation": [], "iscrowd": 0}, ...]}
 
-Categories are the <Label>s of the image's RectangleLabels, PolygonLabels, KeyPointLabels,
-BrushLabels (and <Labels> on the image), once each, ids from 1 in config order. All numbers
+Categories are the <Label>s of the image's RectangleLabels, PolygonLabels, EllipseLabels,
+KeyPointLabels, BrushLabels (and <Labels> on the image), once each, ids from 1 in config order. All numbers
 are pixels. A box is bbox [x, y, w, h]; a rotated box gets the axis-aligned box around it,
 its 4 corners as segmentation and "attributes": {"rotation": degrees} (as CVAT writes it).
-A polygon is segmentation [[x1, y1, ...]] with its bbox and area. A keypoint is
+A polygon is segmentation [[x1, y1, ...]] with its bbox and area; an ellipse an outline of
+36 points with the exact box around it and its area (pi rx ry). A keypoint is
 "keypoints": [x, y, 2], num_keypoints 1, on a category that names that one keypoint. A
 brush mask is an uncompressed RLE {"counts", "size"} (column-major, as pycocotools has it).
 
@@ -46,10 +47,11 @@ from labelkit.exporters.base import ExportContext, ExportedTask, Exporter
 from labelkit.regions import regions_of
 from labelkit.storage import local
 
-CATEGORY_CONTROLS = ("RectangleLabels", "PolygonLabels", "KeyPointLabels", "BrushLabels", "Labels")
+CATEGORY_CONTROLS = ("RectangleLabels", "PolygonLabels", "EllipseLabels", "KeyPointLabels", "BrushLabels", "Labels")
 # Tools that draw what COCO holds; a bare tool takes its class from a <Labels> on the image.
-_TOOLS = ("RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "KeyPointLabels", "KeyPoint",
-          "BrushLabels", "Brush")
+_TOOLS = ("RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "EllipseLabels", "Ellipse",
+          "KeyPointLabels", "KeyPoint", "BrushLabels", "Brush")
+ELLIPSE_POINTS = 36  # an ellipse's segmentation outline: a point every 10 degrees
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -166,7 +168,29 @@ def box_corners(geometry: dict, width: int, height: int) -> list[tuple[float, fl
 
 
 def polygon_points(geometry: dict, width: int, height: int) -> list[tuple[float, float]]:
-    return [(p[0] / 100 * width, p[1] / 100 * height) for p in geometry.get("points") or [] if len(p) >= 2]
+    return [(float(p[0]) / 100 * width, float(p[1]) / 100 * height) for p in geometry.get("points") or [] if len(p) >= 2]
+
+
+def ellipse_outline(geometry: dict, width: int, height: int, count: int = ELLIPSE_POINTS) -> list[tuple[float, float]]:
+    """Points on an ellipse (center x, y; radii in percent of the width and height),
+    rotated clockwise (degrees) about its center, in pixels."""
+    cx, cy = geometry["x"] / 100 * width, geometry["y"] / 100 * height
+    rx, ry = geometry["radiusX"] / 100 * width, geometry["radiusY"] / 100 * height
+    angle = math.radians(geometry.get("rotation") or 0)
+    cos, sin = math.cos(angle), math.sin(angle)
+    steps = [2 * math.pi * i / count for i in range(count)]
+    return [(cx + rx * math.cos(t) * cos - ry * math.sin(t) * sin, cy + rx * math.cos(t) * sin + ry * math.sin(t) * cos)
+            for t in steps]
+
+
+def ellipse_box(geometry: dict, width: int, height: int) -> list[tuple[float, float]]:
+    """Two corners of the axis-aligned box around an ellipse, in pixels (exact)."""
+    cx, cy = geometry["x"] / 100 * width, geometry["y"] / 100 * height
+    rx, ry = geometry["radiusX"] / 100 * width, geometry["radiusY"] / 100 * height
+    angle = math.radians(geometry.get("rotation") or 0)
+    ex = math.hypot(rx * math.cos(angle), ry * math.sin(angle))
+    ey = math.hypot(rx * math.sin(angle), ry * math.cos(angle))
+    return [(cx - ex, cy - ey), (cx + ex, cy + ey)]
 
 
 def bounds(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
@@ -191,10 +215,22 @@ def _shoelace(points: list[tuple[float, float]]) -> float:
 
 def coco_fields(region: dict, image: LabeledImage) -> dict | None:
     """bbox, area, segmentation (and keypoints) of one region in pixels; None when it has
-    no geometry COCO holds."""
-    shape, geometry, width, height = region["shape"], region["geometry"], image.width, image.height
-    if not width or not height:
+    no geometry COCO holds (or a malformed one: left out rather than failing the export)."""
+    if not image.width or not image.height:
         return None  # percentages of an unknown size
+    try:
+        fields = _fields(region, image.width, image.height)
+    except (KeyError, TypeError, ValueError, IndexError, LabelkitError):
+        return None
+    if fields is None or not all(math.isfinite(v) for v in [*fields["bbox"], fields["area"]]):
+        return None
+    if "keypoints" not in fields and (fields["bbox"][2] <= 0 or fields["bbox"][3] <= 0):
+        return None  # a box of no size
+    return fields
+
+
+def _fields(region: dict, width: int, height: int) -> dict | None:
+    shape, geometry = region["shape"], region["geometry"]
     if shape == "rectangle":
         corners = box_corners(geometry, width, height)
         fields = {"bbox": _bbox(corners), "area": _r(_shoelace(corners)), "segmentation": []}
@@ -208,6 +244,11 @@ def coco_fields(region: dict, image: LabeledImage) -> dict | None:
             return None
         return {"bbox": _bbox(points), "area": _r(_shoelace(points)),
                 "segmentation": [[_r(v) for p in points for v in p]]}
+    if shape == "ellipse":
+        outline = ellipse_outline(geometry, width, height)
+        rx, ry = geometry["radiusX"] / 100 * width, geometry["radiusY"] / 100 * height
+        return {"bbox": _bbox(ellipse_box(geometry, width, height)), "area": _r(math.pi * rx * ry),
+                "segmentation": [[_r(v) for p in outline for v in p]]}
     if shape == "keypoint":
         x, y = _r(geometry["x"] / 100 * width), _r(geometry["y"] / 100 * height)
         return {"bbox": [x, y, 0, 0], "area": 0, "segmentation": [], "keypoints": [x, y, 2], "num_keypoints": 1}
@@ -243,7 +284,7 @@ def categories(config: LabelConfig) -> list[dict]:
     return found
 
 
-SHAPES = ("rectangle", "polygon", "keypoint", "brush")
+SHAPES = ("rectangle", "polygon", "ellipse", "keypoint", "brush")
 
 
 def write(ctx: ExportContext, out: BinaryIO) -> None:
@@ -278,13 +319,13 @@ def _dumps(value: object) -> bytes:
 
 
 def supports(config: LabelConfig) -> str | None:
-    return refusal("COCO", config, _TOOLS, "boxes, polygons, keypoints or brush masks")
+    return refusal("COCO", config, _TOOLS, "boxes, polygons, ellipses, keypoints or brush masks")
 
 
 EXPORTERS = [
     Exporter("COCO", "COCO", "json", "application/json", write,
              "One COCO JSON for pycocotools, Detectron2 or MMDetection: categories from the image's labels, an "
-             "image per task image, an annotation per region in pixels (boxes, polygons as segmentation, keypoints, "
-             "brush masks as RLE); the latest annotation of each labeled task.",
+             "image per task image, an annotation per region in pixels (boxes, polygons and ellipses as segmentation, "
+             "keypoints, brush masks as RLE); the latest annotation of each labeled task.",
              supports),
 ]

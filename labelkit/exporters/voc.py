@@ -12,14 +12,15 @@ CVAT, Datumaro and torchvision's VOCDetection read it: a ZIP with
     labelmap.txt               the class names (CVAT's "name:color:parts:actions" lines)
     JPEGImages/<file>          the task's image, when it was uploaded here
 
-Boxes only: a rectangle (a rotated one: the box around it) or a polygon as the box around
-it, in integer pixels (rounded, 0-based as Label Studio and CVAT write them), clipped to
+Boxes only: a rectangle (a rotated one: the box around it), a polygon or an ellipse as the
+box around it, in integer pixels (rounded, 0-based as Label Studio and CVAT write them), clipped to
 the image; `truncated` is 1 when the region reached past the image's edge. Each image gets
 the regions of the latest submitted annotation of its task; a task without one is left out.
 """
 
 from __future__ import annotations
 
+import math
 import posixpath
 import shutil
 import tempfile
@@ -36,15 +37,18 @@ from labelkit.exporters.coco import (
     box_corners,
     category_names,
     class_of,
+    ellipse_box,
     labeled_images,
     polygon_points,
     refusal,
 )
 from labelkit.storage import local
 
-_TOOLS = ("RectangleLabels", "Rectangle", "PolygonLabels", "Polygon")
-CLASS_CONTROLS = ("RectangleLabels", "PolygonLabels", "Labels")
-SHAPES = ("rectangle", "polygon")
+_TOOLS = ("RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "EllipseLabels", "Ellipse")
+CLASS_CONTROLS = ("RectangleLabels", "PolygonLabels", "EllipseLabels", "Labels")
+# Points whose box is the region's box, in pixels.
+_OUTLINES = {"rectangle": box_corners, "polygon": polygon_points, "ellipse": ellipse_box}
+SHAPES = tuple(_OUTLINES)
 
 
 def box(region: dict, image: LabeledImage) -> tuple[list[int], bool] | None:
@@ -53,9 +57,12 @@ def box(region: dict, image: LabeledImage) -> tuple[list[int], bool] | None:
     width, height = image.width, image.height
     if not width or not height:
         return None
-    geometry = region["geometry"]
-    points = box_corners(geometry, width, height) if region["shape"] == "rectangle" else polygon_points(geometry, width, height)
-    if not points:
+    outline = _OUTLINES[region["shape"]]
+    try:
+        points = [(float(x), float(y)) for x, y in outline(region["geometry"], width, height)]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None  # a malformed region is left out rather than failing the export
+    if not points or not all(math.isfinite(v) for p in points for v in p):
         return None
     left, top, right, bottom = bounds(points)
     clipped = [min(limit, max(0, round(v))) for v, limit in ((left, width), (top, height), (right, width), (bottom, height))]
@@ -126,13 +133,13 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
 
 
 def supports(config: LabelConfig) -> str | None:
-    return refusal("Pascal VOC", config, _TOOLS, "boxes or polygons", CLASS_CONTROLS)
+    return refusal("Pascal VOC", config, _TOOLS, "boxes, polygons or ellipses", CLASS_CONTROLS)
 
 
 EXPORTERS = [
     Exporter("VOC", "Pascal VOC", "zip", "application/zip", write,
              "A ZIP of Pascal VOC XML (Annotations/<image>.xml, ImageSets/Main/default.txt, labelmap.txt and the "
-             "uploaded images in JPEGImages): boxes in integer pixels, polygons and rotated boxes as the box around "
-             "them; the latest annotation of each labeled task.",
+             "uploaded images in JPEGImages): boxes in integer pixels, polygons, ellipses and rotated boxes as the "
+             "box around them; the latest annotation of each labeled task.",
              supports),
 ]

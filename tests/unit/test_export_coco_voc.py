@@ -5,6 +5,7 @@ from the annotations, not with the exporters' code."""
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import zipfile
@@ -21,7 +22,7 @@ from labelkit.cli import main
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
-from labelkit.models import Role
+from labelkit.models import Project, Role
 from labelkit.storage import local
 
 CONFIG = """<View>
@@ -227,15 +228,15 @@ def test_several_images_of_a_task_are_an_image_each(factory, tmp_path) -> None:
 def test_a_text_project_is_refused_with_the_reason(factory) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin)  # sentiment of a text
-    cases = (("COCO", "COCO cannot export this project: COCO needs boxes, polygons, keypoints or brush masks on an <Image>"),
-             ("VOC", "Pascal VOC cannot export this project: Pascal VOC needs boxes or polygons on an <Image>"))
+    cases = (("COCO", "COCO cannot export this project: COCO needs boxes, polygons, ellipses, keypoints or brush masks on an <Image>"),
+             ("VOC", "Pascal VOC cannot export this project: Pascal VOC needs boxes, polygons or ellipses on an <Image>"))
     for fmt, reason in cases:
         with session_scope(write=False) as s, pytest.raises(InvalidInput, match=reason):
             exporters.export_project(s, admin, project.id, fmt, io.BytesIO())
     points_only = CONFIG.split("<RectangleLabels")[0] + CONFIG.split("</PolygonLabels>")[1]
     assert exporters.FORMATS["COCO"].supports(parse_config(points_only)) is None
     assert exporters.FORMATS["VOC"].supports(parse_config(points_only)) == (
-        "Pascal VOC needs boxes or polygons on an <Image>; this project has none.")
+        "Pascal VOC needs boxes, polygons or ellipses on an <Image>; this project has none.")
 
 
 def test_the_cli_writes_the_same_files(street, tmp_path) -> None:
@@ -246,3 +247,87 @@ def test_the_cli_writes_the_same_files(street, tmp_path) -> None:
         assert result.exit_code == 0, result.output
         assert out.read_bytes() == export(admin, project, fmt.upper())
     json.loads((tmp_path / "street.coco").read_text())  # one JSON document
+
+
+ELLIPSES = """<View>
+  <Image name="photo" value="$photo"/>
+  <EllipseLabels name="ring" toName="photo"><Label value="Cell"/></EllipseLabels>
+</View>"""
+
+
+def ellipse(rid: str, rotation: float) -> dict:
+    # Center 100,50 px, radii 40 px (20 % of 200) and 30 px (30 % of 100).
+    return {"id": rid, "from_name": "ring", "to_name": "photo", "type": "ellipselabels", "origin": "manual",
+            "original_width": W, "original_height": H, "image_rotation": 0,
+            "value": {"x": 50, "y": 50, "radiusX": 20, "radiusY": 30, "rotation": rotation, "ellipselabels": ["Cell"]}}
+
+
+def test_ellipses_as_outlines_in_coco_and_boxes_in_voc(factory, tmp_path) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=ELLIPSES)
+    factory.tasks(project, admin, [{"photo": local.save_upload(project.id, "cells.png", png("blue"))}])
+    with session_scope() as s:
+        task = queue.claim_next(s, admin, project.id).task
+    with session_scope() as s:
+        work.submit(s, admin, task.id, [ellipse("e1", 0), ellipse("e2", 90)])
+    coco = load_coco(export(admin, project, "COCO"), tmp_path)
+    upright, turned = coco.loadAnns(coco.getAnnIds())
+    assert near(upright["bbox"], [60, 20, 80, 60]) and near(turned["bbox"], [70, 10, 60, 80])  # a quarter turn
+    assert near([upright["area"]], [math.pi * 40 * 30])
+    points = upright["segmentation"][0]
+    assert len(points) == 72  # 36 points, each on the ellipse
+    for x, y in zip(points[::2], points[1::2], strict=True):
+        assert abs(((x - 100) / 40) ** 2 + ((y - 50) / 30) ** 2 - 1) < 1e-3
+    assert abs(int(coco.annToMask(upright).sum()) - math.pi * 40 * 30) < 150
+    archive = zipfile.ZipFile(io.BytesIO(export(admin, project, "VOC")))
+    (xml,) = [n for n in archive.namelist() if n.startswith("Annotations/")]
+    assert voc_objects(ElementTree.fromstring(archive.read(xml))) == [("Cell", 0, [60, 20, 140, 80]), ("Cell", 0, [70, 10, 130, 90])]
+
+
+def test_malformed_or_empty_regions_are_left_out_not_fatal() -> None:
+    from labelkit.exporters.coco import LabeledImage, coco_fields
+    from labelkit.exporters.voc import box
+
+    image = LabeledImage(1, "a.png", "https://example.com/a.png", W, H, [])
+    bad = [
+        {"shape": "rectangle", "geometry": {"x": 10, "y": 10}},  # no size
+        {"shape": "rectangle", "geometry": {"x": "ten", "y": 10, "width": 5, "height": 5}},
+        {"shape": "rectangle", "geometry": {"x": 10, "y": 10, "width": 0, "height": 5}},
+        {"shape": "polygon", "geometry": {"points": [[1, 1], [2, 2]]}},  # under 3 points
+        {"shape": "polygon", "geometry": {"points": [[1, None], [2, 2], [3, 1]]}},
+        {"shape": "ellipse", "geometry": {"x": 10, "y": 10, "radiusX": float("nan"), "radiusY": 3}},
+        {"shape": "brush", "geometry": {"format": "rle", "rle": brush.encode(np.ones((2, 2)))}},  # not this image's size
+    ]
+    assert [coco_fields(region, image) for region in bad] == [None] * len(bad)
+    assert [box(region, image) for region in bad[:2]] == [None, None]
+    unsized = LabeledImage(1, "a.png", "https://example.com/a.png", 0, 0, [])
+    assert coco_fields({"shape": "rectangle", "geometry": STRAIGHT["value"]}, unsized) is None
+
+
+def test_images_and_xml_are_written_task_by_task() -> None:
+    """Structural streaming: when the writer asks for the next task, the last one's image
+    record (COCO) or XML file (VOC) is already in the output."""
+    from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedTask
+
+    for fmt in ("COCO", "VOC"):
+        out = io.BytesIO()
+        sizes = []
+
+        def tasks(out=out, sizes=sizes):
+            for i in range(1, 101):
+                sizes.append(out.tell())
+                annotation = ExportedAnnotation(i, 1, "a@example.com", "submitted", None, None, None, 0.0, json.dumps([STRAIGHT]))
+                yield ExportedTask(i, json.dumps({"image": f"https://example.com/{i}.jpg"}), None, 1, [annotation])
+
+        ctx = ExportContext(project=Project(title="Street"), config=parse_config(CONFIG), tasks=tasks, data_keys=lambda: ["image"])
+        exporters.FORMATS[fmt].write(ctx, out)
+        assert all(a < b for a, b in itertools.pairwise(sizes[1:])), fmt  # the output grew before every next task
+        raw = out.getvalue()
+        if fmt == "COCO":
+            data = json.loads(raw)
+            assert len(data["images"]) == len(data["annotations"]) == 100
+            assert data["annotations"][-1]["bbox"] == [20, 20, 60, 40]
+        else:
+            archive = zipfile.ZipFile(io.BytesIO(raw))
+            assert len([n for n in archive.namelist() if n.startswith("Annotations/")]) == 100
+            assert voc_objects(ElementTree.fromstring(archive.read("Annotations/100.xml"))) == [("Car", 0, [20, 20, 80, 60])]
