@@ -10,8 +10,9 @@ segment of a longer file. audio_filepath is the task's audio as it is stored (an
 here, a URL...): point it at your copy of the files. A whole file's duration comes from
 the result (Label Studio's original_length of its segments) or, for an uploaded WAV, its
 header; when neither tells it is null (NeMo needs it: fill it in, e.g. with soundfile).
-Several texts of one TextArea are joined with a space. The latest annotation of each
-labeled task; a task without one is left out.
+Several texts of one TextArea are joined with a space. One annotation per labeled task:
+the accepted one, else the answer most annotators gave, else the latest; a task without
+one is left out.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import BinaryIO
 from labelkit.config import LabelConfig, ObjectTag
 from labelkit.errors import LabelkitError
 from labelkit.exporters.base import ExportContext, ExportedTask, Exporter
-from labelkit.exporters.spans import latest
+from labelkit.exporters.spans import chosen
 from labelkit.regions import regions_of
 from labelkit.storage import local
 
@@ -65,7 +66,7 @@ def _text(value: object) -> str:
 def lines(ctx: ExportContext) -> Iterator[dict]:
     pairs = _pairs(ctx.config)
     for item in ctx.tasks():
-        annotation = latest(item)
+        annotation = chosen(item)
         if annotation is None:
             continue
         yield from _task_lines(item, annotation.result, ctx.config, pairs)
@@ -105,6 +106,7 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
 EXPORTERS = [
     Exporter("ASR_MANIFEST", "ASR manifest (NeMo)", "jsonl", "application/jsonl", write,
              "JSON lines {audio_filepath, duration, text} for speech recognition (NVIDIA NeMo): a line per transcribed"
-             " file, or per transcribed segment with its offset; the latest annotation of each labeled task.",
+             " file, or per transcribed segment with its offset; one annotation per labeled task (accepted, else the"
+             " majority's, else the latest).",
              supports),
 ]

@@ -1,7 +1,8 @@
 """Named entities of a <Text> labeled with <Labels>: CoNLL 2003 and spaCy.
 
-CONLL2003, as Label Studio writes it: a "-DOCSTART- -X- O" line, a blank line, then per
-task one token a line, "token -X- _ TAG", and a blank line after each task. Tags are
+CONLL2003, as Label Studio writes it: a "-DOCSTART- -X- O" line (and a blank line after
+it, as CoNLL 2003's own files have, so readers that split on blank lines skip it), then
+per task one token a line, "token -X- _ TAG", and a blank line after each task. Tags are
 BIO (B-PER, I-PER, O). Tokens are runs of letters/digits/underscore or single other
 non-space characters (regex `\\w+|[^\\w\\s]`): "Dr. O'Neil" -> Dr . O ' Neil. A token
 is in a span when it overlaps it.
@@ -11,10 +12,10 @@ spaCy's training docs build Docs from: `doc.char_span(start, end, label=label)`,
 offsets in characters of the text, end exclusive (Label Studio's span offsets as they
 are).
 
-Both use the latest submitted annotation of each task (a text gets one set of
-entities); a task without one is left out (not labeled is not "no entities"). Spans
-that overlap an earlier one (earlier start, or same start and longer) are left out:
-neither format holds overlapping entities. With several <Text>s, the first one that
+Both use one annotation per task (a text gets one set of entities): the accepted one,
+else the answer most annotators gave, else the latest; a task without one is left out
+(not labeled is not "no entities"). Spans that overlap an earlier one (earlier start,
+or same start and longer) are left out: neither format holds overlapping entities. With several <Text>s, the first one that
 <Labels> label is exported.
 """
 
@@ -27,6 +28,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from labelkit.config import LabelConfig, ObjectTag
+from labelkit.exporters import choose
 from labelkit.exporters.base import (
     ExportContext,
     ExportedAnnotation,
@@ -56,8 +58,10 @@ def supports_spans(fmt: str):
     return supports
 
 
-def latest(item: ExportedTask) -> ExportedAnnotation | None:
-    return max(item.annotations, key=lambda a: (a.updated_at or a.created_at or "", a.id), default=None)
+def chosen(item: ExportedTask) -> ExportedAnnotation | None:
+    """The one annotation a task's text (or audio) exports with: the accepted one, else
+    the answer most annotators gave, else the latest (labelkit.exporters.choose)."""
+    return choose.one(item.annotations)
 
 
 def tokens(text: str) -> list[tuple[str, int, int]]:
@@ -108,7 +112,7 @@ def _documents(ctx: ExportContext) -> Iterator[tuple[str, list[tuple[int, int, s
     if obj is None or not obj.key:  # supports() refuses such a project before writing
         return
     for item in ctx.tasks():
-        annotation = latest(item)
+        annotation = chosen(item)
         if annotation is None:
             continue
         value = item.data.get(obj.key)
@@ -136,14 +140,16 @@ def write_spacy(ctx: ExportContext, out: BinaryIO) -> None:
     out.write(b"\n]\n")
 
 
+_ONE = (" One annotation per labeled task (accepted, else the majority's, else the latest); of overlapping"
+        " spans the earlier (then longer) one is kept.")
+
 EXPORTERS = [
     Exporter("CONLL2003", "CoNLL 2003", "conll", "text/plain", write_conll,
              "Named entities of a <Text> as 'token -X- _ B-PER' lines, a blank line between tasks; tokens are words"
-             " and single punctuation marks. The latest annotation of each labeled task; overlapping spans: the"
-             " earlier (then longer) one is kept.",
+             " and single punctuation marks." + _ONE,
              supports_spans("CoNLL 2003")),
     Exporter("SPACY", "spaCy", "json", "application/json", write_spacy,
              "A JSON list of {text, entities: [[start, end, label]]}: character offsets for spaCy's Doc.char_span."
-             " The latest annotation of each labeled task; overlapping spans: the earlier (then longer) one is kept.",
+             + _ONE,
              supports_spans("spaCy")),
 ]

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from PIL import Image
 from sqlmodel import select
 
-from labelkit import brush, exporters, queue, work
+from labelkit import brush, exporters, queue, review, work
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
@@ -128,6 +128,19 @@ def test_conll_bio_tags_from_the_latest_annotation(news) -> None:
     assert entities_of(first) == [("PER", "John Smith"), ("ORG", "IBM"), ("LOC", "New York")]
     assert [tag for _, tag in first] == ["O", "O", "B-PER", "I-PER", "O", "B-ORG", "O", "O", "O", "O", "B-LOC", "I-LOC", "O", "O", "O"]
     assert [t for t, _ in second] == ["Nothing", "to", "see", "here", "!"] and entities_of(second) == []
+
+
+def test_an_accepted_annotation_is_exported_rather_than_a_later_one(news, factory) -> None:
+    project, admin = news
+    rows = json.loads(export(admin, project, "JSON_MIN"))
+    ann_first = next(r for r in rows if r.get("text") == FIRST and r.get("annotator") == "ann@example.com")
+    reviewer = factory.user(email="rev@example.com")
+    factory.member(project, reviewer, Role.REVIEWER)
+    with session_scope() as s:
+        review.accept(s, reviewer, ann_first["annotation_id"])
+    first, _ = read_conll(export(admin, project, "CONLL2003").decode())
+    assert entities_of(first) == [("PER", "Dr")]  # ann's, accepted, though bob's is later
+    assert json.loads(export(admin, project, "SPACY"))[0]["entities"] == [[0, 2, "PER"]]
 
 
 def test_conll_two_entities_side_by_side_each_begin(factory) -> None:
