@@ -272,3 +272,39 @@ class AuditEvent(SQLModel, table=True):
     target: str = Field(default="", max_length=200)
     project_id: int | None = Field(default=None, foreign_key="projects.id", ondelete="SET NULL")
     detail: dict = json_column()
+
+
+class CloudStorage(SQLModel, table=True):
+    """An S3 (or S3-compatible) bucket a project takes tasks from ("source") or writes
+    annotations to ("target"); labelkit/cloud.py. An entered secret is kept encrypted."""
+
+    __tablename__ = "storages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True, ondelete="CASCADE")
+    kind: str = Field(max_length=10)
+    bucket: str = Field(max_length=255)
+    prefix: str = Field(default="", max_length=1024)
+    pattern: str = Field(default="", max_length=500)
+    regex: bool = False
+    region: str = Field(default="", max_length=100)
+    endpoint_url: str = Field(default="", max_length=500)
+    access_key_id: str = Field(default="", max_length=200)
+    secret_encrypted: str = Field(default="", sa_type=Text)
+    last_sync_at: datetime | None = time_column()
+    last_error: str = Field(default="", sa_type=Text)
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_column()
+
+
+class StorageObject(SQLModel, table=True):
+    """An object a source storage already made tasks of, so a sync never repeats it."""
+
+    __tablename__ = "storage_objects"
+    __table_args__ = (UniqueConstraint("storage_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    storage_id: int = Field(foreign_key="storages.id", ondelete="CASCADE")
+    key: str = Field(max_length=1024)
+    tasks: int = 0
+    synced_at: datetime = created_column()
