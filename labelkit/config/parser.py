@@ -266,6 +266,7 @@ def parse_config(xml: str) -> LabelConfig:
         issues.append(f"line {root.line}: the config must start with <View>, not <{root.tag}>")
 
     nodes = validate.known_tags(root, issues)  # canonical spellings; unknown tags reported
+    _default_targets(nodes)
     for node in nodes:
         validate.check_node(node, issues)
     names = _names(nodes, issues)
@@ -285,6 +286,18 @@ def parse_config(xml: str) -> LabelConfig:
     if issues:
         raise InvalidInput("The label config has problems", sorted(issues, key=_line_of))
     return LabelConfig(root=root, objects=objects, controls=controls, unsupported=unsupported, relations=relations)
+
+
+def _default_targets(nodes: list[Node]) -> None:
+    """A control without toName labels the config's only object (a template of Label
+    Studio's own library leaves it out on a Rating); with several objects it stays an error."""
+    objects = [n for n in nodes if TAGS[n.tag].kind == Kind.OBJECT and n.attrs.get("name", "").strip()]
+    if len(objects) != 1:
+        return
+    for node in nodes:
+        spec = TAGS[node.tag]
+        if spec.kind == Kind.CONTROL and "toName" in spec.needs and not node.attrs.get("toName", "").strip():
+            node.attrs["toName"] = objects[0].attrs["name"].strip()
 
 
 def _line_of(issue: str) -> int:
@@ -339,10 +352,15 @@ def _relations(nodes: list[Node], issues: list[str]) -> ControlTag | None:
 
 def _options(node: Node, tags: tuple[str, ...], issues: list[str]) -> list[Option]:
     """The option children of a control, looking through <View> wrappers; each list of
-    siblings must not offer the same value twice."""
+    siblings must not offer the same value twice (an option repeated word for word, as in a
+    template of Label Studio's library, is kept once)."""
     options: list[Option] = []
+    seen: list[dict] = []
     for child in node.children:
         if child.tag in tags and child.attrs.get(TAGS[child.tag].needs[0], "").strip():
+            if child.attrs in seen and not child.children:
+                continue
+            seen.append(child.attrs)
             options.append(_option(child, issues))
         elif child.tag == "View":
             options.extend(_options(child, tags, issues))

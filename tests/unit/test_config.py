@@ -256,7 +256,8 @@ def test_what_cannot_be_labeled_here_yet_is_named(xml: str, expected: list[str])
         ("<View>\n<Image value='$i'/>\n</View>", "line 2: <Image> needs a name attribute"),
         ("<View>\n<Image name='img'/>\n<Rectangle name='r' toName='img'/></View>",
          "line 2: <Image name='img'>: needs a value attribute (or valueList), e.g. value=\"$image\""),
-        ("<View><Image name='img' value='$i'/>\n\n<RectangleLabels name='box'><Label value='Car'/></RectangleLabels></View>",
+        ("<View><Image name='img' value='$i'/><Image name='other' value='$j'/>\n\n"
+         "<RectangleLabels name='box'><Label value='Car'/></RectangleLabels></View>",
          "line 3: <RectangleLabels name='box'>: needs a toName attribute naming the object it labels"),
         (("<View><Image name='img' value='$i'/>\n<RectangleLabels name='box' toName='img'>\n<Label/>\n"
          "</RectangleLabels></View>"),
@@ -276,7 +277,7 @@ def test_what_cannot_be_labeled_here_yet_is_named(xml: str, expected: list[str])
         ("<View><Image name='img' value='$i'/>\n\n<PolygonLabels name='shape' toName='img'/></View>",
          "line 3: <PolygonLabels name='shape'>: has no <Label> to pick from"),
         (("<View><Image name='img' value='$i'/>\n<RectangleLabels name='box' toName='img'>\n"
-         "<Label value='Car'/><Label value='Car'/></RectangleLabels></View>"),
+         "<Label value='Car'/><Label value='Car' background='red'/></RectangleLabels></View>"),
          "line 2: <RectangleLabels name='box'>: the label 'Car' appears twice"),
         (("<View><Image name='img' value='$i'/>\n<BrushLabels name='paint' toName='img'>\n"
          "<Label value='Road' alias='r'/><Label value='Rail' alias='r'/></BrushLabels></View>"),
@@ -429,6 +430,17 @@ def test_images_with_a_value_list_show_several_per_task() -> None:
     assert (single.objects["p"].key, single.objects["p"].many) == ("photo", False)
 
 
+def test_what_label_studios_own_library_leaves_loose_is_taken_as_it_means() -> None:
+    """A control without toName in a config of one object labels that object; an option
+    repeated word for word is offered once."""
+    config = parse_config("""<View><Paragraphs name="chat" value="$messages"/>
+  <Rating name="likert" maxRating="7"/>
+  <Choices name="pick" toName="chat"><Choice value="One"/><Choice value="Two"/><Choice value="Two"/></Choices>
+</View>""")
+    assert config.controls["likert"].to_name == ["chat"]
+    assert [o.value for o in config.controls["pick"].options] == ["One", "Two"]
+
+
 def test_nested_taxonomy_choices_and_ranker_buckets_become_options() -> None:
     config = parse_config("""<View><Text name="t" value="$text"/>
 <Taxonomy name="kind" toName="t">
@@ -444,7 +456,7 @@ def test_nested_taxonomy_choices_and_ranker_buckets_become_options() -> None:
     assert [(b.value, b.caption, b.tag) for b in buckets] == [("relevant", "Relevant", "Bucket"), ("off", "Off topic", "Bucket")]
     assert config.unsupported == []
     nested_twice = problems("<View><Text name='t' value='$t'/><Taxonomy name='k' toName='t'>\n"
-                            "<Choice value='A'><Choice value='B'/><Choice value='B'/></Choice></Taxonomy></View>")
+                            "<Choice value='A'><Choice value='B'/><Choice value='B' hint='the other B'/></Choice></Taxonomy></View>")
     assert any("<Choice value='A'>: the choice 'B' appears twice" in p for p in nested_twice)
 
 
