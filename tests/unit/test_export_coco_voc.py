@@ -204,7 +204,8 @@ MANY = """<View>
 def test_several_images_of_a_task_are_an_image_each(factory, tmp_path) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, config=MANY)
-    factory.tasks(project, admin, [{"pages": ["https://example.com/scan/p1.jpg", "https://example.com/scan/p2.jpg"]}])
+    factory.tasks(project, admin, [{"pages": ["https://example.com/scan/p1.jpg", "https://example.com/scan/p2.jpg",
+                                              "/data/local-files/?d=scans/p3.jpg"]}])
     box = {"from_name": "box", "to_name": "pages", "type": "rectanglelabels", "origin": "manual",
            "original_width": 1000, "original_height": 500, "image_rotation": 0}
     result = [{**box, "id": "a", "item_index": 0, "value": {"x": 10, "y": 10, "width": 10, "height": 10, "rotation": 0, "rectanglelabels": ["Stamp"]}},
@@ -214,12 +215,13 @@ def test_several_images_of_a_task_are_an_image_each(factory, tmp_path) -> None:
     with session_scope() as s:
         work.submit(s, admin, task.id, result)
     coco = load_coco(export(admin, project, "COCO"), tmp_path)
-    first, second = coco.loadImgs(coco.getImgIds())
-    assert (first["file_name"], second["file_name"]) == ("p1.jpg", "p2.jpg")
+    first, second, third = coco.loadImgs(coco.getImgIds())
+    assert (first["file_name"], second["file_name"], third["file_name"]) == ("p1.jpg", "p2.jpg", "p3.jpg")
+    assert (third["width"], third["height"]) == (0, 0)  # no region tells its size, and it is not uploaded here
     assert [a["bbox"] for a in coco.loadAnns(coco.getAnnIds(imgIds=[first["id"]]))] == [[100, 50, 100, 50]]
     assert [a["bbox"] for a in coco.loadAnns(coco.getAnnIds(imgIds=[second["id"]]))] == [[500, 250, 200, 100]]
     archive = zipfile.ZipFile(io.BytesIO(export(admin, project, "VOC")))
-    assert archive.read("ImageSets/Main/default.txt").decode().splitlines() == ["p1", "p2"]
+    assert archive.read("ImageSets/Main/default.txt").decode().splitlines() == ["p1", "p2", "p3"]
     second_root = ElementTree.fromstring(archive.read("Annotations/p2.xml"))
     assert voc_objects(second_root) == [("Stamp", 0, [500, 250, 700, 350])]
     assert not [n for n in archive.namelist() if n.startswith("JPEGImages/")]  # URLs are not packed
@@ -331,3 +333,43 @@ def test_images_and_xml_are_written_task_by_task() -> None:
             archive = zipfile.ZipFile(io.BytesIO(raw))
             assert len([n for n in archive.namelist() if n.startswith("Annotations/")]) == 100
             assert voc_objects(ElementTree.fromstring(archive.read("Annotations/100.xml"))) == [("Car", 0, [20, 20, 80, 60])]
+
+
+def test_bare_tools_take_their_class_from_labels_on_the_image() -> None:
+    from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedTask
+
+    config = parse_config("""<View>
+      <Image name="image" value="$image"/>
+      <Labels name="kind" toName="image"><Label value="Dog"/><Label value="Cat"/></Labels>
+      <Rectangle name="box" toName="image"/>
+    </View>""")
+    result = [{"id": "r1", "from_name": "box", "to_name": "image", "type": "rectangle", "original_width": W,
+               "original_height": H, "value": {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0}},
+              {"id": "r1", "from_name": "kind", "to_name": "image", "type": "labels", "original_width": W,
+               "original_height": H, "value": {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 0, "labels": ["Cat"]}}]
+    annotation = ExportedAnnotation(1, 1, "a@example.com", "submitted", None, None, None, 0.0, json.dumps(result))
+
+    def tasks():
+        yield ExportedTask(1, json.dumps({"image": "https://example.com/pets/tom.jpg"}), None, 1, [annotation])
+
+    ctx = ExportContext(project=Project(title="Pets"), config=config, tasks=tasks, data_keys=lambda: ["image"])
+    out = io.BytesIO()
+    exporters.FORMATS["COCO"].write(ctx, out)
+    data = json.loads(out.getvalue())
+    assert [c["name"] for c in data["categories"]] == ["Dog", "Cat"]
+    assert [(a["category_id"], a["bbox"]) for a in data["annotations"]] == [(2, [20, 20, 60, 40])]
+    out = io.BytesIO()
+    exporters.FORMATS["VOC"].write(ctx, out)
+    root = ElementTree.fromstring(zipfile.ZipFile(out).read("Annotations/tom.xml"))
+    assert voc_objects(root) == [("Cat", 0, [20, 20, 80, 60])]
+
+
+def test_one_persons_work_exports_their_own_boxes(street, tmp_path) -> None:
+    project, admin, files = street
+    out = io.BytesIO()
+    with session_scope(write=False) as s:
+        exporters.export_project(s, admin, project.id, "COCO", out, annotator="ann@example.com")
+    coco = load_coco(out.getvalue(), tmp_path)
+    images = coco.loadImgs(coco.getImgIds())
+    assert [i["file_name"] for i in images] == files[:2]
+    assert [(a["category_id"], a["bbox"]) for a in coco.loadAnns(coco.getAnnIds(imgIds=[images[0]["id"]]))] == [(2, [0, 0, 100, 50])]
