@@ -104,7 +104,7 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
 
 
 EXPORTERS = [
-    Exporter("ASR_MANIFEST", "ASR manifest (NeMo)", "jsonl", "application/jsonl", write,
+    Exporter("ASR_MANIFEST", "ASR manifest (NeMo)", "manifest.jsonl", "application/jsonl", write,
              "JSON lines {audio_filepath, duration, text} for speech recognition (NVIDIA NeMo): a line per transcribed"
              " file, or per transcribed segment with its offset; one annotation per labeled task (accepted, else the"
              " majority's, else the latest).",

@@ -83,7 +83,7 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
 
 
 EXPORTERS = [
-    Exporter("BRUSH_PNG", "Brush masks (PNG)", "zip", "application/zip", write,
+    Exporter("BRUSH_PNG", "Brush masks (PNG)", "masks.zip", "application/zip", write,
              "A ZIP with a grayscale PNG per brush region of every annotation (255 painted), named"
              " task-<id>-annotation-<id>-by-<annotator>-tag-<label>-<n>.png as Label Studio names them.",
              supports),

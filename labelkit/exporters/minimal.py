@@ -72,7 +72,7 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
 
 
 EXPORTERS = [
-    Exporter("JSON_MIN", "JSON-MIN", "json", "application/json", write,
+    Exporter("JSON_MIN", "JSON-MIN", "min.json", "application/json", write,
              "A JSON list with one flat object per annotation, as Label Studio's JSON-MIN: the task data, a key per"
              " control (one choice or text as a string, regions as a list of their values), who and when."),
 ]

@@ -148,7 +148,7 @@ EXPORTERS = [
              "Named entities of a <Text> as 'token -X- _ B-PER' lines, a blank line between tasks; tokens are words"
              " and single punctuation marks." + _ONE,
              supports_spans("CoNLL 2003")),
-    Exporter("SPACY", "spaCy", "json", "application/json", write_spacy,
+    Exporter("SPACY", "spaCy", "spacy.json", "application/json", write_spacy,
              "A JSON list of {text, entities: [[start, end, label]]}: character offsets for spaCy's Doc.char_span."
              + _ONE,
              supports_spans("spaCy")),

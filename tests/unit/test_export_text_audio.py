@@ -313,3 +313,12 @@ def test_cli_writes_the_same_bytes_as_the_page(news, tmp_path) -> None:
         result = CliRunner().invoke(main, ["export", "News", "--format", fmt, "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert out.read_bytes() == export(admin, project, fmt.upper())
+
+
+def test_downloads_are_named_after_their_format(news) -> None:
+    project, _ = news
+    names = {fmt: exporters.file_name(project, exporters.exporter(fmt), "all")
+             for fmt in ("JSON", "SPACY", "JSON_MIN", "CONLL2003", "ASR_MANIFEST", "BRUSH_PNG")}
+    assert names["SPACY"].endswith("-all.spacy.json") and names["JSON_MIN"].endswith("-all.min.json")
+    assert names["CONLL2003"].endswith(".conll") and names["ASR_MANIFEST"].endswith(".manifest.jsonl")
+    assert names["BRUSH_PNG"].endswith(".masks.zip") and len(set(names.values())) == len(names)
