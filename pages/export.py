@@ -19,14 +19,17 @@ if project is None:
     st.info("You can export no project.")
     st.stop()
 
-names = list(exporters.FORMATS)
 unfit = exporters.unfit_formats(project)
+names = [n for n in exporters.FORMATS if n not in unfit]
 st.caption(project.title)
 fmt = st.radio(
     "Format", names, key="lk_export_format",
-    format_func=lambda n: exporters.FORMATS[n].title + (" (not for this project)" if n in unfit else ""),
-    captions=[unfit.get(n) or exporters.FORMATS[n].description for n in names],
+    format_func=lambda n: exporters.FORMATS[n].title,
+    captions=[exporters.FORMATS[n].description for n in names],
 )
+if unfit:
+    with st.expander(f"{len(unfit)} other format{'s' * (len(unfit) != 1)} do not fit this project's labels"):
+        st.markdown("\n".join(f"- **{exporters.FORMATS[n].title}**: {why}" for n, why in unfit.items()))
 only = st.radio("Tasks", list(exporters.Only), format_func=lambda o: exporters.ONLY_HELP[o], key="lk_export_only")
 with session_scope(write=False) as session:
     people = exporters.annotators(session, user, project.id)
@@ -42,7 +45,7 @@ with session_scope(write=False) as session:
 st.caption(f"{count} task{'s' * (count != 1)} will be exported.")
 
 prepared = st.session_state.get("lk_export_file")
-if st.button("Prepare the export", type="primary", icon=":material/package_2:", disabled=count == 0 or fmt in unfit):
+if st.button("Prepare the export", type="primary", icon=":material/package_2:", disabled=count == 0):
     folder = get_settings().export_dir
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*"):
