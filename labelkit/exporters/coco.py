@@ -17,8 +17,9 @@ A polygon is segmentation [[x1, y1, ...]] with its bbox and area; an ellipse an 
 "keypoints": [x, y, 2], num_keypoints 1, on a category that names that one keypoint. A
 brush mask is an uncompressed RLE {"counts", "size"} (column-major, as pycocotools has it).
 
-Each image gets the regions of the latest submitted annotation of its task; a task without
-one is left out. An Image with valueList gives one image per item. Width and height come
+Each image gets the regions of one annotation of its task, as the export filters choose it
+(labelkit.exporters.choose: the accepted one, else the answer most annotators gave, else
+the latest); a task without one is left out (not labeled is not "no objects"). An Image with valueList gives one image per item. Width and height come
 from the regions (original_width/original_height), else from the header of an uploaded
 file, else 0 (an image given by URL with no regions).
 
@@ -43,7 +44,8 @@ import numpy as np
 from labelkit import brush
 from labelkit.config import LabelConfig
 from labelkit.errors import LabelkitError
-from labelkit.exporters.base import ExportContext, ExportedTask, Exporter
+from labelkit.exporters import choose
+from labelkit.exporters.base import ExportContext, Exporter
 from labelkit.regions import regions_of
 from labelkit.storage import local
 
@@ -96,10 +98,6 @@ def refusal(fmt: str, config: LabelConfig, tools: tuple[str, ...], wanted: str,
     return None
 
 
-def latest(item: ExportedTask):
-    return max(item.annotations, key=lambda a: (a.updated_at or a.created_at or "", a.id), default=None)
-
-
 def file_name(url: str, fallback: str) -> str:
     """The image's file name from its URL or data path, made safe for a file system."""
     parts = urlparse(url)
@@ -126,7 +124,7 @@ def labeled_images(ctx: ExportContext, shapes: tuple[str, ...]) -> Iterator[Labe
     """Each image of each labeled task, task by task, with its regions of these shapes."""
     used: set[str] = set()
     for item in ctx.tasks():
-        annotation = latest(item)
+        annotation = choose.one(item.annotations)  # one set of regions per image
         if annotation is None:
             continue
         data = item.data
@@ -326,6 +324,7 @@ EXPORTERS = [
     Exporter("COCO", "COCO", "json", "application/json", write,
              "One COCO JSON for pycocotools, Detectron2 or MMDetection: categories from the image's labels, an "
              "image per task image, an annotation per region in pixels (boxes, polygons and ellipses as segmentation, "
-             "keypoints, brush masks as RLE); the latest annotation of each labeled task.",
+             "keypoints, brush masks as RLE); one annotation per labeled task (accepted, else the majority's, else "
+             "the latest).",
              supports),
 ]

@@ -15,7 +15,8 @@ CVAT, Datumaro and torchvision's VOCDetection read it: a ZIP with
 Boxes only: a rectangle (a rotated one: the box around it), a polygon or an ellipse as the
 box around it, in integer pixels (rounded, 0-based as Label Studio and CVAT write them), clipped to
 the image; `truncated` is 1 when the region reached past the image's edge. Each image gets
-the regions of the latest submitted annotation of its task; a task without one is left out.
+the regions of one annotation of its task (accepted, else the majority's, else the latest,
+as labelkit.exporters.choose picks it); a task without one is left out.
 """
 
 from __future__ import annotations
@@ -140,6 +141,6 @@ EXPORTERS = [
     Exporter("VOC", "Pascal VOC", "zip", "application/zip", write,
              "A ZIP of Pascal VOC XML (Annotations/<image>.xml, ImageSets/Main/default.txt, labelmap.txt and the "
              "uploaded images in JPEGImages): boxes in integer pixels, polygons, ellipses and rotated boxes as the "
-             "box around them; the latest annotation of each labeled task.",
+             "box around them; one annotation per labeled task (accepted, else the majority's, else the latest).",
              supports),
 ]

@@ -17,7 +17,7 @@ from defusedxml import ElementTree
 from PIL import Image
 from pycocotools.coco import COCO
 
-from labelkit import brush, exporters, queue, work
+from labelkit import brush, exporters, queue, review, work
 from labelkit.cli import main
 from labelkit.config import parse_config
 from labelkit.db import session_scope
@@ -373,3 +373,19 @@ def test_one_persons_work_exports_their_own_boxes(street, tmp_path) -> None:
     images = coco.loadImgs(coco.getImgIds())
     assert [i["file_name"] for i in images] == files[:2]
     assert [(a["category_id"], a["bbox"]) for a in coco.loadAnns(coco.getAnnIds(imgIds=[images[0]["id"]]))] == [(2, [0, 0, 100, 50])]
+
+
+def test_an_accepted_annotation_is_exported_rather_than_a_later_one(street, factory, tmp_path) -> None:
+    project, admin, _ = street
+    reviewer = factory.user(email="rev@example.com")
+    factory.member(project, reviewer, Role.REVIEWER)
+    with session_scope() as s:
+        waiting = review.review_queue(s, reviewer, project.id)
+        older = next(w for w in waiting if w["annotator"] == "ann@example.com" and any(r["id"] == "old" for r in w["result"]))
+        review.accept(s, reviewer, older["annotation_id"])
+    coco = load_coco(export(admin, project, "COCO"), tmp_path)
+    street_id = coco.getImgIds()[0]
+    assert [(a["category_id"], a["bbox"]) for a in coco.loadAnns(coco.getAnnIds(imgIds=[street_id]))] == [(2, [0, 0, 100, 50])]
+    archive = zipfile.ZipFile(io.BytesIO(export(admin, project, "VOC")))
+    first = archive.read("ImageSets/Main/default.txt").decode().splitlines()[0]
+    assert voc_objects(ElementTree.fromstring(archive.read(f"Annotations/{first}.xml"))) == [("Person", 0, [0, 0, 100, 50])]
