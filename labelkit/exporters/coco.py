@@ -9,8 +9,8 @@ Detectron2 and MMDetection read it: one file
                       "area": ..., "segmentation": [], "iscrowd": 0}, ...]}
 
 Categories are the <Label>s of the image's RectangleLabels, PolygonLabels, EllipseLabels,
-KeyPointLabels, BrushLabels (and <Labels> on the image), once each, ids from 1 in config order. All numbers
-are pixels. A box is bbox [x, y, w, h]; a rotated box gets the axis-aligned box around it,
+KeyPointLabels, BrushLabels (and <Labels> on the image), once each, ids from 1 in config
+order. All numbers are pixels. A box is bbox [x, y, w, h]; a rotated box gets the axis-aligned box around it,
 its 4 corners as segmentation and "attributes": {"rotation": degrees} (as CVAT writes it).
 A polygon is segmentation [[x1, y1, ...]] with its bbox and area; an ellipse an outline of
 36 points with the exact box around it and its area (pi rx ry). A keypoint is
@@ -19,8 +19,8 @@ brush mask is an uncompressed RLE {"counts", "size"} (column-major, as pycocotoo
 
 Each image gets the regions of one annotation of its task, as the export filters choose it
 (labelkit.exporters.choose: the accepted one, else the answer most annotators gave, else
-the latest); a task without one is left out (not labeled is not "no objects"). An Image with valueList gives one image per item. Width and height come
-from the regions (original_width/original_height), else from the header of an uploaded
+the latest); a task without one is left out (not labeled is not "no objects"). An Image
+with valueList gives one image per item. Width and height come from the regions (original_width/original_height), else from the header of an uploaded
 file, else 0 (an image given by URL with no regions).
 
 Streams: categories and images go to the output as tasks are read, the annotations to a
