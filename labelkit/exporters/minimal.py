@@ -1,13 +1,15 @@
 """JSON-MIN, as Label Studio writes it: a JSON list with one flat object per annotation,
 
-    {<task data keys>..., "id": task id, <control name>: its value..., "annotator",
+    {<task data keys>..., "id": task id, <control name>: its value..., "annotator": user id,
      "annotation_id", "created_at", "updated_at", "lead_time"}
 
-A control's value in Label Studio's min form: one choice as a string ("Positive"),
-several as {"choices": [...]}; one text of a TextArea as a string; anything else (regions,
-ratings, per-region answers...) as the list of its items' values, each with
-original_width/original_height when the item has them. A task without annotations
-gets one object with its data and id, as a task without annotations gets in a table.
+A control's value in Label Studio's min form: one choice as a string ("Positive"), several
+as its value ({"choices": [...]}); one text of a TextArea as a string; anything else
+(regions, ratings...) as the list of its items' values, each with original_width and
+original_height when the item has them. "annotator" is the annotator's user id, as Label
+Studio writes it here (its CSV and our CSV give the email); null for work imported for
+nobody here. A task without annotations gets one object with its data, its id and nulls,
+as Label Studio writes it.
 """
 
 from __future__ import annotations
@@ -22,29 +24,33 @@ _dump = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def min_value(items: list[dict]) -> Any:
-    """The items of one control as Label Studio's JSON-MIN writes them."""
-    kind = items[0].get("type")
-    values = []
+    """The items of one control as Label Studio's JSON-MIN writes them (its converter's
+    _prettify): each item's value with original_width/height; a Choices item with one
+    choice as that string, a TextArea item with one text as that string; one such string
+    alone, anything else as the list."""
+    out: list[Any] = []
+    kind = None
     for item in items:
         value = dict(item.get("value") or {})
         for key in ("original_width", "original_height"):
             if key in item:
                 value[key] = item[key]
-        values.append(value)
-    if kind == "choices" and len(values) == 1:
-        choices = values[0].get("choices") or []
-        return choices[0] if len(choices) == 1 else {"choices": choices}
-    if kind == "textarea" and len(values) == 1:
-        texts = values[0].get("text") or []
-        return texts[0] if len(texts) == 1 else {"text": texts}
-    return values
+        kind = item.get("type")
+        if kind == "choices" and len(value.get("choices") or []) == 1:
+            out.append(value["choices"][0])
+        elif kind == "textarea" and len(value.get("text") or []) == 1:
+            out.append(value["text"][0])
+        else:
+            out.append(value)
+    return out[0] if kind in ("choices", "textarea") and len(out) == 1 else out
 
 
 def rows(ctx: ExportContext) -> Iterator[dict]:
     for item in ctx.tasks():
         data = item.data if isinstance(item.data, dict) else {"data": item.data}
         if not item.annotations:
-            yield {**data, "id": item.id}
+            yield {**data, "id": item.id, "annotator": None, "annotation_id": None, "created_at": None,
+                   "updated_at": None, "lead_time": None}
         for a in item.annotations:
             by_control: dict[str, list[dict]] = {}
             for entry in a.result:
@@ -54,7 +60,7 @@ def rows(ctx: ExportContext) -> Iterator[dict]:
                 **data,
                 "id": item.id,
                 **{name: min_value(entries) for name, entries in by_control.items()},
-                "annotator": a.annotator,
+                "annotator": a.user_id,
                 "annotation_id": a.id,
                 "created_at": iso(a.created_at),
                 "updated_at": iso(a.updated_at),
@@ -74,5 +80,5 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
 EXPORTERS = [
     Exporter("JSON_MIN", "JSON-MIN", "min.json", "application/json", write,
              "A JSON list with one flat object per annotation, as Label Studio's JSON-MIN: the task data, a key per"
-             " control (one choice or text as a string, regions as a list of their values), who and when."),
+             " control (one choice or text as a string, regions as a list of their values), annotator id and times."),
 ]
