@@ -1,13 +1,15 @@
 """ASR manifest, as NVIDIA NeMo trains on it (https://docs.nvidia.com/nemo-framework/user-guide/latest/nemotoolkit/asr/datasets.html):
 JSON lines, one per utterance,
 
-    {"audio_filepath": "/data/upload/3/a.wav", "duration": 4.2, "text": "hello there"}
+    {"audio_filepath": "/data/upload/3/a.wav", "duration": 4.2, "text": "hello there",
+     "annotator": "ann@example.com"}
 
 from a <TextArea> on an <Audio>: a per-task transcription gives one line for the whole
 file; a per-region one (perRegion="true", on segments of the audio) gives a line per
 segment with "offset" (its start, seconds) and "duration" (its length), as NeMo reads a
 segment of a longer file. audio_filepath is the task's audio as it is stored (an upload
-here, a URL...): point it at your copy of the files. A whole file's duration comes from
+here, a URL...): point it at your copy of the files. "annotator" (the email, as Label
+Studio's manifest has it) is ignored by NeMo. A whole file's duration comes from
 the result (Label Studio's original_length of its segments) or, for an uploaded WAV, its
 header; when neither tells it is null (NeMo needs it: fill it in, e.g. with soundfile).
 Several texts of one TextArea are joined with a space. One annotation per labeled task:
@@ -69,7 +71,8 @@ def lines(ctx: ExportContext) -> Iterator[dict]:
         annotation = chosen(item)
         if annotation is None:
             continue
-        yield from _task_lines(item, annotation.result, ctx.config, pairs)
+        for line in _task_lines(item, annotation.result, ctx.config, pairs):
+            yield {**line, "annotator": annotation.annotator}
 
 
 def _task_lines(item: ExportedTask, result: list, config: LabelConfig, pairs: list) -> Iterator[dict]:

@@ -238,6 +238,7 @@ def test_asr_manifest_lines_and_durations(factory) -> None:
                             *segment("g2", 5.5, 9.125, "Bob", "hi ann"), *segment("g3", 10, 11, "Ann", None)])
     submit(admin, project, [transcription("no length known")])
     lines = [json.loads(line) for line in export(admin, project, "ASR_MANIFEST").decode().splitlines()]
+    assert {line.pop("annotator") for line in lines} == {admin.email}
     assert lines == [
         {"audio_filepath": uploaded, "duration": 2.5, "text": "hello there"},  # from the WAV header
         {"audio_filepath": url, "duration": 12.5, "text": "a whole call"},  # the segments' original_length
