@@ -4,6 +4,7 @@ A task is Label Studio's {"data": {...}, "annotations": [...], "predictions": [.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -13,16 +14,50 @@ from labelkit.importers.base import Format, ReadContext, Row, text_of
 
 
 def read_json(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
-    try:
-        payload = _DECODER.decode(text_of(stream).read())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"{ctx.filename}: not valid JSON ({_reason(e)})") from None
-    if isinstance(payload, dict):
-        payload = [payload]
-    if not isinstance(payload, list):
+    """One task object, or a list of them read item by item (ijson): a list of a million
+    tasks is never held whole."""
+    import ijson
+
+    text = text_of(stream)
+    first = _first_char(text)
+    if first == "{":
+        try:
+            yield Row("task 1", _DECODER.decode("{" + text.read()))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise InvalidInput(f"{ctx.filename}: not valid JSON ({_reason(e)})") from None
+        return
+    if first != "[":
         raise InvalidInput(f"{ctx.filename}: expected a list of tasks or one task object")
-    for number, item in enumerate(payload, start=1):
-        yield Row(f"task {number}", item)
+    number = 0
+    try:
+        for number, item in enumerate(ijson.items(_Utf8("[", text), "item", use_float=True), start=1):  # noqa: B007
+            yield Row(f"task {number}", item)
+    except ijson.JSONError as e:
+        where = f" after task {number}" if number else ""
+        raise InvalidInput(f"{ctx.filename}: not valid JSON{where} ({str(e).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{ctx.filename}: is not UTF-8 text") from None
+
+
+def _first_char(text: io.TextIOBase) -> str:
+    while True:
+        char = text.read(1)
+        if not char or not char.isspace():
+            return char
+
+
+class _Utf8:
+    """Text read back as UTF-8 bytes (ijson reads bytes), after what was already read."""
+
+    def __init__(self, head: str, text: io.TextIOBase) -> None:
+        self.head, self.text = head, text
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson asks for nothing, to see whether it reads bytes
+            return b""
+        chunk = self.head + self.text.read(size if size > 0 else -1)
+        self.head = ""
+        return chunk.encode("utf-8")
 
 
 def read_jsonl(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:

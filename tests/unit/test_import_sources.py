@@ -124,3 +124,21 @@ def test_csv_in_the_encodings_spreadsheets_save_reads_right(factory, owner, enco
         {"text": ("€ " if encoding == "cp1252" else "") + "Crème brûlée, café", "city": "Zürich"},
         {"text": "two\nlines", "city": "Malmö"},
     ]
+
+
+def test_a_json_list_is_read_item_by_item_not_whole() -> None:
+    from labelkit.importers import json_tasks
+    from labelkit.importers.base import ReadContext
+
+    content = json.dumps([{"text": f"task number {i}"} for i in range(50_000)]).encode()
+    stream = io.BytesIO(content)
+    rows = json_tasks.read_json(stream, ReadContext("big.json", 1, "text", {}))
+    first = next(rows)
+    assert first.value == {"text": "task number 0"} and stream.tell() < len(content) // 4
+
+
+def test_a_truncated_json_list_says_where_it_broke(factory, owner) -> None:  # noqa: ANN001
+    project = factory.project(owner)
+    with pytest.raises(InvalidInput, match=r"cut\.json: not valid JSON after task 2"):
+        run_import(owner, project, {"cut.json": b'[{"text": "a"}, {"text": "b"}, {"text": '})
+    assert task_data(project) == []
