@@ -5,7 +5,8 @@ it, as CoNLL 2003's own files have, so readers that split on blank lines skip it
 per task one token a line, "token -X- _ TAG", and a blank line after each task. Tags are
 BIO (B-PER, I-PER, O). Tokens are runs of letters/digits/underscore or single other
 non-space characters (regex `\\w+|[^\\w\\s]`): "Dr. O'Neil" -> Dr . O ' Neil. A token
-is in a span when it overlaps it.
+is in a span when it overlaps it. Spaces in a label become "_" in its tags (B-New_York),
+as the columns are split on spaces.
 
 SPACY: a JSON list of {"text": the task's text, "entities": [[start, end, label]]}, as
 spaCy's training docs build Docs from: `doc.char_span(start, end, label=label)`,
@@ -38,6 +39,7 @@ from labelkit.exporters.base import (
 from labelkit.regions import regions_of
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
+_WHITESPACE = re.compile(r"\s+")
 DOCSTART = "-DOCSTART- -X- O\n"
 
 
@@ -101,7 +103,8 @@ def bio(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[str, str]]:
         while at < len(spans) and spans[at][1] <= start:
             at += 1
         hit = at if at < len(spans) and spans[at][0] < end else None
-        tag = "O" if hit is None else f"{'I' if hit == previous else 'B'}-{spans[hit][2]}"
+        label = "" if hit is None else _WHITESPACE.sub("_", spans[hit][2])  # a column holds no spaces
+        tag = "O" if hit is None else f"{'I' if hit == previous else 'B'}-{label}"
         tagged.append((token, tag))
         previous = hit
     return tagged

@@ -151,14 +151,14 @@ def test_an_accepted_annotation_is_exported_rather_than_a_later_one(news, factor
 
 def test_conll_two_entities_side_by_side_each_begin(factory) -> None:
     admin = factory.user(Role.ADMIN)
-    project = factory.project(admin, config=NER)
+    project = factory.project(admin, config=NER.replace('<Label value="LOC"/>', '<Label value="LOC"/><Label value="Big city"/>'))
     text = "Paris London and Rome"
     factory.tasks(project, admin, [{"text": text}])
-    # Two LOC spans next to each other, a span cutting a word (it takes the whole token).
-    submit(admin, project, [span("a", text, "Paris", "LOC"), span("b", text, "London", "LOC"), span("c", text, "Rom", "LOC")])
+    # Two spans next to each other, a span cutting a word (it takes the whole token).
+    submit(admin, project, [span("a", text, "Paris", "Big city"), span("b", text, "London", "LOC"), span("c", text, "Rom", "LOC")])
     (doc,) = read_conll(export(admin, project, "CONLL2003").decode())
-    assert [tag for _, tag in doc] == ["B-LOC", "B-LOC", "O", "B-LOC"]
-    assert entities_of(doc) == [("LOC", "Paris"), ("LOC", "London"), ("LOC", "Rome")]
+    assert [tag for _, tag in doc] == ["B-Big_city", "B-LOC", "O", "B-LOC"]
+    assert entities_of(doc) == [("Big_city", "Paris"), ("LOC", "London"), ("LOC", "Rome")]
 
 
 def test_spacy_offsets_give_the_span_texts(news) -> None:
