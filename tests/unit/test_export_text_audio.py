@@ -331,3 +331,34 @@ def test_downloads_are_named_after_their_format(news) -> None:
     assert names["SPACY"].endswith("-all.spacy.json") and names["JSON_MIN"].endswith("-all.min.json")
     assert names["CONLL2003"].endswith(".conll") and names["ASR_MANIFEST"].endswith(".manifest.jsonl")
     assert names["BRUSH_PNG"].endswith(".masks.zip") and len(set(names.values())) == len(names)
+
+
+def _streamed(fmt: str, config: str, data: dict, result: list, marker: bytes) -> None:
+    from labelkit.config import parse_config
+    from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedTask
+
+    out = io.BytesIO()
+    seen = []
+
+    def tasks():
+        for task_id in (1, 2, 3):
+            if task_id > 1:  # the previous task is written by now
+                assert out.getvalue().count(marker) == task_id - 1, (fmt, task_id)
+            seen.append(task_id)
+            annotation = ExportedAnnotation(1, 1, "a@example.com", "submitted", None, "2026-01-01 00:00:00",
+                                            "2026-01-01 00:00:00", 1.0, json.dumps(result))
+            yield ExportedTask(task_id, json.dumps(data), None, 1, [annotation])
+
+    ctx = ExportContext(project=None, config=parse_config(config), tasks=tasks, data_keys=lambda: list(data))
+    exporters.exporter(fmt).write(ctx, out)
+    assert seen == [1, 2, 3] and out.getvalue().count(marker) == 3, fmt
+
+
+def test_each_format_writes_a_task_before_reading_the_next() -> None:
+    """Streaming, checked structurally: when the exporter asks for task n+1, task n's
+    output is already in the file (nothing is held back for the end)."""
+    _streamed("CONLL2003", NER, {"text": FIRST}, [JOHN], b"John -X- _ B-PER")
+    _streamed("SPACY", NER, {"text": FIRST}, [JOHN], b'"PER"')
+    _streamed("JSON_MIN", NER, {"text": FIRST}, [JOHN], b'"John Smith"')
+    _streamed("ASR_MANIFEST", AUDIO, {"audio": "https://example.com/a.mp3"}, [transcription("hi")], b'"hi"')
+    _streamed("BRUSH_PNG", BRUSHES, {"image": "https://example.com/a.png"}, [brush_item("r1", "Road", painted([(0, 0)]))], b"IEND")
