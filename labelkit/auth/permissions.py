@@ -30,6 +30,7 @@ class Capability(StrEnum):
     ANNOTATION_DELETE = "annotation.delete"
     PROJECT_EXPORT = "project.export"
     PROGRESS_VIEW = "progress.view"
+    STORAGE_MANAGE = "storage.manage"
 
 
 C = Capability
@@ -63,6 +64,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.ANNOTATION_DELETE: "delete annotations in this project",
     C.PROJECT_EXPORT: "export this project",
     C.PROGRESS_VIEW: "see the team's progress in this project",
+    C.STORAGE_MANAGE: "connect this project's cloud storage",
 }
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3, Role.ADMIN: 4}
