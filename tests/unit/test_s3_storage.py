@@ -1,0 +1,233 @@
+"""S3 source and target storage against a real S3-compatible server (SeaweedFS on
+loopback, tests/s3server.py), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from PIL import Image
+from sqlmodel import select
+
+from labelkit import cloud, queue, work
+from labelkit.db import session_scope
+from labelkit.errors import InvalidInput, PermissionDenied
+from labelkit.models import CloudStorage, Project, Role, StorageObject, Task
+from labelkit.storage import s3
+from tests.s3server import KEYS, SeaweedS3
+from tests.support import free_port
+
+IMAGES = """<View>
+  <Image name="image" value="$image"/>
+  <RectangleLabels name="label" toName="image"><Label value="Cat"/></RectangleLabels>
+</View>"""
+
+
+@pytest.fixture(scope="session")
+def s3server() -> Iterator[SeaweedS3]:
+    server = SeaweedS3()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bucket(s3server: SeaweedS3) -> str:
+    name = f"lk-{uuid.uuid4().hex[:12]}"
+    s3server.client().create_bucket(Bucket=name)
+    return name
+
+
+def png(color: str, size: tuple[int, int] = (4, 3)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
+def fields(server: SeaweedS3, bucket: str, kind: str = cloud.SOURCE, key: str = "labelkit", secret: str | None = None,
+           **more) -> cloud.StorageFields:  # noqa: ANN003
+    return cloud.StorageFields(kind=kind, bucket=bucket, endpoint_url=server.endpoint, region="us-east-1",
+                               access_key_id=key, secret_access_key=secret or KEYS[key], **more)
+
+
+def add(user, project, f: cloud.StorageFields) -> int:  # noqa: ANN001
+    with session_scope() as s:
+        return cloud.add_storage(s, user, project.id, f).id
+
+
+def sync(user, storage_id: int) -> cloud.SyncReport:  # noqa: ANN001
+    with session_scope() as s:
+        return cloud.sync(s, user, storage_id)
+
+
+def task_data(project) -> list[dict]:  # noqa: ANN001
+    with session_scope(write=False) as s:
+        return [t.data for t in s.exec(select(Task).where(Task.project_id == project.id).order_by(Task.id)).all()]
+
+
+def task_count(project) -> int:  # noqa: ANN001
+    with session_scope(write=False) as s:
+        return s.get(Project, project.id).task_count
+
+
+@pytest.fixture
+def images(factory, s3server, bucket):  # noqa: ANN001, ANN201
+    """An image project and a bucket with two images and a task file under in/, and
+    objects the sync must leave alone."""
+    admin = factory.user(Role.ADMIN, email="admin@example.com")
+    project = factory.project(admin, config=IMAGES, title="Cats")
+    client = s3server.client()
+    client.put_object(Bucket=bucket, Key="in/a.png", Body=png("red"))
+    client.put_object(Bucket=bucket, Key="in/sub/b.png", Body=png("blue"))
+    tasks = [{"data": {"image": f"s3://{bucket}/in/json-1.png"}}, {"image": "https://example.com/cat.png"}]
+    client.put_object(Bucket=bucket, Key="in/tasks.json", Body=json.dumps(tasks).encode())
+    client.put_object(Bucket=bucket, Key="in/notes.txt", Body=b"not a task")
+    client.put_object(Bucket=bucket, Key="elsewhere/c.png", Body=png("green"))
+    return project, admin
+
+
+def test_sync_makes_tasks_once_and_a_second_sync_adds_only_new_objects(images, s3server, bucket) -> None:  # noqa: ANN001
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
+
+    first = sync(admin, storage_id)
+
+    assert (first.objects, first.tasks, first.known) == (3, 4, 0)
+    assert first.ignored == ["in/notes.txt"]
+    assert sorted(map(json.dumps, task_data(project))) == sorted(
+        json.dumps(d) for d in [
+            {"image": f"s3://{bucket}/in/a.png"},
+            {"image": f"s3://{bucket}/in/sub/b.png"},
+            {"image": f"s3://{bucket}/in/json-1.png"},
+            {"image": "https://example.com/cat.png"},
+        ]
+    )
+    assert task_count(project) == 4
+
+    again = sync(admin, storage_id)
+    assert (again.objects, again.tasks, again.known) == (0, 0, 3)
+    assert task_count(project) == 4
+
+    s3server.client().put_object(Bucket=bucket, Key="in/d.png", Body=png("white"))
+    third = sync(admin, storage_id)
+    assert (third.objects, third.tasks, third.known) == (1, 1, 3)
+    assert task_data(project)[-1] == {"image": f"s3://{bucket}/in/d.png"}
+    assert task_count(project) == 5
+    with session_scope(write=False) as s:
+        assert len(s.exec(select(StorageObject).where(StorageObject.storage_id == storage_id)).all()) == 4
+        assert cloud.list_storages(s, admin, project.id)[0]["objects_synced"] == 4
+
+
+@pytest.mark.parametrize(
+    ("pattern", "regex", "expected"),
+    [("*.png", False, {"in/a.png", "in/sub/b.png"}), ("sub/*", False, {"in/sub/b.png"}), (r"^a\.png$|\.json$", True, {"in/a.png", "in/tasks.json"})],
+)
+def test_the_file_pattern_picks_the_objects(images, s3server, bucket, pattern, regex, expected) -> None:  # noqa: ANN001
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/", pattern=pattern, regex=regex))
+    sync(admin, storage_id)
+    with session_scope(write=False) as s:
+        assert set(s.exec(select(StorageObject.key)).all()) == expected
+
+
+def test_presigned_links_fetch_the_image_and_a_wrong_secret_is_refused(images, s3server, bucket, factory) -> None:  # noqa: ANN001
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/", pattern="*.png"))
+    sync(admin, storage_id)
+    value = f"s3://{bucket}/in/a.png"
+    with session_scope(write=False) as s:
+        url = cloud.presigned_media_url(s, project.id, value)
+        # The same link while it is young (a rerun keeps its image), none for other projects' buckets.
+        assert cloud.presigned_media_url(s, project.id, value) == url
+        other = factory.project(admin, config=IMAGES, title="Other")
+        assert cloud.presigned_media_url(s, other.id, value) is None
+        assert cloud.presigned_media_url(s, project.id, "s3://another-bucket/in/a.png") is None
+
+    response = httpx.get(url)
+    assert response.status_code == 200
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert image.size == (4, 3) and image.getpixel((0, 0)) == (255, 0, 0)
+
+    wrong = s3.S3Settings(bucket=bucket, endpoint_url=s3server.endpoint, region="us-east-1",
+                          access_key_id="labelkit", secret_access_key="not-the-secret")
+    refused = httpx.get(s3.presigned_url(wrong, "in/a.png"))
+    assert refused.status_code == 403 and b"SignatureDoesNotMatch" in refused.content
+    assert httpx.get(url.replace("in/a.png", "in/sub/b.png")).status_code == 403  # a link is for its own key
+
+
+def test_the_secret_is_stored_encrypted(images, s3server, bucket) -> None:  # noqa: ANN001
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket))
+    with session_scope(write=False) as s:
+        storage = s.get(CloudStorage, storage_id)
+        assert storage.secret_encrypted and "labelkit-secret" not in storage.secret_encrypted
+        assert cloud.settings_of(storage).secret_access_key == "labelkit-secret"
+        listed = cloud.list_storages(s, admin, project.id)
+    assert "labelkit-secret" not in json.dumps(listed, default=str)
+
+
+def test_bad_buckets_keys_and_endpoints_are_refused_clearly_and_nothing_is_kept(images, s3server, bucket) -> None:  # noqa: ANN001
+    project, admin = images
+    client = s3server.client()
+    if "allowed" not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket="allowed")
+    add(admin, project, fields(s3server, "allowed", key="limited"))  # its own bucket: fine
+    cases = [
+        (fields(s3server, bucket, key="limited"), "may not use this bucket \\(access denied\\)"),
+        (fields(s3server, bucket, secret="wrong-secret"), "secret access key is wrong"),
+        (cloud.StorageFields(cloud.SOURCE, bucket, endpoint_url=s3server.endpoint, access_key_id="nobody",
+                             secret_access_key="x"), "access key ID is not known"),
+        (fields(s3server, "no-such-bucket-here"), "bucket does not exist"),
+        (cloud.StorageFields(cloud.SOURCE, bucket, endpoint_url=f"http://127.0.0.1:{free_port()}",
+                             access_key_id="labelkit", secret_access_key="labelkit-secret"), "endpoint cannot be reached"),
+        (fields(s3server, "s3://bucket/path"), "bucket's name"),
+        (fields(s3server, bucket, pattern="(unclosed", regex=True), "not a valid regular expression"),
+    ]
+    for f, message in cases:
+        with pytest.raises(InvalidInput, match=message), session_scope() as s:
+            cloud.add_storage(s, admin, project.id, f)
+    with session_scope(write=False) as s:
+        assert [r["bucket"] for r in cloud.list_storages(s, admin, project.id)] == ["allowed"]
+
+
+def test_a_sync_that_fails_keeps_nothing(images, s3server, bucket) -> None:  # noqa: ANN001
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
+    s3server.client().put_object(Bucket=bucket, Key="in/zz-broken.json", Body=b"[{\"image\": ")
+    with pytest.raises(InvalidInput, match="zz-broken.json: not valid JSON"):
+        sync(admin, storage_id)
+    assert task_data(project) == [] and task_count(project) == 0
+    with session_scope(write=False) as s:
+        assert s.exec(select(StorageObject)).all() == []
+
+    # Keys that stopped working: a clear error, nothing made.
+    with session_scope() as s:
+        storage = s.get(CloudStorage, storage_id)
+        storage.secret_encrypted = cloud.encrypt_secret("changed")
+    with pytest.raises(InvalidInput, match="secret access key is wrong"):
+        sync(admin, storage_id)
+    assert task_count(project) == 0
+
+
+def test_only_managers_and_admins_manage_storages(images, s3server, bucket, factory) -> None:  # noqa: ANN001
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
+    ann = factory.user(email="ann@example.com")
+    factory.member(project, ann, Role.ANNOTATOR)
+    manager = factory.user(email="manager@example.com")
+    factory.member(project, manager, Role.MANAGER)
+    for call in (
+        lambda s: cloud.add_storage(s, ann, project.id, fields(s3server, bucket)),
+        lambda s: cloud.sync(s, ann, storage_id),
+        lambda s: cloud.list_storages(s, ann, project.id),
+        lambda s: cloud.delete_storage(s, ann, storage_id),
+    ):
+        with pytest.raises(PermissionDenied), session_scope() as s:
+            call(s)
+    assert sync(manager, storage_id).tasks == 4
