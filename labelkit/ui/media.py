@@ -18,7 +18,25 @@ def image_source(value: str) -> str | Path | None:
             return None
     if value.startswith(("http://", "https://")):
         return value
-    return None
+    return s3_url(value)
+
+
+def s3_url(value: str, project_id: int | None = None) -> str | None:
+    """A presigned link to an s3:// value, when a storage of the project (by default the
+    one this page works on) has its bucket."""
+    if not value.startswith("s3://"):
+        return None
+    import streamlit as st
+
+    from labelkit import cloud
+    from labelkit.db import session_scope
+
+    project_id = project_id if project_id is not None else st.session_state.get("lk_project")
+    try:
+        with session_scope(write=False) as session:
+            return cloud.presigned_media_url(session, project_id, value)
+    except LabelkitError:
+        return None
 
 
 def natural_width(source: str | Path) -> int | None:
@@ -54,6 +72,8 @@ def browser_url(value: str, page_url: str | None) -> str | None:
     value = (value or "").strip()
     if value.startswith(("http://", "https://")):
         return value
+    if value.startswith("s3://"):
+        return s3_url(value)
     if value.startswith(local.UPLOAD_PREFIX) and page_url:
         from urllib.parse import urlsplit
 

@@ -231,3 +231,17 @@ def test_only_managers_and_admins_manage_storages(images, s3server, bucket, fact
         with pytest.raises(PermissionDenied), session_scope() as s:
             call(s)
     assert sync(manager, storage_id).tasks == 4
+
+
+def test_the_pages_show_s3_media_through_presigned_links(images, s3server, bucket) -> None:  # noqa: ANN001
+    from labelkit.ui import media
+
+    project, admin = images
+    sync(admin, add(admin, project, fields(s3server, bucket, prefix="in/", pattern="*.png")))
+    url = media.s3_url(f"s3://{bucket}/in/sub/b.png", project.id)
+    with Image.open(io.BytesIO(httpx.get(url).raise_for_status().content)) as image:
+        assert image.getpixel((3, 2)) == (0, 0, 255)
+    assert media.s3_url(f"s3://{bucket}/in/sub/b.png", project.id + 1) is None
+    # Outside a project (no page chose one), nothing is signed.
+    assert media.image_source(f"s3://{bucket}/in/a.png") is None
+    assert media.browser_url(f"s3://{bucket}/in/a.png", "http://localhost:8501/label") is None
