@@ -42,6 +42,7 @@ PAGES: list[PageSpec] = [
     PageSpec("projects", "Projects", ":material/folder_open:", "Manage", (C.PROJECT_EDIT, C.PROJECT_CREATE)),
     PageSpec("import", "Import", ":material/upload_file:", "Manage", (C.TASK_IMPORT,)),
     PageSpec("export", "Export", ":material/download:", "Manage", (C.PROJECT_EXPORT,)),
+    PageSpec("storage", "Cloud storage", ":material/cloud:", "Manage", (C.STORAGE_MANAGE,)),
     PageSpec("admin", "Admin", ":material/admin_panel_settings:", "Portal", (C.USER_MANAGE,)),
     PageSpec("account", "Account", ":material/person:", "Portal"),
 ]

@@ -129,7 +129,7 @@ def test_each_role_sees_only_its_pages(factory) -> None:
     visible[Role.ADMIN] = {p.key for p in PAGES if allowed(admin, p)}
     assert visible[Role.ANNOTATOR] == {"home", "label", "account"}
     assert visible[Role.REVIEWER] == {"home", "label", "review", "account"}
-    assert visible[Role.MANAGER] == {"home", "label", "review", "projects", "import", "export", "account"}
+    assert visible[Role.MANAGER] == {"home", "label", "review", "projects", "import", "export", "storage", "account"}
     assert visible[Role.ADMIN] == {p.key for p in PAGES}
 
 

@@ -245,3 +245,46 @@ def test_the_pages_show_s3_media_through_presigned_links(images, s3server, bucke
     # Outside a project (no page chose one), nothing is signed.
     assert media.image_source(f"s3://{bucket}/in/a.png") is None
     assert media.browser_url(f"s3://{bucket}/in/a.png", "http://localhost:8501/label") is None
+
+
+def test_the_storage_page_connects_and_syncs_and_is_refused_to_annotators(images, s3server, bucket, factory) -> None:  # noqa: ANN001
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import APP, link_identity
+
+    project, admin = images
+
+    def page(user) -> AppTest:  # noqa: ANN001
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.user = link_identity(user)
+        at.query_params["project"] = str(project.id)
+        at.run()
+        at.switch_page("pages/storage.py")
+        return at.run()
+
+    def shown(at) -> str:  # noqa: ANN001
+        return "\n".join(str(e.value) for kind in ("markdown", "error", "success", "caption", "info") for e in getattr(at, kind))
+
+    at = page(admin)
+    at.text_input(key="lk_storage_bucket").input(bucket)
+    at.text_input(key="lk_storage_prefix").input("in/")
+    at.text_input(key="lk_storage_endpoint").input(s3server.endpoint)
+    at.text_input(key="lk_storage_key_id").input("labelkit")
+    at.text_input(key="lk_storage_secret").input("wrong")
+    at.button[-1].click().run()
+    assert "secret access key is wrong" in shown(at)
+    at.text_input(key="lk_storage_secret").input("labelkit-secret")
+    at.button[-1].click().run()
+    assert f"Connected s3://{bucket}/in/" in shown(at)
+    with session_scope(write=False) as s:
+        storage_id = cloud.list_storages(s, admin, project.id)[0]["id"]
+    at.button(key=f"lk_storage_run_{storage_id}").click().run()
+    assert not at.exception
+    assert "4 task(s) from 3 new object(s); 0 synced before." in shown(at)
+    assert task_count(project) == 4
+
+    ann = factory.user(email="ann@example.com")
+    factory.member(project, ann, Role.ANNOTATOR)
+    refused = page(ann)
+    assert "You don't have access to the Cloud storage page" in shown(refused)
+    assert bucket not in shown(refused)
