@@ -288,3 +288,78 @@ def test_the_storage_page_connects_and_syncs_and_is_refused_to_annotators(images
     refused = page(ann)
     assert "You don't have access to the Cloud storage page" in shown(refused)
     assert bucket not in shown(refused)
+
+
+# --- target storage --------------------------------------------------------------------
+
+
+def choice(value: str) -> list[dict]:
+    return [{"id": "r1", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [value]}, "origin": "manual"}]
+
+
+@pytest.fixture
+def texts(factory):  # noqa: ANN001, ANN201
+    admin = factory.user(Role.ADMIN, email="admin@example.com")
+    project = factory.project(admin, title="Reviews")
+    factory.tasks(project, admin, [{"text": "good"}, {"text": "bad"}, {"text": "unlabeled"}])
+    ann = factory.user(email="ann@example.com")
+    factory.member(project, ann, Role.ANNOTATOR)
+    return project, admin, ann
+
+
+def label_next(ann, project, value: str) -> tuple[int, int]:  # noqa: ANN001
+    """(task id, annotation id) of the next task, submitted with `value`."""
+    with session_scope() as s:
+        task = queue.claim_next(s, ann, project.id).task
+    with session_scope() as s:
+        return task.id, work.submit(s, ann, task.id, choice(value)).annotation.id
+
+
+def stored(server: SeaweedS3, bucket: str, key: str) -> dict:
+    return json.loads(server.client().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def test_a_target_storage_receives_each_submitted_annotation_with_its_task(texts, s3server, bucket) -> None:  # noqa: ANN001
+    project, admin, ann = texts
+    add(admin, project, fields(s3server, bucket, kind=cloud.TARGET, prefix="out/"))
+    task_id, annotation_id = label_next(ann, project, "Positive")
+
+    body = stored(s3server, bucket, f"out/{annotation_id}")
+    assert body["id"] == annotation_id and body["result"] == choice("Positive")
+    assert body["task"]["id"] == task_id and body["task"]["data"] == {"text": "good"}
+    assert (body["completed_by_email"], body["was_cancelled"], body["project"]) == ("ann@example.com", False, project.id)
+
+    # An update overwrites the same object.
+    with session_scope() as s:
+        work.submit(s, ann, task_id, choice("Negative"))
+    assert stored(s3server, bucket, f"out/{annotation_id}")["result"] == choice("Negative")
+
+
+def test_export_now_writes_every_submitted_annotation(texts, s3server, bucket) -> None:  # noqa: ANN001
+    project, admin, ann = texts
+    ids = [label_next(ann, project, value)[1] for value in ("Positive", "Negative")]
+    storage_id = add(admin, project, fields(s3server, bucket, kind=cloud.TARGET, prefix="backup"))
+    assert s3server.client().list_objects_v2(Bucket=bucket).get("KeyCount") == 0  # connected after the submits
+    with session_scope() as s:
+        assert cloud.export_now(s, admin, storage_id) == 2
+    listed = s3server.client().list_objects_v2(Bucket=bucket, Prefix="backup/")["Contents"]
+    assert sorted(o["Key"] for o in listed) == sorted(f"backup/{i}" for i in ids)
+    assert [stored(s3server, bucket, f"backup/{i}")["result"] for i in ids] == [choice("Positive"), choice("Negative")]
+
+
+def test_a_failing_target_never_fails_the_submit_and_its_error_is_kept(texts, s3server, bucket) -> None:  # noqa: ANN001
+    project, admin, ann = texts
+    client = s3server.client()
+    if "allowed" not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket="allowed")
+    storage_id = add(admin, project, fields(s3server, "allowed", kind=cloud.TARGET, key="limited"))
+    with session_scope() as s:  # the bucket changes to one these keys may not write
+        s.get(CloudStorage, storage_id).bucket = bucket
+    task_id, annotation_id = label_next(ann, project, "Positive")
+
+    with session_scope(write=False) as s:
+        assert queue.my_annotation(s, task_id, ann.id).state == "submitted"
+        error = cloud.list_storages(s, admin, project.id)[0]["last_error"]
+    assert f"Annotation {annotation_id} was not written" in error and "access denied" in error
+    with pytest.raises(InvalidInput, match="access denied"), session_scope() as s:
+        cloud.export_now(s, admin, storage_id)
