@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlmodel import Session, col, select
 
 from labelkit import audit, counts
@@ -322,13 +322,11 @@ def sync(session: Session, actor: User, storage_id: int) -> SyncReport:
             report.objects += 1
             report.tasks += made
             remembered.append({"storage_id": storage.id, "key": key, "tasks": made, "synced_at": now})
+        if remembered:  # a page at a time, so a big bucket's keys are never all in memory
+            session.execute(insert(StorageObject), remembered)
+            remembered = []
     writer.flush()
     counts.tasks_added(session, project.id, writer.created)
-    if remembered:
-        from sqlalchemy import insert
-
-        for start in range(0, len(remembered), 1000):
-            session.execute(insert(StorageObject), remembered[start:start + 1000])
     storage.last_sync_at = now
     storage.last_error = ""
     session.add(storage)

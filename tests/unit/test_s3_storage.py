@@ -363,3 +363,15 @@ def test_a_failing_target_never_fails_the_submit_and_its_error_is_kept(texts, s3
     assert f"Annotation {annotation_id} was not written" in error and "access denied" in error
     with pytest.raises(InvalidInput, match="access denied"), session_scope() as s:
         cloud.export_now(s, admin, storage_id)
+
+
+def test_credentials_from_the_environment(images, s3server, bucket, monkeypatch) -> None:  # noqa: ANN001
+    project, admin = images
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "labelkit")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "labelkit-secret")
+    f = cloud.StorageFields(cloud.SOURCE, bucket, prefix="in/", pattern="*.png", region="us-east-1", endpoint_url=s3server.endpoint)
+    storage_id = add(admin, project, f)
+    assert sync(admin, storage_id).tasks == 2
+    with session_scope(write=False) as s:
+        assert cloud.list_storages(s, admin, project.id)[0]["credentials"] == "from the environment"
+        assert s.get(CloudStorage, storage_id).secret_encrypted == ""
