@@ -281,6 +281,7 @@ def sync(session: Session, actor: User, storage_id: int) -> SyncReport:
     """Make tasks of the source's new matching objects, all or nothing (see the module doc)."""
     write_lock(session)
     storage = _get(session, actor, storage_id, SOURCE)
+    session.refresh(storage, with_for_update=True)  # one sync of a storage at a time
     project = get_project(session, actor, storage.project_id, Capability.STORAGE_MANAGE)
     config = parse_config(project.label_config)
     media_keys = {kind: found[0].key for kind, tags in media_import.OBJECTS.items() if (found := config.objects_of(*tags))}
@@ -360,13 +361,14 @@ def presigned_media_url(session: Session, project_id: int | None, value: str) ->
     if parsed is None or project_id is None:
         return None
     bucket, key = parsed
-    storage = session.exec(
+    found = session.exec(
         select(CloudStorage)
         .where(CloudStorage.project_id == project_id, CloudStorage.bucket == bucket)
-        .order_by(col(CloudStorage.kind).desc(), CloudStorage.id)  # sources first
-    ).first()
-    if storage is None:
+        .order_by(CloudStorage.id)
+    ).all()
+    if not found:
         return None
+    storage = next((f for f in found if f.kind == SOURCE), found[0])  # a source's keys read media
     cached = _links.get((storage.id, key))
     if cached and cached[1] > time.time():
         return cached[0]

@@ -138,6 +138,9 @@ def test_the_file_pattern_picks_the_objects(images, s3server, bucket, pattern, r
 
 def test_presigned_links_fetch_the_image_and_a_wrong_secret_is_refused(images, s3server, bucket, factory) -> None:  # noqa: ANN001
     project, admin = images
+    with session_scope() as s:  # a target with other keys on the same bucket: links are signed with the source's
+        s.add(CloudStorage(project_id=project.id, kind=cloud.TARGET, bucket=bucket, endpoint_url=s3server.endpoint,
+                           access_key_id="limited", secret_encrypted=cloud.encrypt_secret("limited-secret")))
     storage_id = add(admin, project, fields(s3server, bucket, prefix="in/", pattern="*.png"))
     sync(admin, storage_id)
     value = f"s3://{bucket}/in/a.png"
