@@ -53,6 +53,13 @@ class SeaweedS3:
              "-s3", f"-s3.port={self.s3}", f"-s3.config={CONFIG}"],
             stdout=self.log, stderr=subprocess.STDOUT,
         )
+        try:
+            return self._wait()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self) -> str:
         deadline = time.monotonic() + 60
         client = self.client()
         while True:
