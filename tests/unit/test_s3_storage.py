@@ -378,3 +378,23 @@ def test_credentials_from_the_environment(images, s3server, bucket, monkeypatch)
     with session_scope(write=False) as s:
         assert cloud.list_storages(s, admin, project.id)[0]["credentials"] == "from the environment"
         assert s.get(CloudStorage, storage_id).secret_encrypted == ""
+
+
+def test_export_now_on_the_page(texts, s3server, bucket) -> None:  # noqa: ANN001
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import APP, link_identity
+
+    project, admin, ann = texts
+    _, annotation_id = label_next(ann, project, "Positive")
+    storage_id = add(admin, project, fields(s3server, bucket, kind=cloud.TARGET, prefix="out"))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = link_identity(admin)
+    at.query_params["project"] = str(project.id)
+    at.run()
+    at.switch_page("pages/storage.py")
+    at.run()
+    at.button(key=f"lk_storage_run_{storage_id}").click().run()
+    assert not at.exception
+    assert f"1 annotation(s) written to s3://{bucket}/out." in [s.value for s in at.success]
+    assert stored(s3server, bucket, f"out/{annotation_id}")["result"] == choice("Positive")
