@@ -39,13 +39,19 @@ if result:
     st.success(result, icon=":material/check_circle:")
     st.page_link("pages/label.py", label="Start labeling", icon=":material/edit_note:", query_params={"project": str(project.id)})
 
-if uploads and st.button(f"Import {len(uploads)} file{'s' * (len(uploads) != 1)}", type="primary", icon=":material/upload:"):
+urls = st.text_area("Or media URLs, one per line", key=f"lk_import_urls_{round_}", height=100,
+                    placeholder="https://example.com/photos/0001.jpg\ns3://bucket/audio/call-17.wav")
+sources = [(u.name, u, u.size) for u in uploads or []]
+if urls.strip():
+    import io
+
+    sources.append(("pasted URLs.urls", io.BytesIO(urls.encode()), len(urls.encode())))
+if sources and st.button(f"Import {len(sources)} source{'s' * (len(sources) != 1)}", type="primary", icon=":material/upload:"):
     bar = st.progress(0.0, text="Reading the files…")
     try:
         with session_scope() as session:
             report = importers.import_sources(
-                session, user, project.id, [(u.name, u, u.size) for u in uploads],
-                progress=lambda share, text: bar.progress(share, text=text),
+                session, user, project.id, sources, progress=lambda share, text: bar.progress(share, text=text),
             )
     except LabelkitError as e:
         bar.empty()

@@ -16,7 +16,7 @@ from labelkit import audit, counts
 from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
-from labelkit.importers import archive, delimited, json_tasks, media, text_lines
+from labelkit.importers import archive, delimited, json_tasks, media, text_lines, url_list
 from labelkit.importers import imported_annotations as imported
 from labelkit.importers.base import Format, ReadContext, Row
 from labelkit.importers.writer import TaskWriter
@@ -25,7 +25,7 @@ from labelkit.projects import get_project
 from labelkit.settings import get_settings
 from labelkit.storage import local
 
-FORMATS: dict[str, Format] = {f.name: f for m in (json_tasks, delimited, text_lines, media, archive) for f in m.FORMATS}
+FORMATS: dict[str, Format] = {f.name: f for m in (json_tasks, delimited, text_lines, media, archive, url_list) for f in m.FORMATS}
 MAX_ISSUES = 10
 
 Progress = Callable[[float, str], None]

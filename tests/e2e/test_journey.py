@@ -88,7 +88,7 @@ def import_tasks(page: Page, tmp_path: Path) -> None:
     file.write_text(json.dumps(TASKS))
     page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(file))
     see(page, "reviews.json")
-    click(page, "Import 1 file")
+    click(page, "Import 1 source")
     see(page, "Imported 5 tasks from 1 file.")
 
 

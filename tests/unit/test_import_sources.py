@@ -142,3 +142,28 @@ def test_a_truncated_json_list_says_where_it_broke(factory, owner) -> None:  # n
     with pytest.raises(InvalidInput, match=r"cut\.json: not valid JSON after task 2"):
         run_import(owner, project, {"cut.json": b'[{"text": "a"}, {"text": "b"}, {"text": '})
     assert task_data(project) == []
+
+
+def test_a_list_of_media_urls_becomes_a_task_each_under_the_right_object(factory, owner) -> None:  # noqa: ANN001
+    config = """<View><Image name="photo" value="$photo"/><Audio name="call" value="$call"/>
+      <Choices name="ok" toName="photo"><Choice value="Fine"/></Choices></View>"""
+    project = factory.project(owner, config=config)
+    # Both keys are needed by this config, so each URL must fill the key it belongs to: refused here...
+    with pytest.raises(InvalidInput, match="missing key 'call'"):
+        run_import(owner, project, {"list.urls": b"https://example.org/a/cat.JPG\n"})
+    only_audio = factory.project(owner, config='<View><Audio name="call" value="$call"/>'
+                                               '<TextArea name="t" toName="call"/></View>')
+    report = run_import(owner, only_audio, {"list.urls": b"# calls\nhttps://example.org/c/1.wav\n\ns3://bucket/c/2\n"})
+    assert report.created == 2
+    assert task_data(only_audio) == [{"call": "https://example.org/c/1.wav"}, {"call": "s3://bucket/c/2"}]
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    (b"file:///etc/passwd\n", r"line 2: 'file:///etc/passwd' is not an http\(s\) or s3:// URL"),
+    (b"https://example.org/v/clip.mp4\n", "line 2: a video file, and this project's config has no object to show it"),
+])
+def test_a_url_list_names_the_line_it_cannot_take(factory, owner, line, expected) -> None:  # noqa: ANN001
+    project = factory.project(owner, config=MEDIA)
+    with pytest.raises(InvalidInput, match=expected):
+        run_import(owner, project, {"list.urls": b"https://example.org/ok.wav\n" + line})
+    assert task_data(project) == []
