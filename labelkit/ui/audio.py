@@ -21,7 +21,7 @@ from labelkit import regions as rg
 from labelkit.config import LabelConfig, Node, ObjectTag
 from labelkit.ui import region_panel as rp
 from labelkit.ui.media import image_source
-from labelkit.ui.region_panel import RegionPanel
+from labelkit.ui.region_panel import ObjectEditor
 from labelkit.ui.waveform import player
 
 
@@ -54,22 +54,13 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -
             continue
 
 
-class SegmentEditor(RegionPanel):
+class SegmentEditor(ObjectEditor):
     """The segments of one <Audio>, with the region panel under the waveform."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, value: str, prefix: str, disabled: bool,
-                 shortcut=None) -> None:
-        self.config, self.image, self.data, self.value, self.prefix = config, obj, data, value, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{obj.name}:"
-        self.tools = rp.tools_for(config, obj.name)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the waveform is drawn from the regions on every run."""
+                 shortcut=None) -> None:  # noqa: ANN001
+        super().__init__(config, obj, data, prefix, disabled, shortcut)
+        self.value = value
 
     def draw(self) -> None:
         tool = self.tools[0] if self.tools else None
@@ -102,10 +93,8 @@ class SegmentEditor(RegionPanel):
                       if any(o.stored == label for o in c.options_for(self.data))), tool)
         region = audio.new_segment(self.image.name, tool.name, owner.name, label, drawn["start"], drawn["end"],
                                    self.duration() or drawn.get("duration"))
-        if region is None:
-            return
-        self.store([*self.regions, region])
-        st.session_state[f"{self.prefix}:selected"] = region["id"]
+        if region is not None:
+            self.keep(region)
 
     def bounds(self, picked: str | None) -> None:
         """The picked segment's start and end, to set to the hundredth of a second."""
@@ -151,9 +140,7 @@ class SegmentEditor(RegionPanel):
         self.store(regions)
 
     def pick(self) -> None:
-        chosen = (st.session_state.get(f"{self.where}wave") or {}).get("picked")
-        if chosen:
-            st.session_state[f"{self.prefix}:selected"] = chosen
+        self.pick_from(f"{self.where}wave")
 
 
 def _segments(config: LabelConfig, regions: list[dict], data: dict) -> list[dict]:

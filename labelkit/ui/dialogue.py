@@ -22,11 +22,10 @@ import streamlit as st
 from labelkit import regions as rg
 from labelkit.config import LabelConfig, Node, ObjectTag
 from labelkit.errors import LabelkitError
-from labelkit.regions import region_id
 from labelkit.storage import local
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import PALETTE, RegionPanel
+from labelkit.ui.region_panel import PALETTE, ObjectEditor
 from labelkit.ui.text import plain
 
 _component = component("dialogue", '<div class="lk-dialogue"></div>')
@@ -141,23 +140,13 @@ def _view(obj: ObjectTag, shown: list[dict], **more: Any) -> dict:
     return {"turns": shown, "bubbles": obj.node.attrs.get("layout", "") == "dialogue", **more}
 
 
-class DialogueEditor(RegionPanel):
+class DialogueEditor(ObjectEditor):
     """The regions of one <Paragraphs>, with the region panel beside it."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
                  shortcut=None) -> None:  # noqa: ANN001
-        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{obj.name}:"
-        self.tools = rp.tools_for(config, obj.name)
+        super().__init__(config, obj, data, prefix, disabled, shortcut)
         self.turns = turns_of(obj, data)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the turns are drawn from the regions on every run."""
 
     def draw(self) -> None:
         tool = self.tools[0] if self.tools else None
@@ -183,14 +172,7 @@ class DialogueEditor(RegionPanel):
         tool = self.tools[0] if self.tools else None
         if geometry is None or tool is None:
             return
-        label = st.session_state.get(f"{self.where}:label")
-        region = {
-            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "offsets",
-            "geometry": geometry, "tool": tool.name, "labels": {tool.name: [label]} if label else {},
-            "attributes": {}, "origin": "manual",
-        }
-        self.store([*self.regions, region])
-        st.session_state[f"{self.prefix}:selected"] = region["id"]
+        self.keep(self.new_region("offsets", geometry, tool))
 
     def add(self) -> None:
         chosen = (st.session_state.get(f"{self.where}dialogue") or {}).get("selected")
@@ -207,9 +189,7 @@ class DialogueEditor(RegionPanel):
         self._new(selection_geometry(self.turns, index, 0, index, len(self.turns[index]["text"])))
 
     def pick(self) -> None:
-        chosen = (st.session_state.get(f"{self.where}dialogue") or {}).get("picked")
-        if chosen:
-            st.session_state[f"{self.prefix}:selected"] = chosen
+        self.pick_from(f"{self.where}dialogue")
 
 
 def _chat(turns: list[dict]) -> None:

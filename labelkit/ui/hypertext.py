@@ -21,12 +21,11 @@ from labelkit.config import LabelConfig, Node, ObjectTag
 from labelkit.config.parser import truthy
 from labelkit.errors import LabelkitError
 from labelkit.html_safe import sanitize
-from labelkit.regions import region_id
 from labelkit.storage import local
 from labelkit.ui import media
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import RegionPanel
+from labelkit.ui.region_panel import ObjectEditor
 
 _component = component("hypertext", '<div class="lk-html"></div>')
 
@@ -76,22 +75,8 @@ def _options(obj: ObjectTag) -> dict:
     return {"clickableLinks": truthy(obj.node.attrs.get("clickableLinks"))}
 
 
-class HyperTextEditor(RegionPanel):
+class HyperTextEditor(ObjectEditor):
     """The regions of one <HyperText>, with the region panel beside it."""
-
-    def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
-        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{obj.name}:"
-        self.tools = rp.tools_for(config, obj.name)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the highlights are drawn from the regions on every run."""
 
     def draw(self) -> None:
         tool = self.tools[0] if self.tools else None
@@ -121,19 +106,10 @@ class HyperTextEditor(RegionPanel):
         geometry = region_geometry(chosen)
         if geometry is None:
             return
-        label = st.session_state.get(f"{self.where}:label")
-        region = {
-            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "offsets",
-            "geometry": geometry, "tool": tool.name, "labels": {tool.name: [label]} if label else {},
-            "attributes": {}, "origin": "manual",
-        }
-        self.store([*self.regions, region])
-        st.session_state[f"{self.prefix}:selected"] = region["id"]
+        self.keep(self.new_region("offsets", geometry, tool))
 
     def pick(self) -> None:
-        chosen = (st.session_state.get(f"{self.where}html") or {}).get("picked")
-        if chosen:
-            st.session_state[f"{self.prefix}:selected"] = chosen
+        self.pick_from(f"{self.where}html")
 
 
 def region_geometry(chosen: dict) -> dict | None:

@@ -14,10 +14,9 @@ import streamlit as st
 
 from labelkit import regions as rg
 from labelkit.config import LabelConfig, ObjectTag
-from labelkit.regions import region_id
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import RegionPanel
+from labelkit.ui.region_panel import ObjectEditor
 
 _component = component("spans", '<div class="lk-text"></div>')
 _WORD = re.compile(r"\w")
@@ -39,22 +38,13 @@ def snap(text: str, start: int, end: int, granularity: str) -> tuple[int, int] |
     return (start, end) if end > start else None
 
 
-class SpanEditor(RegionPanel):
+class SpanEditor(ObjectEditor):
     """The spans of one <Text>, with the region panel beside it."""
 
     def __init__(self, config: LabelConfig, text: ObjectTag, data: dict, value: str, prefix: str, disabled: bool,
                  shortcut=None) -> None:  # noqa: ANN001
-        self.config, self.image, self.data, self.value, self.prefix = config, text, data, value, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{text.name}:"
-        self.tools = rp.tools_for(config, text.name)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the text is drawn from the regions on every run."""
+        super().__init__(config, text, data, prefix, disabled, shortcut)
+        self.value = value
 
     def draw(self) -> None:
         tool = self.tools[0] if self.tools else None
@@ -89,19 +79,10 @@ class SpanEditor(RegionPanel):
         if bounds is None:
             return
         start, end = bounds
-        label = st.session_state.get(f"{self.where}:label")
-        region = {
-            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "span",
-            "geometry": {"start": start, "end": end, "text": self.value[start:end]}, "tool": tool.name,
-            "labels": {tool.name: [label]} if label else {}, "attributes": {}, "origin": "manual",
-        }
-        self.store([*self.regions, region])
-        st.session_state[f"{self.prefix}:selected"] = region["id"]
+        self.keep(self.new_region("span", {"start": start, "end": end, "text": self.value[start:end]}, tool))
 
     def pick(self) -> None:
-        chosen = (st.session_state.get(f"{self.where}spans") or {}).get("picked")
-        if chosen:
-            st.session_state[f"{self.prefix}:selected"] = chosen
+        self.pick_from(f"{self.where}spans")
 
 
 def has_spans(config: LabelConfig, text: str) -> bool:

@@ -19,10 +19,9 @@ from labelkit import regions as rg
 from labelkit import timeseries as ts
 from labelkit.config import LabelConfig, ObjectTag
 from labelkit.errors import LabelkitError
-from labelkit.regions import region_id
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import RegionPanel
+from labelkit.ui.region_panel import ObjectEditor
 
 _HTML = '<div class="lk-ts"><svg class="lk-ts-plot"></svg><div class="lk-ts-hint"></div></div>'
 _component = component("timeseries", _HTML)
@@ -100,22 +99,8 @@ def plot(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict], key
     )
 
 
-class SeriesEditor(RegionPanel):
+class SeriesEditor(ObjectEditor):
     """The ranges labeled on one <TimeSeries>, with the region panel beside the plot."""
-
-    def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:
-        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{obj.name}:"
-        self.tools = rp.tools_for(config, obj.name)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the plot is drawn from the regions on every run."""
 
     def describe(self, region: dict) -> str:
         series = load(self.image, self.data)
@@ -146,19 +131,10 @@ class SeriesEditor(RegionPanel):
             geometry = ts.region_range(series, chosen["start"], chosen["end"], bool(chosen.get("instant")))
         except (KeyError, TypeError, ValueError):
             return
-        label = st.session_state.get(f"{self.where}:label")
-        region = {
-            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "range",
-            "geometry": geometry, "tool": tool.name, "labels": {tool.name: [label]} if label else {},
-            "attributes": {}, "origin": "manual",
-        }
-        self.store([*self.regions, region])
-        st.session_state[f"{self.prefix}:selected"] = region["id"]
+        self.keep(self.new_region("range", geometry, tool))
 
     def pick(self) -> None:
-        chosen = (st.session_state.get(f"{self.where}plot") or {}).get("picked")
-        if chosen:
-            st.session_state[f"{self.prefix}:selected"] = chosen
+        self.pick_from(f"{self.where}plot")
 
 
 def draw(renderer, node) -> None:

@@ -23,12 +23,11 @@ from labelkit import regions as rg
 from labelkit import video as vd
 from labelkit.config import ControlTag, LabelConfig, Node, ObjectTag
 from labelkit.config.parser import truthy
-from labelkit.regions import region_id
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.media import browser_url, image_source
-from labelkit.ui.region_panel import RegionPanel
+from labelkit.ui.region_panel import ObjectEditor
 
 _component = component("video", '<div class="lk-video"></div>')
 
@@ -86,23 +85,13 @@ def first_frame(region: dict) -> int | None:
     return min(frames) if frames else None
 
 
-class VideoEditor(RegionPanel):
+class VideoEditor(ObjectEditor):
     """The regions of one <Video>, with the region panel beside the player."""
 
     def __init__(self, config: LabelConfig, video: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:
-        self.config, self.image, self.data, self.prefix = config, video, data, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{video.name}:"
-        self.tools = rp.tools_for(config, video.name)
+                 shortcut=None) -> None:  # noqa: ANN001
+        super().__init__(config, video, data, prefix, disabled, shortcut)
         self.rate = vd.frame_rate(video.node.attrs)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the player is drawn from the regions on every run."""
 
     def tool(self) -> ControlTag | None:
         """The tool new regions are made with: the only one, or the one picked above the
@@ -185,11 +174,8 @@ class VideoEditor(RegionPanel):
         regions = self.regions
         track = next((r for r in regions if r["id"] == event.get("id")), None)
         if track is None:
-            track = {
-                "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "videorectangle",
-                "geometry": {"framesCount": 0, "duration": 0.0, "sequence": []}, "tool": tool.name,
-                "labels": self._label_of(tool), "attributes": {}, "origin": "manual",
-            }
+            track = self.new_region("videorectangle", {"framesCount": 0, "duration": 0.0, "sequence": []}, tool,
+                                    self._label_of(tool))
             regions.append(track)
         else:
             track["origin"] = cs.changed_origin(track)
@@ -197,7 +183,7 @@ class VideoEditor(RegionPanel):
         geometry["sequence"] = vd.set_keyframe(geometry.get("sequence") or [], frame, event, self.rate)
         track["geometry"] = self._sized(geometry, event)
         self.store(regions)
-        st.session_state[f"{self.prefix}:selected"] = track["id"]
+        self.select(track["id"])
 
     def range(self) -> None:
         event = self._event("range")
@@ -206,13 +192,7 @@ class VideoEditor(RegionPanel):
             return
         count = int(event.get("framesCount") or max(int(event["start"]), int(event["end"])))
         start, end = vd.clamp_range(int(event["start"]), int(event["end"]), count)
-        region = {
-            "id": region_id(), "to_name": self.image.name, "item_index": None, "shape": "timeline",
-            "geometry": {"ranges": [{"start": start, "end": end}]}, "tool": tool.name,
-            "labels": self._label_of(tool), "attributes": {}, "origin": "manual",
-        }
-        self.store([*self.regions, region])
-        st.session_state[f"{self.prefix}:selected"] = region["id"]
+        self.keep(self.new_region("timeline", {"ranges": [{"start": start, "end": end}]}, tool, self._label_of(tool)))
 
     def span(self) -> None:
         """A range's start or end dragged along the timeline."""
@@ -253,7 +233,7 @@ class VideoEditor(RegionPanel):
     def pick(self) -> None:
         event = self._event("picked")
         if event and event.get("id"):
-            st.session_state[f"{self.prefix}:selected"] = event["id"]
+            self.select(event["id"])
 
 
 def draw(renderer, node: Node) -> None:
