@@ -2,7 +2,7 @@
 
 /session/...  sign-in cookies (the Streamlit script cannot set cookies)
 /invite/...   keeps an invite token in a cookie across an OIDC round trip
-/data/...     uploaded media, to a signed link, a signed-in session or an API token
+/data/...     uploaded media and server-folder files, to a signed link, a signed-in session or an API token
 /api/...      health and the token-authenticated REST API"""
 
 from __future__ import annotations
@@ -115,7 +115,17 @@ def _caller(request: Request):  # noqa: ANN202
 async def media(request: Request) -> Response:
     from labelkit.storage import local
 
-    data_path = f"{local.UPLOAD_PREFIX}{request.path_params['path']}"
+    return await _serve(request, f"{local.UPLOAD_PREFIX}{request.path_params['path']}")
+
+
+async def local_files(request: Request) -> Response:
+    from labelkit.storage import local
+
+    return await _serve(request, f"{local.LOCAL_FILES_PREFIX}{request.query_params.get('d', '')}")
+
+
+async def _serve(request: Request, data_path: str) -> Response:
+    from labelkit.storage import local
 
     def find() -> Path:
         if not local.signature_valid(data_path, request.query_params.get("exp"), request.query_params.get("sig")):
@@ -136,6 +146,8 @@ def _check_media_access(user, data_path: str) -> None:  # noqa: ANN001
 
     if user is None:
         raise PermissionDenied("Sign in, or use a signed link, to see this file.")
+    if not data_path.startswith("/data/upload/"):
+        return  # a server-folder file: the admin who set LABELKIT_LOCAL_FILES_ROOT shares it with every account
     folder = data_path.split("/")[3]
     if folder == "samples":
         return
@@ -173,6 +185,7 @@ routes = [
     Route("/invite/{token}", invite_landing),
     Route("/session/invite-done", invite_done),
     Route("/data/upload/{path:path}", media),
+    Route("/data/local-files/", local_files),
     Route("/api/health", health),
     Route("/api/version", version),
     Route("/api/current-user/whoami", whoami),

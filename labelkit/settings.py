@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     trash_days: int = 30
     max_upload_mb: int = 200
     allow_private_urls: bool = False
+    # A folder on this machine admins may import from (media stays there, referenced as
+    # Label Studio's /data/local-files/?d=<path under it>); unset: no server folders.
+    local_files_root: Path | None = None
 
     @field_validator("open_signup_domains", mode="before")
     @classmethod

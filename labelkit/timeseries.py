@@ -109,7 +109,7 @@ def read_csv_text(value) -> str:
     if "\n" in value.strip(" \r\n") or value.endswith("\n"):  # the CSV text itself
         return value
     value = value.strip()
-    if value.startswith(local.UPLOAD_PREFIX):
+    if local.is_local(value):
         path = local.resolve(value)
         return _read_file(path)
     if value.startswith(("http://", "https://")):

@@ -17,6 +17,7 @@ class Capability(StrEnum):
     AUDIT_VIEW = "audit.view"
     TRASH_RESTORE = "trash.restore"
     PROJECT_CREATE = "project.create"
+    SERVER_FILES = "server.files"
     # Within a project
     PROJECT_VIEW = "project.view"
     PROJECT_EDIT = "project.edit"
@@ -35,13 +36,13 @@ class Capability(StrEnum):
 
 C = Capability
 
-PORTAL_CAPABILITIES: set[Capability] = {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE, C.PROJECT_CREATE}
+PORTAL_CAPABILITIES: set[Capability] = {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE, C.PROJECT_CREATE, C.SERVER_FILES}
 
 # Capabilities each role holds. An admin holds every capability everywhere; a portal
 # manager may create projects (and manages the ones they create).
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
-    Role.MANAGER: frozenset(set(Capability) - {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE}),
+    Role.MANAGER: frozenset(set(Capability) - {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE, C.SERVER_FILES}),
     Role.REVIEWER: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE, C.ANNOTATION_REVIEW, C.PROGRESS_VIEW}),
     Role.ANNOTATOR: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE}),
 }
@@ -52,6 +53,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.AUDIT_VIEW: "read the audit log",
     C.TRASH_RESTORE: "restore from the trash",
     C.PROJECT_CREATE: "create projects",
+    C.SERVER_FILES: "import from folders on the server",
     C.PROJECT_VIEW: "open this project",
     C.PROJECT_EDIT: "edit this project's settings",
     C.PROJECT_DELETE: "delete this project",

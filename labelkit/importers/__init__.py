@@ -3,6 +3,7 @@ import service that checks every row against the config and refuses a bad file w
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -10,17 +11,17 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, BinaryIO
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from labelkit import audit, counts
-from labelkit.auth.permissions import Capability
+from labelkit.auth.permissions import Capability, require
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
 from labelkit.importers import archive, delimited, json_tasks, media, text_lines, url_list
 from labelkit.importers import imported_annotations as imported
 from labelkit.importers.base import Format, ReadContext, Row
 from labelkit.importers.writer import TaskWriter
-from labelkit.models import User
+from labelkit.models import Task, User
 from labelkit.projects import get_project
 from labelkit.settings import get_settings
 from labelkit.storage import local
@@ -55,6 +56,7 @@ class ImportReport:
     predictions: int = 0
     annotations: int = 0
     unmatched: int = 0  # annotations whose annotator has no account here
+    duplicates: int = 0  # tasks skipped because the project (or the import) already had their data
 
     def summary(self) -> str:
         text = f"Imported {self.created} task{'s' * (self.created != 1)} from {self.files} file{'s' * (self.files != 1)}"
@@ -62,6 +64,8 @@ class ImportReport:
         if extras:
             text += ", with " + " and ".join(extras)
         text += "."
+        if self.duplicates:
+            text += f" {self.duplicates} duplicate{'s' * (self.duplicates != 1)} of tasks already there {'were' if self.duplicates != 1 else 'was'} skipped."
         if self.unmatched:
             text += (f" {self.unmatched} annotation{'s' * (self.unmatched != 1)} by people without an account here "
                      "were kept as imported.")
@@ -112,10 +116,17 @@ def import_sources(
     *,
     format_name: str | None = None,
     progress: Progress | None = None,
+    skip_duplicates: bool = False,
+    in_place: bool = False,
 ) -> ImportReport:
     """Import (name, stream, size) sources in one transaction: every row is checked
-    against the config; any problem refuses the whole import and nothing is kept."""
+    against the config; any problem refuses the whole import and nothing is kept.
+    skip_duplicates: a task whose data the project already has (or an earlier row of
+    this import had) is skipped and counted. in_place: the sources are files in the
+    server folder (see server_folder; admins only): media is referenced where it is."""
     project = get_project(session, actor, project_id, Capability.TASK_IMPORT)
+    if in_place:
+        require(session, actor, Capability.SERVER_FILES)
     config = parse_config(project.label_config)
     keys = config.data_keys
     sources = list(sources)
@@ -129,6 +140,7 @@ def import_sources(
     report = ImportReport()
     writer = TaskWriter(session, project.id, project.overlap)
     annotators = imported.Annotators(session)
+    seen = _existing_data(session, project.id) if skip_duplicates else None
     issues: list[str] = []
     saved_media: list[str] = []
     done_bytes = rows_read = 0
@@ -142,26 +154,34 @@ def import_sources(
                 text_key=(text_objects[0].key if text_objects else None) or (keys[0] if keys else None),
                 media_keys=media_keys,
                 saved_media=saved_media,
+                in_place=in_place,
             )
             counting = _Counting(stream)
-            for row in fmt.read(counting, ctx):
-                rows_read += 1
-                task = _task_from(row, keys, name, issues)
-                if task is not None and not issues:
-                    text, data, predictions, annotations = task
-                    writer.add(text, data, predictions, [(a, annotators.user_id(a.email)) for a in annotations])
-                if len(issues) >= MAX_ISSUES:
-                    break
-                if progress and total_bytes and rows_read % 1000 == 0 and time.monotonic() - shown > 0.25:
-                    shown = time.monotonic()
-                    progress(min(1.0, (done_bytes + counting.read_bytes) / total_bytes), f"{name}: {rows_read:,} tasks read")
+            try:
+                for row in fmt.read(counting, ctx):
+                    rows_read += 1
+                    task = _task_from(row, keys, name, issues)
+                    if task is not None and not issues:
+                        text, data, predictions, annotations = task
+                        if seen is not None and not _first_time(seen, data):
+                            report.duplicates += 1
+                            continue
+                        writer.add(text, data, predictions, [(a, annotators.user_id(a.email)) for a in annotations])
+                    if len(issues) >= MAX_ISSUES:
+                        break
+                    if progress and total_bytes and rows_read % 1000 == 0 and time.monotonic() - shown > 0.25:
+                        shown = time.monotonic()
+                        progress(min(1.0, (done_bytes + counting.read_bytes) / total_bytes), f"{name}: {rows_read:,} tasks read")
+            finally:
+                if in_place:
+                    stream.close()  # server-folder files are opened one at a time
             done_bytes += size or counting.read_bytes
             report.files += 1
             if len(issues) >= MAX_ISSUES:
                 break
         if issues:
             raise InvalidInput("Nothing was imported", issues)
-        if report.files and not (writer.created + writer.pending):
+        if report.files and not (writer.created + writer.pending) and not report.duplicates:
             raise InvalidInput("Nothing was imported: the files hold no tasks")
         writer.flush()
     except BaseException:
@@ -175,7 +195,7 @@ def import_sources(
     if progress:
         progress(1.0, f"{report.created} tasks imported")
     audit.record(session, actor, "task.import", f"project:{project.id}", project.id, created=report.created, files=report.files,
-                 annotations=report.annotations, unmatched=report.unmatched)
+                 annotations=report.annotations, unmatched=report.unmatched, duplicates=report.duplicates, server_folder=in_place)
     return report
 
 
@@ -216,6 +236,27 @@ def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> t
         issues.append(f"{row.place(filename)}: the task contains a NUL character")
         return None
     return text, data, predictions, annotations
+
+
+def _digest(data: dict) -> bytes:
+    return hashlib.blake2b(json.dumps(data, sort_keys=True, ensure_ascii=False).encode(), digest_size=16).digest()
+
+
+def _existing_data(session: Session, project_id: int) -> set[bytes]:
+    """Digests of the data of the project's tasks (16 bytes each: a million tasks take a few
+    tens of MB), read in batches."""
+    rows = session.exec(
+        select(Task.data).where(Task.project_id == project_id, Task.deleted_at.is_(None)).execution_options(yield_per=10_000)
+    )
+    return {_digest(data) for data in rows}
+
+
+def _first_time(seen: set[bytes], data: dict) -> bool:
+    digest = _digest(data)
+    if digest in seen:
+        return False
+    seen.add(digest)
+    return True
 
 
 def _remove_media(path: str) -> None:

@@ -36,7 +36,7 @@ def read_zip(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
             fmt = formats[member.filename]
             if fmt.name == "zip":
                 raise InvalidInput(f"{ctx.filename}/{member.filename}: archives inside archives are not imported")
-            inner = replace(ctx, filename=f"{ctx.filename}/{member.filename}")
+            inner = replace(ctx, filename=f"{ctx.filename}/{member.filename}", in_place=False)  # members are copied
             try:
                 with archive.open(member) as opened:
                     yield from fmt.read(opened, inner)

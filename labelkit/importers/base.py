@@ -30,6 +30,7 @@ class ReadContext:
     text_key: str | None  # the key a plain-text line goes to
     media_keys: dict[str, str]  # the key an image, audio, video or pdf file goes to
     saved_media: list[str] = field(default_factory=list)  # removed again if the import fails
+    in_place: bool = False  # a server-folder file: media is referenced where it is, not copied
 
 
 class Reader(Protocol):

@@ -36,6 +36,10 @@ def _reader(kind: str):  # noqa: ANN202
         if not key:
             wanted = " or ".join(f"<{t}>" for t in OBJECTS[kind])
             raise InvalidInput(f"{ctx.filename}: this project's config has no {wanted}, so {kind} files cannot be imported")
+        if ctx.in_place:
+            _check_in_place(kind, stream, ctx.filename)
+            yield Row("file", {key: local.local_file_path(ctx.filename)})
+            return
         if kind == "image":
             content = stream.read()
             _check_image(content, ctx.filename)
@@ -50,6 +54,25 @@ def _reader(kind: str):  # noqa: ANN202
     return read
 
 
+def _check_in_place(kind: str, stream: BinaryIO, filename: str) -> None:
+    """A server-folder file is what its extension says: its header is read, not the file."""
+    if kind != "image":
+        if not _signature(kind, stream.read(16)):
+            raise InvalidInput(f"{filename}: not a readable {kind} file")
+        return
+    try:
+        with Image.open(stream) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise InvalidInput(f"{filename}: not a readable image") from None
+    _check_pixels(width, height, filename)
+
+
+def _check_pixels(width: int, height: int, filename: str) -> None:
+    if width * height > MAX_PIXELS:
+        raise InvalidInput(f"{filename}: {width}x{height} pixels is more than this portal accepts")
+
+
 def _check_image(content: bytes, filename: str) -> None:
     import io
 
@@ -59,8 +82,7 @@ def _check_image(content: bytes, filename: str) -> None:
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise InvalidInput(f"{filename}: not a readable image") from None
-    if width * height > MAX_PIXELS:
-        raise InvalidInput(f"{filename}: {width}x{height} pixels is more than this portal accepts")
+    _check_pixels(width, height, filename)
 
 
 FORMATS = [

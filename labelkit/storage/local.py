@@ -1,6 +1,7 @@
-"""Uploaded media under LABELKIT_DATA_DIR/media, addressed by Label Studio's paths
-(/data/upload/<project>/<file>), and served only through signed, expiring links or to a
-signed-in session."""
+"""Media files on this machine, addressed by Label Studio's paths: uploads under
+LABELKIT_DATA_DIR/media (/data/upload/<project>/<file>) and files left in a server folder
+under LABELKIT_LOCAL_FILES_ROOT (/data/local-files/?d=<path under it>). Served only through
+signed, expiring links or to a signed-in session, never from outside those folders."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import time
 import uuid
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.settings import get_settings
 
 UPLOAD_PREFIX = "/data/upload/"
+LOCAL_FILES_PREFIX = "/data/local-files/?d="
 SAMPLES_DIR = Path(__file__).resolve().parent.parent / "samples"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -42,14 +44,34 @@ def save_upload(project_id: int, filename: str, content: bytes | BinaryIO) -> st
     return f"{UPLOAD_PREFIX}{project_id}/{stored}"
 
 
+def is_local(value: str) -> bool:
+    """Whether a task value names a file this server holds (an upload or a server-folder file)."""
+    return value.startswith((UPLOAD_PREFIX, LOCAL_FILES_PREFIX))
+
+
+def local_files_root() -> Path | None:
+    root = get_settings().local_files_root
+    return root.resolve() if root else None
+
+
+def local_file_path(relative: str) -> str:
+    """The data path of a file under LABELKIT_LOCAL_FILES_ROOT (as Label Studio writes it)."""
+    return f"{LOCAL_FILES_PREFIX}{quote(relative)}"
+
+
 def resolve(data_path: str) -> Path:
-    """The file behind /data/upload/..., never outside the upload folder."""
-    if not data_path.startswith(UPLOAD_PREFIX):
-        raise NotFound(f"{data_path} is not an uploaded file.")
-    root = upload_root().resolve()
-    path = (root / data_path[len(UPLOAD_PREFIX):]).resolve()
+    """The file behind /data/upload/... or /data/local-files/?d=..., never outside its folder."""
+    if data_path.startswith(UPLOAD_PREFIX):
+        root, relative, folder = upload_root().resolve(), data_path[len(UPLOAD_PREFIX):], "the upload folder"
+    elif data_path.startswith(LOCAL_FILES_PREFIX):
+        root, relative, folder = local_files_root(), unquote(data_path[len(LOCAL_FILES_PREFIX):]), "LABELKIT_LOCAL_FILES_ROOT"
+        if root is None:
+            raise NotFound("Files on the server are not served here (LABELKIT_LOCAL_FILES_ROOT is not set).")
+    else:
+        raise NotFound(f"{data_path} is not a file on this server.")
+    path = (root / relative).resolve()
     if root not in path.parents:
-        raise InvalidInput("That path leaves the upload folder.")
+        raise InvalidInput(f"That path leaves {folder}.")
     if not path.is_file():
         raise NotFound(f"{data_path} does not exist.")
     return path
@@ -68,8 +90,15 @@ def install_samples() -> None:
             shutil.copyfile(source, target)
 
 
+def _canonical(data_path: str) -> str:
+    """One spelling per file for signatures: a local-files path with its name unquoted."""
+    if data_path.startswith(LOCAL_FILES_PREFIX):
+        return LOCAL_FILES_PREFIX + unquote(data_path[len(LOCAL_FILES_PREFIX):])
+    return data_path
+
+
 def _signature(path: str, expires: int) -> str:
-    mac = hmac.new(get_settings().signing_key(), f"{path}|{expires}".encode(), hashlib.sha256).digest()
+    mac = hmac.new(get_settings().signing_key(), f"{_canonical(path)}|{expires}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac[:18]).decode()
 
 
@@ -81,6 +110,8 @@ def signed_url(data_path: str, seconds: int = 3600, align: int = 0) -> str:
     if align:
         expires += -expires % align
     query = urlencode({"exp": expires, "sig": _signature(data_path, expires)})
+    if data_path.startswith(LOCAL_FILES_PREFIX):  # the name is already a query: ?d=<path>
+        return f"{LOCAL_FILES_PREFIX}{quote(unquote(data_path[len(LOCAL_FILES_PREFIX):]))}&{query}"
     return f"{quote(data_path)}?{query}"
 
 

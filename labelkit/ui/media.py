@@ -9,9 +9,9 @@ from labelkit.storage import local
 
 
 def image_source(value: str) -> str | Path | None:
-    """A local file for uploaded media, the URL itself for web images, else None."""
+    """A local file for uploaded media (or a server-folder file), the URL itself for web images, else None."""
     value = (value or "").strip()
-    if value.startswith(local.UPLOAD_PREFIX):
+    if local.is_local(value):
         try:
             return local.resolve(value)
         except LabelkitError:
@@ -74,7 +74,7 @@ def browser_url(value: str, page_url: str | None) -> str | None:
         return value
     if value.startswith("s3://"):
         return s3_url(value)
-    if value.startswith(local.UPLOAD_PREFIX) and page_url:
+    if local.is_local(value) and page_url:
         from urllib.parse import urlsplit
 
         parts = urlsplit(page_url)
