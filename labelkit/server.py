@@ -13,7 +13,13 @@ from urllib.parse import urlparse
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 
 from labelkit import __version__
@@ -103,7 +109,7 @@ async def invite_done(request: Request) -> Response:
     return response
 
 
-def _caller(request: Request):  # noqa: ANN202
+def _caller(request: Request):
     """The account behind a request: an API token, else the session cookie."""
     header = request.headers.get("authorization", "")
     with session_scope() as session:
@@ -141,7 +147,7 @@ async def _serve(request: Request, data_path: str) -> Response:
     return FileResponse(path, headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
-def _check_media_access(user, data_path: str) -> None:  # noqa: ANN001
+def _check_media_access(user, data_path: str) -> None:
     from labelkit.auth.permissions import Capability, can
 
     if user is None:
@@ -158,11 +164,11 @@ def _check_media_access(user, data_path: str) -> None:  # noqa: ANN001
             raise NotFound("No such file.")
 
 
-async def health(request: Request) -> Response:  # noqa: ARG001
+async def health(request: Request) -> Response:
     return JSONResponse({"status": "UP"})
 
 
-async def version(request: Request) -> Response:  # noqa: ARG001
+async def version(request: Request) -> Response:
     return JSONResponse({"release": __version__, "labelkit": __version__})
 
 
@@ -174,7 +180,7 @@ async def whoami(request: Request) -> Response:
 
 
 @asynccontextmanager
-async def lifespan(_app):  # noqa: ANN001, ANN201
+async def lifespan(_app):
     await run_in_threadpool(prepare)
     yield
 

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from labelkit import importers
-from labelkit.auth.permissions import Capability
+from labelkit.auth.permissions import Capability, can
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
+from labelkit.importers import server_folder
 from labelkit.settings import get_settings
 from labelkit.ui.context import choose_project, page_user, show_error
 
@@ -46,12 +47,40 @@ if urls.strip():
     import io
 
     sources.append(("pasted URLs.urls", io.BytesIO(urls.encode()), len(urls.encode())))
-if sources and st.button(f"Import {len(sources)} source{'s' * (len(sources) != 1)}", type="primary", icon=":material/upload:"):
+
+server_files: list[str] = []
+with session_scope(write=False) as session:
+    may_use_server = can(session, user, Capability.SERVER_FILES) and get_settings().local_files_root is not None
+if may_use_server:
+    with st.expander("Or a folder on the server", icon=":material/folder_open:"):
+        st.caption(f"Under `{get_settings().local_files_root}` (LABELKIT_LOCAL_FILES_ROOT). Media files stay there and are "
+                   "shown through signed links; task files in it are read as uploads.")
+        left, right = st.columns([3, 1])
+        relative = left.text_input("Folder", key=f"lk_import_folder_{round_}", placeholder="images/batch-1")
+        pattern = right.text_input("File pattern", value="*", key=f"lk_import_pattern_{round_}")
+        if relative.strip():
+            try:
+                server_files = server_folder.list_files(relative, pattern, importers.extensions())
+            except LabelkitError as e:
+                show_error(e)
+            else:
+                st.caption(f"{len(server_files):,} file{'s' * (len(server_files) != 1)} match: "
+                           + ", ".join(server_files[:5]) + (", …" if len(server_files) > 5 else ""))
+
+skip_duplicates = st.checkbox("Skip tasks the project already has (the same data)", key="lk_import_skip_duplicates")
+if server_files and sources:
+    st.warning("Import the uploads and the server folder one at a time.", icon=":material/info:")
+elif (sources or server_files) and st.button(
+    f"Import {len(server_files):,} server files" if server_files else f"Import {len(sources)} source{'s' * (len(sources) != 1)}",
+    type="primary", icon=":material/upload:",
+):
     bar = st.progress(0.0, text="Reading the files…")
     try:
         with session_scope() as session:
             report = importers.import_sources(
-                session, user, project.id, sources, progress=lambda share, text: bar.progress(share, text=text),
+                session, user, project.id, server_folder.opened(server_files) if server_files else sources,
+                progress=lambda share, text: bar.progress(share, text=text),
+                skip_duplicates=skip_duplicates, in_place=bool(server_files),
             )
     except LabelkitError as e:
         bar.empty()

@@ -17,7 +17,14 @@ from labelkit import audit, counts
 from labelkit.auth.permissions import Capability, require
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
-from labelkit.importers import archive, delimited, json_tasks, media, text_lines, url_list
+from labelkit.importers import (
+    archive,
+    delimited,
+    json_tasks,
+    media,
+    text_lines,
+    url_list,
+)
 from labelkit.importers import imported_annotations as imported
 from labelkit.importers.base import Format, ReadContext, Row
 from labelkit.importers.writer import TaskWriter

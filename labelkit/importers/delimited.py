@@ -13,7 +13,7 @@ from labelkit.importers.base import Format, ReadContext, Row, text_of
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
-def _reader(delimiter: str):  # noqa: ANN202
+def _reader(delimiter: str):
     def read(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
         text = text_of(stream, newline="")
         try:

@@ -30,7 +30,7 @@ def read_json(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
         raise InvalidInput(f"{ctx.filename}: expected a list of tasks or one task object")
     number = 0
     try:
-        for number, item in enumerate(ijson.items(_Utf8("[", text), "item", use_float=True), start=1):  # noqa: B007
+        for number, item in enumerate(ijson.items(_Utf8("[", text), "item", use_float=True), start=1):
             yield Row(f"task {number}", item)
     except ijson.JSONError as e:
         where = f" after task {number}" if number else ""

@@ -30,7 +30,7 @@ def _signature(kind: str, head: bytes) -> bool:
     return head[:5] == b"%PDF-"
 
 
-def _reader(kind: str):  # noqa: ANN202
+def _reader(kind: str):
     def read(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
         key = ctx.media_keys.get(kind)
         if not key:

@@ -73,7 +73,7 @@ class _Lazy:
         if self._file is not None:
             self._file.close()
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         if self._file is None:
             self._file = self._path.open("rb")
         return getattr(self._file, name)

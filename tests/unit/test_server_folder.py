@@ -29,7 +29,7 @@ TEXTS = '<View><Text name="t" value="$text"/><Choices name="ok" toName="t"><Choi
 
 
 @pytest.fixture
-def root(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # noqa: ANN001
+def root(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "datasets"
     (folder / "birds" / "nested").mkdir(parents=True)
     shutil.copyfile(SAMPLES / "shape-1.png", folder / "birds" / "a.png")
@@ -41,18 +41,18 @@ def root(settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:  # 
     return folder
 
 
-def import_folder(user, project, relative: str, pattern: str = "*", **options):  # noqa: ANN001, ANN003, ANN201
+def import_folder(user, project, relative: str, pattern: str = "*", **options):
     names = server_folder.list_files(relative, pattern, importers.extensions())
     with session_scope() as s:
         return importers.import_sources(s, user, project.id, server_folder.opened(names), in_place=True, **options)
 
 
-def task_data(project) -> list[dict]:  # noqa: ANN001
+def task_data(project) -> list[dict]:
     with session_scope(write=False) as s:
         return [t.data for t in s.exec(select(Task).where(Task.project_id == project.id).order_by(Task.id)).all()]
 
 
-def test_media_in_a_server_folder_is_referenced_where_it_is(factory, root) -> None:  # noqa: ANN001
+def test_media_in_a_server_folder_is_referenced_where_it_is(factory, root) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, config=IMAGES)
     report = import_folder(admin, project, "birds")
@@ -66,7 +66,7 @@ def test_media_in_a_server_folder_is_referenced_where_it_is(factory, root) -> No
         assert event.detail["server_folder"] is True
 
 
-def test_a_pattern_picks_files_and_task_files_in_the_folder_are_read(factory, root) -> None:  # noqa: ANN001
+def test_a_pattern_picks_files_and_task_files_in_the_folder_are_read(factory, root) -> None:
     admin = factory.user(Role.ADMIN)
     (root / "birds" / "tasks.jsonl").write_text('{"image": "https://example.com/c.png"}\n')
     project = factory.project(admin, config=IMAGES)
@@ -77,12 +77,12 @@ def test_a_pattern_picks_files_and_task_files_in_the_folder_are_read(factory, ro
 
 
 @pytest.mark.parametrize("relative", ["..", "../", "birds/../../", "/etc", "missing"])
-def test_folders_outside_the_root_are_refused(factory, root, relative) -> None:  # noqa: ANN001
+def test_folders_outside_the_root_are_refused(factory, root, relative) -> None:
     with pytest.raises(InvalidInput, match="outside the folder the admin allowed|no such folder"):
         server_folder.list_files(relative)
 
 
-def test_a_symlink_out_of_the_root_is_not_followed(factory, root, tmp_path) -> None:  # noqa: ANN001
+def test_a_symlink_out_of_the_root_is_not_followed(factory, root, tmp_path) -> None:
     os.symlink(tmp_path / "secret.png", root / "birds" / "escape.png")
     os.symlink(tmp_path, root / "birds" / "up")
     assert server_folder.list_files("birds") == ["birds/a.png", "birds/nested/b.png", "birds/notes.md"]
@@ -92,7 +92,7 @@ def test_a_symlink_out_of_the_root_is_not_followed(factory, root, tmp_path) -> N
         local.resolve("/data/local-files/?d=../secret.png")
 
 
-def test_only_admins_import_from_the_server(factory, root) -> None:  # noqa: ANN001
+def test_only_admins_import_from_the_server(factory, root) -> None:
     admin, manager = factory.user(Role.ADMIN), factory.user(Role.MANAGER)
     project = factory.project(admin, config=IMAGES)
     factory.member(project, manager, Role.MANAGER)
@@ -101,12 +101,12 @@ def test_only_admins_import_from_the_server(factory, root) -> None:  # noqa: ANN
     assert task_data(project) == []
 
 
-def test_without_a_root_server_folders_are_off(factory, settings) -> None:  # noqa: ANN001
+def test_without_a_root_server_folders_are_off(factory, settings) -> None:
     with pytest.raises(InvalidInput, match="LABELKIT_LOCAL_FILES_ROOT"):
         server_folder.list_files("anything")
 
 
-def test_a_file_that_is_not_what_its_name_says_refuses_the_whole_folder(factory, root) -> None:  # noqa: ANN001
+def test_a_file_that_is_not_what_its_name_says_refuses_the_whole_folder(factory, root) -> None:
     admin = factory.user(Role.ADMIN)
     (root / "birds" / "z-broken.png").write_text("not an image")
     project = factory.project(admin, config=IMAGES)
@@ -115,7 +115,7 @@ def test_a_file_that_is_not_what_its_name_says_refuses_the_whole_folder(factory,
     assert task_data(project) == []
 
 
-def test_server_files_are_served_to_signed_links_and_signed_in_people_only(factory, root) -> None:  # noqa: ANN001
+def test_server_files_are_served_to_signed_links_and_signed_in_people_only(factory, root) -> None:
     client = TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
     path = "/data/local-files/?d=birds/nested/b.png"
     signed = local.signed_url(path)
@@ -131,12 +131,12 @@ def test_server_files_are_served_to_signed_links_and_signed_in_people_only(facto
 # --- duplicates ------------------------------------------------------------------------
 
 
-def run_import(user, project, name: str, content: bytes, **options):  # noqa: ANN001, ANN003, ANN201
+def run_import(user, project, name: str, content: bytes, **options):
     with session_scope() as s:
         return importers.import_sources(s, user, project.id, [(name, io.BytesIO(content), len(content))], **options)
 
 
-def test_duplicates_are_skipped_on_request_against_the_project_and_the_file(factory) -> None:  # noqa: ANN001
+def test_duplicates_are_skipped_on_request_against_the_project_and_the_file(factory) -> None:
     owner = factory.user(Role.ADMIN)
     project = factory.project(owner, config=TEXTS)
     run_import(owner, project, "first.json", json.dumps([{"text": "a"}, {"text": "b"}]).encode())
@@ -149,7 +149,7 @@ def test_duplicates_are_skipped_on_request_against_the_project_and_the_file(fact
     assert run_import(owner, project, "third.json", json.dumps(again).encode()).created == 4
 
 
-def test_a_file_of_nothing_but_duplicates_imports_nothing_and_says_so(factory) -> None:  # noqa: ANN001
+def test_a_file_of_nothing_but_duplicates_imports_nothing_and_says_so(factory) -> None:
     owner = factory.user(Role.ADMIN)
     project = factory.project(owner, config=TEXTS)
     run_import(owner, project, "first.csv", b"text\nx\ny\n")
