@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from labelkit import cloud, counts, queue
+from labelkit import counts, queue
+from labelkit.cloud.targets import annotation_submitted
 from labelkit.config import task_config
 from labelkit.db import write_lock
 from labelkit.errors import InvalidInput
@@ -109,7 +110,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
     session.flush()
     # Last: it locks the project's row until the commit, and every submit wants it.
     counts.done_changed(session, project.id, done_delta)
-    cloud.annotation_submitted(session, annotation)  # to target storages after the commit; never raises
+    annotation_submitted(session, annotation)  # to target storages after the commit; never raises
     return outcome
 
 

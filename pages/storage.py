@@ -4,6 +4,8 @@ import streamlit as st
 
 from labelkit import cloud
 from labelkit.auth.permissions import Capability
+from labelkit.cloud.sync import sync
+from labelkit.cloud.targets import export_now
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.ui.context import choose_project, page_user, show_error
@@ -51,9 +53,9 @@ for row in storages:
             try:
                 with st.spinner(f"{action}…"), session_scope() as session:
                     if row["kind"] == cloud.SOURCE:
-                        message = cloud.sync(session, user, row["id"]).summary()
+                        message = sync(session, user, row["id"]).summary()
                     else:
-                        message = f"{cloud.export_now(session, user, row['id'])} annotation(s) written to {where}."
+                        message = f"{export_now(session, user, row['id'])} annotation(s) written to {where}."
             except LabelkitError as e:
                 cloud.note_error(row["id"], str(e))
                 show_error(e)

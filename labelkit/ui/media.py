@@ -28,7 +28,7 @@ def s3_url(value: str, project_id: int | None = None) -> str | None:
         return None
     import streamlit as st
 
-    from labelkit import cloud
+    from labelkit.cloud import links as cloud
     from labelkit.db import session_scope
 
     project_id = project_id if project_id is not None else st.session_state.get("lk_project")

@@ -14,6 +14,9 @@ from PIL import Image
 from sqlmodel import select
 
 from labelkit import cloud, queue, work
+from labelkit.cloud import links, targets
+from labelkit.cloud.sync import SyncReport
+from labelkit.cloud.sync import sync as sync_source
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
 from labelkit.models import CloudStorage, Project, Role, StorageObject, Task
@@ -61,9 +64,9 @@ def add(user, project, f: cloud.StorageFields) -> int:  # noqa: ANN001
         return cloud.add_storage(s, user, project.id, f).id
 
 
-def sync(user, storage_id: int) -> cloud.SyncReport:  # noqa: ANN001
+def sync(user, storage_id: int) -> SyncReport:  # noqa: ANN001
     with session_scope() as s:
-        return cloud.sync(s, user, storage_id)
+        return sync_source(s, user, storage_id)
 
 
 def task_data(project) -> list[dict]:  # noqa: ANN001
@@ -145,12 +148,12 @@ def test_presigned_links_fetch_the_image_and_a_wrong_secret_is_refused(images, s
     sync(admin, storage_id)
     value = f"s3://{bucket}/in/a.png"
     with session_scope(write=False) as s:
-        url = cloud.presigned_media_url(s, project.id, value)
+        url = links.presigned_media_url(s, project.id, value)
         # The same link while it is young (a rerun keeps its image), none for other projects' buckets.
-        assert cloud.presigned_media_url(s, project.id, value) == url
+        assert links.presigned_media_url(s, project.id, value) == url
         other = factory.project(admin, config=IMAGES, title="Other")
-        assert cloud.presigned_media_url(s, other.id, value) is None
-        assert cloud.presigned_media_url(s, project.id, "s3://another-bucket/in/a.png") is None
+        assert links.presigned_media_url(s, other.id, value) is None
+        assert links.presigned_media_url(s, project.id, "s3://another-bucket/in/a.png") is None
 
     response = httpx.get(url)
     assert response.status_code == 200
@@ -227,7 +230,7 @@ def test_only_managers_and_admins_manage_storages(images, s3server, bucket, fact
     factory.member(project, manager, Role.MANAGER)
     for call in (
         lambda s: cloud.add_storage(s, ann, project.id, fields(s3server, bucket)),
-        lambda s: cloud.sync(s, ann, storage_id),
+        lambda s: sync_source(s, ann, storage_id),
         lambda s: cloud.list_storages(s, ann, project.id),
         lambda s: cloud.delete_storage(s, ann, storage_id),
     ):
@@ -344,7 +347,7 @@ def test_export_now_writes_every_submitted_annotation(texts, s3server, bucket) -
     storage_id = add(admin, project, fields(s3server, bucket, kind=cloud.TARGET, prefix="backup"))
     assert s3server.client().list_objects_v2(Bucket=bucket).get("KeyCount") == 0  # connected after the submits
     with session_scope() as s:
-        assert cloud.export_now(s, admin, storage_id) == 2
+        assert targets.export_now(s, admin, storage_id) == 2
     listed = s3server.client().list_objects_v2(Bucket=bucket, Prefix="backup/")["Contents"]
     assert sorted(o["Key"] for o in listed) == sorted(f"backup/{i}" for i in ids)
     assert [stored(s3server, bucket, f"backup/{i}")["result"] for i in ids] == [choice("Positive"), choice("Negative")]
@@ -365,7 +368,7 @@ def test_a_failing_target_never_fails_the_submit_and_its_error_is_kept(texts, s3
         error = cloud.list_storages(s, admin, project.id)[0]["last_error"]
     assert f"Annotation {annotation_id} was not written" in error and "access denied" in error
     with pytest.raises(InvalidInput, match="access denied"), session_scope() as s:
-        cloud.export_now(s, admin, storage_id)
+        targets.export_now(s, admin, storage_id)
 
 
 def test_credentials_from_the_environment(images, s3server, bucket, monkeypatch) -> None:  # noqa: ANN001

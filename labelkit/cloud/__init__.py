@@ -1,0 +1,223 @@
+"""Cloud storage of a project: the S3 buckets it takes tasks from and writes annotations to.
+
+This module keeps the storage records and their rules: the fields a storage is made of
+and their validation, its secret kept encrypted, the S3 settings it stands for, adding,
+listing and deleting storages, keeping a storage's last error, and which keys a source
+syncs. What is done with a storage lives beside it:
+
+- `labelkit.cloud.sync`: a *source*'s objects become tasks, once, on demand;
+- `labelkit.cloud.links`: presigned links that show a task's s3:// media;
+- `labelkit.cloud.targets`: a *target* receives annotations when submitted and on
+  demand ("Export now").
+
+Keys entered on the page are stored encrypted (Fernet) with a key derived from the
+portal's signing key; without keys, boto3's usual chain (AWS_* environment variables,
+profile, instance role) is used."""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from sqlmodel import Session, col, select
+
+from labelkit import audit
+from labelkit.auth.permissions import Capability
+from labelkit.db import session_scope
+from labelkit.errors import InvalidInput, NotFound
+from labelkit.models import CloudStorage, StorageObject, User
+from labelkit.projects import get_project
+from labelkit.settings import get_settings
+from labelkit.storage import s3
+
+log = logging.getLogger(__name__)
+
+SOURCE, TARGET = "source", "target"
+KINDS = (SOURCE, TARGET)
+
+
+# --- settings and secrets ------------------------------------------------------------
+
+
+@dataclass
+class StorageFields:
+    kind: str
+    bucket: str
+    prefix: str = ""
+    pattern: str = ""
+    regex: bool = False
+    region: str = ""
+    endpoint_url: str = ""
+    access_key_id: str = ""
+    secret_access_key: str = ""
+
+
+def _fernet():
+    from cryptography.fernet import Fernet
+
+    key = hashlib.sha256(b"labelkit cloud storage secrets\0" + get_settings().signing_key()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_secret(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode() if secret else ""
+
+
+def decrypt_secret(token: str) -> str:
+    from cryptography.fernet import InvalidToken
+
+    if not token:
+        return ""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise s3.S3Error(
+            "The stored secret access key cannot be read (the portal's secret key changed); enter the keys again."
+        ) from None
+
+
+def settings_of(storage: CloudStorage) -> s3.S3Settings:
+    return s3.S3Settings(
+        bucket=storage.bucket,
+        prefix=storage.prefix,
+        region=storage.region,
+        endpoint_url=storage.endpoint_url,
+        access_key_id=storage.access_key_id,
+        secret_access_key=decrypt_secret(storage.secret_encrypted),
+    )
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,254}$")
+
+
+def _validate(fields: StorageFields) -> StorageFields:
+    fields.bucket, fields.prefix = fields.bucket.strip(), fields.prefix.strip().lstrip("/")
+    fields.pattern, fields.region = fields.pattern.strip(), fields.region.strip()
+    fields.endpoint_url, fields.access_key_id = fields.endpoint_url.strip().rstrip("/"), fields.access_key_id.strip()
+    if fields.kind not in KINDS:
+        raise InvalidInput(f"A storage is a {' or a '.join(KINDS)}, not {fields.kind!r}.")
+    if not _BUCKET.match(fields.bucket):
+        raise InvalidInput("Enter the bucket's name (lowercase letters, digits, dots and hyphens), without s3:// or a path.")
+    if fields.endpoint_url and not fields.endpoint_url.startswith(("http://", "https://")):
+        raise InvalidInput("The endpoint URL starts with http:// or https:// (leave it empty for AWS).")
+    if bool(fields.access_key_id) != bool(fields.secret_access_key):
+        raise InvalidInput("Enter both the access key ID and the secret, or neither (to use the environment's credentials).")
+    if fields.kind == SOURCE and fields.regex and fields.pattern:
+        try:
+            re.compile(fields.pattern)
+        except re.error as e:
+            raise InvalidInput(f"The file pattern is not a valid regular expression: {e}") from None
+    return fields
+
+
+def matches(storage: CloudStorage, key: str) -> bool:
+    """Whether a key is one the storage syncs: the pattern is matched against the key
+    below the prefix (a glob such as *.png or images/*.jpg also matches the file name
+    alone; a regular expression is searched for)."""
+    if not storage.pattern:
+        return True
+    relative = key.removeprefix(storage.prefix)
+    relative = relative.lstrip("/")
+    if storage.regex:
+        return re.search(storage.pattern, relative) is not None
+    return fnmatch.fnmatchcase(relative, storage.pattern) or fnmatch.fnmatchcase(PurePosixPath(key).name, storage.pattern)
+
+
+# --- managing storages -----------------------------------------------------------------
+
+
+def add_storage(session: Session, actor: User, project_id: int, fields: StorageFields) -> CloudStorage:
+    """Connect a bucket to a project, after checking it can be listed with these settings."""
+    project = get_project(session, actor, project_id, Capability.STORAGE_MANAGE)
+    fields = _validate(fields)
+    storage = CloudStorage(
+        project_id=project.id,
+        kind=fields.kind,
+        bucket=fields.bucket,
+        prefix=fields.prefix,
+        pattern=fields.pattern if fields.kind == SOURCE else "",
+        regex=fields.regex if fields.kind == SOURCE else False,
+        region=fields.region,
+        endpoint_url=fields.endpoint_url,
+        access_key_id=fields.access_key_id,
+        secret_encrypted=encrypt_secret(fields.secret_access_key),
+        created_by=actor.id,
+    )
+    s3.check(settings_of(storage))
+    session.add(storage)
+    session.flush()
+    audit.record(session, actor, "storage.add", f"storage:{storage.id}", project.id, kind=storage.kind,
+                 bucket=storage.bucket, prefix=storage.prefix)
+    return storage
+
+
+def get_storage(session: Session, actor: User, storage_id: int, kind: str | None = None) -> CloudStorage:
+    """A storage (of that kind, if given) whose project the actor manages the storage of."""
+    storage = session.get(CloudStorage, storage_id)
+    if storage is None or (kind and storage.kind != kind):
+        raise NotFound("That storage does not exist (any more).")
+    get_project(session, actor, storage.project_id, Capability.STORAGE_MANAGE)
+    return storage
+
+
+def list_storages(session: Session, actor: User, project_id: int) -> list[dict]:
+    """The project's storages, without their secrets."""
+    get_project(session, actor, project_id, Capability.STORAGE_MANAGE)
+    rows = session.exec(select(CloudStorage).where(CloudStorage.project_id == project_id).order_by(CloudStorage.id)).all()
+    synced = dict(_object_counts(session, [r.id for r in rows])) if rows else {}
+    return [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "bucket": r.bucket,
+            "prefix": r.prefix,
+            "pattern": r.pattern,
+            "regex": r.regex,
+            "region": r.region,
+            "endpoint_url": r.endpoint_url,
+            "credentials": "entered keys" if r.access_key_id else "from the environment",
+            "access_key_id": r.access_key_id,
+            "objects_synced": synced.get(r.id, 0),
+            "last_sync_at": r.last_sync_at,
+            "last_error": r.last_error,
+        }
+        for r in rows
+    ]
+
+
+def _object_counts(session: Session, ids: list[int]) -> list[tuple[int, int]]:
+    from sqlalchemy import func
+
+    return list(
+        session.exec(
+            select(StorageObject.storage_id, func.count())
+            .where(col(StorageObject.storage_id).in_(ids))
+            .group_by(StorageObject.storage_id)
+        ).all()
+    )
+
+
+def delete_storage(session: Session, actor: User, storage_id: int) -> None:
+    """Disconnect a storage (its tasks stay; their s3:// media show only while another
+    storage of the project has that bucket)."""
+    storage = get_storage(session, actor, storage_id)
+    audit.record(session, actor, "storage.delete", f"storage:{storage.id}", storage.project_id, bucket=storage.bucket)
+    session.delete(storage)
+    session.flush()
+
+
+def note_error(storage_id: int, message: str) -> None:
+    """Keep a storage's last error for its page (own transaction; never raises)."""
+    try:
+        with session_scope() as session:
+            storage = session.get(CloudStorage, storage_id)
+            if storage is not None:
+                storage.last_error = message[:2000]
+                session.add(storage)
+    except Exception:
+        log.exception("could not note the error of storage %s", storage_id)
