@@ -26,23 +26,25 @@ def root() -> Path:
     return found
 
 
-def folder(relative: str) -> Path:
-    """The folder under the root a person named (as a path relative to the root, or an
-    absolute path inside it)."""
+def inside(relative: str) -> Path:
+    """The folder or file under the root a person named (as a path relative to the root,
+    or an absolute path inside it)."""
     base = root()
     wanted = Path(relative.strip() or ".")
     path = (wanted if wanted.is_absolute() else base / wanted).resolve()
     if path != base and base not in path.parents:
         raise InvalidInput(f"{relative!r} is outside the folder the admin allowed ({base}).")
-    if not path.is_dir():
+    if not path.exists():
         raise InvalidInput(f"{relative!r}: no such folder under {base}.")
     return path
 
 
 def list_files(relative: str, pattern: str = "*", extensions: list[str] | None = None) -> list[str]:
     """The files under a folder (recursively, sorted) whose names match a glob pattern
-    and an accepted extension, as paths relative to the root."""
-    base, start = root(), folder(relative)
+    and an accepted extension, as paths relative to the root; a file names itself."""
+    base, start = root(), inside(relative)
+    if start.is_file():
+        return [str(start.relative_to(base))]
     accepted = {f".{ext.lstrip('.')}" for ext in extensions} if extensions else None
     found: list[str] = []
     for path in sorted(start.rglob("*")):
