@@ -55,6 +55,10 @@ class ExportReport:
     tasks: int
     format: str
     file_name: str
+    mime: str = ""
+    with_images: bool = False
+    images: int = 0  # packed into the archive
+    missing_images: int = 0  # could not be read: listed in missing-images.txt in the archive
 
 
 def _task_filter(project: Project, only: Only, annotator: str | None = None):  # noqa: ANN202
@@ -112,10 +116,13 @@ def export_project(
     annotator: str | None = None,
     predictions: bool = True,
     one_per_task: bool = False,
+    with_images: bool = False,
 ) -> ExportReport:
     """Write the project in a format to `out`; the page and the CLI write the same bytes.
     annotator: only this person's annotations (and the tasks they annotated); predictions:
-    with the models' predictions; one_per_task: one annotation per task (see choose.one)."""
+    with the models' predictions; one_per_task: one annotation per task (see choose.one);
+    with_images: pack the images into the archive (formats with packs_images; see
+    labelkit.exporters.images)."""
     project = get_project(session, actor, project_id, Capability.PROJECT_EXPORT)
     fmt = exporter(format_name)
     try:
@@ -126,6 +133,9 @@ def export_project(
     problem = fmt.supports(config)
     if problem:
         raise InvalidInput(f"{fmt.title} cannot export this project: {problem}")
+    if with_images and not fmt.packs_images:
+        can = ", ".join(n for n, f in FORMATS.items() if f.packs_images)
+        raise InvalidInput(f"{fmt.title} cannot pack images; formats that can: {can}.")
     total = _count(session, project, only, annotator)
     done = 0
 
@@ -143,15 +153,23 @@ def export_project(
         tasks=lambda: reader.stream_tasks(session, condition, project.id, selection, tick),
         data_keys=lambda: reader.data_keys(session, condition, config.data_keys),
     )
+    if with_images:
+        from labelkit.exporters.images import ImagePacker
+
+        ctx.images = ImagePacker(session, project.id)
     fmt.write(ctx, out)
     # An export reads in one long (read-only) transaction; its audit event is written
     # in a short transaction of its own.
     with session_scope(session.get_bind(), write=True) as writer:
         audit.record(writer, actor, "project.export", f"project:{project.id}", project.id, format=fmt.name, only=str(only), tasks=total,
-                     annotator=annotator, predictions=predictions, one_per_task=one_per_task)
-    return ExportReport(tasks=total, format=fmt.name, file_name=file_name(project, fmt, only))
+                     annotator=annotator, predictions=predictions, one_per_task=one_per_task, with_images=with_images)
+    images = ctx.images
+    return ExportReport(tasks=total, format=fmt.name, file_name=file_name(project, fmt, only, with_images),
+                        mime="application/zip" if with_images else fmt.mime, with_images=with_images,
+                        images=images.packed if images else 0, missing_images=images.missing if images else 0)
 
 
-def file_name(project: Project, fmt: Exporter, only: Only | str) -> str:
+def file_name(project: Project, fmt: Exporter, only: Only | str, with_images: bool = False) -> str:
     slug = "".join(ch if ch.isalnum() else "-" for ch in project.title.lower()).strip("-")[:40] or "project"
-    return f"{slug}-{project.id}-{Only(only)}.{fmt.extension}"
+    extension = "zip" if with_images else fmt.extension  # packed images make every format a ZIP
+    return f"{slug}-{project.id}-{Only(only)}{'-images' * with_images}.{extension}"

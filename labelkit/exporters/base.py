@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from labelkit.config import LabelConfig
 from labelkit.models import Project
+
+if TYPE_CHECKING:
+    from labelkit.exporters.images import ImagePacker
 
 
 @dataclass(slots=True)
@@ -60,6 +63,7 @@ class ExportContext:
     config: LabelConfig
     tasks: Callable[[], Iterator[ExportedTask]]  # a fresh stream each call
     data_keys: Callable[[], list[str]]  # every data key, in first-seen order (a pass over the data)
+    images: ImagePacker | None = None  # set when the user asked for the images in the archive (labelkit.exporters.images)
 
 
 def any_config(config: LabelConfig) -> str | None:  # noqa: ARG001
@@ -76,6 +80,8 @@ class Exporter:
     description: str
     # Why a project with this config cannot be exported in this format (None: it can).
     supports: Callable[[LabelConfig], str | None] = any_config
+    # Whether it can pack the images into its archive (export_project(..., with_images=True)).
+    packs_images: bool = False
 
 
 def iso(stamp: str | None) -> str | None:

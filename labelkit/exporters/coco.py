@@ -24,7 +24,11 @@ with valueList gives one image per item. Width and height come from the regions 
 file, else 0 (an image given by URL with no regions).
 
 Streams: categories and images go to the output as tasks are read, the annotations to a
-temporary file that is copied in after the images."""
+temporary file that is copied in after the images.
+
+With the images (export_project(..., with_images=True)): a ZIP of annotations.json, whose
+file_name is the image's path in the ZIP (images/street.png), and images/ (read by
+labelkit.exporters.images; one that cannot be read is listed in missing-images.txt)."""
 
 from __future__ import annotations
 
@@ -34,8 +38,9 @@ import posixpath
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -46,6 +51,7 @@ from labelkit.config import LabelConfig
 from labelkit.errors import LabelkitError
 from labelkit.exporters import choose
 from labelkit.exporters.base import ExportContext, Exporter
+from labelkit.exporters.images import entry
 from labelkit.regions import regions_of
 from labelkit.storage import local
 
@@ -135,9 +141,9 @@ def labeled_images(ctx: ExportContext, shapes: tuple[str, ...]) -> Iterator[Labe
                 if not isinstance(url, str) or not url:
                     continue
                 name = file_name(url, f"task-{item.id}-{index}.jpg")
-                if posixpath.splitext(name)[0] in used:  # two images of one name: the task id tells them apart
-                    name = f"{item.id}-{obj.name}-{index}-{name}"
-                used.add(posixpath.splitext(name)[0])
+                if posixpath.splitext(name)[0].lower() in used:  # two images of one name (in any case): the task id tells them apart
+                    name = _SAFE.sub("_", f"{item.id}-{obj.name}-{index}-{name}")
+                used.add(posixpath.splitext(name)[0].lower())
                 mine = [r for r in regions if r["to_name"] == obj.name and (r.get("item_index") or 0) == index]
                 sized = next((r for r in mine if r.get("original_width") and r.get("original_height")), None)
                 if sized:
@@ -286,6 +292,20 @@ SHAPES = ("rectangle", "polygon", "ellipse", "keypoint", "brush")
 
 
 def write(ctx: ExportContext, out: BinaryIO) -> None:
+    if ctx.images is None:
+        _write_json(ctx, out)
+        return
+    # With the images: a ZIP of annotations.json (file_name: the image's path in the ZIP)
+    # and images/; the JSON is streamed to a temporary file while the images are packed.
+    with zipfile.ZipFile(out, "w") as archive, tempfile.TemporaryFile() as text:
+        _write_json(ctx, text, archive)
+        text.seek(0)
+        with archive.open(entry("annotations.json", zipfile.ZIP_DEFLATED), "w") as target:
+            shutil.copyfileobj(text, target, 1 << 20)
+        ctx.images.finish(archive)
+
+
+def _write_json(ctx: ExportContext, out: BinaryIO, archive: zipfile.ZipFile | None = None) -> None:
     cats = categories(ctx.config)
     classes = {c["name"]: c["id"] for c in cats}
     info = {"description": ctx.project.title, "version": "1.0", "contributor": "labelkit"}
@@ -295,6 +315,8 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
     annotation_id = 0
     with tempfile.TemporaryFile() as annotations:
         for image_id, image in enumerate(labeled_images(ctx, SHAPES), start=1):
+            if archive is not None:
+                image = packed_image(ctx, archive, "images", image)  # noqa: PLW2901
             record = {"id": image_id, "file_name": image.name, "width": image.width, "height": image.height,
                       "task_id": image.task_id}
             out.write((b"\n" if image_id == 1 else b",\n") + _dumps(record))
@@ -312,6 +334,19 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
     out.write(b"]}\n")
 
 
+def packed_image(ctx: ExportContext, archive: zipfile.ZipFile, folder: str, image: LabeledImage) -> LabeledImage:
+    """Pack the image under folder/; the image with its name as packed (a path from the
+    archive's root when folder is "images": COCO's file_name) and, when no region told its
+    size, the size from its header. Unchanged when it cannot be read (then listed as missing)."""
+    packed = ctx.images.pack(archive, f"{folder}/{image.name}", image.url)
+    if packed is None:
+        return replace(image, name=f"{folder}/{image.name}") if folder == "images" else image
+    name = packed.path if folder == "images" else packed.name
+    if image.width and image.height:
+        return replace(image, name=name)
+    return replace(image, name=name, width=packed.width, height=packed.height)
+
+
 def _dumps(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode()
 
@@ -325,6 +360,6 @@ EXPORTERS = [
              "One COCO JSON for pycocotools, Detectron2 or MMDetection: categories from the image's labels, an "
              "image per task image, an annotation per region in pixels (boxes, polygons and ellipses as segmentation, "
              "keypoints, brush masks as RLE); one annotation per labeled task (accepted, else the majority's, else "
-             "the latest).",
-             supports),
+             "the latest). With the images packed: a ZIP of annotations.json and images/.",
+             supports, packs_images=True),
 ]

@@ -10,7 +10,8 @@ CVAT, Datumaro and torchvision's VOCDetection read it: a ZIP with
         </annotation>
     ImageSets/Main/default.txt the stems, one a line (the subset "default", as CVAT names it)
     labelmap.txt               the class names (CVAT's "name:color:parts:actions" lines)
-    JPEGImages/<file>          the task's image, when it was uploaded here
+    JPEGImages/<file>          the task's image, when the user asks for the images (with_images;
+                               read by labelkit.exporters.images; missing-images.txt lists any unread)
 
 Boxes only: a rectangle (a rotated one: the box around it), a polygon or an ellipse as the
 box around it, in integer pixels (rounded, 0-based as Label Studio and CVAT write them), clipped to
@@ -30,7 +31,6 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from labelkit.config import LabelConfig
-from labelkit.errors import LabelkitError
 from labelkit.exporters.base import ExportContext, Exporter
 from labelkit.exporters.coco import (
     LabeledImage,
@@ -41,9 +41,9 @@ from labelkit.exporters.coco import (
     ellipse_box,
     labeled_images,
     polygon_points,
+    packed_image,
     refusal,
 )
-from labelkit.storage import local
 
 _TOOLS = ("RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "EllipseLabels", "Ellipse")
 CLASS_CONTROLS = ("RectangleLabels", "PolygonLabels", "EllipseLabels", "Labels")
@@ -120,17 +120,15 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
         archive.writestr("labelmap.txt", labelmap(classes))
         for image in labeled_images(ctx, SHAPES):
             stem = posixpath.splitext(image.name)[0]
+            if ctx.images is not None:  # packed first: the XML names the file as packed, with its size
+                image = packed_image(ctx, archive, "JPEGImages", image)  # noqa: PLW2901
             archive.writestr(f"Annotations/{stem}.xml", annotation_xml(image, classes))
             stems.write(f"{stem}\n".encode())
-            if image.url.startswith(local.UPLOAD_PREFIX):
-                try:
-                    path = local.resolve(image.url.split("?", 1)[0])
-                except LabelkitError:
-                    continue  # gone from the disk: its annotation still goes
-                archive.write(path, f"JPEGImages/{image.name}", compress_type=zipfile.ZIP_STORED)
         stems.seek(0)
         with archive.open("ImageSets/Main/default.txt", "w") as listing:
             shutil.copyfileobj(stems, listing)
+        if ctx.images is not None:
+            ctx.images.finish(archive)
 
 
 def supports(config: LabelConfig) -> str | None:
@@ -139,8 +137,8 @@ def supports(config: LabelConfig) -> str | None:
 
 EXPORTERS = [
     Exporter("VOC", "Pascal VOC", "zip", "application/zip", write,
-             "A ZIP of Pascal VOC XML (Annotations/<image>.xml, ImageSets/Main/default.txt, labelmap.txt and the "
-             "uploaded images in JPEGImages): boxes in integer pixels, polygons, ellipses and rotated boxes as the "
+             "A ZIP of Pascal VOC XML (Annotations/<image>.xml, ImageSets/Main/default.txt, labelmap.txt and, when "
+             "packed, the images in JPEGImages): boxes in integer pixels, polygons, ellipses and rotated boxes as the "
              "box around them; one annotation per labeled task (accepted, else the majority's, else the latest).",
-             supports),
+             supports, packs_images=True),
 ]

@@ -3,7 +3,8 @@
 
     data.yaml            train: images/train, val: images/train, names: {0: Car, 1: Person}
     classes.txt          the class names, one a line, in class id order
-    images/train/<file>  the task's image, when it was uploaded here
+    images/train/<file>  the task's image, when the user asks for the images (with_images;
+                         read by labelkit.exporters.images, from uploads, S3 or public URLs)
     labels/train/<stem>.txt
                          one line per object, coordinates normalized to 0-1:
                          YOLO      class cx cy w h
@@ -36,17 +37,14 @@ import json
 import math
 import posixpath
 import re
-import shutil
 import zipfile
 from collections.abc import Iterator
 from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlparse
 
 from labelkit.config import LABEL_REGION_CONTROLS, LabelConfig
-from labelkit.errors import LabelkitError
 from labelkit.exporters.base import ExportContext, ExportedTask, Exporter
 from labelkit.regions import regions_of
-from labelkit.storage import local
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What each format writes, from which region shapes.
@@ -266,29 +264,25 @@ def _writer(fmt: str):  # noqa: ANN202
             for name, labels, url in _entries(ctx, fmt, classes):
                 stem = posixpath.splitext(name)[0]
                 archive.writestr(_entry(f"labels/train/{stem}.txt"), labels)
-                if url and url.startswith(local.UPLOAD_PREFIX):
-                    try:
-                        path = local.resolve(url.split("?", 1)[0])
-                    except LabelkitError:
-                        continue  # gone from the disk: the labels still go
-                    # Images are compressed already: stored as they are, copied in chunks.
-                    with path.open("rb") as source, archive.open(_entry(f"images/train/{name}", zipfile.ZIP_STORED), "w") as target:
-                        shutil.copyfileobj(source, target, 1 << 20)
+                if ctx.images is not None and url:  # the image beside its labels: same stem, images/ for labels/
+                    ctx.images.pack(archive, f"images/train/{name}", url)
+            if ctx.images is not None:
+                ctx.images.finish(archive)
 
     return write
 
 
-_COMMON = (" A ZIP for Ultralytics YOLO: data.yaml, classes.txt, labels/train/<image>.txt and the uploaded"
-           " images in images/train; the latest annotation of each labeled task.")
+_COMMON = (" A ZIP for Ultralytics YOLO: data.yaml, classes.txt, labels/train/<image>.txt (and, when packed,"
+           " the images in images/train); the latest annotation of each labeled task.")
 
 EXPORTERS = [
     Exporter("YOLO", "YOLO (detection)", "zip", "application/zip", _writer("YOLO"),
              "Boxes as 'class cx cy w h', normalized; polygons, ellipses and rotated boxes as the box around them." + _COMMON,
-             _supports("YOLO")),
+             _supports("YOLO"), packs_images=True),
     Exporter("YOLO_SEG", "YOLO segmentation", "zip", "application/zip", _writer("YOLO_SEG"),
              "Polygons as 'class x1 y1 ... xn yn', normalized; boxes as their 4 corners, ellipses as 36 points." + _COMMON,
-             _supports("YOLO_SEG")),
+             _supports("YOLO_SEG"), packs_images=True),
     Exporter("YOLO_OBB", "YOLO oriented boxes", "zip", "application/zip", _writer("YOLO_OBB"),
              "Boxes, rotated or not, as 'class x1 y1 x2 y2 x3 y3 x4 y4': 4 corners, normalized; ellipses as their box." + _COMMON,
-             _supports("YOLO_OBB")),
+             _supports("YOLO_OBB"), packs_images=True),
 ]

@@ -99,10 +99,10 @@ def street(factory):
     return project, admin, [p.rsplit("/", 1)[1] for p in paths]
 
 
-def export(user, project, fmt: str) -> bytes:
+def export(user, project, fmt: str, with_images: bool = False) -> bytes:
     out = io.BytesIO()
     with session_scope(write=False) as s:
-        exporters.export_project(s, user, project.id, fmt, out)
+        exporters.export_project(s, user, project.id, fmt, out, with_images=with_images)
     return out.getvalue()
 
 
@@ -167,7 +167,7 @@ def voc_objects(root) -> list[tuple[str, int, list[int]]]:
 
 def test_voc_zip_of_xml_boxes_in_integer_pixels(street) -> None:
     project, admin, files = street
-    archive = zipfile.ZipFile(io.BytesIO(export(admin, project, "VOC")))
+    archive = zipfile.ZipFile(io.BytesIO(export(admin, project, "VOC", with_images=True)))
     stems = [f.rsplit(".", 1)[0] for f in files[:2]]  # todo.png is not labeled: left out
     names = archive.namelist()
     assert sorted(n for n in names if n.startswith("Annotations/")) == sorted(f"Annotations/{s}.xml" for s in stems)
@@ -224,7 +224,7 @@ def test_several_images_of_a_task_are_an_image_each(factory, tmp_path) -> None:
     assert archive.read("ImageSets/Main/default.txt").decode().splitlines() == ["p1", "p2", "p3"]
     second_root = ElementTree.fromstring(archive.read("Annotations/p2.xml"))
     assert voc_objects(second_root) == [("Stamp", 0, [500, 250, 700, 350])]
-    assert not [n for n in archive.namelist() if n.startswith("JPEGImages/")]  # URLs are not packed
+    assert not [n for n in archive.namelist() if n.startswith("JPEGImages/")]  # images only when asked for
 
 
 def test_a_text_project_is_refused_with_the_reason(factory) -> None:

@@ -87,10 +87,10 @@ def street(factory):  # noqa: ANN001, ANN201
     return project, admin, paths
 
 
-def export(user, project, fmt: str) -> zipfile.ZipFile:  # noqa: ANN001
+def export(user, project, fmt: str, with_images: bool = True) -> zipfile.ZipFile:  # noqa: ANN001
     out = io.BytesIO()
     with session_scope(write=False) as s:
-        exporters.export_project(s, user, project.id, fmt, out)
+        exporters.export_project(s, user, project.id, fmt, out, with_images=with_images)
     return zipfile.ZipFile(io.BytesIO(out.getvalue()))
 
 
@@ -179,11 +179,11 @@ def test_images_of_the_same_name_and_from_urls(factory) -> None:
             task = queue.claim_next(s, admin, project.id).task
         with session_scope() as s:
             work.submit(s, admin, task.id, [rect("r1", "Car", 0, 0, 100, 100)])
-    archive = export(admin, project, "YOLO")
+    archive = export(admin, project, "YOLO", with_images=False)  # packing URLs: tests/unit/test_export_images.py
     labels = [n for n in archive.namelist() if n.startswith("labels/")]
     assert len(labels) == len({n.lower() for n in labels}) == 5  # distinct on a case-insensitive disk too
-    assert "labels/train/cat_1.txt" in labels  # named after the URL's file; a URL's image is not packed
-    assert len([n for n in archive.namelist() if n.startswith("images/")]) == 2
+    assert "labels/train/cat_1.txt" in labels  # named after the URL's file
+    assert not [n for n in archive.namelist() if n.startswith("images/")]  # images only when asked for
     for name in labels:
         assert labels_of(archive, name[len("labels/train/"):-4]) == [(0, [0.5, 0.5, 1.0, 1.0])]
 
