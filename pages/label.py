@@ -16,7 +16,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import AnnotationState, ReviewStatus
 from labelkit.results import build_result, summary, values_of
-from labelkit.ui import labeling
+from labelkit.ui import controls, labeling
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.timings import timed
 
@@ -37,14 +37,14 @@ if project.instructions:
 
 
 def finish(prefix: str, message: tuple[str, str]) -> None:
-    labeling.forget(prefix)
+    controls.forget(prefix)
     opened.pop(project.id, None)
     st.session_state[FLASH] = message
     st.session_state[f"lk_worked_{project.id}"] = True
 
 
 def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:  # noqa: ANN001
-    result = build_result(config, labeling.current_values(config, prefix), previous=previous)
+    result = build_result(config, controls.current_values(config, prefix), previous=previous)
     try:
         with session_scope() as session:
             outcome = work.submit(session, user, task_id, result, lead_time=time.time() - started)
@@ -135,7 +135,7 @@ def _workspace() -> None:
         st.error(f"Task {task.id} cannot be shown: {e}")
         st.button("Skip", icon=":material/skip_next:", key="lk_skip", on_click=on_skip, args=(task.id, prefix))
         return
-    labeling.seed(prefix, config, values_of(annotation.result if annotation else predicted, config))
+    controls.seed(prefix, config, values_of(annotation.result if annotation else predicted, config))
     started = st.session_state.setdefault(f"{prefix}:started", time.time())
     submitted_before = annotation is not None and annotation.state == AnnotationState.SUBMITTED
 

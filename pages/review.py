@@ -10,7 +10,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import ReviewStatus
 from labelkit.results import build_result, values_of
-from labelkit.ui import labeling
+from labelkit.ui import controls, labeling
 from labelkit.ui.context import choose_project, page_user
 
 user = page_user("review")
@@ -78,10 +78,10 @@ with detail:
             status = a.review_status or "pending"
             badge = {"accepted": ":green-badge[accepted]", "rejected": ":red-badge[rejected]"}.get(status, ":orange-badge[waiting]")
             st.markdown(f"**{view.annotator}** {badge}")
-            labeling.show_result(config, values_of(review.effective_result(a), config), item.task.data)
+            controls.show_result(config, values_of(review.effective_result(a), config), item.task.data)
             if a.reviewed_result is not None:
                 with st.popover("Annotator's original"):
-                    labeling.show_result(config, values_of(a.result, config), item.task.data)
+                    controls.show_result(config, values_of(a.result, config), item.task.data)
             for r in view.reviews:
                 if r.comment:
                     st.caption(f"{r.action}: {r.comment}")
@@ -97,7 +97,7 @@ with detail:
             save_fix = False
             if fixing:
                 prefix = f"lk:fix:{a.id}"
-                labeling.seed(prefix, config, values_of(a.result, config))
+                controls.seed(prefix, config, values_of(a.result, config))
                 fixed_values = labeling.render(config, item.task.data, prefix, objects=False, hotkeys=False,
                                                canvas_width=420)
                 save_fix = st.button("Save the fix and accept", icon=":material/build:", key=f"lk_savefix_{a.id}")

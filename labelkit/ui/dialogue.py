@@ -10,7 +10,7 @@ paragraphlabels}. A click on a turn's author labels the whole turn, so per-regio
 questions (intent per turn) take one click each.
 
 <Chat value="$messages"> shows a list of {role, content} messages, read-only; the
-questions about it (Choices, TextArea, Rating) are drawn by labelkit.ui.labeling."""
+questions about it (Choices, TextArea, Rating) are drawn by labelkit.ui.controls."""
 
 from __future__ import annotations
 

@@ -157,7 +157,7 @@ def _images(renderer, obj: ObjectTag) -> None:
 
 def per_item_choices(renderer, control: ControlTag) -> None:
     """Choices for the page in view; the other pages' answers listed under them."""
-    from labelkit.ui.labeling import state_key
+    from labelkit.ui.controls import state_key
 
     obj = renderer.config.objects.get(control.to_name[0]) if control.to_name else None
     if obj is None:
@@ -209,4 +209,4 @@ def _toggle(key: str, index: int, value: str, multiple: bool) -> None:
 
 
 def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
-    """PDF pages carry no regions here; per-page answers are listed by labeling.show_result."""
+    """PDF pages carry no regions here; per-page answers are listed by controls.show_result."""

@@ -154,7 +154,7 @@ def _items(obj: ObjectTag, value: Any) -> None:
 
 
 def _rank(renderer, obj: ObjectTag, ranker: ControlTag, value: Any) -> None:
-    from labelkit.ui.labeling import state_key
+    from labelkit.ui.controls import state_key
 
     items = list_items(value)
     ids = [i["id"] for i in items]
@@ -191,7 +191,7 @@ def _moved(widget: str, key: str, ranker: ControlTag, ids: list[str]) -> None:
 def _pairwise(renderer, node: Node) -> None:
     """Two buttons: the left object or the right one is better; a second click takes the
     answer back (as in Label Studio)."""
-    from labelkit.ui.labeling import state_key
+    from labelkit.ui.controls import state_key
 
     control = renderer.config.controls.get(node.attrs.get("name", ""))
     if control is None or not renderer.controls:
@@ -217,7 +217,7 @@ def _pick(key: str, side: str) -> None:
 
 def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -> None:
     """Lists and tables carry no regions; the Ranker's answer is shown as text by
-    labeling.show_result."""
+    controls.show_result."""
 
 
 def _safe(html: str) -> str:

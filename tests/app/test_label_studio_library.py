@@ -71,11 +71,11 @@ def _sample(config: str) -> dict:
 
 def _draw(config_xml: str, data: dict) -> None:
     from labelkit.config import check_config, task_config
-    from labelkit.ui import labeling
+    from labelkit.ui import controls, labeling
 
     check_config(config_xml)
     config = task_config(config_xml, data)
-    labeling.seed("ls", config, {})
+    controls.seed("ls", config, {})
     labeling.render(config, data, "ls")
 
 

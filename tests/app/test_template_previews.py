@@ -12,13 +12,13 @@ def _render(key: str) -> None:
     from labelkit.config import check_config, task_config
     from labelkit.config.templates import template
     from labelkit.storage import local
-    from labelkit.ui import labeling
+    from labelkit.ui import controls, labeling
 
     local.install_samples()
     chosen = template(key)
     check_config(chosen.config)
     config = task_config(chosen.config, chosen.sample)  # a <Repeater> unrolled over the sample
-    labeling.seed(f"preview:{key}", config, {})
+    controls.seed(f"preview:{key}", config, {})
     labeling.render(config, chosen.sample, f"preview:{key}")
 
 
@@ -55,7 +55,7 @@ def test_controls_inside_a_collapse_panel_are_drawn(settings) -> None:  # noqa: 
 def _dynamic() -> None:
     from labelkit.config import check_config
     from labelkit.storage import local
-    from labelkit.ui import labeling
+    from labelkit.ui import controls, labeling
 
     local.install_samples()
     config = check_config("""<View><Image name="img" value="$image"/>
@@ -63,7 +63,7 @@ def _dynamic() -> None:
       <Choices name="shelf" toName="img" value="$shelves"><Choice value="Unknown"/></Choices></View>""")
     data = {"image": "/data/upload/samples/shape-2.png", "products": [{"value": "Cola", "hotkey": "1"}, {"value": "Juice"}],
             "shelves": ["Top", "Bottom"]}
-    labeling.seed("p", config, {})
+    controls.seed("p", config, {})
     labeling.render(config, data, "p")
 
 
