@@ -40,6 +40,12 @@ one_per_task = right.radio(
     format_func=lambda one: "One: reviewed, else the majority's, else the latest" if one else "All of them",
 )
 predictions = st.checkbox("Include the models' predictions", value=True, key="lk_export_predictions")
+with_images = exporters.FORMATS[fmt].packs_images and st.checkbox(
+    "Pack the images into the archive", value=False, key="lk_export_images",
+    help="Each labeled image is read (uploaded, from the project's S3 storage or a public URL) and put in the ZIP "
+         "beside its labels; COCO becomes a ZIP of annotations.json and images/. An image that cannot be read is "
+         "listed in missing-images.txt in the archive.",
+)
 with session_scope(write=False) as session:
     count = exporters.count_tasks(session, user, project.id, only, annotator)
 st.caption(f"{count} task{'s' * (count != 1)} will be exported.")
@@ -58,21 +64,22 @@ if st.button("Prepare the export", type="primary", icon=":material/package_2:", 
             report = exporters.export_project(
                 session, user, project.id, fmt, out, only,
                 progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done} of {total} tasks"),
-                annotator=annotator, predictions=predictions, one_per_task=one_per_task,
+                annotator=annotator, predictions=predictions, one_per_task=one_per_task, with_images=with_images,
             )
     except LabelkitError as e:
         bar.empty()
         path.unlink(missing_ok=True)
         show_error(e)
     else:
-        bar.progress(1.0, text=f"{report.tasks} tasks exported")
-        prepared = {"path": str(path), "name": report.file_name, "mime": exporters.FORMATS[fmt].mime,
+        packed = f", with {report.images} image{'s' * (report.images != 1)} in the archive" if report.with_images else ""
+        bar.progress(1.0, text=f"{report.tasks} tasks exported{packed}")
+        prepared = {"path": str(path), "name": report.file_name, "mime": report.mime,
                     "project": project.id, "format": fmt, "only": str(only),
-                    "options": (annotator, predictions, one_per_task)}
+                    "options": (annotator, predictions, one_per_task, with_images), "missing": report.missing_images}
         st.session_state["lk_export_file"] = prepared
 
 # Only the file made with the options on the page now.
-chosen = (project.id, fmt, str(only), (annotator, predictions, one_per_task))
+chosen = (project.id, fmt, str(only), (annotator, predictions, one_per_task, with_images))
 if prepared and (prepared["project"], prepared.get("format"), prepared.get("only"), prepared.get("options")) == chosen:
     from pathlib import Path
 
@@ -82,5 +89,8 @@ if prepared and (prepared["project"], prepared.get("format"), prepared.get("only
             f"Download {prepared['name']} ({file.stat().st_size / 1024:,.1f} KB)", data=file.read_bytes(),
             file_name=prepared["name"], mime=prepared["mime"], icon=":material/download:", type="primary",
         )
+        if prepared.get("missing"):
+            st.warning(f"{prepared['missing']} image{'s' * (prepared['missing'] != 1)} could not be read, so the archive has "
+                       "their labels without them; missing-images.txt in it says which and why.")
 st.caption("From a terminal: `labelkit export PROJECT --format FORMAT --out FILE --only all|completed|accepted "
-           "[--annotator EMAIL] [--no-predictions] [--one-per-task]` writes the same file.")
+           "[--annotator EMAIL] [--no-predictions] [--one-per-task] [--with-images]` writes the same file.")
