@@ -19,7 +19,9 @@ def _annotation(a: ExportedAnnotation, task_id: int, project_id: int) -> str:
     fields = _dump(
         {
             "id": a.id,
-            "completed_by": a.user_id,
+            # No "completed_by": Label Studio takes a number there as one of its own user ids
+            # and refuses the whole file when it has no such user; without it, the annotations
+            # go to the person importing. The annotator travels by email (our importer reads it).
             "completed_by_email": a.annotator,
             "was_cancelled": a.state == AnnotationState.SKIPPED,
             "ground_truth": False,
