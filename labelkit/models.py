@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, false, text, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -287,6 +287,8 @@ class CloudStorage(SQLModel, table=True):
     prefix: str = Field(default="", max_length=1024)
     pattern: str = Field(default="", max_length=500)
     regex: bool = False
+    # Media reaches browsers through presigned links to the bucket, else through this server.
+    presign: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     region: str = Field(default="", max_length=100)
     endpoint_url: str = Field(default="", max_length=500)
     access_key_id: str = Field(default="", max_length=200)

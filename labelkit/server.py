@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
@@ -19,6 +19,7 @@ from starlette.responses import (
     PlainTextResponse,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from starlette.routing import Route
 
@@ -147,6 +148,24 @@ async def _serve(request: Request, data_path: str) -> Response:
     return FileResponse(path, headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
 
+async def storage_media(request: Request) -> Response:
+    """An object of a storage whose bucket browsers cannot reach, to a signed link only."""
+    from labelkit.cloud import links
+    from labelkit.storage import local
+
+    storage_id, key = request.path_params["storage_id"], request.path_params["key"]
+    exp, sig = request.query_params.get("exp"), request.query_params.get("sig")
+    if not local.signature_valid(links.proxy_path(storage_id, key), exp, sig):
+        return PlainTextResponse("This link is not valid (any more).", status_code=403)
+    try:
+        found = await run_in_threadpool(links.open_media, storage_id, key, request.headers.get("range"))
+    except LabelkitError:
+        return PlainTextResponse("Not found", status_code=404)
+    headers = {**found.headers, "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    return StreamingResponse(iterate_in_threadpool(found.body), status_code=found.status, media_type=found.content_type,
+                             headers=headers)
+
+
 def _check_media_access(user, data_path: str) -> None:
     from labelkit.auth.permissions import Capability, can
 
@@ -192,6 +211,7 @@ routes = [
     Route("/session/invite-done", invite_done),
     Route("/data/upload/{path:path}", media),
     Route("/data/local-files/", local_files),
+    Route("/data/storage/{storage_id:int}/{key:path}", storage_media),
     Route("/api/health", health),
     Route("/api/version", version),
     Route("/api/current-user/whoami", whoami),

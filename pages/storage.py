@@ -41,6 +41,7 @@ for row in storages:
             if row["pattern"]:
                 details.append(f"{'regex' if row['regex'] else 'files'} `{row['pattern']}`")
             details.append(f"{row['objects_synced']} object(s) synced")
+            details.append("media through presigned links" if row["presign"] else "media through this server")
         if row["last_sync_at"]:
             details.append(f"last {'sync' if row['kind'] == cloud.SOURCE else 'export'} {row['last_sync_at']:%Y-%m-%d %H:%M} UTC")
         st.caption(" · ".join(details))
@@ -81,6 +82,10 @@ with st.expander("Connect a bucket", expanded=not storages, icon=":material/add_
                             help="A glob (*.png, day-*/*.jpg) matched against the key below the prefix or the file name; "
                             "or a regular expression searched for in the key below the prefix.")
     regex = st.checkbox("The pattern is a regular expression", key="lk_storage_regex")
+    proxied = st.checkbox("Send media through this server (sources)", key="lk_storage_proxy",
+                          help="For a bucket the annotators' browsers cannot reach (a private network, an endpoint on "
+                          "this machine): the server streams each file to signed-in people. Off: browsers load media "
+                          "straight from the bucket through presigned links.")
     region = st.text_input("Region", key="lk_storage_region", placeholder="us-east-1")
     endpoint = st.text_input("Endpoint URL (empty for AWS)", key="lk_storage_endpoint", placeholder="https://minio.example.com")
     key_id = st.text_input("Access key ID", key="lk_storage_key_id",
@@ -88,7 +93,7 @@ with st.expander("Connect a bucket", expanded=not storages, icon=":material/add_
     secret = st.text_input("Secret access key", type="password", key="lk_storage_secret",
                            help="Stored encrypted with a key derived from the portal's secret key.")
     if st.form_submit_button("Check and connect", type="primary"):
-        fields = cloud.StorageFields(kind=kind, bucket=bucket, prefix=prefix, pattern=pattern, regex=regex,
+        fields = cloud.StorageFields(kind=kind, bucket=bucket, prefix=prefix, pattern=pattern, regex=regex, presign=not proxied,
                                      region=region, endpoint_url=endpoint, access_key_id=key_id, secret_access_key=secret)
         try:
             with session_scope() as session:

@@ -51,6 +51,7 @@ class StorageFields:
     prefix: str = ""
     pattern: str = ""
     regex: bool = False
+    presign: bool = True  # media to browsers by presigned links; False: through this server
     region: str = ""
     endpoint_url: str = ""
     access_key_id: str = ""
@@ -142,6 +143,7 @@ def add_storage(session: Session, actor: User, project_id: int, fields: StorageF
         prefix=fields.prefix,
         pattern=fields.pattern if fields.kind == SOURCE else "",
         regex=fields.regex if fields.kind == SOURCE else False,
+        presign=fields.presign,
         region=fields.region,
         endpoint_url=fields.endpoint_url,
         access_key_id=fields.access_key_id,
@@ -178,6 +180,7 @@ def list_storages(session: Session, actor: User, project_id: int) -> list[dict]:
             "prefix": r.prefix,
             "pattern": r.pattern,
             "regex": r.regex,
+            "presign": r.presign,
             "region": r.region,
             "endpoint_url": r.endpoint_url,
             "credentials": "entered keys" if r.access_key_id else "from the environment",

@@ -22,8 +22,8 @@ def image_source(value: str) -> str | Path | None:
 
 
 def s3_url(value: str, project_id: int | None = None) -> str | None:
-    """A presigned link to an s3:// value, when a storage of the project (by default the
-    one this page works on) has its bucket."""
+    """A link the browser loads an s3:// value from (presigned, or through this server),
+    when a storage of the project (by default the one this page works on) has its bucket."""
     if not value.startswith("s3://"):
         return None
     import streamlit as st
@@ -34,9 +34,10 @@ def s3_url(value: str, project_id: int | None = None) -> str | None:
     project_id = project_id if project_id is not None else st.session_state.get("lk_project")
     try:
         with session_scope(write=False) as session:
-            return cloud.presigned_media_url(session, project_id, value)
+            url = cloud.presigned_media_url(session, project_id, value)
     except LabelkitError:
         return None
+    return _on_this_server(url, st.context.url) if url and url.startswith("/") else url
 
 
 def natural_width(source: str | Path) -> int | None:
@@ -74,10 +75,16 @@ def browser_url(value: str, page_url: str | None) -> str | None:
         return value
     if value.startswith("s3://"):
         return s3_url(value)
-    if local.is_local(value) and page_url:
-        from urllib.parse import urlsplit
+    if local.is_local(value):
+        return _on_this_server(local.signed_url(value, seconds=3600, align=3600), page_url)
+    return None
 
-        parts = urlsplit(page_url)
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return f"{parts.scheme}://{parts.netloc}{local.signed_url(value, seconds=3600, align=3600)}"
+
+def _on_this_server(path: str, page_url: str | None) -> str | None:
+    """An absolute URL on the server the page came from."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(page_url or "")
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"{parts.scheme}://{parts.netloc}{path}"
     return None

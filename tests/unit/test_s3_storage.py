@@ -54,33 +54,33 @@ def png(color: str, size: tuple[int, int] = (4, 3)) -> bytes:
 
 
 def fields(server: SeaweedS3, bucket: str, kind: str = cloud.SOURCE, key: str = "labelkit", secret: str | None = None,
-           **more) -> cloud.StorageFields:  # noqa: ANN003
+           **more) -> cloud.StorageFields:
     return cloud.StorageFields(kind=kind, bucket=bucket, endpoint_url=server.endpoint, region="us-east-1",
                                access_key_id=key, secret_access_key=secret or KEYS[key], **more)
 
 
-def add(user, project, f: cloud.StorageFields) -> int:  # noqa: ANN001
+def add(user, project, f: cloud.StorageFields) -> int:
     with session_scope() as s:
         return cloud.add_storage(s, user, project.id, f).id
 
 
-def sync(user, storage_id: int) -> SyncReport:  # noqa: ANN001
+def sync(user, storage_id: int) -> SyncReport:
     with session_scope() as s:
         return sync_source(s, user, storage_id)
 
 
-def task_data(project) -> list[dict]:  # noqa: ANN001
+def task_data(project) -> list[dict]:
     with session_scope(write=False) as s:
         return [t.data for t in s.exec(select(Task).where(Task.project_id == project.id).order_by(Task.id)).all()]
 
 
-def task_count(project) -> int:  # noqa: ANN001
+def task_count(project) -> int:
     with session_scope(write=False) as s:
         return s.get(Project, project.id).task_count
 
 
 @pytest.fixture
-def images(factory, s3server, bucket):  # noqa: ANN001, ANN201
+def images(factory, s3server, bucket):
     """An image project and a bucket with two images and a task file under in/, and
     objects the sync must leave alone."""
     admin = factory.user(Role.ADMIN, email="admin@example.com")
@@ -95,7 +95,7 @@ def images(factory, s3server, bucket):  # noqa: ANN001, ANN201
     return project, admin
 
 
-def test_sync_makes_tasks_once_and_a_second_sync_adds_only_new_objects(images, s3server, bucket) -> None:  # noqa: ANN001
+def test_sync_makes_tasks_once_and_a_second_sync_adds_only_new_objects(images, s3server, bucket) -> None:
     project, admin = images
     storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
 
@@ -131,7 +131,7 @@ def test_sync_makes_tasks_once_and_a_second_sync_adds_only_new_objects(images, s
     ("pattern", "regex", "expected"),
     [("*.png", False, {"in/a.png", "in/sub/b.png"}), ("sub/*", False, {"in/sub/b.png"}), (r"^a\.png$|\.json$", True, {"in/a.png", "in/tasks.json"})],
 )
-def test_the_file_pattern_picks_the_objects(images, s3server, bucket, pattern, regex, expected) -> None:  # noqa: ANN001
+def test_the_file_pattern_picks_the_objects(images, s3server, bucket, pattern, regex, expected) -> None:
     project, admin = images
     storage_id = add(admin, project, fields(s3server, bucket, prefix="in/", pattern=pattern, regex=regex))
     sync(admin, storage_id)
@@ -139,7 +139,7 @@ def test_the_file_pattern_picks_the_objects(images, s3server, bucket, pattern, r
         assert set(s.exec(select(StorageObject.key)).all()) == expected
 
 
-def test_presigned_links_fetch_the_image_and_a_wrong_secret_is_refused(images, s3server, bucket, factory) -> None:  # noqa: ANN001
+def test_presigned_links_fetch_the_image_and_a_wrong_secret_is_refused(images, s3server, bucket, factory) -> None:
     project, admin = images
     with session_scope() as s:  # a target with other keys on the same bucket: links are signed with the source's
         s.add(CloudStorage(project_id=project.id, kind=cloud.TARGET, bucket=bucket, endpoint_url=s3server.endpoint,
@@ -167,7 +167,34 @@ def test_presigned_links_fetch_the_image_and_a_wrong_secret_is_refused(images, s
     assert httpx.get(url.replace("in/a.png", "in/sub/b.png")).status_code == 403  # a link is for its own key
 
 
-def test_the_secret_is_stored_encrypted(images, s3server, bucket) -> None:  # noqa: ANN001
+def test_media_of_a_bucket_browsers_cannot_reach_streams_through_the_server(images, s3server, bucket) -> None:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from labelkit.server import routes
+
+    project, admin = images
+    s3server.client().put_object(Bucket=bucket, Key="in/clip.wav", Body=bytes(range(256)) * 4, ContentType="audio/wav")
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/", pattern="*.png", presign=False))
+    with session_scope(write=False) as s:
+        url = links.presigned_media_url(s, project.id, f"s3://{bucket}/in/a.png")
+        clip = links.presigned_media_url(s, project.id, f"s3://{bucket}/in/clip.wav")
+        assert cloud.list_storages(s, admin, project.id)[0]["presign"] is False
+    assert url.startswith(f"/data/storage/{storage_id}/in/a.png?")  # on this server, not the bucket's address
+    client = TestClient(Starlette(routes=routes), base_url="http://localhost")
+    response = client.get(url)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(response.content)) as image:
+        assert image.size == (4, 3) and image.getpixel((0, 0)) == (255, 0, 0)
+    part = client.get(clip, headers={"Range": "bytes=256-511"})  # a player seeking
+    assert part.status_code == 206 and part.content == bytes(range(256))
+    assert part.headers["content-range"] == "bytes 256-511/1024"
+    assert client.get(url.replace("a.png", "sub/b.png")).status_code == 403  # a link is for its own key
+    assert client.get(url.split("?")[0]).status_code == 403
+    assert client.get(links.proxy_path(storage_id, "in/a.png") + "?exp=1&sig=x").status_code == 403
+
+
+def test_the_secret_is_stored_encrypted(images, s3server, bucket) -> None:
     project, admin = images
     storage_id = add(admin, project, fields(s3server, bucket))
     with session_scope(write=False) as s:
@@ -178,7 +205,7 @@ def test_the_secret_is_stored_encrypted(images, s3server, bucket) -> None:  # no
     assert "labelkit-secret" not in json.dumps(listed, default=str)
 
 
-def test_bad_buckets_keys_and_endpoints_are_refused_clearly_and_nothing_is_kept(images, s3server, bucket) -> None:  # noqa: ANN001
+def test_bad_buckets_keys_and_endpoints_are_refused_clearly_and_nothing_is_kept(images, s3server, bucket) -> None:
     project, admin = images
     client = s3server.client()
     if "allowed" not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
@@ -202,7 +229,7 @@ def test_bad_buckets_keys_and_endpoints_are_refused_clearly_and_nothing_is_kept(
         assert [r["bucket"] for r in cloud.list_storages(s, admin, project.id)] == ["allowed"]
 
 
-def test_a_sync_that_fails_keeps_nothing(images, s3server, bucket) -> None:  # noqa: ANN001
+def test_a_sync_that_fails_keeps_nothing(images, s3server, bucket) -> None:
     project, admin = images
     storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
     s3server.client().put_object(Bucket=bucket, Key="in/zz-broken.json", Body=b"[{\"image\": ")
@@ -221,7 +248,7 @@ def test_a_sync_that_fails_keeps_nothing(images, s3server, bucket) -> None:  # n
     assert task_count(project) == 0
 
 
-def test_only_managers_and_admins_manage_storages(images, s3server, bucket, factory) -> None:  # noqa: ANN001
+def test_only_managers_and_admins_manage_storages(images, s3server, bucket, factory) -> None:
     project, admin = images
     storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
     ann = factory.user(email="ann@example.com")
@@ -239,7 +266,7 @@ def test_only_managers_and_admins_manage_storages(images, s3server, bucket, fact
     assert sync(manager, storage_id).tasks == 4
 
 
-def test_the_pages_show_s3_media_through_presigned_links(images, s3server, bucket) -> None:  # noqa: ANN001
+def test_the_pages_show_s3_media_through_presigned_links(images, s3server, bucket) -> None:
     from labelkit.ui import media
 
     project, admin = images
@@ -253,14 +280,14 @@ def test_the_pages_show_s3_media_through_presigned_links(images, s3server, bucke
     assert media.browser_url(f"s3://{bucket}/in/a.png", "http://localhost:8501/label") is None
 
 
-def test_the_storage_page_connects_and_syncs_and_is_refused_to_annotators(images, s3server, bucket, factory) -> None:  # noqa: ANN001
+def test_the_storage_page_connects_and_syncs_and_is_refused_to_annotators(images, s3server, bucket, factory) -> None:
     from streamlit.testing.v1 import AppTest
 
     from tests.app.conftest import APP, link_identity
 
     project, admin = images
 
-    def page(user) -> AppTest:  # noqa: ANN001
+    def page(user) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
         at.user = link_identity(user)
         at.query_params["project"] = str(project.id)
@@ -268,7 +295,7 @@ def test_the_storage_page_connects_and_syncs_and_is_refused_to_annotators(images
         at.switch_page("pages/storage.py")
         return at.run()
 
-    def shown(at) -> str:  # noqa: ANN001
+    def shown(at) -> str:
         return "\n".join(str(e.value) for kind in ("markdown", "error", "success", "caption", "info") for e in getattr(at, kind))
 
     at = page(admin)
@@ -280,8 +307,10 @@ def test_the_storage_page_connects_and_syncs_and_is_refused_to_annotators(images
     at.button[-1].click().run()
     assert "secret access key is wrong" in shown(at)
     at.text_input(key="lk_storage_secret").input("labelkit-secret")
+    at.checkbox(key="lk_storage_proxy").check()
     at.button[-1].click().run()
     assert f"Connected s3://{bucket}/in/" in shown(at)
+    assert "media through this server" in shown(at)
     with session_scope(write=False) as s:
         storage_id = cloud.list_storages(s, admin, project.id)[0]["id"]
     at.button(key=f"lk_storage_run_{storage_id}").click().run()
@@ -304,7 +333,7 @@ def choice(value: str) -> list[dict]:
 
 
 @pytest.fixture
-def texts(factory):  # noqa: ANN001, ANN201
+def texts(factory):
     admin = factory.user(Role.ADMIN, email="admin@example.com")
     project = factory.project(admin, title="Reviews")
     factory.tasks(project, admin, [{"text": "good"}, {"text": "bad"}, {"text": "unlabeled"}])
@@ -313,7 +342,7 @@ def texts(factory):  # noqa: ANN001, ANN201
     return project, admin, ann
 
 
-def label_next(ann, project, value: str) -> tuple[int, int]:  # noqa: ANN001
+def label_next(ann, project, value: str) -> tuple[int, int]:
     """(task id, annotation id) of the next task, submitted with `value`."""
     with session_scope() as s:
         task = queue.claim_next(s, ann, project.id).task
@@ -325,7 +354,7 @@ def stored(server: SeaweedS3, bucket: str, key: str) -> dict:
     return json.loads(server.client().get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def test_a_target_storage_receives_each_submitted_annotation_with_its_task(texts, s3server, bucket) -> None:  # noqa: ANN001
+def test_a_target_storage_receives_each_submitted_annotation_with_its_task(texts, s3server, bucket) -> None:
     project, admin, ann = texts
     add(admin, project, fields(s3server, bucket, kind=cloud.TARGET, prefix="out/"))
     task_id, annotation_id = label_next(ann, project, "Positive")
@@ -341,7 +370,7 @@ def test_a_target_storage_receives_each_submitted_annotation_with_its_task(texts
     assert stored(s3server, bucket, f"out/{annotation_id}")["result"] == choice("Negative")
 
 
-def test_export_now_writes_every_submitted_annotation(texts, s3server, bucket) -> None:  # noqa: ANN001
+def test_export_now_writes_every_submitted_annotation(texts, s3server, bucket) -> None:
     project, admin, ann = texts
     ids = [label_next(ann, project, value)[1] for value in ("Positive", "Negative")]
     storage_id = add(admin, project, fields(s3server, bucket, kind=cloud.TARGET, prefix="backup"))
@@ -353,7 +382,7 @@ def test_export_now_writes_every_submitted_annotation(texts, s3server, bucket) -
     assert [stored(s3server, bucket, f"backup/{i}")["result"] for i in ids] == [choice("Positive"), choice("Negative")]
 
 
-def test_a_failing_target_never_fails_the_submit_and_its_error_is_kept(texts, s3server, bucket) -> None:  # noqa: ANN001
+def test_a_failing_target_never_fails_the_submit_and_its_error_is_kept(texts, s3server, bucket) -> None:
     project, admin, ann = texts
     client = s3server.client()
     if "allowed" not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
@@ -371,7 +400,7 @@ def test_a_failing_target_never_fails_the_submit_and_its_error_is_kept(texts, s3
         targets.export_now(s, admin, storage_id)
 
 
-def test_credentials_from_the_environment(images, s3server, bucket, monkeypatch) -> None:  # noqa: ANN001
+def test_credentials_from_the_environment(images, s3server, bucket, monkeypatch) -> None:
     project, admin = images
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "labelkit")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "labelkit-secret")
@@ -383,7 +412,7 @@ def test_credentials_from_the_environment(images, s3server, bucket, monkeypatch)
         assert s.get(CloudStorage, storage_id).secret_encrypted == ""
 
 
-def test_export_now_on_the_page(texts, s3server, bucket) -> None:  # noqa: ANN001
+def test_export_now_on_the_page(texts, s3server, bucket) -> None:
     from streamlit.testing.v1 import AppTest
 
     from tests.app.conftest import APP, link_identity
