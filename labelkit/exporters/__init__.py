@@ -16,12 +16,12 @@ from labelkit.auth.permissions import Capability
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
-from labelkit.exporters import asr, coco, label_studio, masks, minimal, reader, spans, table, voc, yolo
+from labelkit.exporters import asr, coco, huggingface, label_studio, masks, minimal, reader, spans, table, voc, yolo
 from labelkit.exporters.base import ExportContext, Exporter
 from labelkit.models import Annotation, AnnotationState, Project, ReviewStatus, Task, User
 from labelkit.projects import get_project
 
-FORMATS: dict[str, Exporter] = {e.name: e for m in (label_studio, table, yolo, coco, voc, spans, asr, minimal, masks) for e in m.EXPORTERS}
+FORMATS: dict[str, Exporter] = {e.name: e for m in (label_studio, table, yolo, coco, voc, spans, asr, minimal, masks, huggingface) for e in m.EXPORTERS}
 
 
 class Only(StrEnum):
