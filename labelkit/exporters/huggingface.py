@@ -15,10 +15,11 @@ config so every Parquet row group has the same schema:
   Ranker and perItem answers JSON text. A region control a list of structs per region,
   each with its `labels` (every label it has): spans of a Text {start, end, text},
   rectangles {x, y, width, height, rotation}, polygons {points, closed}, keypoints
-  {x, y, width}, ellipses {x, y, radiusX, radiusY, rotation}, audio and time-series
-  segments {start, end}, anything else (HTML offsets, brush masks, video) {geometry} as
-  JSON text. Image coordinates are in PERCENT of the image, as Label Studio stores them,
-  with original_width and original_height in pixels (x_px = x / 100 * original_width).
+  {x, y, width}, ellipses {x, y, radiusX, radiusY, rotation}, audio segments {start, end}
+  in seconds; anything else (HTML offsets, time series, brush masks, video) {shape,
+  geometry} with the geometry as JSON text. Image coordinates are in PERCENT of the image,
+  as Label Studio stores them, with original_width and original_height in pixels
+  (x_px = x / 100 * original_width).
   With perRegion controls, each region also has `attributes`: their answers as JSON text.
 - `annotation_id`, `annotator` (email), `review_status`, `created_at`, `lead_time`, and
   `annotations`: the row's annotation as Label Studio's JSON (a list of one), so nothing
@@ -59,8 +60,7 @@ _dump = json.JSONEncoder(ensure_ascii=False).encode
 _TOOL_SHAPES = {
     "RectangleLabels": "rectangle", "Rectangle": "rectangle", "PolygonLabels": "polygon", "Polygon": "polygon",
     "KeyPointLabels": "keypoint", "KeyPoint": "keypoint", "EllipseLabels": "ellipse", "Ellipse": "ellipse",
-    "TimeSeriesLabels": "range",
-}
+}  # TimeSeriesLabels: its start/end may be dates or numbers, so its geometry stays JSON
 _F, _I, _S = pa.float64(), pa.int64(), pa.string()
 _IMAGE_SIZE = [("original_width", _I), ("original_height", _I)]
 # Typed fields of each shape's struct (besides labels, and attributes with perRegion controls).
@@ -70,7 +70,7 @@ _SHAPE_FIELDS: dict[str, list[tuple[str, pa.DataType]]] = {
     "polygon": [("points", pa.list_(pa.list_(_F))), ("closed", pa.bool_()), *_IMAGE_SIZE],
     "keypoint": [("x", _F), ("y", _F), ("width", _F), *_IMAGE_SIZE],
     "ellipse": [("x", _F), ("y", _F), ("radiusX", _F), ("radiusY", _F), ("rotation", _F), *_IMAGE_SIZE],
-    "range": [("start", _F), ("end", _F)],
+    "range": [("start", _F), ("end", _F)],  # seconds of audio
     None: [("shape", _S), ("geometry", _S)],  # any other: the shape's name and its geometry as JSON
 }
 _ANSWER_TYPES = {"Rating": _I, "Number": _F, "Taxonomy": pa.list_(pa.list_(_S))}  # else a string
@@ -91,8 +91,8 @@ def _region_shape(config: LabelConfig, control: ControlTag) -> str | None:
     if control.tag == "Labels":
         kinds = {config.objects[n].tag for n in control.to_name if n in config.objects}
         shapes = {OBJECT_SHAPES.get(k) for k in kinds}
-        if len(shapes) == 1 and (shape := shapes.pop()) in ("span", "range"):
-            return shape
+        if kinds <= {"Audio", "AudioPlus", "Text"} and len(shapes) == 1:
+            return shapes.pop()
     return None
 
 
@@ -185,7 +185,7 @@ def _data_value(value: Any) -> str | None:
 
 def rows(ctx: ExportContext, cols: list[Column], data_columns: dict[str, str]) -> Iterator[dict]:
     """The rows, in the columns' order."""
-    answers = [c for c in cols if c.control is not None and c.shape is None and c.control.tag not in REGION_CONTROLS]
+    answers = [c for c in cols if c.control is not None and c.control.tag not in REGION_CONTROLS]
     region_columns = {c.name: c for c in cols if c.control is not None and c.control.tag in REGION_CONTROLS}
     for item in ctx.tasks():
         data = item.data if isinstance(item.data, dict) else {}

@@ -256,3 +256,29 @@ def test_every_config_is_exportable_and_odd_values_do_not_break_the_export(facto
     _, (row,) = parquet_rows(export(admin, project, "HF_PARQUET"))
     assert row["stars"] is None and row["confidence"] is None
     assert {i["from_name"]: i["value"] for i in json.loads(row["annotations"])[0]["result"]}["stars"] == {"rating": "lots"}
+
+
+MEDIA = """<View>
+  <Audio name="audio" value="$audio"/>
+  <Labels name="speaker" toName="audio"><Label value="Ann"/></Labels>
+  <Image name="image" value="$image"/>
+  <BrushLabels name="paint" toName="image"><Label value="Sky"/></BrushLabels>
+</View>"""
+
+
+def test_audio_segments_in_seconds_and_other_shapes_as_json_geometry() -> None:
+    segment = {"id": "s1", "from_name": "speaker", "to_name": "audio", "type": "labels", "origin": "manual",
+               "value": {"start": 1.25, "end": 3.5, "channel": 0, "labels": ["Ann"]}}
+    mask = {"id": "b1", "from_name": "paint", "to_name": "image", "type": "brushlabels", "origin": "manual",
+            "original_width": 4, "original_height": 2, "value": {"format": "rle", "rle": [0, 1, 2], "brushlabels": ["Sky"]}}
+    annotation = ExportedAnnotation(1, 1, "a@example.com", "submitted", None, None, None, 2.0, json.dumps([segment, mask]))
+    task = ExportedTask(1, json.dumps({"audio": "/data/upload/1/a.wav", "image": "/data/upload/1/b.png"}), None, 1, [annotation])
+    ctx = ExportContext(project=Project(id=1, title="Media"), config=parse_config(MEDIA), tasks=lambda: iter([task]),
+                        data_keys=lambda: ["audio", "image"])
+    out = io.BytesIO()
+    exporters.FORMATS["HF_PARQUET"].write(ctx, out)
+    (row,) = pq.read_table(io.BytesIO(out.getvalue())).to_pylist()
+    assert row["speaker"] == [{"start": 1.25, "end": 3.5, "labels": ["Ann"]}]
+    (paint,) = row["paint"]
+    assert paint["shape"] == "brush" and json.loads(paint["geometry"]) == {"format": "rle", "rle": [0, 1, 2]}
+    assert paint["labels"] == ["Sky"] and row["audio"] == "/data/upload/1/a.wav"
