@@ -44,17 +44,32 @@ def venv() -> Path:
         if done.exists() and done.read_text() == VERSION:
             return folder
         shutil.rmtree(folder, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True, timeout=300)
-        wheels = sorted(folder.parent.glob(f"label_studio-{VERSION}-*.whl"))  # the library test's download
-        wanted = str(wheels[0]) if wheels else f"label-studio=={VERSION}"
-        pip = subprocess.run([str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", wanted],
-                             check=False, capture_output=True, text=True, timeout=900, env={**os.environ, "PIP_CONSTRAINT": ""})
-        if pip.returncode != 0:
+        # The wheel lands where the template-library test looks for it: one download for both.
+        if not _wheels(folder):
+            _pip("download", "--no-deps", "-d", str(folder.parent), f"label-studio=={VERSION}")
+        # No pip inside (Debian's python may lack ensurepip): ours installs into it with --python.
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=300)
+        try:
+            _pip("--python", str(folder / "bin" / "python"), "install", str(_wheels(folder)[0]))
+        except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
-            message = f"pip install {wanted} failed:\n{pip.stderr[-3000:]}"
-            raise (Offline if any(w in pip.stderr for w in _OFFLINE) else RuntimeError)(message)
+            raise
         done.write_text(VERSION)
         return folder
+
+
+def _wheels(folder: Path) -> list[Path]:
+    given = os.environ.get("LABELKIT_TEST_LS_WHEEL")  # as the template-library test takes it
+    return [Path(given)] if given else sorted(folder.parent.glob(f"label_studio-{VERSION}-*.whl"))
+
+
+def _pip(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "pip", "--quiet", *args], check=False, capture_output=True, text=True,
+                          timeout=900, env={**os.environ, "PIP_CONSTRAINT": ""})
+    if done.returncode != 0:
+        message = f"pip {' '.join(args)} failed:\n{done.stderr[-3000:]}"
+        raise (Offline if any(w in done.stderr for w in _OFFLINE) else RuntimeError)(message)
+    return done.stdout
 
 
 def _free_port() -> int:

@@ -146,8 +146,11 @@ def test_our_label_studio_json_export_imports_into_label_studio_unchanged(label_
         # Its export lists a task's predictions by id: they are read from its predictions API.
         listed = ls.get("/api/predictions/", params={"project": ls_project})
         assert listed.status_code == 200, listed.text
+        me = ls.get("/api/current-user/whoami").json()["id"]
 
     theirs = exported_there.json()
     for task in theirs:
         task["predictions"] = sorted((p for p in listed.json() if p["task"] == task["id"]), key=lambda p: p["id"])
     assert comparable(theirs) == comparable(ours)
+    # Our ids mean nothing there: the annotations are the importing person's (completed_by is left out).
+    assert {a["completed_by"] for t in theirs for a in t["annotations"]} == {me}
