@@ -21,6 +21,7 @@ from labelkit.db import session_scope
 from labelkit.exporters import huggingface
 from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedTask
 from labelkit.models import Project, Role
+from tests.app.conftest import app_as  # noqa: F401 (the AppTest fixture, for the export page)
 
 # datasets reads these when it is imported: never the network, only the files given.
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -282,3 +283,18 @@ def test_audio_segments_in_seconds_and_other_shapes_as_json_geometry() -> None:
     (paint,) = row["paint"]
     assert paint["shape"] == "brush" and json.loads(paint["geometry"]) == {"format": "rle", "rle": [0, 1, 2]}
     assert paint["labels"] == ["Sky"] and row["audio"] == "/data/upload/1/a.wav"
+
+
+def test_the_export_page_offers_and_writes_the_parquet(reviews, app_as, settings) -> None:  # noqa: F811
+    from pathlib import Path
+
+    project, admin = reviews
+    at = app_as(admin, "export", project=project.id)
+    radio = at.radio(key="lk_export_format")
+    assert {"Hugging Face Parquet", "Hugging Face JSON lines"} <= set(radio.options)
+    radio.set_value("HF_PARQUET").run()
+    next(b for b in at.button if b.label == "Prepare the export").click().run()
+    (button,) = at.get("download_button")
+    assert ".parquet" in button.proto.label
+    (written,) = Path(settings.export_dir).glob("*.part")
+    assert pq.read_table(written).to_pylist() == parquet_rows(export(admin, project, "HF_PARQUET"))[1]
