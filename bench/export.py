@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.harness import Instance, Measure, Postgres, label_share
 
-FORMATS = ("JSON", "CSV")
+FORMATS = ("JSON", "CSV", "HF_PARQUET", "HF_JSONL")
 
 
 def run(backend: str, postgres: Postgres | None, tasks_file: Path, count: int, repeat: int) -> list[Measure]:
