@@ -3,7 +3,8 @@ pointing at a throwaway data dir, and factories for users, projects and tasks.
 
 PostgreSQL: LABELKIT_TEST_POSTGRES_URL (a server URL ending in a database name that
 may be created, as .ci/run sets it), else a throwaway server started here with the
-Debian binaries. Set LABELKIT_TEST_SKIP_POSTGRES=1 to run on SQLite only."""
+Debian binaries. Set LABELKIT_TEST_SKIP_POSTGRES=1 to run on SQLite only.
+S3: one SeaweedFS on loopback for the session (`s3server`), a new bucket per test (`bucket`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import io
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from sqlmodel import SQLModel
 from labelkit import db as lkdb
 from labelkit.models import Role
 from labelkit.settings import get_settings
+from tests.s3server import SeaweedS3
 from tests.support import BACKENDS, PostgresServer, create_database
 
 
@@ -77,7 +80,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """labelkit configured for this test: its own data dir and database."""
     monkeypatch.setenv("LABELKIT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LABELKIT_DATABASE_URL", database_url)
@@ -93,14 +96,14 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def session(settings):  # noqa: ANN001, ANN201
+def session(settings):
     """A session in a writing transaction, committed when the test ends."""
     with lkdb.session_scope() as s:
         yield s
 
 
 @pytest.fixture
-def factory(settings):  # noqa: ANN001, ANN201
+def factory(settings):
     return Factory()
 
 
@@ -110,7 +113,7 @@ class Factory:
     def __init__(self) -> None:
         self.counter = 0
 
-    def user(self, role: Role = Role.ANNOTATOR, email: str | None = None, password: str = "correct horse battery", name: str = ""):  # noqa: ANN201
+    def user(self, role: Role = Role.ANNOTATOR, email: str | None = None, password: str = "correct horse battery", name: str = ""):
         from labelkit.auth.accounts import create_user
 
         self.counter += 1
@@ -118,7 +121,7 @@ class Factory:
         with lkdb.session_scope() as s:
             return create_user(s, email, name=name or email.split("@")[0], password=password, role=role)
 
-    def project(self, owner, config: str = None, overlap: int = 1, title: str | None = None, sampling: str = "sequential"):  # noqa: ANN001, ANN201, RUF013
+    def project(self, owner, config: str = None, overlap: int = 1, title: str | None = None, sampling: str = "sequential"):  # noqa: RUF013
         from labelkit.config.templates import template
         from labelkit.projects import ProjectFields, create_project
 
@@ -133,13 +136,13 @@ class Factory:
         with lkdb.session_scope() as s:
             return create_project(s, owner, fields)
 
-    def member(self, project, user, role: Role) -> None:  # noqa: ANN001
+    def member(self, project, user, role: Role) -> None:
         from labelkit.models import Membership
 
         with lkdb.session_scope() as s:
             s.add(Membership(project_id=project.id, user_id=user.id, role=role))
 
-    def tasks(self, project, owner, rows: list[dict] | int, filename: str = "tasks.json"):  # noqa: ANN001, ANN201
+    def tasks(self, project, owner, rows: list[dict] | int, filename: str = "tasks.json"):
         from labelkit import importers
 
         if isinstance(rows, int):
@@ -147,3 +150,20 @@ class Factory:
         payload = json.dumps(rows).encode()
         with lkdb.session_scope() as s:
             return importers.import_sources(s, owner, project.id, [(filename, io.BytesIO(payload), len(payload))])
+
+
+@pytest.fixture(scope="session")
+def s3server() -> Iterator[SeaweedS3]:
+    server = SeaweedS3()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def bucket(s3server: SeaweedS3) -> str:
+    name = f"lk-{uuid.uuid4().hex[:12]}"
+    s3server.client().create_bucket(Bucket=name)
+    return name

@@ -158,6 +158,16 @@ def add_storage(session: Session, actor: User, project_id: int, fields: StorageF
     return storage
 
 
+def storage_for_bucket(session: Session, project_id: int, bucket: str) -> CloudStorage | None:
+    """The project's storage that reads media of this bucket: a source first (its keys read
+    the objects), else a target; None when the project has none, so a task can never make
+    the portal read a bucket the project was not given."""
+    found = session.exec(
+        select(CloudStorage).where(CloudStorage.project_id == project_id, CloudStorage.bucket == bucket).order_by(CloudStorage.id)
+    ).all()
+    return next((f for f in found if f.kind == SOURCE), found[0] if found else None)
+
+
 def get_storage(session: Session, actor: User, storage_id: int, kind: str | None = None) -> CloudStorage:
     """A storage (of that kind, if given) whose project the actor manages the storage of."""
     storage = session.get(CloudStorage, storage_id)

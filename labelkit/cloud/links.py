@@ -11,9 +11,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from labelkit.cloud import SOURCE, settings_of
+from labelkit.cloud import settings_of, storage_for_bucket
 from labelkit.errors import NotFound
 from labelkit.models import CloudStorage
 from labelkit.storage import local, s3
@@ -33,14 +33,9 @@ def presigned_media_url(session: Session, project_id: int | None, value: str) ->
     if parsed is None or project_id is None:
         return None
     bucket, key = parsed
-    found = session.exec(
-        select(CloudStorage)
-        .where(CloudStorage.project_id == project_id, CloudStorage.bucket == bucket)
-        .order_by(CloudStorage.id)
-    ).all()
-    if not found:
+    storage = storage_for_bucket(session, project_id, bucket)
+    if storage is None:
         return None
-    storage = next((f for f in found if f.kind == SOURCE), found[0])  # a source's keys read media
     cache_key = (storage.id, storage.bucket, storage.endpoint_url, storage.presign, key)
     cached = _links.get(cache_key)
     if cached and cached[1] > time.time():

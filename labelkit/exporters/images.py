@@ -27,11 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from labelkit import cloud, net
 from labelkit.errors import InvalidInput
-from labelkit.models import CloudStorage
 from labelkit.settings import get_settings
 from labelkit.storage import local, s3
 
@@ -81,20 +80,18 @@ class ImagePacker:
         """The settings of the project's storage with this bucket (a source storage first),
         or None when the project has none."""
         if bucket not in self._buckets:
-            found = self.session.exec(
-                select(CloudStorage)
-                .where(CloudStorage.project_id == self.project_id, CloudStorage.bucket == bucket)
-                .order_by(CloudStorage.id)
-            ).all()
-            storage = next((f for f in found if f.kind == cloud.SOURCE), found[0] if found else None)
+            storage = cloud.storage_for_bucket(self.session, self.project_id, bucket)
             self._buckets[bucket] = cloud.settings_of(storage) if storage else None
         return self._buckets[bucket]
 
     @contextmanager
-    def open(self, value: str):  # noqa: ANN201 - a context manager of a readable, seekable stream
+    def open(self, value: str):
         """The image a task value names, readable from its start."""
         if local.is_local(value):
-            path = local.resolve(value.split("?", 1)[0] if value.startswith(local.UPLOAD_PREFIX) else value)
+            value = value.split("?", 1)[0] if value.startswith(local.UPLOAD_PREFIX) else value
+            if not local.readable_by(value, self.project_id):
+                raise InvalidInput("an upload of another project")
+            path = local.resolve(value)
             with path.open("rb") as source:
                 yield source
             return

@@ -49,6 +49,14 @@ def is_local(value: str) -> bool:
     return value.startswith((UPLOAD_PREFIX, LOCAL_FILES_PREFIX))
 
 
+def readable_by(data_path: str, project_id: int) -> bool:
+    """Whether a project's tasks may name this file: its own uploads, the bundled samples,
+    and server-folder files (which the admin shared with every project)."""
+    if data_path.startswith(UPLOAD_PREFIX):
+        return data_path[len(UPLOAD_PREFIX):].split("/", 1)[0] in (str(project_id), "samples")
+    return data_path.startswith(LOCAL_FILES_PREFIX)
+
+
 def local_files_root() -> Path | None:
     root = get_settings().local_files_root
     return root.resolve() if root else None

@@ -17,7 +17,7 @@ from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.models import CloudStorage, Role, Task
 from labelkit.settings import get_settings
-from tests.unit.test_s3_storage import bucket, png, s3server  # noqa: F401 - fixtures
+from tests.unit.test_s3_storage import png
 
 SAMPLES = Path(__file__).resolve().parents[2] / "labelkit" / "samples"
 TEXTS = '<View><Text name="t" value="$text"/><Choices name="ok" toName="t"><Choice value="Fine"/></Choices></View>'
@@ -71,7 +71,7 @@ def test_a_task_file_at_a_url_is_fetched_and_imported(factory, web, monkeypatch)
     assert len(task_data(project)) == 2
 
 
-def test_an_s3_prefix_is_synced_as_a_source_storage(factory, s3server, bucket, monkeypatch) -> None:  # noqa: F811
+def test_an_s3_prefix_is_synced_as_a_source_storage(factory, s3server, bucket, monkeypatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "labelkit")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "labelkit-secret")
     client = s3server.client()

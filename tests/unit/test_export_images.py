@@ -29,23 +29,13 @@ from labelkit.errors import InvalidInput
 from labelkit.models import Role
 from labelkit.settings import get_settings
 from labelkit.storage import local
-from tests.s3server import KEYS, SeaweedS3
+from tests.s3server import KEYS
 
 CONFIG = """<View>
   <Image name="image" value="$image"/>
   <RectangleLabels name="box" toName="image"><Label value="Car"/><Label value="Cat"/></RectangleLabels>
   <Choices name="quality" toName="image"><Choice value="Clear"/><Choice value="Blurry"/></Choices>
 </View>"""
-
-
-@pytest.fixture(scope="session")
-def s3server() -> Iterator[SeaweedS3]:
-    server = SeaweedS3()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def png(color: str, size: tuple[int, int]) -> bytes:
@@ -64,7 +54,7 @@ CLEAR = {"id": "q", "from_name": "quality", "to_name": "image", "type": "choices
          "value": {"choices": ["Clear"]}}
 
 
-def label_all(project, user, results: list[list[dict]]) -> None:  # noqa: ANN001
+def label_all(project, user, results: list[list[dict]]) -> None:
     for result in results:  # tasks are claimed in order
         with session_scope() as s:
             task = queue.claim_next(s, user, project.id).task
@@ -73,7 +63,7 @@ def label_all(project, user, results: list[list[dict]]) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def mixed(factory, s3server):  # noqa: ANN001, ANN201
+def mixed(factory, s3server):
     """Five labeled tasks: an uploaded street.png (200 x 100), s3 a/cat.png (40 x 30) and
     b/cat.png (50 x 20; labeled without regions, so only its header tells its size), an s3
     key that does not exist, and an object in a bucket no storage of the project has."""
@@ -98,7 +88,7 @@ def mixed(factory, s3server):  # noqa: ANN001, ANN201
     return project, admin, values, cats
 
 
-def export(user, project, fmt: str, with_images: bool = True) -> tuple[exporters.ExportReport, bytes]:  # noqa: ANN001
+def export(user, project, fmt: str, with_images: bool = True) -> tuple[exporters.ExportReport, bytes]:
     out = io.BytesIO()
     with session_scope(write=False) as s:
         report = exporters.export_project(s, user, project.id, fmt, out, with_images=with_images)
@@ -213,14 +203,14 @@ def test_a_format_that_cannot_pack_is_refused_and_writes_nothing(mixed) -> None:
 
 
 class _Site(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = png("green", (30, 60)) if self.path == "/pics/photo" else b"\0" * (3 << 19)  # 1.5 MB
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args) -> None:  # noqa: ANN002
+    def log_message(self, *args) -> None:
         pass
 
 
@@ -253,3 +243,17 @@ def test_urls_are_fetched_within_the_rules(factory, site, monkeypatch) -> None:
     assert "labels/train/photo.txt" in archive.namelist() and size_of(archive, "images/train/photo.png") == (30, 60)
     (entry, value, why), = missing_lines(archive)
     assert (entry, value) == ("images/train/big.png", f"{site}/big.png") and "larger than 1 MB" in why
+
+
+def test_an_upload_of_another_project_is_never_packed(factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    theirs, mine = factory.project(admin, config=CONFIG, title="Theirs"), factory.project(admin, config=CONFIG, title="Mine")
+    secret = local.save_upload(theirs.id, "secret.png", png("black", (30, 60)))
+    own = local.save_upload(mine.id, "own.png", png("white", (30, 60)))
+    factory.tasks(mine, admin, [{"image": secret}, {"image": own}])
+    label_all(mine, admin, [[box("Car", (30, 60))], [box("Car", (30, 60))]])
+    report, raw = export(admin, mine, "VOC")
+    archive = zipfile.ZipFile(io.BytesIO(raw))
+    assert report.images == 1 and [n for n in archive.namelist() if n.startswith("JPEGImages/")] == [f"JPEGImages/{own.rsplit('/', 1)[1]}"]
+    (_, value, why), = missing_lines(archive)
+    assert value == secret and "another project" in why

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -28,23 +26,6 @@ IMAGES = """<View>
   <Image name="image" value="$image"/>
   <RectangleLabels name="label" toName="image"><Label value="Cat"/></RectangleLabels>
 </View>"""
-
-
-@pytest.fixture(scope="session")
-def s3server() -> Iterator[SeaweedS3]:
-    server = SeaweedS3()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def bucket(s3server: SeaweedS3) -> str:
-    name = f"lk-{uuid.uuid4().hex[:12]}"
-    s3server.client().create_bucket(Bucket=name)
-    return name
 
 
 def png(color: str, size: tuple[int, int] = (4, 3)) -> bytes:
