@@ -43,8 +43,7 @@ def annotation_body(annotation: Annotation, task: Task, email: str | None) -> by
         {
             "id": annotation.id,
             "result": annotation.result,
-            "completed_by": annotation.user_id,
-            "completed_by_email": email,
+            "completed_by_email": email,  # no "completed_by": see exporters/label_studio.py
             "was_cancelled": annotation.state == AnnotationState.SKIPPED,
             "ground_truth": False,
             "created_at": _iso(annotation.created_at),
