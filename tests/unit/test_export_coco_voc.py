@@ -1,5 +1,6 @@
 """COCO read back with pycocotools (COCO(), getAnnIds/loadAnns, annToMask), Pascal VOC
-parsed with defusedxml as a VOC reader does; the pixel numbers are worked out here by hand
+validated against the devkit's layout (tests/pascal_voc.xsd, with lxml) and parsed with
+defusedxml as a VOC reader does; the pixel numbers are worked out here by hand
 from the annotations, not with the exporters' code."""
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ import itertools
 import json
 import math
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 from defusedxml import ElementTree
+from lxml import etree
 from PIL import Image
 from pycocotools.coco import COCO
 
@@ -24,6 +27,8 @@ from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
 from labelkit.models import Project, Role
 from labelkit.storage import local
+
+VOC_SCHEMA = Path(__file__).resolve().parents[1] / "pascal_voc.xsd"
 
 CONFIG = """<View>
   <Image name="image" value="$image"/>
@@ -177,8 +182,15 @@ def test_voc_zip_of_xml_boxes_in_integer_pixels(street) -> None:
     labels = archive.read("labelmap.txt").decode().splitlines()
     assert labels[1:] == ["Car:::", "Person:::", "Tree_ oak:::"]  # keypoints and masks have no box here
 
+    schema = etree.XMLSchema(etree.parse(str(VOC_SCHEMA)))
     for stem, file in zip(stems, files, strict=False):
-        root = ElementTree.fromstring(archive.read(f"Annotations/{stem}.xml"))
+        raw = archive.read(f"Annotations/{stem}.xml")
+        document = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
+        assert schema.validate(document), schema.error_log
+        for bndbox in document.iter("bndbox"):  # what a schema cannot say: corners in order, inside the image
+            xmin, ymin, xmax, ymax = (int(bndbox.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
+            assert 0 <= xmin < xmax <= W and 0 <= ymin < ymax <= H
+        root = ElementTree.fromstring(raw)
         assert root.tag == "annotation"
         assert root.findtext("folder") == "JPEGImages" and root.findtext("filename") == file
         size = root.find("size")
