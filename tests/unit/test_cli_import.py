@@ -109,3 +109,15 @@ def test_in_place_imports_reference_server_files_and_stay_inside_the_root(factor
     factory.member(project, manager, Role.MANAGER)
     assert "import from folders on the server" in run(
         "import", str(project.id), str(root / "set"), "--in-place", "--as", "manager@example.com", ok=False).output
+
+
+def test_a_2_gb_file_is_refused_before_it_is_read(factory, tmp_path) -> None:  # noqa: ANN001
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=TEXTS)
+    small, huge = tmp_path / "a.jsonl", tmp_path / "huge.jsonl"
+    small.write_text('{"text": "fine"}\n')
+    with huge.open("wb") as f:  # sparse: 2 GB on paper, nothing on disk
+        f.truncate(2 * 1024**3)
+    result = run("import", str(project.id), str(small), str(huge), ok=False)
+    assert "huge.jsonl: larger than the 200 MB upload limit" in result.output
+    assert task_data(project) == []
