@@ -48,11 +48,12 @@ def supports(config: LabelConfig) -> str | None:
 
 
 def wav_seconds(url: str) -> float | None:
-    """The length of an uploaded WAV file from its header; None for anything else."""
-    if not url.startswith(local.UPLOAD_PREFIX):
+    """The length of a WAV file on this server (uploaded or in the server folder) from its
+    header; None for anything else."""
+    if not local.is_local(url):
         return None
     try:
-        with wave.open(str(local.resolve(url.split("?", 1)[0])), "rb") as wav:
+        with wave.open(str(local.resolve(url)), "rb") as wav:
             rate = wav.getframerate()
             return round(wav.getnframes() / rate, 6) if rate > 0 else None
     except (LabelkitError, wave.Error, EOFError, OSError):

@@ -114,13 +114,13 @@ def file_name(url: str, fallback: str) -> str:
 
 
 def _upload_size(url: str) -> tuple[int, int]:
-    """The size in the header of an uploaded image; (0, 0) when there is none to read."""
-    if not url.startswith(local.UPLOAD_PREFIX):
+    """The size in the header of an image on this server; (0, 0) when there is none to read."""
+    if not local.is_local(url):
         return 0, 0
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(local.resolve(url.split("?", 1)[0])) as image:  # reads the header only
+        with Image.open(local.resolve(url)) as image:  # reads the header only
             return image.size
     except (LabelkitError, OSError, UnidentifiedImageError):
         return 0, 0

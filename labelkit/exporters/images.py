@@ -88,7 +88,6 @@ class ImagePacker:
     def open(self, value: str):
         """The image a task value names, readable from its start."""
         if local.is_local(value):
-            value = value.split("?", 1)[0] if value.startswith(local.UPLOAD_PREFIX) else value
             if not local.readable_by(value, self.project_id):
                 raise InvalidInput("an upload of another project")
             path = local.resolve(value)

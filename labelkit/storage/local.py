@@ -53,7 +53,7 @@ def readable_by(data_path: str, project_id: int) -> bool:
     """Whether a project's tasks may name this file: its own uploads, the bundled samples,
     and server-folder files (which the admin shared with every project)."""
     if data_path.startswith(UPLOAD_PREFIX):
-        return data_path[len(UPLOAD_PREFIX):].split("/", 1)[0] in (str(project_id), "samples")
+        return data_path[len(UPLOAD_PREFIX):].split("/", 1)[0] in (str(project_id), "samples") and ".." not in data_path
     return data_path.startswith(LOCAL_FILES_PREFIX)
 
 
@@ -69,8 +69,8 @@ def local_file_path(relative: str) -> str:
 
 def resolve(data_path: str) -> Path:
     """The file behind /data/upload/... or /data/local-files/?d=..., never outside its folder."""
-    if data_path.startswith(UPLOAD_PREFIX):
-        root, relative, folder = upload_root().resolve(), data_path[len(UPLOAD_PREFIX):], "the upload folder"
+    if data_path.startswith(UPLOAD_PREFIX):  # a signed link's ?exp=...&sig=... is not part of the name
+        root, relative, folder = upload_root().resolve(), data_path[len(UPLOAD_PREFIX):].split("?", 1)[0], "the upload folder"
     elif data_path.startswith(LOCAL_FILES_PREFIX):
         root, relative, folder = local_files_root(), unquote(data_path[len(LOCAL_FILES_PREFIX):]), "LABELKIT_LOCAL_FILES_ROOT"
         if root is None:

@@ -157,3 +157,33 @@ def test_a_file_of_nothing_but_duplicates_imports_nothing_and_says_so(factory) -
     assert (report.created, report.duplicates) == (0, 2)
     assert report.summary().startswith("Imported 0 tasks")
     assert len(task_data(project)) == 2
+
+
+BOXES = '<View><Image name="img" value="$image"/><RectangleLabels name="box" toName="img"><Label value="Shape"/></RectangleLabels></View>'
+
+
+def test_server_folder_images_export_and_pack_like_uploads(factory, root) -> None:  # noqa: ANN001
+    import zipfile
+
+    from PIL import Image
+
+    from labelkit import exporters, queue, work
+
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=BOXES)
+    import_folder(admin, project, "birds/nested")
+    with session_scope() as s:
+        task = queue.claim_next(s, admin, project.id).task
+    with session_scope() as s:  # a box without the image's size: the export reads it from the file
+        work.submit(s, admin, task.id, [{"id": "r1", "from_name": "box", "to_name": "img", "type": "rectanglelabels",
+                                         "value": {"x": 0, "y": 0, "width": 50, "height": 50, "rectanglelabels": ["Shape"]}}])
+    out = io.BytesIO()
+    with session_scope(write=False) as s:
+        report = exporters.export_project(s, admin, project.id, "COCO", out, with_images=True)
+    assert report.images == 1 and report.missing_images == 0
+    archive = zipfile.ZipFile(out)
+    coco = json.loads(archive.read("annotations.json"))
+    (image,) = coco["images"]
+    with Image.open(root / "birds" / "nested" / "b.png") as original:
+        assert (image["width"], image["height"]) == original.size
+    assert archive.read(image["file_name"]) == (root / "birds" / "nested" / "b.png").read_bytes()
