@@ -12,6 +12,8 @@ def image_source(value: str) -> str | Path | None:
     """A local file for uploaded media (or a server-folder file), the URL itself for web images, else None."""
     value = (value or "").strip()
     if local.is_local(value):
+        if not _of_this_project(value):
+            return None
         try:
             return local.resolve(value)
         except LabelkitError:
@@ -75,9 +77,18 @@ def browser_url(value: str, page_url: str | None) -> str | None:
         return value
     if value.startswith("s3://"):
         return s3_url(value)
-    if local.is_local(value):
+    if local.is_local(value) and _of_this_project(value):
         return _on_this_server(local.signed_url(value, seconds=3600, align=3600), page_url)
     return None
+
+
+def _of_this_project(value: str) -> bool:
+    """Whether the page's project may show this file (its uploads, the samples, server-folder
+    files): a task that names another project's upload shows nothing."""
+    import streamlit as st
+
+    project_id = st.session_state.get("lk_project")
+    return local.readable_by(value, project_id if project_id is not None else -1)
 
 
 def _on_this_server(path: str, page_url: str | None) -> str | None:

@@ -155,3 +155,29 @@ def test_opening_a_page_by_url_without_the_role_is_refused(app_as, factory, role
     assert f"You don't have access to the {page.title()} page" in shown
     assert hidden_text not in shown
     assert not at.tabs and not at.file_uploader
+
+
+def test_a_task_cannot_show_another_projects_upload(factory) -> None:  # noqa: ANN001
+    from streamlit.testing.v1 import AppTest
+
+    from labelkit.storage import local
+
+    admin = factory.user(Role.ADMIN)
+    mine, theirs = factory.project(admin, title="Mine"), factory.project(admin, title="Theirs")
+    own, secret = (local.save_upload(p.id, "x.png", b"\x89PNG") for p in (mine, theirs))
+
+    def page(project_id: int, values: list[str]) -> None:
+        import streamlit as st
+
+        from labelkit.ui import media
+
+        st.session_state["lk_project"] = project_id
+        for value in values:
+            st.text(f"{value} -> {media.image_source(value) is not None} {media.browser_url(value, 'http://localhost:8501/label') is not None}")
+
+    at = AppTest.from_function(page, args=(mine.id, [own, secret, "/data/upload/samples/shape-1.png",
+                                                    f"/data/upload/{mine.id}/../{theirs.id}/{secret.rsplit('/', 1)[1]}"]))
+    at.run()
+    shown = [t.value for t in at.text]
+    assert shown[0].endswith("True True") and shown[1].endswith("False False")
+    assert shown[3].endswith("False False")  # no climbing out of the project's folder either
