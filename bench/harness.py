@@ -155,9 +155,11 @@ def write_tasks(path: Path, count: int) -> Path:
     return path
 
 
-def label_share(instance: Instance, project_id: int, every: int, annotator_email: str = "filler@example.com") -> int:
+def label_share(instance: Instance, project_id: int, every: int, annotator_email: str = "filler@example.com",
+                result: list[dict] | None = None) -> int:
     """Mark tasks labeled in bulk (one submitted annotation on every `every`-th task), the
-    way many annotators' work would leave them; keeps done flags and counters right."""
+    way many annotators' work would leave them; keeps done flags and counters right.
+    result: the annotation's Label Studio result (default: a choice of the text CONFIG)."""
     from sqlalchemy import text
 
     from labelkit.auth.accounts import create_user
@@ -169,8 +171,8 @@ def label_share(instance: Instance, project_id: int, every: int, annotator_email
     with session_scope() as s:
         filler = create_user(s, annotator_email, password="filler password")
         s.add(Membership(project_id=project_id, user_id=filler.id, role="annotator"))
-    result = json.dumps([{"id": "b1", "from_name": "sentiment", "to_name": "text", "type": "choices",
-                          "value": {"choices": ["Positive"]}, "origin": "manual"}])
+    result = json.dumps(result or [{"id": "b1", "from_name": "sentiment", "to_name": "text", "type": "choices",
+                                    "value": {"choices": ["Positive"]}, "origin": "manual"}])
     with session_scope() as s:
         params = {"p": project_id, "u": filler.id, "r": result, "n": every}
         if instance.backend == "sqlite":
