@@ -123,6 +123,18 @@ class Project(SQLModel, table=True):
     label_config: str = Field(sa_type=Text)
     overlap: int = 1
     sampling: str = Field(default="sequential", max_length=20)
+    # Team quality: the share of tasks (percent) that get `overlap`
+    # annotators, the others one; "auto" (the queue) or "manual" (only assigned tasks);
+    # whether submissions wait for review and in which order reviewers get them; the share
+    # of each annotator's new tasks taken from gold tasks, and the accuracy on gold below
+    # which an annotator is paused (after gold_min_tasks gold tasks).
+    overlap_percent: int = Field(default=100, sa_column_kwargs={"server_default": "100"})
+    distribution: str = Field(default="auto", max_length=20, sa_column_kwargs={"server_default": "auto"})
+    review_required: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    review_order: str = Field(default="oldest", max_length=20, sa_column_kwargs={"server_default": "oldest"})
+    gold_percent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    gold_min_accuracy: float | None = None
+    gold_min_tasks: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     # Live (not deleted) tasks, and those of them done; kept by labelkit/counts.py.
     task_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     done_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -142,6 +154,9 @@ class Membership(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", index=True, ondelete="CASCADE")
     role: str = Field(max_length=20)
     created_at: datetime = created_column()
+    # An annotator paused in this project (by a manager, or below the gold accuracy) gets no new tasks.
+    paused_at: datetime | None = time_column()
+    paused_reason: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
 
 
 class Invite(SQLModel, table=True):
@@ -217,6 +232,8 @@ class Annotation(SQLModel, table=True):
     review_status: str | None = Field(default=None, max_length=20)
     # A reviewer's corrected result; the annotator's own result stays in `result`.
     reviewed_result: list | None = json_column(nullable=True)
+    # The answer others are measured against; a task with one is a gold task.
+    ground_truth: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     lead_time: float = 0.0
     created_at: datetime = created_column()
     updated_at: datetime = created_column()
@@ -310,3 +327,47 @@ class StorageObject(SQLModel, table=True):
     key: str = Field(max_length=1024)
     tasks: int = 0
     synced_at: datetime = created_column()
+
+
+class TaskAssignment(SQLModel, table=True):
+    """A task a manager gave to a person: it goes to them (and only to its assignees)."""
+
+    __tablename__ = "task_assignments"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"), Index("ix_task_assignments_user_project", "user_id", "project_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
+    task_id: int = Field(foreign_key="tasks.id", ondelete="CASCADE")
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    assigned_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_column()
+
+
+class Comment(SQLModel, table=True):
+    """A comment on a task; @mentions notify the people named."""
+
+    __tablename__ = "comments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True, ondelete="CASCADE")
+    task_id: int = Field(foreign_key="tasks.id", index=True, ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    text: str = Field(sa_type=Text)
+    created_at: datetime = created_column()
+    resolved_at: datetime | None = time_column()
+
+
+class Notification(SQLModel, table=True):
+    """Something a person should see in the app: work sent back, a new assignment, a mention."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    project_id: int | None = Field(default=None, foreign_key="projects.id", ondelete="CASCADE")
+    task_id: int | None = Field(default=None, foreign_key="tasks.id", ondelete="CASCADE")
+    kind: str = Field(max_length=30)
+    text: str = Field(sa_type=Text)
+    created_at: datetime = created_column()
+    read_at: datetime | None = time_column()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 
 from sqlmodel import Session, func, select
 
@@ -14,6 +15,9 @@ from labelkit.errors import Conflict, InvalidInput, NotFound
 from labelkit.models import Annotation, AnnotationState, Membership, Project, Role, Task, User, utcnow
 
 SAMPLING = {"sequential": "In order of import", "random": "Random order"}
+DISTRIBUTION = {"auto": "Automatic: the queue hands out the next task", "manual": "Manual: people get only the tasks assigned to them"}
+REVIEW_ORDER = {"oldest": "Oldest submissions first", "newest": "Newest submissions first", "random": "Random order",
+                "disagreement": "Tasks where annotators disagree most first"}
 MAX_OVERLAP = 20
 
 
@@ -25,6 +29,18 @@ class ProjectFields:
     instructions: str = ""
     overlap: int = 1
     sampling: str = "sequential"
+    overlap_percent: int = 100  # the share of tasks that get `overlap` annotators; the others get one
+    distribution: str = "auto"
+    review_required: bool = True
+    review_order: str = "oldest"
+    gold_percent: int = 0  # the share of an annotator's new tasks taken from gold tasks
+    gold_min_accuracy: float | None = None  # pause an annotator below this accuracy on gold (0-1)
+    gold_min_tasks: int = 5  # ... once they have done this many gold tasks
+
+    @classmethod
+    def of(cls, project: Project) -> ProjectFields:
+        """A project's current settings, to edit."""
+        return cls(**{f.name: getattr(project, f.name) for f in dataclass_fields(cls)})
 
 
 def _validate(fields: ProjectFields) -> ProjectFields:
@@ -37,6 +53,18 @@ def _validate(fields: ProjectFields) -> ProjectFields:
         raise InvalidInput(f"Annotations per task must be between 1 and {MAX_OVERLAP}.")
     if fields.sampling not in SAMPLING:
         raise InvalidInput(f"Sampling must be one of: {', '.join(SAMPLING)}.")
+    if not 1 <= int(fields.overlap_percent) <= 100:
+        raise InvalidInput("The share of tasks with that many annotators is a percentage between 1 and 100.")
+    if fields.distribution not in DISTRIBUTION:
+        raise InvalidInput(f"Distribution must be one of: {', '.join(DISTRIBUTION)}.")
+    if fields.review_order not in REVIEW_ORDER:
+        raise InvalidInput(f"Review order must be one of: {', '.join(REVIEW_ORDER)}.")
+    if not 0 <= int(fields.gold_percent) <= 100:
+        raise InvalidInput("The share of gold tasks is a percentage between 0 and 100.")
+    if fields.gold_min_accuracy is not None and not 0 <= float(fields.gold_min_accuracy) <= 1:
+        raise InvalidInput("The lowest accuracy on gold tasks is between 0 and 1 (e.g. 0.8 for 80%).")
+    if not 1 <= int(fields.gold_min_tasks) <= 1000:
+        raise InvalidInput("Judge accuracy on gold after between 1 and 1000 gold tasks.")
     check_config(fields.label_config)
     fields.title = title
     return fields

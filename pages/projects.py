@@ -61,10 +61,7 @@ with settings_tab:
     key = f"lk_edit_{project.id}"
     with session_scope(write=False) as session:
         first, _ = list_tasks(session, user, project.id, limit=1)
-    current = ProjectFields(
-        title=project.title, label_config=project.label_config, description=project.description,
-        instructions=project.instructions, overlap=project.overlap, sampling=project.sampling,
-    )
+    current = ProjectFields.of(project)
     fields = project_form(key, current, first[0]["data"] if first else None, "Save changes")
     if fields:
         try:

@@ -8,7 +8,7 @@ import streamlit as st
 from labelkit.config import check_config, task_config
 from labelkit.config.templates import TEMPLATES, template
 from labelkit.errors import InvalidInput
-from labelkit.projects import MAX_OVERLAP, SAMPLING, ProjectFields
+from labelkit.projects import DISTRIBUTION, MAX_OVERLAP, REVIEW_ORDER, SAMPLING, ProjectFields
 from labelkit.ui import labeling
 
 
@@ -46,6 +46,7 @@ def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_l
         "Order of tasks", list(SAMPLING), index=list(SAMPLING).index(initial.sampling), format_func=SAMPLING.get,
         key=f"{key}_sampling",
     )
+    quality = _quality_settings(key, initial)
 
     st.markdown("**Label config** (Label Studio's XML: paste one from Label Studio, or start from a template)")
     editor, preview = st.columns(2, gap="large")
@@ -85,5 +86,41 @@ def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_l
         return None
     return ProjectFields(
         title=title, label_config=config, description=description, instructions=instructions,
-        overlap=int(overlap), sampling=sampling,
+        overlap=int(overlap), sampling=sampling, **quality,
     )
+
+
+def _quality_settings(key: str, initial: ProjectFields) -> dict:
+    """Distribution, review and gold tasks, folded away: the defaults suit most projects."""
+    with st.expander("Distribution, review and gold tasks", icon=":material/tune:"):
+        left, right = st.columns(2)
+        overlap_percent = left.number_input(
+            "Share of tasks with that many annotators (%)", min_value=1, max_value=100, value=initial.overlap_percent,
+            key=f"{key}_overlap_percent", help="E.g. 10: one task in ten gets the annotations above (for agreement), the rest one.",
+        )
+        distribution = right.selectbox(
+            "Distribution", list(DISTRIBUTION), index=list(DISTRIBUTION).index(initial.distribution),
+            format_func=DISTRIBUTION.get, key=f"{key}_distribution",
+        )
+        review_required = left.toggle("Submissions wait for review", value=initial.review_required, key=f"{key}_review_required",
+                                      help="Off: submitted work is final and never enters the review queue.")
+        review_order = right.selectbox(
+            "Review queue order", list(REVIEW_ORDER), index=list(REVIEW_ORDER).index(initial.review_order),
+            format_func=REVIEW_ORDER.get, key=f"{key}_review_order",
+        )
+        gold_percent = left.number_input(
+            "Gold tasks mixed into each queue (%)", min_value=0, max_value=100, value=initial.gold_percent,
+            key=f"{key}_gold_percent", help="Tasks with a ground-truth annotation, given unannounced to measure accuracy.",
+        )
+        pause = right.number_input(
+            "Pause annotators below this accuracy on gold (%)", min_value=0, max_value=100,
+            value=round(initial.gold_min_accuracy * 100) if initial.gold_min_accuracy is not None else 0,
+            key=f"{key}_gold_min_accuracy", help="0: never pause.",
+        )
+        gold_min_tasks = left.number_input("... after this many gold tasks", min_value=1, max_value=1000,
+                                           value=initial.gold_min_tasks, key=f"{key}_gold_min_tasks")
+    return {
+        "overlap_percent": int(overlap_percent), "distribution": distribution, "review_required": bool(review_required),
+        "review_order": review_order, "gold_percent": int(gold_percent),
+        "gold_min_accuracy": pause / 100 if pause else None, "gold_min_tasks": int(gold_min_tasks),
+    }
