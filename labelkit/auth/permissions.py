@@ -32,6 +32,10 @@ class Capability(StrEnum):
     PROJECT_EXPORT = "project.export"
     PROGRESS_VIEW = "progress.view"
     STORAGE_MANAGE = "storage.manage"
+    TASK_ASSIGN = "task.assign"  # assign tasks, release locks, pause and resume annotators
+    GROUND_TRUTH = "annotation.ground_truth"  # mark annotations as ground truth (gold tasks)
+    TASK_COMMENT = "task.comment"  # comment on tasks (and mention people)
+    TASK_BROWSE = "task.browse"  # the data manager: every task with its annotations
 
 
 C = Capability
@@ -43,8 +47,8 @@ PORTAL_CAPABILITIES: set[Capability] = {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RES
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.ADMIN: frozenset(Capability),
     Role.MANAGER: frozenset(set(Capability) - {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE, C.SERVER_FILES}),
-    Role.REVIEWER: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE, C.ANNOTATION_REVIEW, C.PROGRESS_VIEW}),
-    Role.ANNOTATOR: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE}),
+    Role.REVIEWER: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE, C.ANNOTATION_REVIEW, C.PROGRESS_VIEW, C.TASK_COMMENT, C.TASK_BROWSE}),
+    Role.ANNOTATOR: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE, C.TASK_COMMENT}),
 }
 
 # What a capability lets someone do, for refusals a person can act on.
@@ -67,6 +71,10 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.PROJECT_EXPORT: "export this project",
     C.PROGRESS_VIEW: "see the team's progress in this project",
     C.STORAGE_MANAGE: "connect this project's cloud storage",
+    C.TASK_ASSIGN: "assign tasks and manage who works on what in this project",
+    C.GROUND_TRUTH: "mark ground truth in this project",
+    C.TASK_COMMENT: "comment on tasks in this project",
+    C.TASK_BROWSE: "browse every task of this project",
 }
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3, Role.ADMIN: 4}

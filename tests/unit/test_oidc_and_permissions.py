@@ -99,6 +99,10 @@ def test_roles_and_capabilities(factory) -> None:
         Capability.PROJECT_EXPORT: {Role.MANAGER},
         Capability.PROJECT_DELETE: {Role.MANAGER},
         Capability.MEMBER_INVITE: {Role.MANAGER},
+        Capability.TASK_ASSIGN: {Role.MANAGER},
+        Capability.GROUND_TRUTH: {Role.MANAGER},
+        Capability.TASK_BROWSE: {Role.MANAGER, Role.REVIEWER},
+        Capability.TASK_COMMENT: {Role.MANAGER, Role.REVIEWER, Role.ANNOTATOR},
     }
     with session_scope() as s:
         for capability, allowed in expectations.items():
