@@ -61,8 +61,10 @@ class ExportReport:
     missing_images: int = 0  # could not be read: listed in missing-images.txt in the archive
 
 
-def _task_filter(project: Project, only: Only, annotator: str | None = None):  # noqa: ANN202
+def _task_filter(project: Project, only: Only, annotator: str | None = None, task_ids: list[int] | None = None):  # noqa: ANN202
     condition = and_(Task.project_id == project.id, Task.deleted_at.is_(None))
+    if task_ids is not None:  # a selection from the data manager
+        condition = and_(condition, col(Task.id).in_(sorted({int(t) for t in task_ids})))
     if annotator:  # the tasks this person submitted an annotation of
         condition = and_(condition, exists().where(
             Annotation.task_id == Task.id, Annotation.user_id == User.id, func.lower(User.email) == annotator.lower(),
@@ -85,12 +87,12 @@ def count_tasks(session: Session, actor: User, project_id: int, only: Only | str
     return _count(session, project, Only(only), annotator)
 
 
-def _count(session: Session, project: Project, only: Only, annotator: str | None = None) -> int:
-    if only == Only.ALL and not annotator:
+def _count(session: Session, project: Project, only: Only, annotator: str | None = None, task_ids: list[int] | None = None) -> int:
+    if only == Only.ALL and not annotator and task_ids is None:
         return project.task_count
-    if only == Only.COMPLETED and not annotator:
+    if only == Only.COMPLETED and not annotator and task_ids is None:
         return project.done_count
-    return session.exec(select(func.count(Task.id)).where(_task_filter(project, only, annotator))).one()
+    return session.exec(select(func.count(Task.id)).where(_task_filter(project, only, annotator, task_ids))).one()
 
 
 def annotators(session: Session, actor: User, project_id: int) -> list[str]:
@@ -117,12 +119,13 @@ def export_project(
     predictions: bool = True,
     one_per_task: bool = False,
     with_images: bool = False,
+    task_ids: list[int] | None = None,
 ) -> ExportReport:
     """Write the project in a format to `out`; the page and the CLI write the same bytes.
     annotator: only this person's annotations (and the tasks they annotated); predictions:
     with the models' predictions; one_per_task: one annotation per task (see choose.one);
     with_images: pack the images into the archive (formats with packs_images; see
-    labelkit.exporters.images)."""
+    labelkit.exporters.images); task_ids: only these tasks (a selection in the data manager)."""
     project = get_project(session, actor, project_id, Capability.PROJECT_EXPORT)
     fmt = exporter(format_name)
     try:
@@ -136,7 +139,9 @@ def export_project(
     if with_images and not fmt.packs_images:
         can = ", ".join(n for n, f in FORMATS.items() if f.packs_images)
         raise InvalidInput(f"{fmt.title} cannot pack images; formats that can: {can}.")
-    total = _count(session, project, only, annotator)
+    if task_ids is not None and not task_ids:
+        raise InvalidInput("Pick the tasks to export.")
+    total = _count(session, project, only, annotator, task_ids)
     done = 0
 
     def tick() -> None:
@@ -145,7 +150,7 @@ def export_project(
         if progress and (done % 200 == 0 or done == total):
             progress(done, total)
 
-    condition = _task_filter(project, only, annotator)
+    condition = _task_filter(project, only, annotator, task_ids)
     selection = reader.Selection(only == Only.ACCEPTED, annotator, predictions, one_per_task)
     ctx = ExportContext(
         project=project,
