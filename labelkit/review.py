@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
-from labelkit import audit
+from labelkit import audit, notify
 from labelkit.auth.permissions import Capability
 from labelkit.config import task_config
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
@@ -14,6 +15,7 @@ from labelkit.models import (
     Annotation,
     AnnotationState,
     Prediction,
+    Project,
     Review,
     ReviewAction,
     ReviewStatus,
@@ -39,10 +41,21 @@ class TaskReview:
     predictions: list[Prediction]
 
 
+ORDERS = ("oldest", "newest", "random", "disagreement")
+# Random and disagreement orders look at this many of the oldest waiting annotations (a
+# window, so the page stays fast however long the queue is).
+ORDER_WINDOW = 500
+
+
 def review_queue(session: Session, actor: User, project_id: int, limit: int = 100) -> list[dict]:
-    """Submitted annotations waiting for review, oldest first; never the reviewer's own."""
-    get_project(session, actor, project_id, Capability.ANNOTATION_REVIEW)
-    rows = session.exec(
+    """Submitted annotations waiting for review, in the project's review order; never the reviewer's own.
+
+    oldest/newest: by submission time. random: a shuffle of the oldest ORDER_WINDOW. disagreement:
+    of the oldest ORDER_WINDOW, the tasks whose annotators agree least first (tasks with nothing to
+    compare after them, oldest first)."""
+    project = get_project(session, actor, project_id, Capability.ANNOTATION_REVIEW)
+    order = project.review_order if project.review_order in ORDERS else "oldest"
+    query = (
         select(Annotation, User.email)
         .join(Task, Task.id == Annotation.task_id)
         .join(User, User.id == Annotation.user_id, isouter=True)
@@ -54,13 +67,33 @@ def review_queue(session: Session, actor: User, project_id: int, limit: int = 10
             Task.deleted_at.is_(None),
             col(Annotation.user_id).is_distinct_from(actor.id),
         )
-        .order_by(col(Annotation.submitted_at), col(Annotation.id))
-        .limit(limit)
-    ).all()
+    )
+    if order == "newest":
+        query = query.order_by(col(Annotation.submitted_at).desc(), col(Annotation.id).desc()).limit(limit)
+    else:
+        window = limit if order == "oldest" else max(limit, ORDER_WINDOW)
+        query = query.order_by(col(Annotation.submitted_at), col(Annotation.id)).limit(window)
+    rows = list(session.exec(query).all())
+    if order == "random":
+        random.shuffle(rows)
+    elif order == "disagreement":
+        rows = _least_agreement_first(session, project, rows)
     return [
         {"annotation_id": a.id, "task_id": a.task_id, "annotator": email or "(unknown)", "submitted": a.submitted_at, "result": a.result}
-        for a, email in rows
+        for a, email in rows[:limit]
     ]
+
+
+def _least_agreement_first(session: Session, project: Project, rows: list) -> list:
+    # Imported here: agreement reads annotations and reviews, and review should not wait on its imports.
+    from labelkit import agreement
+
+    scores: dict[int, float | None] = {}
+    for annotation, _ in rows:
+        if annotation.task_id not in scores:
+            scores[annotation.task_id] = agreement.task_agreement(session, project, annotation.task_id)
+    # sorted() is stable: within one score, oldest first as fetched.
+    return sorted(rows, key=lambda row: (scores[row[0].task_id] is None, scores[row[0].task_id] or 0.0))
 
 
 def own_pending(session: Session, actor: User, project_id: int) -> int:
@@ -138,7 +171,9 @@ def reject(session: Session, actor: User, annotation_id: int, comment: str) -> R
         raise InvalidInput("Say what is wrong, so the annotator can fix it.")
     annotation = _reviewable(session, actor, annotation_id)
     annotation.review_status = ReviewStatus.REJECTED
-    return _record(session, actor, annotation, ReviewAction.REJECT, comment)
+    review = _record(session, actor, annotation, ReviewAction.REJECT, comment)
+    _tell_annotator(session, actor, annotation, "rejected", f"sent task {annotation.task_id} back to you: {comment.strip()}")
+    return review
 
 
 def fix(session: Session, actor: User, annotation_id: int, result: list, comment: str = "") -> Review:
@@ -152,7 +187,43 @@ def fix(session: Session, actor: User, annotation_id: int, result: list, comment
     annotation.reviewed_result = result
     annotation.review_status = ReviewStatus.ACCEPTED
     annotation.updated_at = utcnow()
-    return _record(session, actor, annotation, ReviewAction.FIX, comment, result)
+    review = _record(session, actor, annotation, ReviewAction.FIX, comment, result)
+    note = f": {comment.strip()}" if comment.strip() else "; your original answer is kept beside the fix."
+    _tell_annotator(session, actor, annotation, "fixed", f"fixed and accepted your answer on task {annotation.task_id}{note}")
+    return review
+
+
+def _tell_annotator(session: Session, actor: User, annotation: Annotation, kind: str, text: str) -> None:
+    if annotation.user_id is not None:
+        who = actor.name or actor.email
+        notify.send(session, annotation.user_id, kind, f"{who} {text}", annotation.project_id, annotation.task_id)
+
+
+def send_to_review(session: Session, actor: User, project_id: int, task_ids: list[int]) -> int:
+    """Put these tasks' submitted annotations back in the review queue (a manager's second look).
+
+    A reviewer's earlier fix stays on the annotation (kept, not lost) until the next review.
+    Returns how many annotations now wait for review."""
+    get_project(session, actor, project_id, Capability.TASK_ASSIGN)
+    ids = sorted({int(t) for t in task_ids})
+    if not ids:
+        raise InvalidInput("Pick the tasks to send to review.")
+    annotations = session.exec(
+        select(Annotation).where(
+            Annotation.project_id == project_id,
+            col(Annotation.task_id).in_(ids),
+            Annotation.state == AnnotationState.SUBMITTED,
+            Annotation.deleted_at.is_(None),
+            col(Annotation.review_status).is_distinct_from(ReviewStatus.PENDING),
+        )
+    ).all()
+    for annotation in annotations:
+        annotation.review_status = ReviewStatus.PENDING
+        session.add(annotation)
+    for task_id in sorted({a.task_id for a in annotations}):  # one event per task: its history shows it
+        audit.record(session, actor, "review.requested", f"task:{task_id}", project_id, task=task_id)
+    session.flush()
+    return len(annotations)
 
 
 def effective_result(annotation: Annotation) -> list:

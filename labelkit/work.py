@@ -12,7 +12,7 @@ from labelkit.cloud.targets import annotation_submitted
 from labelkit.config import task_config
 from labelkit.db import write_lock
 from labelkit.errors import InvalidInput
-from labelkit.models import Annotation, AnnotationState, AnnotationVersion, ReviewStatus, TaskLock, User, utcnow
+from labelkit.models import Annotation, AnnotationState, AnnotationVersion, Project, ReviewStatus, TaskLock, User, utcnow
 from labelkit.results import missing_required
 
 
@@ -75,8 +75,10 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
         annotation.result = result
         annotation.updated_at = now
         annotation.lead_time += max(lead_time, 0.0)
-        if annotation.review_status != ReviewStatus.PENDING:
-            annotation.review_status = ReviewStatus.PENDING
+        # Work a reviewer sent back goes back to review even where review is not required.
+        waiting = _review_status(project, annotation.review_status == ReviewStatus.REJECTED)
+        if annotation.review_status != waiting:
+            annotation.review_status = waiting
             annotation.reviewed_result = None
         outcome = SubmitOutcome(annotation, True, "Updated.")
     else:
@@ -94,7 +96,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
         annotation.lead_time += max(lead_time, 0.0)
         if room:
             annotation.state = AnnotationState.SUBMITTED
-            annotation.review_status = ReviewStatus.PENDING
+            annotation.review_status = _review_status(project)
             annotation.submitted_at = now
             done_delta = counts.annotation_counted(session, task, project.overlap, +1)
             outcome = SubmitOutcome(annotation, True, "Submitted.")
@@ -112,6 +114,13 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
     counts.done_changed(session, project.id, done_delta)
     annotation_submitted(session, annotation)  # to target storages after the commit; never raises
     return outcome
+
+
+def _review_status(project: Project, sent_back: bool = False) -> str | None:
+    """A submission waits for review ("pending") when the project requires review; else it is
+    not reviewed (None): it never enters the review queue, and the "accepted" export filter keeps
+    meaning "a reviewer accepted it" (export "completed" to get everything submitted)."""
+    return ReviewStatus.PENDING if project.review_required or sent_back else None
 
 
 def skip(session: Session, actor: User, task_id: int) -> Annotation:
