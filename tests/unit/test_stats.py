@@ -11,7 +11,14 @@ from sqlmodel import select
 from labelkit import stats
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
-from labelkit.models import Annotation, AnnotationState, Review, ReviewAction, Role, Task
+from labelkit.models import (
+    Annotation,
+    AnnotationState,
+    Review,
+    ReviewAction,
+    Role,
+    Task,
+)
 
 DAY1, DAY2, DAY3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 
@@ -25,7 +32,7 @@ def at(day: date, hour: int = 10) -> datetime:
 
 
 @pytest.fixture
-def team(factory):  # noqa: ANN001, ANN201
+def team(factory):
     """Overlap 2, four tasks. alice: t1 Positive (day 1, 10 s, accepted), t2 Negative (day 1, 20 s,
     rejected), t3 Positive (day 2, 30 s, pending), skipped t4 (day 2). bob: t1 Positive (day 2, 40 s,
     fixed to Negative by a reviewer), t2 Positive (day 3, 100 s, not reviewed). t1 and t2 are done."""
@@ -39,7 +46,7 @@ def team(factory):  # noqa: ANN001, ANN201
     with session_scope() as s:
         t1, t2, t3, t4 = s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all()
 
-        def add(user, task_id, label, when, lead, status, state=AnnotationState.SUBMITTED, fixed=None):  # noqa: ANN001, ANN202
+        def add(user, task_id, label, when, lead, status, state=AnnotationState.SUBMITTED, fixed=None):
             a = Annotation(task_id=task_id, project_id=project.id, user_id=user.id, state=state,
                            result=choice(label) if label else [], review_status=status, reviewed_result=fixed,
                            lead_time=lead, created_at=when, updated_at=when,
@@ -62,12 +69,12 @@ def team(factory):  # noqa: ANN001, ANN201
     return {"project": project, "manager": manager, "reviewer": reviewer, "annotator": annotator, "alice": alice, "bob": bob}
 
 
-def board(team, **filters):  # noqa: ANN001, ANN003, ANN201
+def board(team, **filters):
     with session_scope(write=False) as s:
         return stats.dashboard(s, team["manager"], team["project"].id, stats.Filters(**filters))
 
 
-def test_progress_over_time_counts_submissions_and_done_tasks_per_day(team) -> None:  # noqa: ANN001
+def test_progress_over_time_counts_submissions_and_done_tasks_per_day(team) -> None:
     d = board(team)
     assert d.progress == [
         {"day": "2026-11-01", "submissions": 2, "done": 0, "cumulative_submissions": 2, "cumulative_done": 0},
@@ -85,7 +92,7 @@ def test_progress_over_time_counts_submissions_and_done_tasks_per_day(team) -> N
     assert d.tiles["submitted"] == 5 and d.tiles["skipped"] == 1 and d.tiles["people"] == 2
 
 
-def test_lead_time_quantiles_skip_rate_and_review_outcomes_per_person(team) -> None:  # noqa: ANN001
+def test_lead_time_quantiles_skip_rate_and_review_outcomes_per_person(team) -> None:
     d = board(team)
     people = {row["annotator"]: row for row in d.people}
     alice, bob = people[team["alice"].email], people[team["bob"].email]
@@ -104,7 +111,7 @@ def test_lead_time_quantiles_skip_rate_and_review_outcomes_per_person(team) -> N
     assert d.tiles["accept_rate"] == pytest.approx(2 / 3)  # accepted + fixed over reviewed (accepted, fixed, rejected)
 
 
-def test_quantiles_match_postgresql_percentile_cont(team, database_url) -> None:  # noqa: ANN001
+def test_quantiles_match_postgresql_percentile_cont(team, database_url) -> None:
     if database_url.startswith("sqlite"):
         pytest.skip("percentile_cont is PostgreSQL's")
     with session_scope(write=False) as s:
@@ -116,7 +123,7 @@ def test_quantiles_match_postgresql_percentile_cont(team, database_url) -> None:
     assert (d.tiles["lead_p10"], d.tiles["lead_median"], d.tiles["lead_p90"]) == pytest.approx(tuple(expected))
 
 
-def test_label_distribution_counts_the_reviewers_fix(team) -> None:  # noqa: ANN001
+def test_label_distribution_counts_the_reviewers_fix(team) -> None:
     d = board(team)
     # Positive: alice t1, alice t3, bob t2; Negative: alice t2 and bob t1 (fixed from Positive)
     assert d.labels == [
@@ -130,7 +137,7 @@ def test_label_distribution_counts_the_reviewers_fix(team) -> None:  # noqa: ANN
     assert sampled and sorted((r["value"], r["count"]) for r in rows) == [("Negative", 1), ("Positive", 1)]
 
 
-def test_date_and_person_filters(team) -> None:  # noqa: ANN001
+def test_date_and_person_filters(team) -> None:
     d = board(team, since=DAY2, until=DAY2)
     assert d.progress == [{"day": "2026-11-02", "submissions": 2, "done": 1, "cumulative_submissions": 2, "cumulative_done": 1}]
     people = {row["annotator"]: row for row in d.people}
@@ -147,12 +154,12 @@ def test_date_and_person_filters(team) -> None:  # noqa: ANN001
     assert d.progress == [] and d.people == [] and d.labels == [] and d.tiles["lead_median"] is None
 
 
-def test_bad_dates_are_refused(team) -> None:  # noqa: ANN001
+def test_bad_dates_are_refused(team) -> None:
     with pytest.raises(InvalidInput, match="after the end date"):
         board(team, since=DAY3, until=DAY1)
 
 
-def test_who_may_see_the_dashboard(team) -> None:  # noqa: ANN001
+def test_who_may_see_the_dashboard(team) -> None:
     with session_scope(write=False) as s:
         assert stats.dashboard(s, team["reviewer"], team["project"].id).tiles["submitted"] == 5
         with pytest.raises(PermissionDenied):
