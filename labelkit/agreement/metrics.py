@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
-from shapely import affinity
+from shapely import affinity, make_valid
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -254,7 +254,7 @@ def ellipse(x: float, y: float, rx: float, ry: float, rotation: float = 0.0) -> 
 
 def polygon(points: Sequence[Sequence[float]]) -> BaseGeometry:
     shape = Polygon(points) if len(points) >= 3 else Polygon()
-    return shape if shape.is_valid else shape.buffer(0)  # a self-crossing outline: its area
+    return shape if shape.is_valid else make_valid(shape)  # a self-crossing outline: all it encloses
 
 
 def iou(x: BaseGeometry, y: BaseGeometry) -> float:
