@@ -16,7 +16,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import AnnotationState, ReviewStatus
 from labelkit.results import build_result, summary, values_of
-from labelkit.ui import controls, labeling
+from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.timings import timed
 
@@ -27,6 +27,9 @@ if project is None:
     st.info("You are not in any project yet. Ask a project manager to invite you to one.")
     st.stop()
 opened: dict = st.session_state.setdefault("lk_open", {})
+if st.query_params.get("task", "").isdigit():  # a link to one task (from the Inbox)
+    opened[project.id] = int(st.query_params["task"])
+    del st.query_params["task"]
 FLASH = "lk_flash"
 
 st.title(project.title, anchor=False)
@@ -177,6 +180,7 @@ def _workspace() -> None:
         buttons.button("Back to the queue", icon=":material/arrow_back:", key="lk_back",
                        on_click=finish, args=(prefix, ("ok", "Back to the queue.")))
     st.caption(f"{labeling.SUBMIT_SHORTCUT} submits · number keys pick choices that have a hotkey")
+    task_talk.panel(user, task.id, "label", expanded=assignment.reason == "rejected")
     recent_work()
 
 

@@ -10,7 +10,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import ReviewStatus
 from labelkit.results import build_result, values_of
-from labelkit.ui import controls, labeling
+from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
 
 user = page_user("review")
@@ -119,3 +119,4 @@ with detail:
             else:
                 st.session_state["lk_review_flash"] = message
                 st.rerun()
+    task_talk.panel(user, task_id, "review", expanded=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from labelkit import notify
 from labelkit.auth.permissions import (
     DESCRIPTIONS,
     Capability,
@@ -39,6 +40,7 @@ PAGES: list[PageSpec] = [
     PageSpec("home", "Home", ":material/home:", "Work"),
     PageSpec("label", "Label", ":material/edit_note:", "Work", (C.TASK_ANNOTATE,)),
     PageSpec("review", "Review", ":material/fact_check:", "Work", (C.ANNOTATION_REVIEW,)),
+    PageSpec("inbox", "Inbox", ":material/inbox:", "Work"),
     PageSpec("projects", "Projects", ":material/folder_open:", "Manage", (C.PROJECT_EDIT, C.PROJECT_CREATE)),
     PageSpec("import", "Import", ":material/upload_file:", "Manage", (C.TASK_IMPORT,)),
     PageSpec("export", "Export", ":material/download:", "Manage", (C.PROJECT_EXPORT,)),
@@ -62,11 +64,12 @@ def navigation(user: User) -> st.navigation:
     """Every page is routable; the ones a person may not use are hidden from their menu."""
     with session_scope(write=False) as session:
         held = capabilities_anywhere(session, user)
+        unread = notify.count_unread(session, user)
     sections: dict[str, list] = {}
     for spec in PAGES:
         page = st.Page(
             spec.path,
-            title=spec.title,
+            title=f"{spec.title} ({unread})" if spec.key == "inbox" and unread else spec.title,
             icon=spec.icon,
             url_path="" if spec.key == "home" else spec.key,
             default=spec.key == "home",
