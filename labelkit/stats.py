@@ -81,6 +81,11 @@ def _bounds(filters: Filters) -> tuple[datetime | None, datetime | None]:
     return low, high
 
 
+def period(filters: Filters) -> tuple[datetime | None, datetime | None]:
+    """The filter's days as [since, until) instants in UTC (for services that take instants)."""
+    return _bounds(filters)
+
+
 def _in_range(column, filters: Filters):
     low, high = _bounds(filters)
     conditions = []

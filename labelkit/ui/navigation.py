@@ -41,6 +41,8 @@ PAGES: list[PageSpec] = [
     PageSpec("label", "Label", ":material/edit_note:", "Work", (C.TASK_ANNOTATE,)),
     PageSpec("review", "Review", ":material/fact_check:", "Work", (C.ANNOTATION_REVIEW,)),
     PageSpec("inbox", "Inbox", ":material/inbox:", "Work"),
+    PageSpec("dashboard", "Dashboard", ":material/monitoring:", "Manage", (C.PROGRESS_VIEW,)),
+    PageSpec("tasks", "Tasks", ":material/table_view:", "Manage", (C.TASK_BROWSE,)),
     PageSpec("projects", "Projects", ":material/folder_open:", "Manage", (C.PROJECT_EDIT, C.PROJECT_CREATE)),
     PageSpec("import", "Import", ":material/upload_file:", "Manage", (C.TASK_IMPORT,)),
     PageSpec("export", "Export", ":material/download:", "Manage", (C.PROJECT_EXPORT,)),
