@@ -43,7 +43,7 @@ def test_the_dashboard_shows_the_team_and_offers_csv(app_as, factory) -> None:
     assert metrics["Answers submitted"] == "3"
     assert metrics["Skip rate"] == "25%"  # bob's one skip over 3 answers and 1 skip
     assert metrics["Median lead time"] == "20 s"
-    people = [df.value for df in at.dataframe][0]
+    people = next(df.value for df in at.dataframe)
     assert sorted(people["annotator"]) == sorted([alice.email, bob.email])
     assert len(at.get("download_button")) >= 4  # progress, throughput, people, labels
 
@@ -78,7 +78,7 @@ def test_the_task_table_filters_pages_and_acts_on_a_selection(app_as, factory) -
     at.text_input(key=f"{P}_search").input("").run()
 
     # Pages of 25 hold all four; the pager has nowhere to go.
-    assert [b for b in at.button if b.label == "Next"][0].disabled
+    assert next(b for b in at.button if b.label == "Next").disabled
 
     # Delete the last task: the page names what goes and asks first.
     at.session_state[f"{P}_table_{at.session_state[f'{P}_gen']}_1"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
