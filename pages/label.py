@@ -19,6 +19,7 @@ from labelkit.results import build_result, summary, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.timings import timed
+from labelkit.ui.workload import empty_queue_notice
 
 user = page_user("label")
 project = choose_project(user, Capability.TASK_ANNOTATE)
@@ -46,7 +47,7 @@ def finish(prefix: str, message: tuple[str, str]) -> None:
     st.session_state[f"lk_worked_{project.id}"] = True
 
 
-def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:  # noqa: ANN001
+def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:
     result = build_result(config, controls.current_values(config, prefix), previous=previous)
     try:
         with session_scope() as session:
@@ -126,7 +127,8 @@ def _workspace() -> None:
         {"ok": st.success, "warn": st.warning, "error": st.error}[flash[0]](flash[1])
 
     if assignment is None:
-        st.success("You're all done here: no more tasks are waiting for you in this project.", icon=":material/celebration:")
+        if not empty_queue_notice(user, project):
+            st.success("You're all done here: no more tasks are waiting for you in this project.", icon=":material/celebration:")
         recent_work()
         return
 
@@ -180,7 +182,7 @@ def _workspace() -> None:
         buttons.button("Back to the queue", icon=":material/arrow_back:", key="lk_back",
                        on_click=finish, args=(prefix, ("ok", "Back to the queue.")))
     st.caption(f"{labeling.SUBMIT_SHORTCUT} submits · number keys pick choices that have a hotkey")
-    task_talk.panel(user, task.id, "label", expanded=assignment.reason == "rejected")
+    task_talk.panel(user, task.id, "label", expanded=bool(assignment.review_comment))
     recent_work()
 
 

@@ -5,7 +5,6 @@ plain text (st.text, table cells), never as Markdown or HTML."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from labelkit import comments, history
@@ -83,10 +82,7 @@ def _history(events: list[history.Event]) -> None:
     if not events:
         st.caption("Nothing has happened to this task yet.")
         return
-    table = pd.DataFrame(
-        [{"when": e.at, "who": e.who or "—", "what": e.what, "comment": e.detail} for e in events]
-    )
-    st.dataframe(
-        table, hide_index=True, width="stretch",
-        column_config={"when": st.column_config.DatetimeColumn(format="MMM D, HH:mm:ss", width="small")},
-    )
+    with st.container(gap=None):
+        for e in events:
+            who = f"{e.who} " if e.who else ""
+            st.text(f"{e.at:%b %d, %H:%M:%S} · {who}{e.what}" + (f": {e.detail}" if e.detail else ""))
