@@ -19,7 +19,6 @@ from labelkit.results import build_result, summary, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.timings import timed
-from labelkit.ui.workload import empty_queue_notice
 
 user = page_user("label")
 project = choose_project(user, Capability.TASK_ANNOTATE)
@@ -47,7 +46,7 @@ def finish(prefix: str, message: tuple[str, str]) -> None:
     st.session_state[f"lk_worked_{project.id}"] = True
 
 
-def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:
+def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:  # noqa: ANN001
     result = build_result(config, controls.current_values(config, prefix), previous=previous)
     try:
         with session_scope() as session:
@@ -127,8 +126,7 @@ def _workspace() -> None:
         {"ok": st.success, "warn": st.warning, "error": st.error}[flash[0]](flash[1])
 
     if assignment is None:
-        if not empty_queue_notice(user, project):
-            st.success("You're all done here: no more tasks are waiting for you in this project.", icon=":material/celebration:")
+        st.success("You're all done here: no more tasks are waiting for you in this project.", icon=":material/celebration:")
         recent_work()
         return
 
