@@ -78,7 +78,7 @@ if not frame.empty:
     frame.insert(1, "open", [f"/review?project={project.id}&task={i}" for i in frame["id"]])
 column_config = {
     "id": st.column_config.NumberColumn("task", width="small"),
-    "open": st.column_config.LinkColumn("review", display_text="open", width="small"),
+    "open": st.column_config.LinkColumn("", display_text="review ↗", width="small", help="Open this task on the Review page"),
     "agreement": st.column_config.ProgressColumn("agreement", min_value=0.0, max_value=1.0, format="%.2f"),
     "created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "updated": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),

@@ -131,11 +131,9 @@ def labels(board: stats.Dashboard, project: Project) -> None:
     for note in board.notes:
         st.caption(note)
     for control, part in frame.groupby("control", sort=True):
-        top = part.nlargest(30, "count")
-        chart = alt.Chart(top).mark_bar().encode(
-            x=alt.X("count:Q"), y=alt.Y("value:N", sort="-x", title=None), tooltip=["value", "count"],
-        ).properties(title=str(control), height=max(60, 22 * len(top)))
-        st.altair_chart(chart, width="stretch")
+        top = part.nlargest(30, "count").rename(columns={"value": "label", "count": "answers"})
+        st.caption(f"**{control}**" + (" (the 30 most frequent)" if len(part) > 30 else ""))
+        st.bar_chart(top, x="label", y="answers", horizontal=True, sort="-answers", height=70 + 36 * len(top))
     download(frame, f"labels-{project.id}", f"lk_dl_labels_{project.id}")
 
 
