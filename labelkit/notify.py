@@ -65,11 +65,12 @@ def count_unread(session: Session, actor: User) -> int:
     ).one()
 
 
-def mark_read(session: Session, actor: User, ids: Iterable[int] | None = None) -> int:
-    """Mark the actor's own notifications read: those `ids`, or all of them when `ids` is None.
-
-    Ids of someone else's notifications are ignored (never marked)."""
+def mark_read(session: Session, actor: User, ids: Iterable[int] | None = None, task_id: int | None = None) -> int:
+    """Mark the actor's own notifications read: those `ids` (or those about `task_id`), or all
+    of them when neither is given. Ids of someone else's notifications are ignored (never marked)."""
     query = update(Notification).where(Notification.user_id == actor.id, Notification.read_at.is_(None))
+    if task_id is not None:
+        query = query.where(Notification.task_id == task_id)
     if ids is not None:
         wanted = [int(i) for i in ids]
         if not wanted:

@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from labelkit import progress, queue, work
+from labelkit import notify, progress, queue, work
 from labelkit.auth.permissions import Capability
 from labelkit.config import task_config
 from labelkit.db import session_scope
@@ -27,9 +27,11 @@ if project is None:
     st.info("You are not in any project yet. Ask a project manager to invite you to one.")
     st.stop()
 opened: dict = st.session_state.setdefault("lk_open", {})
-if st.query_params.get("task", "").isdigit():  # a link to one task (from the Inbox)
+if st.query_params.get("task", "").isdigit():  # a link to one task (from the Inbox): its notes are read
     opened[project.id] = int(st.query_params["task"])
     del st.query_params["task"]
+    with session_scope() as session:
+        notify.mark_read(session, user, task_id=opened[project.id])
 FLASH = "lk_flash"
 
 st.title(project.title, anchor=False)
@@ -149,7 +151,8 @@ def _workspace() -> None:
         st.info("You submitted this task. Change your answer and press Update to save a new version.", icon=":material/history:")
     elif annotation is not None and annotation.state == AnnotationState.SKIPPED:
         st.info("You skipped this task. You can still answer it.", icon=":material/skip_next:")
-    if mine["rejected"] and assignment.reason != "rejected":
+    this_sent_back = annotation is not None and annotation.review_status == ReviewStatus.REJECTED
+    if mine["rejected"] - this_sent_back > 0 and assignment.reason != "rejected":
         many = mine["rejected"] != 1
         st.info(
             f"A reviewer sent {mine['rejected']} task{'s' * many} back to you with a comment; "

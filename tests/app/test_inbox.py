@@ -56,6 +56,9 @@ def test_a_link_to_a_task_opens_it_on_the_label_page_with_comments_and_history(a
     at = app_as(ann, "label", project=project.id, task=str(task_id))
     shown = texts(at)
     assert "A reviewer sent this back to you" in shown and f"Task {task_id}" in shown
+    assert "it comes right after this one" not in shown  # this is the task sent back
+    with session_scope() as s:
+        assert notify.count_unread(s, ann) == 0  # opening the task read its notification
     history = [t.value.split(" · ", 1)[1] for t in at.text if " · " in t.value]
     assert history == ["imported the task", "Ann submitted an answer", f"Rev sent back Ann's answer: {COMMENT}"]
     key = f"lk_talk_label_{task_id}_text"

@@ -39,6 +39,20 @@ def test_notifications_are_each_persons_own_and_marked_read(factory) -> None:
         assert notify.count_unread(s, other) == 1
 
 
+def test_opening_a_task_reads_only_its_notifications(team) -> None:
+    project, _, p = team
+    first = label(project, p["ann"], "Positive")
+    second = label(project, p["ann"], "Negative")
+    with session_scope() as s:
+        rows = {r["task_id"]: r["annotation_id"] for r in review.review_queue(s, p["rev"], project.id)}
+        review.reject(s, p["rev"], rows[first], "no")
+        review.reject(s, p["rev"], rows[second], "no")
+    with session_scope() as s:
+        assert notify.mark_read(s, p["ann"], task_id=first) == 1
+        assert notify.mark_read(s, p["rev"], task_id=second) == 0  # not theirs
+    assert [t for _, _, t in inbox(p["ann"])] == [second]
+
+
 def choice(value: str) -> list[dict]:
     return [{"id": "r1", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [value]}, "origin": "manual"}]
 
