@@ -130,6 +130,9 @@ def progress_over_time(session: Session, project_id: int, filters: Filters) -> l
             Annotation.task_id == Task.id, Annotation.user_id == filters.user_id,
             Annotation.state == AnnotationState.SUBMITTED, Annotation.deleted_at.is_(None),
         ).correlate(Task))
+    low, _ = _bounds(filters)
+    if low is not None:  # a task's last submission is on or after `since` iff one of them is: read only those
+        last = last.where(col(Annotation.submitted_at) >= low)
     last = last.group_by(Annotation.task_id).subquery()
     done_day = _day(session, last.c.last)
     done = dict(session.exec(
