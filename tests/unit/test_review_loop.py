@@ -261,3 +261,14 @@ def test_history_lists_what_happened_in_order_and_hides_others_work_from_annotat
     other = label(project, p["ann"], "Positive")
     with session_scope() as s, pytest.raises(PermissionDenied):
         history.task_history(s, p["bob"], other)
+
+
+def test_disagreement_order_puts_the_task_annotators_disagree_on_first(team) -> None:
+    project, _, p = team
+    set_project(project, overlap=2, review_order="disagreement")
+    agreed = label(project, p["ann"], "Positive")
+    disputed = label(project, p["ann"], "Positive")
+    assert label(project, p["bob"], "Positive") == agreed
+    assert label(project, p["bob"], "Negative") == disputed
+    single = label(project, p["ann"], "Neutral")  # one answer: nothing to compare, last
+    assert waiting(p["rev"], project) == [disputed, disputed, agreed, agreed, single]
