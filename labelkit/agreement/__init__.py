@@ -379,29 +379,35 @@ def _category(control: _Control, answer: Any) -> Any:
 
 
 def _rows(session: Session, project_id: int, since: datetime | None, until: datetime | None):
-    """Submitted annotations of the tasks worth comparing, task by task, in batches."""
+    """Submitted annotations of the tasks worth comparing, task by task: the task ids come
+    from one streamed aggregate, their annotations a batch of tasks at a time by task id
+    (an index lookup whatever the planner knows of the tables)."""
+    # The batch query names no project: its tasks are the project's, and with the task ids
+    # the only indexed condition, the planner looks them up by task id.
     live = [
-        Annotation.project_id == project_id, Annotation.state == AnnotationState.SUBMITTED,
-        col(Annotation.deleted_at).is_(None), col(Annotation.user_id).is_not(None),
+        Annotation.state == AnnotationState.SUBMITTED, col(Annotation.deleted_at).is_(None),
+        col(Annotation.user_id).is_not(None),
     ]
     if since is not None:
         live.append(or_(col(Annotation.ground_truth), col(Annotation.submitted_at) >= since))
     if until is not None:
         live.append(or_(col(Annotation.ground_truth), col(Annotation.submitted_at) < until))
     wanted = (
-        select(Annotation.task_id).where(*live).group_by(Annotation.task_id)
+        select(Annotation.task_id).where(Annotation.project_id == project_id, *live).group_by(Annotation.task_id)
         .having(or_(func.count() >= 2, func.max(case((col(Annotation.ground_truth), 1), else_=0)) == 1))
-    )
-    query = (
-        select(Annotation.task_id, Annotation.user_id, Annotation.result, Annotation.reviewed_result,
-               Annotation.ground_truth)
-        .join(Task, Task.id == Annotation.task_id)
-        .where(*live, col(Task.deleted_at).is_(None), col(Annotation.task_id).in_(wanted))
-        .order_by(Annotation.task_id, Annotation.id)
+        .order_by(Annotation.task_id)
         .execution_options(yield_per=BATCH)
     )
-    for task_id, rows in itertools.groupby(session.execute(query), key=lambda r: r[0]):
-        yield task_id, list(rows)
+    for batch in session.execute(wanted).scalars().partitions(BATCH):
+        rows = session.execute(
+            select(Annotation.task_id, Annotation.user_id, Annotation.result, Annotation.reviewed_result,
+                   Annotation.ground_truth)
+            .join(Task, Task.id == Annotation.task_id)
+            .where(col(Annotation.task_id).in_(batch), *live, col(Task.deleted_at).is_(None))
+            .order_by(Annotation.task_id, Annotation.id)
+        ).all()
+        for task_id, group in itertools.groupby(rows, key=lambda r: r[0]):
+            yield task_id, list(group)
 
 
 def _scored_tasks(session: Session, project: Project, since=None, until=None):
