@@ -40,13 +40,13 @@ def truth_of(annotation: Annotation) -> list:
 def score(label_config: str, mine: list, truth: list) -> float | None:
     """How close an answer is to the truth, in [0, 1] (None: nothing comparable)."""
     try:
-        from labelkit import agreement
-    except ImportError:  # until labelkit.agreement lands: the same values or not
+        from labelkit.agreement import score as agreement_score
+    except ImportError:  # until labelkit.agreement.score lands: the same values or not
         from labelkit.results import values_of
 
         theirs = values_of(truth)
         return None if not theirs else float(values_of(mine) == theirs)
-    return agreement.score(label_config, mine, truth)
+    return agreement_score(label_config, mine, truth)
 
 
 def _set(session: Session, annotation: Annotation, on: bool) -> bool:

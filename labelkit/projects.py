@@ -121,7 +121,7 @@ def update_project(session: Session, actor: User, project_id: int, fields: Proje
         setattr(project, key, value)
     project.updated_at = utcnow()
     session.add(project)
-    if "overlap" in changed:
+    if "overlap" in changed or "overlap_percent" in changed:
         session.flush()
         counts.overlap_changed(session, project)
     if changed:

@@ -15,20 +15,24 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, delete, exists, false, func, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from labelkit import overlap
 from labelkit.auth.permissions import Capability, require
 from labelkit.db import is_sqlite, write_lock
 from labelkit.errors import NotFound
 from labelkit.models import (
     Annotation,
     AnnotationState,
+    Membership,
     Prediction,
     Project,
     Review,
     ReviewAction,
     ReviewStatus,
     Task,
+    TaskAssignment,
     TaskLock,
     User,
     utcnow,
@@ -37,6 +41,7 @@ from labelkit.projects import get_project
 from labelkit.settings import get_settings
 
 MAX_CLAIM_ATTEMPTS = 20
+ASSIGNED_PAGE = 200
 
 
 @dataclass
@@ -125,7 +130,7 @@ def _pending_work(session: Session, actor: User, project: Project, now: datetime
         if annotation.state != AnnotationState.DRAFT or task.done:
             continue
         _, others = lock_counts(session, task.id, actor.id, now)
-        if task.total_annotations + others < project.overlap:
+        if task.total_annotations + others < overlap.needed(project, task.id):
             hold(session, task, actor, now)
             return Assignment(task, annotation, "draft")
     return None
@@ -145,17 +150,42 @@ def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
     )
 
 
-def claim_query(project: Project, actor: User, now: datetime, start_id: int = 0):  # noqa: ANN201
+def claim_query(project: Project, actor: User, now: datetime, start_id: int = 0, assigned: bool = False):  # noqa: ANN201
     """The next open task for this person, in id order from start_id: not theirs already,
-    and not taken by as many others as it has room for."""
+    and not taken by as many others as it has room for (labelkit/overlap.py). With
+    `assigned` the caller picks the person's assigned tasks (_first_assigned); else only
+    tasks assigned to nobody, and no gold tasks when the project mixes those in itself."""
     mine = exists().where(Annotation.task_id == Task.id, Annotation.user_id == actor.id)
+    query = select(Task).where(
+        open_tasks(project.id),
+        col(Task.id) >= start_id,
+        ~mine,
+        Task.total_annotations + _others_locks(Task.id, actor.id, now) < overlap.needed_sql(project),
+    )
+    if not assigned:
+        query = query.where(~exists().where(TaskAssignment.task_id == Task.id))
+        if project.gold_percent:
+            query = query.where(~_is_gold(Task.id))
+    return query.order_by(col(Task.id))
+
+
+def _is_gold(task_id):
+    return exists().where(Annotation.task_id == task_id, col(Annotation.ground_truth), Annotation.deleted_at.is_(None))
+
+
+def gold_query(project: Project, actor: User):
+    """Gold tasks (with a ground truth) this person has not done, whatever their overlap."""
+    mine = exists().where(Annotation.task_id == Task.id, Annotation.user_id == actor.id)
+    truth = aliased(Annotation)
     return (
         select(Task)
+        .join(truth, truth.task_id == Task.id)
         .where(
-            open_tasks(project.id),
-            col(Task.id) >= start_id,
+            truth.project_id == project.id,
+            col(truth.ground_truth),
+            truth.deleted_at.is_(None),
+            Task.deleted_at.is_(None),
             ~mine,
-            Task.total_annotations + _others_locks(Task.id, actor.id, now) < project.overlap,
         )
         .order_by(col(Task.id))
     )
@@ -168,6 +198,19 @@ def _random_start(session: Session, project: Project) -> int:
 
 
 def _claim_new(session: Session, actor: User, project: Project, now: datetime) -> Assignment | None:
+    """A new task: none for a paused person; else their assigned tasks first; a gold task
+    at about gold_percent% of claims; then the shared queue (not in manual distribution)."""
+    paused, has_assignments = _standing(session, actor, project)
+    if paused:
+        return None
+    task = _first_assigned(session, actor, project, now) if has_assignments else None
+    if task is None and project.gold_percent and random.random() * 100 < project.gold_percent:
+        task = session.exec(gold_query(project, actor).limit(1)).first()
+    if task is not None:
+        hold(session, task, actor, now)
+        return Assignment(task, None, "new")
+    if project.distribution == "manual":
+        return None
     starts = [_random_start(session, project), 0] if project.sampling == "random" else [0]
     for start in starts:
         task = _first_free(session, claim_query(project, actor, now, start), actor, project, now)
@@ -175,6 +218,37 @@ def _claim_new(session: Session, actor: User, project: Project, now: datetime) -
             hold(session, task, actor, now)
             return Assignment(task, None, "new")
     return None
+
+
+def _standing(session: Session, actor: User, project: Project) -> tuple[bool, bool]:
+    """(whether this person is paused in the project, whether they have tasks assigned there): one indexed query."""
+    row = session.exec(
+        select(
+            col(Membership.paused_at).is_not(None),
+            exists().where(TaskAssignment.user_id == actor.id, TaskAssignment.project_id == project.id),
+        ).where(Membership.project_id == project.id, Membership.user_id == actor.id)
+    ).first()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
+def _first_assigned(session: Session, actor: User, project: Project, now: datetime) -> Task | None:
+    """The first open task assigned to this person, read from their assignments (its index)
+    a page at a time, so the claim never walks the project's tasks looking for them."""
+    after = 0
+    while True:
+        ids = session.exec(
+            select(TaskAssignment.task_id)
+            .where(TaskAssignment.user_id == actor.id, TaskAssignment.project_id == project.id, TaskAssignment.task_id > after)
+            .order_by(TaskAssignment.task_id)
+            .limit(ASSIGNED_PAGE)
+        ).all()
+        if not ids:
+            return None
+        query = claim_query(project, actor, now, assigned=True).where(col(Task.id).in_(ids))
+        task = _first_free(session, query, actor, project, now)
+        if task is not None:
+            return task
+        after = ids[-1]
 
 
 def _first_free(session: Session, query, actor: User, project: Project, now: datetime) -> Task | None:  # noqa: ANN001
@@ -189,7 +263,8 @@ def _first_free(session: Session, query, actor: User, project: Project, now: dat
         if task is None:
             return None
         _, others = lock_counts(session, task.id, actor.id, now)
-        if not task.done and task.total_annotations + others < project.overlap and my_annotation(session, task.id, actor.id) is None:
+        room = task.total_annotations + others < overlap.needed(project, task.id)
+        if not task.done and room and my_annotation(session, task.id, actor.id) is None:
             return task
         passed.append(task.id)
     return None

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
-from labelkit import audit, counts
+from labelkit import audit, counts, overlap
 from labelkit.auth.permissions import Capability, require
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.models import Annotation, AnnotationState, Project, Task, User, utcnow
@@ -101,7 +101,7 @@ def delete_annotation(session: Session, actor: User, annotation_id: int) -> None
 def _count_change(session: Session, annotation: Annotation, delta: int) -> None:
     task = session.get(Task, annotation.task_id)
     project = session.get(Project, annotation.project_id)
-    counts.done_changed(session, project.id, counts.annotation_counted(session, task, project.overlap, delta))
+    counts.done_changed(session, project.id, counts.annotation_counted(session, task, overlap.needed(project, task.id), delta))
 
 
 def list_trash(session: Session, actor: User) -> list[dict]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from labelkit import counts, queue
+from labelkit import counts, gold, overlap, queue
 from labelkit.cloud.targets import annotation_submitted
 from labelkit.config import task_config
 from labelkit.db import write_lock
@@ -83,7 +83,10 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
         outcome = SubmitOutcome(annotation, True, "Updated.")
     else:
         holds_lock, others = queue.lock_counts(session, task.id, actor.id, now)
-        room = not task.done and (holds_lock or task.total_annotations + others < project.overlap)
+        needed = overlap.needed(project, task.id)
+        room = not task.done and (holds_lock or task.total_annotations + others < needed)
+        # A gold task the queue gave this person: it takes their answer whatever its overlap.
+        room = room or (holds_lock and gold.is_gold(session, task.id))
         if annotation is None:
             annotation = Annotation(
                 task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.DRAFT,
@@ -98,18 +101,20 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
             annotation.state = AnnotationState.SUBMITTED
             annotation.review_status = _review_status(project)
             annotation.submitted_at = now
-            done_delta = counts.annotation_counted(session, task, project.overlap, +1)
+            done_delta = counts.annotation_counted(session, task, needed, +1)
             outcome = SubmitOutcome(annotation, True, "Submitted.")
         else:
             annotation.state = AnnotationState.DRAFT
             outcome = SubmitOutcome(
                 annotation, False,
-                f"While you worked, this task got the {project.overlap} annotation(s) it needs. "
+                f"While you worked, this task got the {needed} annotation(s) it needs. "
                 "Your answer is kept as a draft; nothing was lost.",
             )
     session.add(annotation)
     queue.release(session, task.id, actor.id)
     session.flush()
+    if outcome.counted:
+        gold.after_submit(session, project, annotation)  # an answer on a gold task is scored; may pause
     # Last: it locks the project's row until the commit, and every submit wants it.
     counts.done_changed(session, project.id, done_delta)
     annotation_submitted(session, annotation)  # to target storages after the commit; never raises

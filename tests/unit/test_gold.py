@@ -134,3 +134,93 @@ def test_only_managers_mark_ground_truth(team) -> None:
     with session_scope() as s:
         assert gold.accuracy(s, reviewer, project.id) == []
     assert truths(project.id) == {}
+
+
+def make_gold(manager, project_id: int, truth_user, tasks: list[int], label: str = "Positive") -> None:  # noqa: ANN001
+    for task_id in tasks:
+        submit(truth_user, task_id, label)
+    with session_scope() as s:
+        assert gold.mark_tasks(s, manager, project_id, tasks) == len(tasks)
+
+
+def test_gold_tasks_come_first_at_a_hundred_percent_and_never_otherwise(team) -> None:
+    manager, project, reviewer, (a, b, c) = team
+    ids = task_ids(project.id)
+    gold_ids = [ids[2], ids[6]]
+    make_gold(manager, project.id, reviewer, gold_ids)  # overlap 1: these tasks are done
+    # No gold share: gold tasks are done, nobody gets them.
+    seen = []
+    while (t := claim(a, project.id)) is not None:
+        seen.append(t)
+        submit(a, t)
+    assert set(seen) == set(ids) - set(gold_ids)
+    settings_of(project.id, gold_percent=100)
+    got = [claim(b, project.id)]
+    submit(b, got[0], "Negative")
+    got.append(claim(b, project.id))
+    with session_scope() as s:  # a done task takes the gold answer: it is counted
+        outcome = work.submit(s, b, got[1], choice("Positive"))
+        assert outcome.counted and outcome.annotation.state == "submitted"
+    assert sorted(got) == gold_ids
+    assert claim(b, project.id) is None  # gold done, the rest of the queue is done
+    with session_scope() as s:
+        assert s.get(Project, project.id).done_count == 10
+
+
+def test_gold_is_mixed_in_at_about_the_share(team, factory, monkeypatch) -> None:
+    manager, project, reviewer, (a, _, _) = team
+    factory.tasks(project, manager, 30)
+    ids = task_ids(project.id)
+    settings_of(project.id, overlap=2, gold_percent=25)
+    gold_ids = ids[-8:]
+    make_gold(manager, project.id, reviewer, gold_ids)
+    draws = iter([0.1, 0.5, 0.9, 0.3] * 20)  # one in four draws falls under 25%
+    monkeypatch.setattr(queue.random, "random", lambda: next(draws))
+    got = []
+    for _ in range(12):
+        t = claim(a, project.id)
+        got.append(t)
+        submit(a, t)
+    assert [t in gold_ids for t in got] == [True, False, False, False] * 3
+    assert [t for t in got if t not in gold_ids] == ids[:9]  # gold tasks are not in the normal queue
+
+
+def test_accuracy_and_automatic_pause(team) -> None:
+    manager, project, reviewer, (a, b, _) = team
+    ids = task_ids(project.id)
+    gold_ids = ids[:4]
+    settings_of(project.id, gold_percent=100, gold_min_accuracy=0.75, gold_min_tasks=3)
+    make_gold(manager, project.id, reviewer, gold_ids, "Positive")
+    answers = {a.id: ["Positive", "Negative", "Negative"], b.id: ["Positive", "Positive", "Negative"]}
+    for person in (a, b):
+        for label in answers[person.id]:
+            t = claim(person, project.id)
+            assert t in gold_ids
+            submit(person, t, label)
+    with session_scope() as s:
+        table = {row[0]: row[1:] for row in gold.accuracy(s, manager, project.id)}
+    assert table[a.email][0] == 3 and table[a.email][1] == pytest.approx(1 / 3) and table[a.email][2] is True
+    assert table[b.email][0] == 3 and table[b.email][1] == pytest.approx(2 / 3) and table[b.email][2] is True
+    assert claim(a, project.id) is None
+    with session_scope() as s:
+        reason = assign.my_pause(s, a, project.id)
+        assert "33%" in reason and "75%" in reason
+        paused = s.exec(select(Membership).where(Membership.project_id == project.id, Membership.paused_at.is_not(None))).all()
+        assert {m.user_id for m in paused} == {a.id, b.id}
+        assert s.exec(select(AuditEvent).where(AuditEvent.action == "member.pause")).first() is not None
+    with session_scope() as s:
+        assign.resume(s, manager, project.id, b.id)
+    assert claim(b, project.id) == gold_ids[3]  # the last gold task
+
+
+def test_no_pause_before_enough_gold_tasks(team) -> None:
+    manager, project, reviewer, (a, _, _) = team
+    ids = task_ids(project.id)
+    settings_of(project.id, gold_percent=100, gold_min_accuracy=0.9, gold_min_tasks=5)
+    make_gold(manager, project.id, reviewer, ids[:3])
+    for _ in range(3):
+        submit(a, claim(a, project.id), "Negative")
+    with session_scope() as s:
+        assert assign.my_pause(s, a, project.id) is None
+        assert gold.accuracy(s, manager, project.id) == [(a.email, 3, 0.0, False)]
+    assert claim(a, project.id) == ids[3]  # gold exhausted: the normal queue
