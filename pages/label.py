@@ -19,6 +19,7 @@ from labelkit.results import build_result, summary, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.timings import timed
+from labelkit.ui.workload import empty_queue_notice
 
 user = page_user("label")
 project = choose_project(user, Capability.TASK_ANNOTATE)
@@ -128,7 +129,8 @@ def _workspace() -> None:
         {"ok": st.success, "warn": st.warning, "error": st.error}[flash[0]](flash[1])
 
     if assignment is None:
-        st.success("You're all done here: no more tasks are waiting for you in this project.", icon=":material/celebration:")
+        if not empty_queue_notice(user, project):
+            st.success("You're all done here: no more tasks are waiting for you in this project.", icon=":material/celebration:")
         recent_work()
         return
 

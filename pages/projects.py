@@ -15,6 +15,7 @@ from labelkit.tasks import list_tasks
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.project_form import project_form, template_gallery
 from labelkit.ui.team import invite_panel, members_panel
+from labelkit.ui.workload import workload_panel
 
 user = page_user("projects")
 with session_scope(write=False) as session:
@@ -55,7 +56,7 @@ if flash:
     st.success(flash, icon=":material/check_circle:")
     st.page_link("pages/import.py", label="Import tasks", icon=":material/upload_file:", query_params={"project": str(project.id)})
 
-settings_tab, team_tab, tasks_tab, danger_tab = st.tabs(["Settings", "Team", "Tasks", "Delete"])
+settings_tab, team_tab, workload_tab, tasks_tab, danger_tab = st.tabs(["Settings", "Team", "Workload", "Tasks", "Delete"])
 
 with settings_tab:
     key = f"lk_edit_{project.id}"
@@ -78,6 +79,9 @@ with team_tab:
     members_panel(user, project.id)
     st.subheader("Invite people", anchor=False)
     invite_panel(user, project.id)
+
+with workload_tab:
+    workload_panel(user, project)
 
 with tasks_tab:
     page_size = 50

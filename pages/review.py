@@ -12,6 +12,7 @@ from labelkit.models import ReviewStatus
 from labelkit.results import build_result, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
+from labelkit.ui.workload import ground_truth_toggle
 
 user = page_user("review")
 project = choose_project(user, Capability.ANNOTATION_REVIEW)
@@ -85,6 +86,7 @@ with detail:
             for r in view.reviews:
                 if r.comment:
                     st.caption(f"{r.action}: {r.comment}")
+            ground_truth_toggle(user, a)
             if status != ReviewStatus.PENDING or a.user_id == user.id:
                 if a.user_id == user.id:
                     st.caption("Your own work: another reviewer reviews it.")
