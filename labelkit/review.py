@@ -44,7 +44,7 @@ class TaskReview:
 ORDERS = ("oldest", "newest", "random", "disagreement")
 # Random and disagreement orders look at this many of the oldest waiting annotations (a
 # window, so the page stays fast however long the queue is).
-ORDER_WINDOW = 500
+ORDER_WINDOW = 200
 
 
 def review_queue(session: Session, actor: User, project_id: int, limit: int = 100) -> list[dict]:

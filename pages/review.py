@@ -14,6 +14,9 @@ from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.workload import ground_truth_toggle
 
+ORDER_NOTE = {"oldest": "oldest first", "newest": "newest first", "random": "in random order",
+              "disagreement": "least agreement first"}
+
 user = page_user("review")
 project = choose_project(user, Capability.ANNOTATION_REVIEW)
 st.title("Review", anchor=False)
@@ -40,7 +43,7 @@ if not waiting:
     st.stop()
 
 tasks = list(dict.fromkeys(row["task_id"] for row in waiting))
-st.caption(f"{len(waiting)} annotation{'s' * (len(waiting) != 1)} on {len(tasks)} task{'s' * (len(tasks) != 1)} waiting, oldest first")
+st.caption(f"{len(waiting)} annotation{'s' * (len(waiting) != 1)} on {len(tasks)} task{'s' * (len(tasks) != 1)} waiting, {ORDER_NOTE.get(project.review_order, 'oldest first')}")
 
 listing, detail = st.columns([3, 5], gap="large")
 with listing:
@@ -77,7 +80,8 @@ with detail:
         a = view.annotation
         with column, st.container(border=True):
             status = a.review_status or "pending"
-            badge = {"accepted": ":green-badge[accepted]", "rejected": ":red-badge[rejected]"}.get(status, ":orange-badge[waiting]")
+            badge = {"accepted": ":green-badge[accepted]", "rejected": ":red-badge[rejected]", "": ":gray-badge[not reviewed]"}.get(
+                a.review_status or "", ":orange-badge[waiting]")
             st.markdown(f"**{view.annotator}** {badge}")
             controls.show_result(config, values_of(review.effective_result(a), config), item.task.data)
             if a.reviewed_result is not None:
