@@ -100,16 +100,20 @@ if pager.button("First page", disabled=number == 1, key=f"{P}_first"):
 
 # Bulk actions.
 st.subheader("With the selection", anchor=False)
-scope_options = ["selected", "matching"]
-scope = st.radio(
-    "Act on", scope_options, horizontal=True, key=f"{P}_scope",
-    format_func=lambda s: f"The rows picked above ({len(selected)})" if s == "selected"
-    else f"Every task matching the filter ({'more than ' if more else ''}{total:,}, at most {tt.MATCH_CAP:,})",
-)
+# The choice's labels stay the same whatever is picked: a widget whose labels change loses its value.
+scope = st.radio("Act on", ["selected", "matching"], horizontal=True, key=f"{P}_scope",
+                 format_func={"selected": "The rows picked above", "matching": "Every task matching the filter"}.get)
+everything = scope == "matching"
+if everything:
+    st.caption(f"{'More than ' if more else ''}{total:,} task{'s' * (total != 1)} match; an action takes at most {tt.MATCH_CAP:,}.")
+    sure_all = st.checkbox(f"Yes, act on all {total:,}{'+' if more else ''} matching tasks", key=f"{P}_all_sure")
+else:
+    st.caption(f"{len(selected)} row{'s' * (len(selected) != 1)} picked (tick the boxes at the left of the table).")
+    sure_all = False
 
 
 def target_ids() -> list[int]:
-    if scope == "selected":
+    if not everything:
         return selected
     with session_scope(write=False) as s:
         return tt.matching_ids(s, user, project.id, query)
@@ -123,11 +127,11 @@ def run(action, done: str) -> None:
     except LabelkitError as e:
         show_error(e)
     else:
-        st.session_state[f"{P}_flash"] = done.format(n=n, tasks=len(ids))
+        st.session_state[f"{P}_flash"] = done.format(n=n, s="" if n == 1 else "s", tasks=len(ids))
         st.rerun()
 
 
-nothing = scope == "selected" and not selected
+nothing = (not selected) if not everything else not sure_all
 tabs = st.tabs(["Assign", "Send to review", "Ground truth", "Export", "Delete"])
 with tabs[0]:
     if not may[Capability.TASK_ASSIGN]:
@@ -136,21 +140,21 @@ with tabs[0]:
         emails = {m["user_id"]: m["email"] for m in members if m["role"] in ("annotator", "reviewer", "manager")}
         who = st.multiselect("To", list(emails), format_func=emails.get, key=f"{P}_assign_to")
         if st.button("Assign", icon=":material/assignment_ind:", disabled=nothing or not who, key=f"{P}_assign"):
-            run(lambda s, ids: tt.assign_selected(s, user, project.id, ids, who), "Made {n} new assignments on {tasks} tasks.")
+            run(lambda s, ids: tt.assign_selected(s, user, project.id, ids, who), "Made {n} new assignment{s} on {tasks} tasks.")
 with tabs[1]:
     if not may[Capability.TASK_ASSIGN]:
         st.caption("Managers send tasks back to review.")
     else:
         st.caption("Their submitted answers wait for a reviewer again (a reviewer's earlier fix is kept).")
         if st.button("Send to review", icon=":material/fact_check:", disabled=nothing, key=f"{P}_review_go"):
-            run(lambda s, ids: tt.review_selected(s, user, project.id, ids), "{n} answers wait for review again.")
+            run(lambda s, ids: tt.review_selected(s, user, project.id, ids), "Sent {n} answer{s} back to the review queue.")
 with tabs[2]:
     if not may[Capability.GROUND_TRUTH]:
         st.caption("Managers mark ground truth.")
     else:
         st.caption("Each task's accepted answer (else its latest) becomes its ground truth; tasks with no answer are left.")
         if st.button("Mark ground truth", icon=":material/verified:", disabled=nothing, key=f"{P}_gold"):
-            run(lambda s, ids: tt.gold_selected(s, user, project.id, ids), "{n} tasks became gold tasks.")
+            run(lambda s, ids: tt.gold_selected(s, user, project.id, ids), "Marked {n} new gold task{s}.")
 with tabs[3]:
     if not may[Capability.PROJECT_EXPORT]:
         st.caption("Managers export.")

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from labelkit import work
 from labelkit.db import session_scope
-from labelkit.models import Role, Task
+from labelkit.models import Annotation, Role, Task
 
 
 def choice(label: str) -> list[dict]:
@@ -100,3 +100,26 @@ def test_the_task_table_filters_pages_and_acts_on_a_selection(app_as, factory) -
     assert "Managers delete tasks." in texts(seen)
     refused = app_as(alice, "tasks", project=project.id)
     assert "don't have access to the Tasks page" in texts(refused)
+
+
+def test_a_bulk_action_takes_the_picked_rows_and_all_matching_only_when_confirmed(app_as, factory) -> None:
+    manager, *_, project, ids = setup(factory)
+    P = f"lk_tasks_{project.id}"
+    at = app_as(manager, "tasks", project=project.id)
+    at.session_state[f"{P}_table_{at.session_state[f'{P}_gen']}_1"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert "1 row picked" in texts(at)
+    at.button(key=f"{P}_gold").click().run()
+    assert not at.exception, at.exception
+    with session_scope() as s:
+        gold = set(s.exec(select(Annotation.task_id).where(Annotation.project_id == project.id, Annotation.ground_truth)).all())
+    assert gold == {ids[1]}  # only the picked row, not every labeled task
+    assert "Marked 1 new gold task." in texts(at)
+
+    at.radio(key=f"{P}_scope").set_value("matching").run()
+    assert at.button(key=f"{P}_gold").disabled  # not before the person confirms "all"
+    at.checkbox(key=f"{P}_all_sure").check().run()
+    at.button(key=f"{P}_gold").click().run()
+    with session_scope() as s:
+        gold = set(s.exec(select(Annotation.task_id).where(Annotation.project_id == project.id, Annotation.ground_truth)).all())
+    assert gold == {ids[0], ids[1]}  # every task with an answer (the other two have none)
