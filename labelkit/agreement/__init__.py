@@ -176,6 +176,11 @@ def _compare(control: _Control, x: Any, y: Any) -> float | None:
         m = _region_matches(x, y)
         total = m["span_overlap"] + m["areas"] + m["points"] + m["exact"]
         return total.f1
+    if isinstance(x, dict) or isinstance(y, dict):  # perItem: {page index: answer}, page by page
+        if not (isinstance(x, dict) and isinstance(y, dict)):
+            return float(_canonical(x) == _canonical(y))
+        pages = [s for k in x.keys() & y.keys() if (s := _compare(control, x[k], y[k])) is not None]
+        return sum(pages) / len(pages) if pages else None
     if control.kind == "choices":
         return metrics.jaccard(set(_as_list(x)), set(_as_list(y)))
     if control.kind == "taxonomy":
@@ -249,8 +254,12 @@ class ControlAgreement:
     tag: str
     metric: str  # what `value` is: "Cohen's kappa", "Krippendorff's alpha", "Span F1 (overlap)", ...
     value: float | None  # None: undefined (e.g. everyone always chose the same one option)
-    tasks: int  # tasks where two or more annotators answered this control
-    details: dict[str, float | None] = field(default_factory=dict)  # every metric computed, by name
+    tasks: int  # tasks where two or more annotators answered this control (pages, for perItem)
+    # Every metric computed, by name: krippendorff_alpha, fleiss_kappa, cohen_kappa, exact_match,
+    # edit_similarity, span_f1_exact, span_f1_overlap, shape_f1, mean_iou, keypoint_f1, exact_f1;
+    # against ground truth: truth_accuracy (mean score), or for regions truth_precision,
+    # truth_recall, truth_f1 (the truth is the reference). None: nothing to compute it on.
+    details: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -299,11 +308,31 @@ class _ControlTally:
         self.ious: list[float] = []
         self.ious_sum = 0.0
         self.ious_n = 0
+        self.truth_matches: dict[str, metrics.Match] = defaultdict(lambda: metrics.NO_MATCH)
+        self.truth_sum = 0.0
+        self.truth_n = 0
+
+    def add_truth(self, truth: Any, answer: Any) -> None:
+        """One annotator's answer against the task's ground truth (the reference)."""
+        if self.control.kind == "regions":
+            if _region_count(truth) or _region_count(answer):
+                for key, m in _region_matches(truth, answer).items():
+                    if key != "ious":
+                        self.truth_matches[key] += m
+            return
+        s = _compare(self.control, answer, truth)
+        if s is not None:
+            self.truth_sum += s
+            self.truth_n += 1
 
     def add(self, answers: list[tuple[int, Any]]) -> None:
         c = self.control
         if c.kind == "regions" and not any(_region_count(a) for _, a in answers):
             return
+        if c.kind not in ("regions", "exact") and any(isinstance(a, dict) for _, a in answers):
+            for page in sorted({k for _, a in answers if isinstance(a, dict) for k in a}, key=str):
+                self.add([(u, a[page]) for u, a in answers if isinstance(a, dict) and a.get(page) not in (None, "", [])])
+            return  # perItem: each page is a unit of its own
         if len(answers) < 2:
             return
         self.tasks += 1
@@ -357,14 +386,17 @@ class _ControlTally:
             details["mean_iou"] = self.ious_sum / self.ious_n if self.ious_n else None
             details["keypoint_f1"] = m["points"].f1
             details["exact_f1"] = m["exact"].f1
-            if m["areas"].n_a + m["areas"].n_b:
-                metric, value = "Shape F1 at IoU 0.5", details["shape_f1"]
-            elif m["span_overlap"].n_a + m["span_overlap"].n_b:
-                metric, value = "Span F1 (overlap)", details["span_f1_overlap"]
-            elif m["points"].n_a + m["points"].n_b:
-                metric, value = "Keypoint F1", details["keypoint_f1"]
-            else:
-                metric, value = "Region F1 (exact)", details["exact_f1"]
+            both = {key: m[key] + self.truth_matches[key] for key in ("areas", "span_overlap", "points", "exact")}
+            main, metric = next(
+                ((key, name) for key, name in (("areas", "Shape F1 at IoU 0.5"), ("span_overlap", "Span F1 (overlap)"),
+                                               ("points", "Keypoint F1")) if both[key].n_a + both[key].n_b),
+                ("exact", "Region F1 (exact)"),
+            )
+            value = m[main].f1
+            truth = self.truth_matches[main]  # the truth is the reference: recall is of its regions
+            details["truth_precision"], details["truth_recall"], details["truth_f1"] = truth.precision, truth.recall, truth.f1
+        if c.kind != "regions":
+            details["truth_accuracy"] = self.truth_sum / self.truth_n if self.truth_n else None
         return ControlAgreement(c.name, c.tag, metric, value, self.tasks, details)
 
 
@@ -455,6 +487,9 @@ def project_agreement(session: Session, actor: User, project_id: int, since: dat
             for u, a, is_truth in answers:
                 if is_truth:
                     continue  # the truth itself is not scored against itself
+                for control in controls:
+                    if control.name in a and control.name in truth_answers:
+                        tallies[control.name].add_truth(truth_answers[control.name], a[control.name])
                 s = _score_answers(controls, a, truth_answers)
                 if s is not None:
                     gold_sum[u] += s

@@ -332,3 +332,54 @@ def test_annotators_may_not_see_agreement_and_bad_input_is_refused(team) -> None
         with pytest.raises(InvalidInput):
             agreement.tasks_below(s, manager, project.id, 0.5, limit=0, offset=0)
         assert s.exec(select(Annotation).where(Annotation.ground_truth)).all() == []
+
+
+NER = """<View><Text name="text" value="$text"/>
+<Labels name="ner" toName="text"><Label value="PER"/><Label value="ORG"/><Label value="LOC"/></Labels></View>"""
+
+
+def spans(*found: tuple[int, int, str]) -> list[dict]:
+    return [{"id": f"r{i}", "from_name": "ner", "to_name": "text", "type": "labels",
+             "value": {"start": start, "end": end, "labels": [label]}} for i, (start, end, label) in enumerate(found)]
+
+
+def test_project_span_f1_and_precision_recall_against_ground_truth(factory) -> None:
+    manager = factory.user(Role.MANAGER)
+    project = factory.project(manager, config=NER, overlap=2)
+    factory.tasks(project, manager, [{"text": "Alice met ACME in Paris, then left."}])
+    a, b = factory.user(name="A"), factory.user(name="B")
+    for user in (a, b):
+        factory.member(project, user, Role.ANNOTATOR)
+    with session_scope() as s:
+        (task_id,) = s.exec(select(Task.id).where(Task.project_id == project.id)).all()
+    with session_scope() as s:
+        truth_id = work.submit(s, a, task_id, spans((0, 5, "PER"), (10, 15, "ORG"))).annotation.id
+    with session_scope() as s:
+        work.submit(s, b, task_id, spans((0, 5, "PER"), (11, 15, "ORG"), (20, 25, "LOC")))
+    with session_scope() as s:
+        gold.mark_ground_truth(s, manager, truth_id)
+    with session_scope() as s:
+        report = agreement.project_agreement(s, manager, project.id)
+    (ner,) = report.controls
+    # A and B: exact, only PER 0-5 is the same: 2 * 1 / (2 + 3) = 0.4; overlap, ORG too: 2 * 2 / 5 = 0.8
+    assert ner.metric == "Span F1 (overlap)"
+    assert ner.value == pytest.approx(0.8)
+    assert ner.details["span_f1_exact"] == pytest.approx(0.4)
+    # B against A's truth: 2 of B's 3 spans are right (P 2/3), both truth spans found (R 1), F1 0.8
+    assert (ner.details["truth_precision"], ner.details["truth_recall"], ner.details["truth_f1"]) == (
+        pytest.approx(2 / 3), pytest.approx(1.0), pytest.approx(0.8))
+    assert [(x.name, x.accuracy, x.tasks) for x in report.accuracy] == [("B", pytest.approx(0.8), 1)]
+    assert report.task_scores == [(task_id, pytest.approx(0.8))]
+
+
+def test_per_item_answers_are_compared_page_by_page() -> None:
+    config = """<View><Image name="img" valueList="$images"/>
+    <Choices name="kind" toName="img" perItem="true"><Choice value="A"/><Choice value="B"/></Choices></View>"""
+
+    def pages(*labels: str) -> list[dict]:
+        return [{"id": f"p{i}", "from_name": "kind", "to_name": "img", "type": "choices",
+                 "value": {"choices": [label]}, "item_index": i} for i, label in enumerate(labels)]
+
+    # page 0 the same (1), page 1 not (0): 1/2; a page only one answered is not compared
+    assert agreement.score(config, pages("A", "B"), pages("A", "A")) == pytest.approx(0.5)
+    assert agreement.score(config, pages("A", "B", "B"), pages("A", "A")) == pytest.approx(0.5)
