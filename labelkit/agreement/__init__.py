@@ -337,7 +337,7 @@ class _ControlTally:
             return
         self.tasks += 1
         if c.kind in ("choices", "rating", "number"):
-            labels = [(u, _category(c, a)) for u, a in answers]
+            labels = [(u, x) for u, a in answers if (x := _category(c, a)) is not None]  # not a number: left out
             self.raters.update(u for u, _ in labels)
             for (u, x), (v, y) in itertools.combinations(sorted(labels, key=lambda p: p[0]), 2):
                 self.cohen[(u, v)][(x, y)] += 1
