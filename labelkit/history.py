@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from labelkit import queue
 from labelkit.auth.permissions import Capability, can
 from labelkit.comments import visible_task
 from labelkit.models import (
@@ -25,6 +26,7 @@ from labelkit.models import (
     Review,
     ReviewAction,
     TaskAssignment,
+    TaskLock,
     User,
 )
 
@@ -35,6 +37,7 @@ _AUDITED = {
     "annotation.restore": "restored {whose} answer",
     "task.release": "released the task's lock",
     "review.requested": "sent the task to review again",
+    "task.gold": "made the task a gold task",
 }
 
 
@@ -58,7 +61,8 @@ def task_history(session: Session, actor: User, task_id: int, limit: int = 500) 
     events.extend(_reviews(session, annotations, names))
     events.extend(_comments(session, task.id, names))
     events.extend(_assignments(session, task.id, names))
-    events.extend(_audited(session, task.id, task.created_at, annotations, names))
+    events.extend(_audited(session, task.id, project.id, task.created_at, annotations, names))
+    events.extend(_claims(session, task.id, names))
     if not can(session, actor, Capability.TASK_BROWSE, project.id):
         events = [e for e in events if e.about_user in (None, actor.id)]
     events.sort(key=lambda e: e.at)
@@ -132,16 +136,34 @@ def _assignments(session: Session, task_id: int, names: dict) -> list[Event]:
     ]
 
 
-def _audited(session: Session, task_id: int, since: datetime, annotations: list[Annotation], names: dict) -> list[Event]:
+def _claims(session: Session, task_id: int, names: dict) -> list[Event]:
+    """Who holds the task now (a lock; a claim leaves no other trace once it ends)."""
+    ttl = queue.lock_ttl()
+    rows = session.exec(select(TaskLock).where(TaskLock.task_id == task_id)).all()
+    return [
+        Event(lock.expires_at - ttl, names[lock.user_id], "claimed the task", f"held until {lock.expires_at:%H:%M}",
+              about_user=lock.user_id)
+        for lock in rows
+    ]
+
+
+def _audited(
+    session: Session, task_id: int, project_id: int, since: datetime, annotations: list[Annotation], names: dict
+) -> list[Event]:
     by_target = {f"annotation:{a.id}": a for a in annotations}
     targets = [f"task:{task_id}", *by_target]
     rows = session.exec(
         select(AuditEvent).where(
-            AuditEvent.at >= since, col(AuditEvent.target).in_(targets), col(AuditEvent.action).in_(list(_AUDITED))
+            AuditEvent.at >= since,
+            col(AuditEvent.action).in_(list(_AUDITED)),
+            # a bulk "mark gold" names its project and lists its tasks (few such events)
+            col(AuditEvent.target).in_(targets) | (AuditEvent.action == "task.gold"),
         )
     ).all()
     events = []
     for e in rows:
+        if e.action == "task.gold" and (e.project_id != project_id or task_id not in ((e.detail or {}).get("tasks") or [])):
+            continue
         annotation = by_target.get(e.target)
         whose = f"{names[annotation.user_id]}'s" if annotation else "the"
         about = annotation.user_id if annotation else (e.detail or {}).get("user")

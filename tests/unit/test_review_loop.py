@@ -9,7 +9,7 @@ import types
 import pytest
 from sqlmodel import select
 
-from labelkit import comments, history, notify, queue, review, work
+from labelkit import comments, gold, history, notify, queue, review, work
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
 from labelkit.models import Annotation, Project, Role
@@ -272,3 +272,23 @@ def test_disagreement_order_puts_the_task_annotators_disagree_on_first(team) -> 
     assert label(project, p["bob"], "Negative") == disputed
     single = label(project, p["ann"], "Neutral")  # one answer: nothing to compare, last
     assert waiting(p["rev"], project) == [disputed, disputed, agreed, agreed, single]
+
+
+def test_history_shows_gold_marks_and_who_holds_the_task(team) -> None:
+    project, _, p = team
+    set_project(project, overlap=2)
+    task_id = label(project, p["ann"], "Positive")
+    with session_scope() as s:
+        assert gold.mark_tasks(s, p["man"], project.id, [task_id]) == 1
+    with session_scope() as s:
+        assert queue.claim_next(s, p["bob"], project.id).task.id == task_id
+    with session_scope() as s:
+        seen = [(e.who, e.what) for e in history.task_history(s, p["man"], task_id)]
+        annotators_view = [(e.who, e.what) for e in history.task_history(s, p["ann"], task_id)]
+    assert seen == [
+        ("", "imported the task"),
+        ("Ann", "submitted an answer"),
+        ("Man", "made the task a gold task"),
+        ("Bob", "claimed the task"),
+    ]
+    assert ("Bob", "claimed the task") not in annotators_view
