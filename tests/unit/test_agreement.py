@@ -383,3 +383,56 @@ def test_per_item_answers_are_compared_page_by_page() -> None:
     # page 0 the same (1), page 1 not (0): 1/2; a page only one answered is not compared
     assert agreement.score(config, pages("A", "B"), pages("A", "A")) == pytest.approx(0.5)
     assert agreement.score(config, pages("A", "B", "B"), pages("A", "A")) == pytest.approx(0.5)
+
+
+KEYPOINTS = """<View><Image name="image" value="$image"/>
+<KeyPointLabels name="kp" toName="image"><Label value="Eye"/><Label value="Nose"/></KeyPointLabels></View>"""
+
+
+def point(region_id: str, label: str, x: float, y: float) -> dict:
+    return {"id": region_id, "from_name": "kp", "to_name": "image", "type": "keypointlabels",
+            "value": {"x": x, "y": y, "width": 1, "keypointlabels": [label]}}
+
+
+def test_keypoints_match_within_two_percent_with_the_same_label() -> None:
+    a = [point("1", "Eye", 10, 10), point("2", "Nose", 50, 50)]
+    # the eye 1.5% away: a match; the nose 3% away: none -> F1 = 2 * 1 / 4
+    assert agreement.score(KEYPOINTS, a, [point("3", "Eye", 11.5, 10), point("4", "Nose", 53, 50)]) == pytest.approx(0.5)
+    assert agreement.score(KEYPOINTS, a, [point("3", "Nose", 10, 10), point("4", "Eye", 50, 50)]) == pytest.approx(0.0)
+
+
+TEXT_AND_RATING = """<View><Text name="text" value="$text"/>
+<TextArea name="summary" toName="text"/><Rating name="quality" toName="text" maxRating="5"/></View>"""
+
+
+def test_project_text_and_rating_metrics(factory) -> None:
+    manager = factory.user(Role.MANAGER)
+    project = factory.project(manager, config=TEXT_AND_RATING, overlap=2)
+    factory.tasks(project, manager, 2)
+    a, b = factory.user(name="A"), factory.user(name="B")
+    for user in (a, b):
+        factory.member(project, user, Role.ANNOTATOR)
+    with session_scope() as s:
+        first, second = s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all()
+
+    def answer(text: str, rating: int) -> list[dict]:
+        return [{"id": "s", "from_name": "summary", "to_name": "text", "type": "textarea", "value": {"text": [text]}},
+                {"id": "q", "from_name": "quality", "to_name": "text", "type": "rating", "value": {"rating": rating}}]
+
+    for user, texts in ((a, (("kitten", 5), ("same", 1))), (b, (("sitting", 4), ("same", 2)))):
+        for task_id, (text, rating) in zip((first, second), texts):
+            with session_scope() as s:
+                work.submit(s, user, task_id, answer(text, rating))
+    with session_scope() as s:
+        controls = {c.name: c for c in agreement.project_agreement(s, manager, project.id).controls}
+    # summary: edit similarity (4/7 + 1) / 2; exact match on 1 of 2 tasks
+    assert controls["summary"].metric == "Edit similarity"
+    assert controls["summary"].value == pytest.approx((4 / 7 + 1) / 2)
+    assert controls["summary"].details["exact_match"] == pytest.approx(0.5)
+    # quality: interval alpha over units [5, 4] and [1, 2]: o_54 = o_45 = o_12 = o_21 = 1, n = 4
+    # D_o = 4 * 1^2 = 4; D_e = 2 * (1 + 9 + 16 + 4 + 9 + 1) = 80 (all pairs of 1, 2, 4, 5)
+    # alpha = 1 - (n - 1) * D_o / D_e = 1 - 3 * 4 / 80 = 0.85, as the krippendorff package says
+    assert controls["quality"].metric == "Krippendorff's alpha"
+    assert controls["quality"].value == pytest.approx(0.85)
+    expected = krippendorff.alpha(reliability_data=[[5, 1], [4, 2]], level_of_measurement="interval")
+    assert controls["quality"].value == pytest.approx(expected)
