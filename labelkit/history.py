@@ -156,13 +156,13 @@ def _audited(
         select(AuditEvent).where(
             AuditEvent.at >= since,
             col(AuditEvent.action).in_(list(_AUDITED)),
-            # a bulk "mark gold" names its project and lists its tasks (few such events)
-            col(AuditEvent.target).in_(targets) | (AuditEvent.action == "task.gold"),
+            # by target (indexed); a bulk "mark gold" names its project and lists its tasks
+            col(AuditEvent.target).in_([*targets, f"project:{project_id}"]),
         )
     ).all()
     events = []
     for e in rows:
-        if e.action == "task.gold" and (e.project_id != project_id or task_id not in ((e.detail or {}).get("tasks") or [])):
+        if e.target == f"project:{project_id}" and (e.action != "task.gold" or task_id not in ((e.detail or {}).get("tasks") or [])):
             continue
         annotation = by_target.get(e.target)
         whose = f"{names[annotation.user_id]}'s" if annotation else "the"

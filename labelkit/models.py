@@ -221,6 +221,11 @@ class Annotation(SQLModel, table=True):
         UniqueConstraint("task_id", "user_id"),
         Index("ix_annotations_review_queue", "project_id", "review_status", "submitted_at"),
         Index("ix_annotations_user_project", "user_id", "project_id", "updated_at"),
+        # Gold tasks: the few annotations marked as ground truth, found without walking the rest.
+        Index(
+            "ix_annotations_ground_truth", "project_id", "task_id",
+            sqlite_where=text("ground_truth = 1"), postgresql_where=text("ground_truth"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -286,7 +291,7 @@ class AuditEvent(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow, index=True)
     actor_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     action: str = Field(max_length=100)
-    target: str = Field(default="", max_length=200)
+    target: str = Field(default="", max_length=200, index=True)  # a task's history reads its events
     project_id: int | None = Field(default=None, foreign_key="projects.id", ondelete="SET NULL")
     detail: dict = json_column()
 

@@ -38,3 +38,13 @@ def test_the_claim_walks_only_open_tasks_through_their_index(factory) -> None:
     assert "ix_tasks_open" in shown, shown
     assert "SCAN tasks\n" not in shown + "\n", shown  # SQLite: never the whole table
     assert "Seq Scan on tasks" not in shown, shown  # PostgreSQL
+
+
+def test_a_gold_claim_finds_the_ground_truth_through_its_partial_index(factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin)
+    factory.tasks(project, admin, 50)
+    with session_scope() as s:
+        s.connection().exec_driver_sql("ANALYZE" if is_sqlite(s) else "ANALYZE annotations")
+        shown = plan(s, queue.gold_query(s.get(Project, project.id), admin))
+    assert "ix_annotations_ground_truth" in shown, shown
