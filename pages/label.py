@@ -18,6 +18,7 @@ from labelkit.models import AnnotationState, ReviewStatus
 from labelkit.results import build_result, summary, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
+from labelkit.ui.text import plain
 from labelkit.ui.timings import timed
 from labelkit.ui.workload import empty_queue_notice
 
@@ -148,7 +149,7 @@ def _workspace() -> None:
 
     st.caption(f"Task {task.id}" + (" · your draft is restored" if assignment.reason == "draft" else ""))
     if assignment.review_comment and annotation and annotation.review_status == ReviewStatus.REJECTED:
-        st.warning(f"A reviewer sent this back to you: {assignment.review_comment}", icon=":material/undo:")
+        st.warning(f"A reviewer sent this back to you: {plain(assignment.review_comment)}", icon=":material/undo:")
     elif submitted_before:
         st.info("You submitted this task. Change your answer and press Update to save a new version.", icon=":material/history:")
     elif annotation is not None and annotation.state == AnnotationState.SKIPPED:

@@ -12,6 +12,7 @@ from labelkit.models import ReviewStatus
 from labelkit.results import build_result, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
+from labelkit.ui.text import plain
 from labelkit.ui.workload import ground_truth_toggle
 
 ORDER_NOTE = {"oldest": "oldest first", "newest": "newest first", "random": "in random order",
@@ -31,7 +32,14 @@ if flash:
 with session_scope(write=False) as session:
     waiting = review.review_queue(session, user, project.id)
 
-if not waiting:
+# A link to one task (the Tasks page's "review ↗"): shown even when nothing of it waits.
+pinned_key = f"lk_review_pinned_{project.id}"
+if st.query_params.get("task", "").isdigit():
+    st.session_state[pinned_key] = int(st.query_params["task"])
+    del st.query_params["task"]
+pinned = st.session_state.get(pinned_key)
+
+if not waiting and pinned is None:
     st.success(f"Nothing is waiting for your review in {project.title}.", icon=":material/done_all:")
     with session_scope(write=False) as session:
         own = review.own_pending(session, user, project.id)
@@ -43,11 +51,18 @@ if not waiting:
     st.stop()
 
 tasks = list(dict.fromkeys(row["task_id"] for row in waiting))
+if pinned is not None:
+    note, back = st.columns([4, 1], vertical_alignment="center")
+    note.info(f"Task {pinned}, opened from a link.", icon=":material/link:")
+    if back.button("Back to the queue", key=f"lk_review_unpin_{project.id}"):
+        del st.session_state[pinned_key]
+        st.rerun()
 st.caption(f"{len(waiting)} annotation{'s' * (len(waiting) != 1)} on {len(tasks)} task{'s' * (len(tasks) != 1)} waiting, {ORDER_NOTE.get(project.review_order, 'oldest first')}")
 
 listing, detail = st.columns([3, 5], gap="large")
 with listing:
-    table = pd.DataFrame([{"task": r["task_id"], "by": r["annotator"], "submitted": r["submitted"]} for r in waiting])
+    table = pd.DataFrame([{"task": r["task_id"], "by": r["annotator"], "submitted": r["submitted"]} for r in waiting],
+                         columns=["task", "by", "submitted"])
     picked = st.dataframe(
         table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key=f"lk_review_list_{project.id}",
@@ -58,7 +73,7 @@ with listing:
     )
     st.caption("Pick a row to review that task; the oldest is open.")
     rows = picked.selection.rows if picked and picked.selection else []
-    task_id = int(table.iloc[rows[0]]["task"]) if rows else tasks[0]
+    task_id = int(table.iloc[rows[0]]["task"]) if rows else pinned if pinned is not None else tasks[0]
 
 with detail:
     try:
@@ -89,7 +104,7 @@ with detail:
                     controls.show_result(config, values_of(a.result, config), item.task.data)
             for r in view.reviews:
                 if r.comment:
-                    st.caption(f"{r.action}: {r.comment}")
+                    st.caption(f"{r.action}: {plain(r.comment)}")
             ground_truth_toggle(user, a)
             if status != ReviewStatus.PENDING or a.user_id == user.id:
                 if a.user_id == user.id:

@@ -296,3 +296,22 @@ def test_a_taxonomy_is_answered_with_paths(app_as, factory) -> None:
     (stored,) = [a for a in annotations() if a.state == "submitted"]
     assert stored.result[0]["type"] == "taxonomy"
     assert stored.result[0]["value"] == {"taxonomy": [["Animal", "Dog"]]}
+
+
+def test_a_link_opens_one_task_on_the_review_page_even_when_nothing_waits(app_as, team) -> None:
+    project, annotator, reviewer = team
+    at = app_as(annotator, "label", project=project.id)
+    pick(at, project, 1, "Positive")
+    at.button(key="lk_submit").click().run()
+    rev = app_as(reviewer, "review", project=project.id)
+    (annotation,) = annotations()
+    rev.text_input(key=f"lk_comment_{annotation.id}").input("**Bold** [click](https://example.com)")
+    rev.button(key=f"lk_reject_{annotation.id}").click().run()
+
+    linked = app_as(reviewer, "review", project=project.id, task="1")  # the Tasks page's "review ↗"
+    shown = texts(linked)
+    assert "Task 1, opened from a link." in shown and "Great value." in shown
+    # A reviewer's comment is text: Markdown in it is shown, not followed.
+    assert r"reject: \*\*Bold\*\* \[click\]\(https\:" in "\n".join(c.value for c in linked.caption)
+    linked.button(key=f"lk_review_unpin_{project.id}").click().run()
+    assert "Nothing is waiting for your review" in texts(linked)
