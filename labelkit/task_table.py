@@ -14,7 +14,7 @@ Filters:
   matched as a JSON string in the result text (the annotator's answer or a reviewer's fix),
   the same on SQLite and PostgreSQL; optionally limited to one control (`control`), which
   is then checked on the page's rows with results.values_of;
-- agreement_below: tasks whose annotators agree less than this (labelkit.agreement.tasks_below,
+- agreement_below: tasks whose annotators agree less than this (labelkit.agreement.report.tasks_below,
   at most AGREEMENT_CAP of them);
 - review: a submitted annotation that is pending / accepted / rejected, or not reviewed;
 - search: text in the task's data (case-insensitive LIKE over the data's JSON text).
@@ -101,11 +101,8 @@ def _submitted_here():
 
 
 def _low_agreement(session: Session, actor: User, project_id: int, threshold: float) -> list[int]:
-    try:
-        from labelkit import agreement
-        below = agreement.tasks_below
-    except (ImportError, AttributeError):
-        raise InvalidInput("The agreement filter needs the agreement service, which is not installed yet.") from None
+    from labelkit.agreement.report import tasks_below as below
+
     return [int(row[0]) for row in below(session, actor, project_id, threshold, AGREEMENT_CAP, 0)]
 
 

@@ -140,7 +140,7 @@ def labels(board: stats.Dashboard, project: Project) -> None:
 def agreement(user: User, project: Project, f: stats.Filters) -> None:
     st.subheader("Agreement between annotators", anchor=False)
     try:
-        from labelkit.agreement import project_agreement
+        from labelkit.agreement.report import project_agreement
     except ImportError:
         st.info("Agreement is not available on this server yet.", icon=":material/info:")
         return

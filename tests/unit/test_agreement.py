@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from labelkit import agreement, gold, work
 from labelkit.agreement import metrics
+from labelkit.agreement import report as agreement_report
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
 from labelkit.models import Annotation, Project, Role, Task
@@ -242,7 +243,7 @@ def test_project_agreement_with_three_annotators_and_ground_truth(team) -> None:
         gold.mark_ground_truth(s, manager, ids[(0, "Bob")])  # t1's truth: Positive
         gold.mark_ground_truth(s, manager, ids[(1, "Cat")])  # t2's truth: Negative
     with session_scope() as s:
-        report = agreement.project_agreement(s, reviewer, project.id)
+        report = agreement_report.project_agreement(s, reviewer, project.id)
 
     # Per task, the mean of the pairs: t1 1, t2 (0 + 0 + 1)/3, t3 1, t4 1; t5 has one annotation.
     assert report.tasks == 4
@@ -278,8 +279,8 @@ def test_project_agreement_with_three_annotators_and_ground_truth(team) -> None:
     assert report.accuracy[0].name == "Ann"  # worst first
 
     with session_scope() as s:
-        assert agreement.tasks_below(s, reviewer, project.id, 0.5, limit=10, offset=0) == [(tasks[1], pytest.approx(1 / 3))]
-        assert agreement.tasks_below(s, manager, project.id, 1.0, limit=10, offset=1) == []
+        assert agreement_report.tasks_below(s, reviewer, project.id, 0.5, limit=10, offset=0) == [(tasks[1], pytest.approx(1 / 3))]
+        assert agreement_report.tasks_below(s, manager, project.id, 1.0, limit=10, offset=1) == []
         assert agreement.task_agreement(s, s.get(Project, project.id), tasks[1]) == pytest.approx(1 / 3)
         assert agreement.task_agreement(s, s.get(Project, project.id), tasks[4]) is None
 
@@ -301,7 +302,7 @@ def test_two_annotators_get_cohens_kappa_matching_scikit_learn(factory) -> None:
         with session_scope() as s:
             work.submit(s, b, task_id, choice(y))
     with session_scope() as s:
-        (sentiment,) = agreement.project_agreement(s, manager, project.id).controls
+        (sentiment,) = agreement_report.project_agreement(s, manager, project.id).controls
     # p_o = 4/6; A: 3 P, 3 N; B: 3 P, 3 N; p_e = 1/2; kappa = (2/3 - 1/2) / (1/2) = 1/3
     assert sentiment.metric == "Cohen's kappa"
     assert sentiment.value == pytest.approx(1 / 3) == pytest.approx(cohen_kappa_score(labels_a, labels_b))
@@ -313,24 +314,24 @@ def test_a_period_counts_only_annotations_submitted_in_it(team) -> None:
     manager, project, *_ = team
     later = datetime.now(UTC) + timedelta(days=1)
     with session_scope() as s:
-        report = agreement.project_agreement(s, manager, project.id, since=later)
+        report = agreement_report.project_agreement(s, manager, project.id, since=later)
         assert (report.tasks, report.mean, report.matrix) == (0, None, {})
         with pytest.raises(InvalidInput):
-            agreement.project_agreement(s, manager, project.id, since=later, until=later - timedelta(days=2))
+            agreement_report.project_agreement(s, manager, project.id, since=later, until=later - timedelta(days=2))
 
 
 def test_annotators_may_not_see_agreement_and_bad_input_is_refused(team) -> None:
     manager, project, _, (ann, *_), *_ = team
     with session_scope() as s:
         with pytest.raises(PermissionDenied):
-            agreement.project_agreement(s, ann, project.id)
+            agreement_report.project_agreement(s, ann, project.id)
         with pytest.raises(PermissionDenied):
-            agreement.tasks_below(s, ann, project.id, 0.5, limit=10, offset=0)
+            agreement_report.tasks_below(s, ann, project.id, 0.5, limit=10, offset=0)
         for threshold in (-0.1, 1.5, "lots", float("nan")):
             with pytest.raises(InvalidInput):
-                agreement.tasks_below(s, manager, project.id, threshold, limit=10, offset=0)
+                agreement_report.tasks_below(s, manager, project.id, threshold, limit=10, offset=0)
         with pytest.raises(InvalidInput):
-            agreement.tasks_below(s, manager, project.id, 0.5, limit=0, offset=0)
+            agreement_report.tasks_below(s, manager, project.id, 0.5, limit=0, offset=0)
         assert s.exec(select(Annotation).where(Annotation.ground_truth)).all() == []
 
 
@@ -359,7 +360,7 @@ def test_project_span_f1_and_precision_recall_against_ground_truth(factory) -> N
     with session_scope() as s:
         gold.mark_ground_truth(s, manager, truth_id)
     with session_scope() as s:
-        report = agreement.project_agreement(s, manager, project.id)
+        report = agreement_report.project_agreement(s, manager, project.id)
     (ner,) = report.controls
     # A and B: exact, only PER 0-5 is the same: 2 * 1 / (2 + 3) = 0.4; overlap, ORG too: 2 * 2 / 5 = 0.8
     assert ner.metric == "Span F1 (overlap)"
@@ -424,7 +425,7 @@ def test_project_text_and_rating_metrics(factory) -> None:
             with session_scope() as s:
                 work.submit(s, user, task_id, answer(text, rating))
     with session_scope() as s:
-        controls = {c.name: c for c in agreement.project_agreement(s, manager, project.id).controls}
+        controls = {c.name: c for c in agreement_report.project_agreement(s, manager, project.id).controls}
     # summary: edit similarity (4/7 + 1) / 2; exact match on 1 of 2 tasks
     assert controls["summary"].metric == "Edit similarity"
     assert controls["summary"].value == pytest.approx((4 / 7 + 1) / 2)

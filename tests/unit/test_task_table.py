@@ -76,12 +76,6 @@ def test_filters(table) -> None:
 
 
 def test_agreement_filter(table) -> None:
-    try:
-        from labelkit.agreement import tasks_below  # noqa: F401
-    except ImportError:
-        with pytest.raises(InvalidInput, match="agreement"):
-            ids_of(table, TaskQuery(agreement_below=0.5))
-        return
     t1 = table["ids"][0]
     assert ids_of(table, TaskQuery(agreement_below=0.5)) == [t1]  # Positive against Negative
 
