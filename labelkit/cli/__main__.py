@@ -1,0 +1,5 @@
+"""`python -m labelkit.cli`."""
+
+from labelkit.cli import main
+
+main()
