@@ -128,8 +128,9 @@ def test_each_role_sees_only_its_pages(factory) -> None:
     visible = {role: {p.key for p in PAGES if allowed(user, p)} for role, user in people.items()}
     visible[Role.ADMIN] = {p.key for p in PAGES if allowed(admin, p)}
     assert visible[Role.ANNOTATOR] == {"home", "label", "inbox", "account"}
-    assert visible[Role.REVIEWER] == {"home", "label", "review", "inbox", "account"}
-    assert visible[Role.MANAGER] == {"home", "label", "review", "inbox", "projects", "import", "export", "storage", "account"}
+    assert visible[Role.REVIEWER] == {"home", "label", "review", "inbox", "dashboard", "tasks", "account"}
+    assert visible[Role.MANAGER] == {"home", "label", "review", "inbox", "dashboard", "tasks", "projects", "import", "export",
+                                     "storage", "account"}
     assert visible[Role.ADMIN] == {p.key for p in PAGES}
 
 
