@@ -142,7 +142,7 @@ def label_three(page: Page, server: Server, project_id: int) -> None:
     see(page, TASKS[2]["data"]["text"])
 
     pick(page, "Neutral")
-    comment = page.get_by_label("Comment")
+    comment = page.get_by_label("Comment", exact=True)  # not the task panel's "Add a comment"
     expect(comment).to_have_count(1)  # the previous task's box is gone
     expect(comment).to_have_value("")
     comment.fill("Neither good nor bad.")
