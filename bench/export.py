@@ -9,10 +9,9 @@ and peak RSS of the process, per format.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from bench.harness import Instance, Measure, Postgres, label_share
+from bench.harness import Instance, Measure, Postgres, label_share, write_tasks
 
 TEXT_FORMATS = ("JSON", "CSV", "JSON_MIN", "HF_PARQUET", "HF_JSONL")
 IMAGE_FORMATS = ("COCO", "YOLO", "VOC")
@@ -43,16 +42,8 @@ SPANS = [{"id": "s1", "from_name": "label", "to_name": "text", "type": "labels",
           "value": {"start": 6, "end": 12, "text": "review", "labels": ["ORG"]}}]
 
 
-def write_image_tasks(path: Path, count: int) -> Path:
-    """count image tasks as JSON Lines, each image a URL (never fetched by these exports)."""
-    if path.exists() and path.stat().st_size > 0:
-        with path.open("rb") as f:
-            if sum(1 for _ in f) == count:
-                return path
-    with path.open("w") as f:
-        for i in range(count):
-            f.write(json.dumps({"image": f"https://images.example.com/street/photo-{i:07d}.jpg"}) + "\n")
-    return path
+def image_task(i: int) -> dict:
+    return {"image": f"https://images.example.com/street/photo-{i:07d}.jpg"}  # a URL these exports never fetch
 
 
 def _project(instance: Instance, title: str, config: str, tasks_file: Path, result: list[dict] | None) -> int:
@@ -92,7 +83,7 @@ def run(backend: str, postgres: Postgres | None, tasks_file: Path, count: int, r
         for fmt in TEXT_FORMATS:
             measures += _measure(instance, text, fmt, f"f. export to {fmt}", size, repeat)
 
-        images = write_image_tasks(tasks_file.with_name(f"image-tasks-{count}.jsonl"), count)
+        images = write_tasks(tasks_file.with_name(f"image-tasks-{count}.jsonl"), count, image_task)
         image = _project(instance, "Images", IMAGE_CONFIG, images, BOX)
         size = f"{count:,} image tasks (URLs), {annotated} with a box"
         for fmt in IMAGE_FORMATS:

@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,15 +144,19 @@ class Instance:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def write_tasks(path: Path, count: int) -> Path:
-    """count short text tasks as JSON Lines (about 50 bytes of text each)."""
+def text_task(i: int) -> dict:
+    return {"text": f"Short review number {i}: it works as described."}  # about 50 bytes of text
+
+
+def write_tasks(path: Path, count: int, task: Callable[[int], dict] = text_task) -> Path:
+    """count tasks (short texts by default) as JSON Lines; a file already written is reused."""
     if path.exists() and path.stat().st_size > 0:
         with path.open("rb") as f:
             if sum(1 for _ in f) == count:
                 return path
     with path.open("w") as f:
         for i in range(count):
-            f.write(json.dumps({"text": f"Short review number {i}: it works as described."}) + "\n")
+            f.write(json.dumps(task(i)) + "\n")
     return path
 
 

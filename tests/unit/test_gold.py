@@ -9,7 +9,8 @@ from sqlmodel import select
 from labelkit import assign, gold, queue, review, work
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
-from labelkit.models import Annotation, AuditEvent, Membership, Project, Role, Task
+from labelkit.models import Annotation, AuditEvent, Membership, Project, Role
+from tests.unit.test_distribution import claim, settings_of, task_ids, team  # noqa: F401 - team is a fixture
 
 
 def choice(label: str) -> list[dict]:
@@ -21,42 +22,10 @@ def submit(user, task_id: int, label: str = "Positive") -> Annotation:  # noqa: 
         return work.submit(s, user, task_id, choice(label)).annotation
 
 
-def claim(user, project_id: int) -> int | None:  # noqa: ANN001
-    with session_scope() as s:
-        got = queue.claim_next(s, user, project_id)
-        return got.task.id if got else None
-
-
-def settings_of(project_id: int, **values) -> None:  # noqa: ANN003
-    with session_scope() as s:
-        project = s.get(Project, project_id)
-        for key, value in values.items():
-            setattr(project, key, value)
-        s.add(project)
-
-
-def task_ids(project_id: int) -> list[int]:
-    with session_scope() as s:
-        return list(s.exec(select(Task.id).where(Task.project_id == project_id).order_by(Task.id)).all())
-
-
 def truths(project_id: int) -> dict[int, int]:
     with session_scope() as s:
         rows = s.exec(select(Annotation.task_id, Annotation.id).where(Annotation.project_id == project_id, Annotation.ground_truth)).all()
         return dict(rows)
-
-
-@pytest.fixture
-def team(factory):  # noqa: ANN001, ANN201
-    manager = factory.user(Role.MANAGER)
-    project = factory.project(manager, overlap=1)
-    factory.tasks(project, manager, 10)
-    people = {}
-    for role in (Role.REVIEWER, Role.ANNOTATOR, Role.ANNOTATOR, Role.ANNOTATOR):
-        user = factory.user(role)
-        factory.member(project, user, role)
-        people.setdefault(role, []).append(user)
-    return manager, project, people[Role.REVIEWER][0], people[Role.ANNOTATOR]
 
 
 def test_mark_tasks_prefers_the_accepted_annotation(factory) -> None:
