@@ -153,7 +153,7 @@ def _draw_text_area(renderer, node: Node) -> None:
     key = state_key(renderer.prefix, control.name)
     st.session_state.setdefault(key, "")
     text = st.text_area(
-        humanize(control.name) + (" (required)" if control.required else ""),
+        _title(control),
         key=key,
         placeholder=control.attrs.get("placeholder", ""),
         height=max(68, 24 * rows + 20),
@@ -187,7 +187,7 @@ def _draw_number(renderer, node: Node) -> None:
     st.session_state.setdefault(key, None)
     bounds = {k: _number(control.attrs.get(k)) for k in ("min", "max", "step")}
     renderer.values[control.name] = st.number_input(
-        humanize(control.name) + (" (required)" if control.required else ""), key=key,
+        _title(control), key=key,
         min_value=bounds["min"], max_value=bounds["max"], step=bounds["step"] or 1.0, disabled=renderer.disabled,
     )
 
@@ -204,7 +204,7 @@ def _draw_taxonomy(renderer, node: Node) -> None:
     paths = [_PATH.join(p) for p in taxonomy_paths(control.options, leaves_only)]
     shown = control.attrs.get("pathSeparator") or " › "
     chosen = st.multiselect(
-        humanize(control.name) + (" (required)" if control.required else ""), paths, key=key,
+        _title(control), paths, key=key,
         format_func=lambda p: shown.join(p.split(_PATH)), disabled=renderer.disabled,
         placeholder=control.attrs.get("placeholder") or "Type to search",
         max_selections=int(control.attrs["maxUsages"]) if control.attrs.get("maxUsages", "").isdigit() else None,
@@ -219,7 +219,7 @@ def _draw_date_time(renderer, node: Node) -> None:
     key = state_key(renderer.prefix, control.name)
     st.session_state.setdefault(key, None)
     only = control.attrs.get("only", "date,time")
-    title = humanize(control.name) + (" (required)" if control.required else "")
+    title = _title(control)
     placeholder = {"date": "YYYY-MM-DD", "time": "HH:MM", "month": "YYYY-MM", "year": "YYYY"}.get(only, "YYYY-MM-DD HH:MM")
     text = st.text_input(title, key=key, placeholder=placeholder, disabled=renderer.disabled)
     renderer.values[control.name] = text or None
@@ -234,15 +234,19 @@ _DRAWERS: dict[str, Callable[[Any, Node], None]] = {
 # Helpers
 
 
-def _toggle(key: str, value: str, multiple: bool) -> None:
-    selected = list(st.session_state.get(key, []))
+def _title(control) -> str:  # noqa: ANN001
+    return humanize(control.name) + (" (required)" if control.required else "")
+
+
+def toggled(selected: list[str], value: str, multiple: bool) -> list[str]:
+    """The choices after a click on one: off if it was on, else on (alone unless multiple)."""
     if value in selected:
-        selected.remove(value)
-    elif multiple:
-        selected.append(value)
-    else:
-        selected = [value]
-    st.session_state[key] = selected
+        return [v for v in selected if v != value]
+    return [*selected, value] if multiple else [value]
+
+
+def _toggle(key: str, value: str, multiple: bool) -> None:
+    st.session_state[key] = toggled(list(st.session_state.get(key, [])), value, multiple)
 
 
 def taxonomy_paths(options: list, leaves_only: bool, above: tuple[str, ...] = ()) -> list[tuple[str, ...]]:

@@ -196,15 +196,10 @@ def _pages_elsewhere(renderer, obj: ObjectTag) -> bool:
 
 
 def _toggle(key: str, index: int, value: str, multiple: bool) -> None:
+    from labelkit.ui.controls import toggled
+
     answers = dict(st.session_state.get(key) or {})
-    selected = list(answers.get(index, []))
-    if value in selected:
-        selected.remove(value)
-    elif multiple:
-        selected.append(value)
-    else:
-        selected = [value]
-    answers[index] = selected
+    answers[index] = toggled(list(answers.get(index, [])), value, multiple)
     st.session_state[key] = answers
 
 
