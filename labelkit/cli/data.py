@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import click
-from sqlmodel import select
 
 from labelkit.cli.common import as_option, fail_cleanly, operator, ready
 
@@ -111,7 +110,6 @@ def _sync_bucket(project_ref: str, url: str, endpoint: str, region: str, as_emai
     from labelkit import cloud
     from labelkit.cloud.sync import sync
     from labelkit.db import session_scope
-    from labelkit.models import CloudStorage
     from labelkit.projects import find_project
 
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
@@ -120,14 +118,8 @@ def _sync_bucket(project_ref: str, url: str, endpoint: str, region: str, as_emai
     with session_scope() as session:
         actor = operator(session, as_email)
         target = find_project(session, project_ref)
-        storage = session.exec(select(CloudStorage).where(
-            CloudStorage.project_id == target.id, CloudStorage.kind == cloud.SOURCE, CloudStorage.bucket == bucket,
-            CloudStorage.prefix == prefix, CloudStorage.endpoint_url == endpoint.rstrip("/"),
-        )).first()
-        if storage is None:
-            fields = cloud.StorageFields(cloud.SOURCE, bucket, prefix, region=region, endpoint_url=endpoint)
-            storage = cloud.add_storage(session, actor, target.id, fields)
-        storage_id = storage.id
+        fields = cloud.StorageFields(cloud.SOURCE, bucket, prefix, region=region, endpoint_url=endpoint)
+        storage_id = cloud.source_for(session, actor, target.id, fields).id
     with session_scope() as session:
         return f"{url}: {sync(session, operator(session, as_email), storage_id).summary()}"
 

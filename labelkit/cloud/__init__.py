@@ -158,6 +158,18 @@ def add_storage(session: Session, actor: User, project_id: int, fields: StorageF
     return storage
 
 
+def source_for(session: Session, actor: User, project_id: int, fields: StorageFields) -> CloudStorage:
+    """The project's source storage of this bucket, prefix and endpoint, connected on first
+    use (`labelkit import PROJECT s3://bucket/prefix`), so syncing it again adds only new objects."""
+    get_project(session, actor, project_id, Capability.STORAGE_MANAGE)
+    fields = _validate(fields)
+    found = session.exec(select(CloudStorage).where(
+        CloudStorage.project_id == project_id, CloudStorage.kind == SOURCE, CloudStorage.bucket == fields.bucket,
+        CloudStorage.prefix == fields.prefix, CloudStorage.endpoint_url == fields.endpoint_url,
+    ).order_by(CloudStorage.id)).first()
+    return found or add_storage(session, actor, project_id, fields)
+
+
 def storage_for_bucket(session: Session, project_id: int, bucket: str) -> CloudStorage | None:
     """The project's storage that reads media of this bucket: a source first (its keys read
     the objects), else a target; None when the project has none, so a task can never make
