@@ -6,6 +6,7 @@ writes them without parsing them; `data` and `result` parse on demand."""
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
@@ -95,3 +96,12 @@ def iso(stamp: str | None) -> str | None:
     if "." not in text:
         text += ".000000"
     return text + "Z"
+
+
+def zip_entry(path: str, compression: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
+    """A ZIP entry with a fixed date, so the same project exports to the same bytes (store
+    what is compressed already: images, PNG masks)."""
+    info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = compression
+    info.external_attr = 0o644 << 16
+    return info

@@ -50,8 +50,7 @@ from labelkit import brush
 from labelkit.config import LabelConfig
 from labelkit.errors import LabelkitError
 from labelkit.exporters import choose
-from labelkit.exporters.base import ExportContext, Exporter
-from labelkit.exporters.images import entry
+from labelkit.exporters.base import ExportContext, Exporter, zip_entry
 from labelkit.regions import regions_of
 from labelkit.storage import local
 
@@ -300,7 +299,7 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
     with zipfile.ZipFile(out, "w") as archive, tempfile.TemporaryFile() as text:
         _write_json(ctx, text, archive)
         text.seek(0)
-        with archive.open(entry("annotations.json", zipfile.ZIP_DEFLATED), "w") as target:
+        with archive.open(zip_entry("annotations.json"), "w") as target:
             shutil.copyfileobj(text, target, 1 << 20)
         ctx.images.finish(archive)
 

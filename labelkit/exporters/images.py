@@ -31,6 +31,7 @@ from sqlmodel import Session
 
 from labelkit import cloud, net
 from labelkit.errors import InvalidInput
+from labelkit.exporters.base import zip_entry
 from labelkit.settings import get_settings
 from labelkit.storage import local, s3
 
@@ -54,15 +55,6 @@ class Packed:
     @property
     def name(self) -> str:
         return posixpath.basename(self.path)
-
-
-def entry(path: str, compression: int = zipfile.ZIP_STORED) -> zipfile.ZipInfo:
-    """An entry with a fixed date (the same project packs to the same bytes); images are
-    compressed already, so they are stored as they are."""
-    info = zipfile.ZipInfo(path, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    return info
 
 
 class ImagePacker:
@@ -125,7 +117,7 @@ class ImagePacker:
                 width, height, kind = _header(source)
                 if posixpath.splitext(path)[1].lower() not in IMAGE_SUFFIXES and kind in _PIL_SUFFIX:
                     path = posixpath.splitext(path)[0] + _PIL_SUFFIX[kind]  # the stem stays: labels match by it
-                with archive.open(entry(path), "w") as target:
+                with archive.open(zip_entry(path, zipfile.ZIP_STORED), "w") as target:
                     shutil.copyfileobj(source, target, CHUNK)
         except Exception as e:  # noqa: BLE001 - one unreadable image never fails the export; its reason is listed
             self.missing += 1
@@ -141,7 +133,7 @@ class ImagePacker:
             if not self.missing:
                 return
             self._missing.seek(0)
-            with archive.open(entry(MISSING_LIST, zipfile.ZIP_DEFLATED), "w") as listing:
+            with archive.open(zip_entry(MISSING_LIST), "w") as listing:
                 listing.write(b"# Images that could not be packed: entry, task value, reason (tab-separated). "
                               b"Their labels are in the archive.\n")
                 shutil.copyfileobj(self._missing, listing)

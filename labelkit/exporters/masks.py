@@ -27,7 +27,7 @@ import numpy as np
 from labelkit import brush
 from labelkit.config import LabelConfig
 from labelkit.errors import InvalidInput
-from labelkit.exporters.base import ExportContext, ExportedAnnotation, Exporter
+from labelkit.exporters.base import ExportContext, ExportedAnnotation, Exporter, zip_entry
 from labelkit.regions import regions_of
 
 _SAFE = re.compile(r"[^\w.@ -]+")  # what is safe in a file name on every system
@@ -56,13 +56,6 @@ def png(mask: np.ndarray) -> bytes:
 
 def _safe(text: str) -> str:
     return _SAFE.sub("_", text).strip("_") or "_"
-
-
-def _entry(name: str) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))  # same project, same bytes
-    info.compress_type = zipfile.ZIP_STORED  # PNGs are compressed already
-    info.external_attr = 0o644 << 16
-    return info
 
 
 def alpha(rle: list, width: int, height: int) -> np.ndarray | None:
@@ -99,7 +92,7 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
                     tag = _safe(f"{region['tool']}-{'-'.join(labels)}")
                     name = f"task-{item.id}-annotation-{a.id}-by-{_annotator(a)}-{tag}-{counters[tag]}.png"
                     counters[tag] += 1
-                    archive.writestr(_entry(name), png(mask))
+                    archive.writestr(zip_entry(name, zipfile.ZIP_STORED), png(mask))
 
 
 EXPORTERS = [

@@ -31,7 +31,7 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from labelkit.config import LabelConfig
-from labelkit.exporters.base import ExportContext, Exporter
+from labelkit.exporters.base import ExportContext, Exporter, zip_entry
 from labelkit.exporters.coco import (
     LabeledImage,
     bounds,
@@ -117,15 +117,15 @@ def labelmap(classes: list[str]) -> str:
 def write(ctx: ExportContext, out: BinaryIO) -> None:
     classes = category_names(ctx.config, CLASS_CONTROLS)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive, tempfile.TemporaryFile() as stems:
-        archive.writestr("labelmap.txt", labelmap(classes))
+        archive.writestr(zip_entry("labelmap.txt"), labelmap(classes))
         for image in labeled_images(ctx, SHAPES):
             stem = posixpath.splitext(image.name)[0]
             if ctx.images is not None:  # packed first: the XML names the file as packed, with its size
                 image = packed_image(ctx, archive, "JPEGImages", image)  # noqa: PLW2901
-            archive.writestr(f"Annotations/{stem}.xml", annotation_xml(image, classes))
+            archive.writestr(zip_entry(f"Annotations/{stem}.xml"), annotation_xml(image, classes))
             stems.write(f"{stem}\n".encode())
         stems.seek(0)
-        with archive.open("ImageSets/Main/default.txt", "w") as listing:
+        with archive.open(zip_entry("ImageSets/Main/default.txt"), "w") as listing:
             shutil.copyfileobj(stems, listing)
         if ctx.images is not None:
             ctx.images.finish(archive)

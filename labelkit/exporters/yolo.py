@@ -43,7 +43,7 @@ from typing import BinaryIO
 from urllib.parse import parse_qs, unquote, urlparse
 
 from labelkit.config import LABEL_REGION_CONTROLS, LabelConfig
-from labelkit.exporters.base import ExportContext, ExportedTask, Exporter
+from labelkit.exporters.base import ExportContext, ExportedTask, Exporter, zip_entry
 from labelkit.regions import regions_of
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -246,24 +246,16 @@ def data_yaml(names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _entry(name: str, compression: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
-    """An entry with a fixed date: the same project exports to the same bytes."""
-    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-    info.compress_type = compression
-    info.external_attr = 0o644 << 16
-    return info
-
-
 def _writer(fmt: str):  # noqa: ANN202
     def write(ctx: ExportContext, out: BinaryIO) -> None:
         names = class_names(ctx.config)
         classes = {n: i for i, n in enumerate(names)}
         with zipfile.ZipFile(out, "w") as archive:
-            archive.writestr(_entry("data.yaml"), data_yaml(names))
-            archive.writestr(_entry("classes.txt"), "".join(f"{n}\n" for n in names))
+            archive.writestr(zip_entry("data.yaml"), data_yaml(names))
+            archive.writestr(zip_entry("classes.txt"), "".join(f"{n}\n" for n in names))
             for name, labels, url in _entries(ctx, fmt, classes):
                 stem = posixpath.splitext(name)[0]
-                archive.writestr(_entry(f"labels/train/{stem}.txt"), labels)
+                archive.writestr(zip_entry(f"labels/train/{stem}.txt"), labels)
                 if ctx.images is not None and url:  # the image beside its labels: same stem, images/ for labels/
                     ctx.images.pack(archive, f"images/train/{name}", url)
             if ctx.images is not None:
