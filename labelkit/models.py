@@ -135,6 +135,8 @@ class Project(SQLModel, table=True):
     gold_percent: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     gold_min_accuracy: float | None = None
     gold_min_tasks: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
+    # The model version whose predictions are shown as pre-annotations ("" = the newest).
+    model_version: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
     # Live (not deleted) tasks, and those of them done; kept by labelkit/counts.py.
     task_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     done_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -187,6 +189,11 @@ class Task(SQLModel, table=True):
             sqlite_where=text("done = 0 AND deleted_at IS NULL"),
             postgresql_where=text("NOT done AND deleted_at IS NULL"),
         ),
+        Index(
+            "ix_tasks_open_uncertain", "project_id", "uncertainty", "id",
+            sqlite_where=text("done = 0 AND deleted_at IS NULL"),
+            postgresql_where=text("NOT done AND deleted_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -196,6 +203,10 @@ class Task(SQLModel, table=True):
     # by labelkit/counts.py so that neither the claim nor a progress bar counts rows.
     total_annotations: int = 0
     done: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # How unsure the models are about this task (1 - score, or the entropy of per-class
+    # scores), from its newest prediction; the queue serves the least certain first when
+    # the project's sampling is "uncertainty" (labelkit/predictions.py keeps it).
+    uncertainty: float | None = None
     created_at: datetime = created_column()
     deleted_at: datetime | None = time_column()
     deleted_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
@@ -269,6 +280,8 @@ class Prediction(SQLModel, table=True):
     result: list = json_column()
     score: float | None = None
     model_version: str = Field(default="", max_length=200)
+    # The model server that made it (None: imported or posted through the API).
+    ml_backend_id: int | None = Field(default=None, foreign_key="ml_backends.id", ondelete="SET NULL")
     created_at: datetime = created_column()
 
 
@@ -376,3 +389,29 @@ class Notification(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     created_at: datetime = created_column()
     read_at: datetime | None = time_column()
+
+
+class MLBackend(SQLModel, table=True):
+    """A model server attached to a project, spoken to in the Label Studio ML backend
+    protocol (labelkit/ml/). Its basic-auth password and extra headers are kept encrypted."""
+
+    __tablename__ = "ml_backends"
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True, ondelete="CASCADE")
+    title: str = Field(default="", max_length=200)
+    url: str = Field(max_length=1000)
+    auth_method: str = Field(default="none", max_length=20)  # "none" or "basic"
+    basic_auth_user: str = Field(default="", max_length=200)
+    basic_auth_pass_encrypted: str = Field(default="", sa_type=Text)
+    headers_encrypted: str = Field(default="", sa_type=Text)  # a JSON object of extra headers, encrypted
+    timeout: float = 30.0  # seconds for one call; labeling never waits longer than this
+    is_interactive: bool = False  # ask it for a prediction when a task opens without one
+    predict_every: int = 0  # active learning: predict the open tasks again every N new annotations (0: never)
+    annotations_at_predict: int = 0  # the project's submitted-annotation count when it last predicted
+    model_version: str = Field(default="", max_length=200)  # as the server reported it on /setup
+    state: str = Field(default="connected", max_length=20)  # "connected", "error"
+    last_error: str = Field(default="", sa_type=Text)
+    last_checked_at: datetime | None = time_column()
+    created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_column()

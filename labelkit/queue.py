@@ -26,7 +26,6 @@ from labelkit.models import (
     Annotation,
     AnnotationState,
     Membership,
-    Prediction,
     Project,
     Review,
     ReviewAction,
@@ -315,14 +314,6 @@ def open_task(session: Session, actor: User, task_id: int) -> Assignment:
     if annotation is not None and annotation.review_status == ReviewStatus.REJECTED:
         comment = latest_review_comment(session, annotation.id)
     return Assignment(task, annotation, "history", review_comment=comment)
-
-
-def pre_annotation(session: Session, task_id: int) -> list | None:
-    """The newest model prediction for a task, shown (and editable) before anyone labels it."""
-    found = session.exec(
-        select(Prediction.result).where(Prediction.task_id == task_id).order_by(col(Prediction.id).desc()).limit(1)
-    ).first()
-    return found if isinstance(found, list) and found else None
 
 
 def latest_review_comment(session: Session, annotation_id: int) -> str | None:

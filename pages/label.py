@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from labelkit import notify, progress, queue, work
+from labelkit import notify, predictions, progress, queue, work
 from labelkit.auth.permissions import Capability
 from labelkit.config import task_config
 from labelkit.db import session_scope
@@ -108,11 +108,12 @@ def _workspace() -> None:
             else:
                 assignment = queue.claim_next(session, user, project.id)
             mine = progress.progress(session, user, project.id)
-            predicted = (
-                queue.pre_annotation(session, assignment.task.id)
+            shown = (
+                predictions.pre_annotation(session, assignment.task.id, project.model_version)
                 if assignment is not None and assignment.annotation is None
                 else None
             )
+            predicted = shown.result if shown is not None else None
     except LabelkitError as e:
         opened.pop(project.id, None)
         st.error(str(e))

@@ -36,6 +36,7 @@ class Capability(StrEnum):
     GROUND_TRUTH = "annotation.ground_truth"  # mark annotations as ground truth (gold tasks)
     TASK_COMMENT = "task.comment"  # comment on tasks (and mention people)
     TASK_BROWSE = "task.browse"  # the data manager: every task with its annotations
+    MODEL_MANAGE = "model.manage"  # attach model servers, pre-label, start training
 
 
 C = Capability
@@ -75,6 +76,7 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.GROUND_TRUTH: "mark ground truth in this project",
     C.TASK_COMMENT: "comment on tasks in this project",
     C.TASK_BROWSE: "browse every task of this project",
+    C.MODEL_MANAGE: "connect model servers and pre-label tasks in this project",
 }
 
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3, Role.ADMIN: 4}
