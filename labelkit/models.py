@@ -405,6 +405,10 @@ class MLBackend(SQLModel, table=True):
     basic_auth_user: str = Field(default="", max_length=200)
     basic_auth_pass_encrypted: str = Field(default="", sa_type=Text)
     headers_encrypted: str = Field(default="", sa_type=Text)  # a JSON object of extra headers, encrypted
+    # An API token of the person who connected it, sent on /setup so the server can fetch
+    # task media (/data/upload/...) as Label Studio backends do; revoked with the backend.
+    access_token_encrypted: str = Field(default="", sa_type=Text)
+    access_token_id: int | None = Field(default=None, foreign_key="auth_tokens.id", ondelete="SET NULL")
     timeout: float = 30.0  # seconds for one call; labeling never waits longer than this
     is_interactive: bool = False  # ask it for a prediction when a task opens without one
     predict_every: int = 0  # active learning: predict the open tasks again every N new annotations (0: never)

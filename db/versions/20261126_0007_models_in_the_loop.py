@@ -29,6 +29,8 @@ def upgrade() -> None:
     sa.Column('basic_auth_user', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('basic_auth_pass_encrypted', sa.Text(), nullable=False),
     sa.Column('headers_encrypted', sa.Text(), nullable=False),
+    sa.Column('access_token_encrypted', sa.Text(), nullable=False),
+    sa.Column('access_token_id', sa.Integer(), nullable=True),
     sa.Column('timeout', sa.Float(), nullable=False),
     sa.Column('is_interactive', sa.Boolean(), nullable=False),
     sa.Column('predict_every', sa.Integer(), nullable=False),
@@ -39,6 +41,7 @@ def upgrade() -> None:
     sa.Column('last_checked_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['access_token_id'], ['auth_tokens.id'], name=op.f('fk_ml_backends_access_token_id_auth_tokens'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_ml_backends_created_by_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_ml_backends_project_id_projects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ml_backends'))
