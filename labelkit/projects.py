@@ -14,7 +14,8 @@ from labelkit.config import check_config
 from labelkit.errors import Conflict, InvalidInput, NotFound
 from labelkit.models import Annotation, AnnotationState, Membership, Project, Role, Task, User, utcnow
 
-SAMPLING = {"sequential": "In order of import", "random": "Random order"}
+SAMPLING = {"sequential": "In order of import", "random": "Random order",
+            "uncertainty": "Least certain first (by the model's predictions)"}
 DISTRIBUTION = {"auto": "Automatic: the queue hands out the next task", "manual": "Manual: people get only the tasks assigned to them"}
 REVIEW_ORDER = {"oldest": "Oldest submissions first", "newest": "Newest submissions first", "random": "Random order",
                 "disagreement": "Tasks where annotators disagree most first"}

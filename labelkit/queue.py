@@ -168,6 +168,15 @@ def claim_query(project: Project, actor: User, now: datetime, start_id: int = 0,
     return query.order_by(col(Task.id))
 
 
+def uncertain_first(query):  # noqa: ANN001, ANN201
+    """A claim query narrowed to tasks with a prediction, the least certain first (active
+    learning); it walks the partial index ix_tasks_open_uncertain backwards. Tasks without
+    a prediction come after, from the usual claim."""
+    return query.where(col(Task.uncertainty).is_not(None)).order_by(None).order_by(
+        col(Task.uncertainty).desc(), col(Task.id).desc()
+    )
+
+
 def _is_gold(task_id):
     return exists().where(Annotation.task_id == task_id, col(Annotation.ground_truth), Annotation.deleted_at.is_(None))
 
@@ -210,6 +219,11 @@ def _claim_new(session: Session, actor: User, project: Project, now: datetime) -
         return Assignment(task, None, "new")
     if project.distribution == "manual":
         return None
+    if project.sampling == "uncertainty":
+        task = _first_free(session, uncertain_first(claim_query(project, actor, now)), actor, project, now)
+        if task is not None:
+            hold(session, task, actor, now)
+            return Assignment(task, None, "new")
     starts = [_random_start(session, project), 0] if project.sampling == "random" else [0]
     for start in starts:
         task = _first_free(session, claim_query(project, actor, now, start), actor, project, now)

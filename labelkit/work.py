@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from labelkit import counts, gold, overlap, queue
+from labelkit import active, counts, gold, overlap, queue
 from labelkit.cloud.targets import annotation_submitted
 from labelkit.config import task_config
 from labelkit.db import write_lock
@@ -118,6 +118,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
     # Last: it locks the project's row until the commit, and every submit wants it.
     counts.done_changed(session, project.id, done_delta)
     annotation_submitted(session, annotation)  # to target storages after the commit; never raises
+    active.annotation_counted(session, annotation)  # may start a model's re-prediction after the commit
     return outcome
 
 
