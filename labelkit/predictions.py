@@ -12,7 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
 from labelkit.auth.permissions import Capability
@@ -118,10 +118,7 @@ def store(session: Session, project: Project, predictions: Iterable[NewPredictio
     if missing:
         raise NotFound(f"Project {project.id} has no task {missing[0]}.")
     session.execute(insert(Prediction), rows)
-    session.execute(
-        update(Task).where(Task.id == bindparam("tid")).values(uncertainty=bindparam("u")).execution_options(synchronize_session=False),
-        [{"tid": task_id, "u": u} for task_id, u in latest.items()],
-    )
+    session.execute(update(Task), [{"id": task_id, "uncertainty": u} for task_id, u in latest.items()])
     return len(rows)
 
 

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from labelkit.db import is_sqlite
 from labelkit.importers.imported_annotations import ImportedAnnotation
 from labelkit.models import Annotation, AnnotationState, Prediction, Task, utcnow
+from labelkit.predictions import uncertainty
 
 BATCH = 10_000
 
@@ -86,7 +87,8 @@ class TaskWriter:
         ids = self.session.execute(
             insert(Task).returning(Task.id, sort_by_parameter_order=True),
             [{"project_id": self.project_id, "data": data, "created_at": now, "total_annotations": count,
-              "done": count >= self.overlap} for (_, data, _, _), count in zip(self.rows, submitted, strict=True)],
+              "done": count >= self.overlap, "uncertainty": _uncertainty(preds)}
+             for (_, data, preds, _), count in zip(self.rows, submitted, strict=True)],
         ).scalars().all()
         self.done += sum(count >= self.overlap for count in submitted)
         predictions = [
@@ -122,6 +124,12 @@ class TaskWriter:
             "review_status": a.review_status, "lead_time": a.lead_time, "created_at": made,
             "updated_at": a.updated_at or made, "submitted_at": None if a.skipped else (a.updated_at or made),
         }
+
+
+def _uncertainty(predictions: list) -> float | None:
+    """The task's uncertainty from its last imported prediction (the queue's active-learning order)."""
+    last = predictions[-1] if predictions else None
+    return uncertainty(last.get("result") or [], last.get("score")) if isinstance(last, dict) else None
 
 
 def _one_each(made: list[Made]) -> list[Made]:
