@@ -12,6 +12,7 @@ from labelkit.cloud.targets import annotation_submitted
 from labelkit.config import task_config
 from labelkit.db import write_lock
 from labelkit.errors import InvalidInput
+from labelkit.ml import webhooks as ml_webhooks
 from labelkit.models import Annotation, AnnotationState, AnnotationVersion, Project, ReviewStatus, TaskLock, User, utcnow
 from labelkit.results import missing_required
 
@@ -118,6 +119,8 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
     # Last: it locks the project's row until the commit, and every submit wants it.
     counts.done_changed(session, project.id, done_delta)
     annotation_submitted(session, annotation)  # to target storages after the commit; never raises
+    # To model servers after the commit, in the background; created: first submitted just now.
+    ml_webhooks.annotation_submitted(session, annotation, created=annotation.submitted_at == now)
     active.annotation_counted(session, annotation)  # may start a model's re-prediction after the commit
     return outcome
 
