@@ -16,12 +16,13 @@ from bench import browser, export, queue, report, store
 from bench.harness import Measure, Postgres, write_tasks
 
 SCENARIOS = ("import", "queue", "concurrency", "ui", "export")
+EXTRA = ("active",)  # run when named: --scenarios active
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite, postgresql or both (default)")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"any of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"any of: {', '.join(SCENARIOS + EXTRA)}")
     parser.add_argument("--tasks", type=int, default=100_000, help="project size for import, queue, ui, export")
     parser.add_argument("--full", action="store_true", help="the target sizes: 1,000,000 tasks (and 100,000 for import too)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median and spread)")
@@ -50,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
                     measures += _safely("a. import", backend, lambda: store.run(backend, pg, path, n, args.repeat))
             if "queue" in scenarios:
                 measures += _safely("c. queue", backend, lambda: queue.run_latency(backend, pg, big, size, args.calls, args.repeat))
+            if "active" in scenarios:
+                measures += _safely("c. queue, least certain first", backend, lambda: queue.run_latency(
+                    backend, pg, big, size, args.calls, args.repeat, sampling="uncertainty"))
             if "concurrency" in scenarios:
                 workers = 16 if backend == "postgresql" else 4
                 for overlap in (1, 3):

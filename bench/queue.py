@@ -64,8 +64,23 @@ def _floor(project_id: int, calls: int) -> list[float]:
     return times
 
 
-def run_latency(backend: str, postgres: Postgres | None, tasks_file, count: int, calls: int, repeat: int) -> list[Measure]:  # noqa: ANN001
-    size = f"{count:,} tasks, half labeled"
+def _uncertain(instance: Instance, project_id: int) -> None:
+    """Every task predicted, with an uncertainty spread over 0..1, and the project serving
+    the least certain first (active learning), as a model run would leave it."""
+    from labelkit.db import session_scope
+
+    instance.use()
+    spread = "(abs(random()) % 1000000) / 1000000.0" if instance.backend == "sqlite" else "random()"
+    with session_scope() as s:
+        s.execute(text(f"UPDATE tasks SET uncertainty = {spread} WHERE project_id = :p"), {"p": project_id})
+        s.execute(text("UPDATE projects SET sampling = 'uncertainty' WHERE id = :p"), {"p": project_id})
+        if instance.backend == "postgresql":
+            s.execute(text("ANALYZE tasks"))
+
+
+def run_latency(backend: str, postgres: Postgres | None, tasks_file, count: int, calls: int, repeat: int,  # noqa: ANN001
+                sampling: str = "sequential") -> list[Measure]:
+    size = f"{count:,} tasks, half labeled" + (", least certain first" if sampling == "uncertainty" else "")
     claim_target = "≤ 5 ms" if backend == "sqlite" else "≤ 10 ms"
     claim = Measure("c. claim_next p95", backend, size, "ms", target=claim_target)
     claim50 = Measure("c. claim_next p50", backend, size, "ms")
@@ -77,6 +92,8 @@ def run_latency(backend: str, postgres: Postgres | None, tasks_file, count: int,
         project_id = instance.project()
         instance.cli("import", str(project_id), str(tasks_file))
         label_share(instance, project_id, every=2)
+        if sampling == "uncertainty":
+            _uncertain(instance, project_id)
         for round_ in range(repeat):
             user = _annotator(instance, project_id, f"annotator{round_}@example.com")
             claims, submits = _loop(user, project_id, calls)

@@ -149,7 +149,7 @@ def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
     )
 
 
-def claim_query(project: Project, actor: User, now: datetime, start_id: int = 0, assigned: bool = False):  # noqa: ANN201
+def claim_query(project: Project, actor: User, now: datetime, start_id: int | None = 0, assigned: bool = False):  # noqa: ANN201
     """The next open task for this person, in id order from start_id: not theirs already,
     and not taken by as many others as it has room for (labelkit/overlap.py). With
     `assigned` the caller picks the person's assigned tasks (_first_assigned); else only
@@ -157,10 +157,11 @@ def claim_query(project: Project, actor: User, now: datetime, start_id: int = 0,
     mine = exists().where(Annotation.task_id == Task.id, Annotation.user_id == actor.id)
     query = select(Task).where(
         open_tasks(project.id),
-        col(Task.id) >= start_id,
         ~mine,
         Task.total_annotations + _others_locks(Task.id, actor.id, now) < overlap.needed_sql(project),
     )
+    if start_id is not None:  # None: no id range, for an order of another index (uncertain_first)
+        query = query.where(col(Task.id) >= start_id)
     if not assigned:
         query = query.where(~exists().where(TaskAssignment.task_id == Task.id))
         if project.gold_percent:
@@ -220,7 +221,7 @@ def _claim_new(session: Session, actor: User, project: Project, now: datetime) -
     if project.distribution == "manual":
         return None
     if project.sampling == "uncertainty":
-        task = _first_free(session, uncertain_first(claim_query(project, actor, now)), actor, project, now)
+        task = _first_free(session, uncertain_first(claim_query(project, actor, now, start_id=None)), actor, project, now)
         if task is not None:
             hold(session, task, actor, now)
             return Assignment(task, None, "new")

@@ -48,3 +48,16 @@ def test_a_gold_claim_finds_the_ground_truth_through_its_partial_index(factory) 
         s.connection().exec_driver_sql("ANALYZE" if is_sqlite(s) else "ANALYZE annotations")
         shown = plan(s, queue.gold_query(s.get(Project, project.id), admin))
     assert "ix_annotations_ground_truth" in shown, shown
+
+
+def test_the_least_certain_first_claim_walks_its_own_partial_index_without_a_sort(factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, sampling="uncertainty")
+    factory.tasks(project, admin, 200)
+    with session_scope() as s:
+        s.connection().execute(text("UPDATE tasks SET uncertainty = (id % 97) / 97.0, done = :done WHERE project_id = :p"),
+                               {"done": False, "p": project.id})
+        live = s.get(Project, project.id)
+        shown = plan(s, queue.uncertain_first(queue.claim_query(live, admin, utcnow(), start_id=None)).limit(1))
+    assert "ix_tasks_open_uncertain" in shown, shown
+    assert "TEMP B-TREE" not in shown and "Sort" not in shown, shown  # served in index order, never sorted
