@@ -4,6 +4,7 @@ least-certain-first order with its re-prediction every N annotations."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import threading
 
@@ -186,8 +187,7 @@ def test_a_re_prediction_asks_for_the_open_tasks_least_certain_first(factory, mo
         assert active.open_task_ids(s, project.id) == [ids[2], ids[0], ids[1], ids[3]]
         assert active.open_task_ids(s, project.id, limit=3) == [ids[2], ids[0], ids[1]]
     asked: list[list[int]] = []
-    import labelkit.ml.predict as ml_predict
-
+    ml_predict = importlib.import_module("labelkit.ml.predict")  # the package's `predict` is the service function
     monkeypatch.setattr(ml_predict, "predict_tasks", lambda session, backend, batch: asked.append(list(batch)) or len(batch))
     monkeypatch.setattr(active, "BATCH", 3)
     assert active.repredict(backend_id) == 4
