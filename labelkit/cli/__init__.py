@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from labelkit.cli import data
+from labelkit.cli import data, ml
 from labelkit.cli.common import as_option, fail_cleanly, operator, ready
 
 
@@ -248,3 +248,4 @@ def _option_text(option: dict) -> str:
 
 main.add_command(data.import_command)
 main.add_command(data.export_command)
+main.add_command(ml.ml_group)
