@@ -3,7 +3,7 @@
 /session/...  sign-in cookies (the Streamlit script cannot set cookies)
 /invite/...   keeps an invite token in a cookie across an OIDC round trip
 /data/...     uploaded media and server-folder files, to a signed link, a signed-in session or an API token
-/api/...      health and the token-authenticated REST API"""
+/api/...      the REST API (labelkit/api/, FastAPI): tokens or the session cookie"""
 
 from __future__ import annotations
 
@@ -15,15 +15,14 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
     FileResponse,
-    JSONResponse,
     PlainTextResponse,
     RedirectResponse,
     Response,
     StreamingResponse,
 )
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
-from labelkit import __version__
+from labelkit.api import app as api_app
 from labelkit.auth import sessions
 from labelkit.auth.invites import INVITE_COOKIE
 from labelkit.db import ROOT, migrate, session_scope
@@ -183,21 +182,6 @@ def _check_media_access(user, data_path: str) -> None:
             raise NotFound("No such file.")
 
 
-async def health(request: Request) -> Response:
-    return JSONResponse({"status": "UP"})
-
-
-async def version(request: Request) -> Response:
-    return JSONResponse({"release": __version__, "labelkit": __version__})
-
-
-async def whoami(request: Request) -> Response:
-    user = await run_in_threadpool(_caller, request)
-    if user is None:
-        return JSONResponse({"detail": "Authentication credentials were not provided or are invalid."}, status_code=401)
-    return JSONResponse({"id": user.id, "email": user.email, "username": user.email, "first_name": user.name, "last_name": ""})
-
-
 @asynccontextmanager
 async def lifespan(_app):
     await run_in_threadpool(prepare)
@@ -212,9 +196,7 @@ routes = [
     Route("/data/upload/{path:path}", media),
     Route("/data/local-files/", local_files),
     Route("/data/storage/{storage_id:int}/{key:path}", storage_media),
-    Route("/api/health", health),
-    Route("/api/version", version),
-    Route("/api/current-user/whoami", whoami),
+    Mount("/api", app=api_app),  # the REST API (labelkit/api/): docs at /api/docs
 ]
 
 app = streamlit_app(ROOT / "app.py", routes, lifespan)

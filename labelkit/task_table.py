@@ -46,6 +46,7 @@ REVIEW_STATES = ("pending", "accepted", "rejected", "not reviewed")
 COLUMNS = ("id", "data", "annotations", "annotators", "review", "agreement", "created", "updated")
 DEFAULT_COLUMNS = ("id", "data", "annotations", "annotators", "review", "created")
 PAGE_SIZES = (25, 50, 100, 200)
+MAX_API_PAGE = 1000  # the largest page the REST API hands out
 COUNT_CAP = 10_000  # "more than 10,000 match" beyond this
 MATCH_CAP = 10_000  # the most tasks one bulk action on "all matching the filter" takes
 AGREEMENT_CAP = 10_000  # the most low-agreement tasks the agreement filter takes
@@ -178,6 +179,22 @@ def page(session: Session, actor: User, project_id: int, query: TaskQuery | None
         next_cursor = (cursor or 0) + size if more else None
     rows, keys = _rows(session, project, ids, columns, query)
     return Page(rows, [c for c in COLUMNS if c in columns], next_cursor, keys)
+
+
+def page_ids(session: Session, actor: User, project_id: int, query: TaskQuery | None = None, number: int = 1,
+             size: int = 100) -> tuple[list[int], bool]:
+    """Task ids of page `number` (from 1) in the query's order, and whether a page follows:
+    for clients that page by number (the REST API, as Label Studio's). An offset walk, so a
+    deep page costs more than a `page` cursor does (TASK_BROWSE)."""
+    project = get_project(session, actor, project_id, Capability.TASK_BROWSE)
+    query = (query or TaskQuery()).check()
+    if number < 1 or not 1 <= size <= MAX_API_PAGE:
+        raise InvalidInput(f"Pages are numbered from 1 and hold 1 to {MAX_API_PAGE} tasks.")
+    ids = list(session.exec(page_query(session, actor, project, query, None, size)
+                            .offset((number - 1) * size)).all())
+    if query.control and query.label:
+        ids = [r["id"] for r in _rows(session, project, ids, ("id",), query)[0]]
+    return ids[:size], len(ids) > size
 
 
 def _rows(session: Session, project: Project, ids: list[int], columns, query: TaskQuery) -> tuple[list[dict], list[str]]:

@@ -1,0 +1,108 @@
+"""Who is calling (a personal access token, else the browser's session cookie), and the one
+place where labelkit's errors become HTTP answers: JSON {"detail": "..."} as Label Studio
+(Django REST framework) writes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, StatementError
+from sqlmodel import Session
+from starlette.exceptions import HTTPException
+
+from labelkit.auth import sessions
+from labelkit.auth.permissions import Capability, can
+from labelkit.db import session_scope
+from labelkit.errors import (
+    Conflict,
+    InvalidInput,
+    LabelkitError,
+    NotFound,
+    NotSignedIn,
+    PermissionDenied,
+)
+from labelkit.models import User
+
+NO_CREDENTIALS = "Authentication credentials were not provided or are invalid."
+
+
+class Unauthenticated(NotSignedIn):
+    """No token or session, or one that is revoked, expired or of a deactivated account."""
+
+
+def caller(request: Request) -> User | None:
+    """The account behind a request: `Authorization: Token <token>`, else the session cookie."""
+    header = request.headers.get("authorization", "")
+    with session_scope() as session:
+        if header[:6].lower() == "token ":
+            return sessions.user_for_api_token(session, header[6:].strip())
+        if header:
+            return None  # another scheme (Bearer, Basic) is not ours: refused, not ignored
+        return sessions.user_for_session(session, request.cookies.get(sessions.SESSION_COOKIE))
+
+
+def current_user(request: Request) -> User:
+    """FastAPI dependency: the signed-in caller, or 401."""
+    user = caller(request)
+    if user is None:
+        raise Unauthenticated(NO_CREDENTIALS)
+    return user
+
+
+STATUS = [(NotSignedIn, 401), (PermissionDenied, 403), (NotFound, 404), (Conflict, 409), (InvalidInput, 400)]
+
+
+def status_of(error: LabelkitError) -> int:
+    return next((code for kind, code in STATUS if isinstance(error, kind)), 400)
+
+
+def labelkit_error(_request: Request, error: LabelkitError) -> JSONResponse:
+    status = status_of(error)
+    headers = {"WWW-Authenticate": "Token"} if status == 401 else None
+    return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
+
+
+def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    """Malformed JSON or a field of the wrong type: 400 naming the first problems (as DRF does)."""
+    problems = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(part) for part in item.get("loc", ()) if part != "body") or "body"
+        problems.append(f"{where}: {item.get('msg', 'invalid')}")
+    return JSONResponse({"detail": "; ".join(problems) or "Invalid request."}, status_code=400)
+
+
+def http_error(_request: Request, error: HTTPException) -> JSONResponse:
+    return JSONResponse({"detail": str(error.detail)}, status_code=error.status_code, headers=getattr(error, "headers", None))
+
+
+def database_refused(_request: Request, error: StatementError) -> JSONResponse:
+    """A value the database cannot store (a NUL character in text, a number out of range):
+    bad input, and the transaction was rolled back. Anything else is a real error."""
+    if isinstance(error, DataError) or isinstance(getattr(error, "orig", None), ValueError):
+        return JSONResponse({"detail": "The request holds a value that cannot be stored (such as a NUL character)."},
+                            status_code=400)
+    raise error
+
+
+HANDLERS = {
+    LabelkitError: labelkit_error,
+    RequestValidationError: validation_error,
+    HTTPException: http_error,
+    StatementError: database_refused,
+}
+
+
+@contextmanager
+def outsiders_see_nothing(session: Session, user: User, project_id: int) -> Iterator[None]:
+    """A refusal in a project the caller is not a member of becomes "no such project", so
+    an id says nothing about projects one cannot open; members still hear what role they lack."""
+    try:
+        yield
+    except PermissionDenied:
+        if not can(session, user, Capability.PROJECT_VIEW, project_id):
+            raise NotFound(f"There is no project {project_id}.") from None
+        raise

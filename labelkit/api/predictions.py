@@ -1,0 +1,45 @@
+"""/api/predictions: a model's result for a task (score, model version), as Label Studio's."""
+
+from __future__ import annotations
+
+from fastapi import Depends
+
+from labelkit import predictions
+from labelkit import tasks as task_service
+from labelkit.api import schemas
+from labelkit.api.auth import current_user, outsiders_see_nothing
+from labelkit.api.routing import Id, QueryId, Router, errors
+from labelkit.api.tasks import prediction_json
+from labelkit.db import session_scope
+from labelkit.errors import InvalidInput
+from labelkit.models import User
+
+router = Router(tags=["predictions"])
+
+
+@router.post("/predictions", status_code=201, response_model=schemas.Prediction, responses=errors(400, 401, 403, 404))
+def create_prediction(body: schemas.PredictionIn, user: User = Depends(current_user)) -> dict:
+    """Add a prediction to a task (people who may import tasks); its result is checked against the project's config."""
+    with session_scope() as session:
+        task_service.visible_task(session, user, body.task)
+        found = predictions.create_prediction(session, user, body.task, body.result, body.score, body.model_version)
+        return prediction_json(found)
+
+
+@router.get("/predictions", response_model=list[schemas.Prediction], responses=errors(400, 401, 404))
+def list_predictions(task: QueryId | None = None, project: QueryId | None = None, user: User = Depends(current_user)) -> list[dict]:
+    """The predictions of a task (?task=) or of a project (?project=), oldest first."""
+    if task is None and project is None:
+        raise InvalidInput("Name a task (?task=ID) or a project (?project=ID).")
+    with session_scope(write=False) as session:
+        if task is not None:
+            task_service.visible_task(session, user, task)
+            return [prediction_json(p) for p in predictions.list_predictions(session, user, task_id=task)]
+        with outsiders_see_nothing(session, user, project):
+            return [prediction_json(p) for p in predictions.list_predictions(session, user, project_id=project)]
+
+
+@router.get("/predictions/{id}", response_model=schemas.Prediction, responses=errors(400, 401, 404))
+def get_prediction(id: Id, user: User = Depends(current_user)) -> dict:
+    with session_scope(write=False) as session:
+        return prediction_json(task_service.get_prediction(session, user, id))
