@@ -5,7 +5,7 @@ OpenAPI description at /api/openapi.json. Routes are thin: each calls labelkit's
 in one session_scope(); errors become JSON {"detail": ...} in labelkit/api/auth.py."""
 
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from labelkit import __version__
 from labelkit.api import (
@@ -17,7 +17,7 @@ from labelkit.api import (
     system,
     tasks,
 )
-from labelkit.api.auth import HANDLERS
+from labelkit.api.auth import HANDLERS, no_nul_characters
 
 DESCRIPTION = """\
 labelkit's REST API. Authenticate with a personal access token (Account page, or
@@ -36,6 +36,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
         redirect_slashes=False,
+        dependencies=[Depends(no_nul_characters)],
     )
     for error, handler in HANDLERS.items():
         app.add_exception_handler(error, handler)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import unquote
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -106,3 +107,13 @@ def outsiders_see_nothing(session: Session, user: User, project_id: int) -> Iter
         if not can(session, user, Capability.PROJECT_VIEW, project_id):
             raise NotFound(f"There is no project {project_id}.") from None
         raise
+
+
+async def no_nul_characters(request: Request) -> None:
+    """Text with a NUL character cannot be stored (PostgreSQL refuses it): refuse it up front,
+    in the query or a JSON body (where JSON writes it as \\u0000), with a clear 400."""
+    if "\x00" in unquote(request.url.query) or "%00" in request.url.path:
+        raise InvalidInput("The query holds a NUL character, which cannot be stored.")
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
+        if b"\\u0000" in (await request.body()).lower():
+            raise InvalidInput("The body holds a NUL character (\\u0000), which cannot be stored.")

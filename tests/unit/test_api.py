@@ -365,3 +365,13 @@ def test_export_refusals_are_json_errors(client, team) -> None:
     assert client.get(url, headers=tokens["annotator"]).status_code == 403
     assert client.get(url, headers=tokens["outsider"]).status_code == 404
     assert client.get(url).status_code == 401
+
+
+def test_text_the_database_cannot_store_is_a_400_on_both_databases(client, team) -> None:
+    project, tokens, _ = team
+    headers = tokens["manager"]
+    answer = client.post("/api/projects", headers=headers, json={"title": "a\u0000b", "label_config": CONFIG})
+    assert answer.status_code == 400 and "NUL" in answer.json()["detail"]
+    answer = client.get("/api/tasks", headers=headers, params={"project": project.id, "search": "a\u0000"})
+    assert answer.status_code == 400 and "NUL" in answer.json()["detail"]
+    assert count(Project) == 2
