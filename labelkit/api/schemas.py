@@ -129,6 +129,10 @@ class Task(BaseModel):
     meta: dict[str, Any] = Field(default_factory=dict)
 
 
+class NextTask(Task):
+    queue: str = Field(description="Why this task: new, locked (you hold it), draft, rejected (sent back to you)")
+
+
 class TaskPage(BaseModel):
     tasks: list[Task]
     total: int

@@ -115,7 +115,7 @@ def delete_task(id: Id, user: User = Depends(current_user)) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/projects/{id}/next", response_model=schemas.Task, responses=errors(400, 401, 403, 404))
+@router.get("/projects/{id}/next", response_model=schemas.NextTask, responses=errors(400, 401, 403, 404))
 def next_task(id: Id, user: User = Depends(current_user)) -> dict:
     """The task you should label now, held for you as the labeling page holds it: the one you
     hold, else your work sent back or a draft, else a new one. 404 when there is none for you."""
@@ -123,4 +123,4 @@ def next_task(id: Id, user: User = Depends(current_user)) -> dict:
         assignment = queue.claim_next(session, user, id)
         if assignment is None:
             raise NotFound(f"There are no more tasks for you in project {id}.")
-        return task_json(task_service.details(session, [assignment.task], user.id)[0])
+        return {**task_json(task_service.details(session, [assignment.task], user.id)[0]), "queue": assignment.reason}

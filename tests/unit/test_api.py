@@ -253,7 +253,9 @@ def test_next_claims_the_task_as_the_labeling_page_does_and_annotations_follow(c
     project, tokens, people = team
     headers = tokens["annotator"]
     task = client.get(f"/api/projects/{project.id}/next", headers=headers).json()
-    assert client.get(f"/api/projects/{project.id}/next/", headers=headers).json()["id"] == task["id"]  # still held
+    assert task["queue"] == "new" and task["annotations"] == [] and task["data"] == {"text": "Task text number 1"}
+    again = client.get(f"/api/projects/{project.id}/next/", headers=headers).json()
+    assert again["id"] == task["id"] and again["queue"] == "locked"  # still held, as on the labeling page
     # Another annotator gets another task (the first is held).
     other = client.get(f"/api/projects/{project.id}/next", headers=tokens["reviewer"]).json()
     assert other["id"] != task["id"]
