@@ -1,0 +1,172 @@
+"""The Projects page's "Model" tab: attach model servers (Label Studio ML backends), check
+and remove them, pre-label with a progress bar, start training, and pick the model version
+whose predictions the label page shows. For managers and admins (model.manage)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from labelkit import ml, predictions
+from labelkit.auth.permissions import Capability, can
+from labelkit.db import session_scope
+from labelkit.errors import LabelkitError
+from labelkit.models import MLBackend, Prediction, Project, Task, User
+
+FLASH = "lk_model_flash"
+
+
+def model_panel(user: User, project: Project) -> None:
+    with session_scope(write=False) as session:
+        if not can(session, user, Capability.MODEL_MANAGE, project.id):
+            st.info("Only the project's managers attach model servers.")
+            return
+        backends = ml.list_backends(session, user, project.id)
+        versions = predictions.model_versions(session, project.id)
+    flash = st.session_state.pop(FLASH, None)
+    if flash:
+        {"ok": st.success, "error": st.error}[flash[0]](flash[1])
+    st.caption("A model server that speaks Label Studio's ML backend protocol pre-labels tasks, suggests answers "
+               "when a task opens, and learns from submitted annotations.")
+    for backend in backends:
+        _backend_card(user, project, backend)
+    if backends:
+        _version_picker(user, project, versions)
+    with st.expander("Connect a model server", icon=":material/add_link:", expanded=not backends):
+        _connect_form(user, project)
+
+
+def _say(kind: str, message: str) -> None:
+    st.session_state[FLASH] = (kind, message)
+    st.rerun()
+
+
+def _backend_card(user: User, project: Project, backend: MLBackend) -> None:
+    key = f"lk_ml_{backend.id}"
+    with st.container(border=True):
+        state = ":green[connected]" if backend.state == "connected" else f":red[{backend.state}]"
+        st.markdown(f"**{backend.title}** · {state} · model version `{backend.model_version or 'not reported'}`")
+        flags = [f"timeout {backend.timeout:g} s"]
+        if backend.is_interactive:
+            flags.append("suggests when a task opens")
+        if backend.predict_every:
+            flags.append(f"predicts again every {backend.predict_every} annotations")
+        st.caption(f"{backend.url} · " + " · ".join(flags))
+        if backend.last_error:
+            st.warning(backend.last_error, icon=":material/error:")
+        row = st.container(horizontal=True)
+        if row.button("Pre-label unlabeled", icon=":material/auto_awesome:", key=f"{key}_unlabeled"):
+            _predict(user, project, backend, True)
+        if row.button("Pre-label all", key=f"{key}_all"):
+            _predict(user, project, backend, False)
+        if row.button("Start training", icon=":material/model_training:", key=f"{key}_train"):
+            _act(lambda s: ml.start_training(s, user, project.id, backend.id), "Training was started.")
+        if row.button("Check", icon=":material/monitor_heart:", key=f"{key}_check"):
+            _check(user, backend)
+        sure = st.checkbox("Yes, remove this model server (its predictions stay)", key=f"{key}_sure")
+        if st.button("Remove", icon=":material/link_off:", disabled=not sure, key=f"{key}_remove"):
+            _act(lambda s: ml.remove(s, user, backend.id), f"Removed {backend.title}.")
+
+
+def _act(action, done: str) -> None:
+    try:
+        with session_scope() as session:
+            action(session)
+    except LabelkitError as e:
+        _say("error", str(e))
+    _say("ok", done)
+
+
+def _check(user: User, backend: MLBackend) -> None:
+    with session_scope() as session:
+        checked = ml.check(session, user, backend.id)
+    if checked.state == "connected":
+        _say("ok", f"{checked.title} answers (model version {checked.model_version or 'not reported'}).")
+    _say("error", checked.last_error)
+
+
+def _predict(user: User, project: Project, backend: MLBackend, only_unlabeled: bool) -> None:
+    bar = st.progress(0.0, text="Asking the model…")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{done} of {total} tasks")
+
+    try:
+        with session_scope() as session:
+            summary = ml.predict(session, user, project.id, only_unlabeled=only_unlabeled, progress=progress,
+                                 backend_id=backend.id)
+    except LabelkitError as e:
+        _say("error", str(e))
+    _say("ok", f"Pre-labeled {summary.sent} task(s): {summary.stored} prediction(s) of model version "
+               f"{summary.model_version or 'not reported'}.")
+
+
+def _version_picker(user: User, project: Project, versions: list[tuple[str, int]]) -> None:
+    if not versions:
+        st.caption("No predictions yet: pre-label to see the model's suggestions on the label page.")
+        return
+    options = ["", *[v for v, _ in versions]]
+    counts = dict(versions)
+    current = project.model_version if project.model_version in options else ""
+    chosen = st.selectbox(
+        "Predictions shown to annotators", options, index=options.index(current), key=f"lk_ml_version_{project.id}",
+        format_func=lambda v: f"{v or '(no version)'} · {counts[v]} predictions" if v in counts and v else
+        "The newest of any model version",
+    )
+    if chosen != current and st.button("Show this version", key=f"lk_ml_version_save_{project.id}"):
+        _act(lambda s: ml.choose_model_version(s, user, project.id, chosen),
+             f"The label page now shows {chosen or 'the newest predictions'}.")
+
+
+def _connect_form(user: User, project: Project) -> None:
+    with st.form(f"lk_ml_connect_{project.id}", clear_on_submit=False):
+        url = st.text_input("URL", placeholder="http://model-server:9090")
+        title = st.text_input("Title", placeholder="Sentiment model")
+        left, right = st.columns(2)
+        auth_user = left.text_input("Basic-auth user (optional)")
+        auth_password = right.text_input("Basic-auth password", type="password")
+        header_text = st.text_area("Extra headers (one 'Name: value' a line)", height=68)
+        left, right = st.columns(2)
+        timeout = left.number_input("Timeout (seconds)", min_value=1.0, max_value=600.0, value=30.0, step=1.0)
+        every = right.number_input("Predict again every N annotations (0: never)", min_value=0, value=0, step=1)
+        interactive = st.checkbox("Suggest an answer when a task opens (interactive pre-annotation)")
+        if not st.form_submit_button("Connect", type="primary", icon=":material/link:"):
+            return
+    try:
+        headers = dict(ml.parse_header(line) for line in header_text.splitlines() if line.strip()) or None
+        with session_scope() as session:
+            backend = ml.connect(session, user, project.id, ml.BackendFields(
+                url=url, title=title, basic_auth_user=auth_user.strip(), basic_auth_password=auth_password,
+                headers=headers, timeout=float(timeout), interactive=interactive, predict_every=int(every)))
+    except LabelkitError as e:
+        st.error(str(e))
+        return
+    _say("ok", f"Connected {backend.title} (model version {backend.model_version or 'not reported'}).")
+
+
+# --- on the label page ---------------------------------------------------------------
+
+
+def suggestion(project: Project, task_id: int) -> tuple[Prediction | None, str | None]:
+    """A suggestion from the project's interactive model server for a task opened without a
+    prediction: asked once per task in this browser tab (a slow model is not asked again
+    on every click), in a transaction of its own."""
+    asked = st.session_state.setdefault("lk_ml_asked", {})  # task id -> (prediction id, notice)
+    if task_id in asked:
+        prediction_id, notice = asked[task_id]
+        if prediction_id is None:
+            return None, notice
+        with session_scope(write=False) as session:
+            return session.get(Prediction, prediction_id), None
+    with session_scope() as session:
+        task = session.get(Task, task_id)
+        found, notice = ml.interactive_prediction(session, project, task) if task is not None else (None, None)
+    asked[task_id] = (found.id if found is not None else None, notice)
+    return found, notice
+
+
+def suggestion_note(shown: Prediction | None, notice: str | None) -> None:
+    """Which model pre-filled the task, or why it did not."""
+    if shown is not None:
+        st.caption(ml.suggestion_caption(shown), help="The model's answer is filled in; change anything before you submit.")
+    elif notice:
+        st.info(notice, icon=":material/hourglass_disabled:")
