@@ -13,6 +13,7 @@ from labelkit.errors import LabelkitError
 from labelkit.projects import ProjectFields, create_project, update_project
 from labelkit.tasks import list_tasks
 from labelkit.ui.context import choose_project, page_user
+from labelkit.ui.model_panel import model_panel
 from labelkit.ui.project_form import project_form, template_gallery
 from labelkit.ui.team import invite_panel, members_panel
 from labelkit.ui.workload import workload_panel
@@ -56,7 +57,9 @@ if flash:
     st.success(flash, icon=":material/check_circle:")
     st.page_link("pages/import.py", label="Import tasks", icon=":material/upload_file:", query_params={"project": str(project.id)})
 
-settings_tab, team_tab, workload_tab, tasks_tab, danger_tab = st.tabs(["Settings", "Team", "Workload", "Tasks", "Delete"])
+settings_tab, team_tab, workload_tab, tasks_tab, model_tab, danger_tab = st.tabs(
+    ["Settings", "Team", "Workload", "Tasks", "Model", "Delete"]
+)
 
 with settings_tab:
     key = f"lk_edit_{project.id}"
@@ -118,6 +121,9 @@ with tasks_tab:
                         st.rerun()
         else:
             st.caption("Select rows to delete tasks.")
+
+with model_tab:
+    model_panel(user, project)
 
 with danger_tab:
     try:
