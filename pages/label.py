@@ -18,6 +18,7 @@ from labelkit.models import AnnotationState, ReviewStatus
 from labelkit.results import build_result, summary, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
+from labelkit.ui.model_panel import suggestion, suggestion_note
 from labelkit.ui.text import plain
 from labelkit.ui.timings import timed
 from labelkit.ui.workload import empty_queue_notice
@@ -118,6 +119,10 @@ def _workspace() -> None:
         opened.pop(project.id, None)
         st.error(str(e))
         return
+    notice = None
+    if assignment is not None and assignment.annotation is None and shown is None:  # ask an interactive model
+        shown, notice = suggestion(project, assignment.task.id)
+        predicted = shown.result if shown is not None else None
 
     share = mine["project_done"] / mine["project_total"] if mine["project_total"] else 0.0
     left, right = st.columns([3, 2], vertical_alignment="bottom")
@@ -149,6 +154,7 @@ def _workspace() -> None:
     submitted_before = annotation is not None and annotation.state == AnnotationState.SUBMITTED
 
     st.caption(f"Task {task.id}" + (" · your draft is restored" if assignment.reason == "draft" else ""))
+    suggestion_note(shown, notice)
     if assignment.review_comment and annotation and annotation.review_status == ReviewStatus.REJECTED:
         st.warning(f"A reviewer sent this back to you: {plain(assignment.review_comment)}", icon=":material/undo:")
     elif submitted_before:
