@@ -50,7 +50,7 @@ def _backend_card(user: User, project: Project, backend: MLBackend) -> None:
             flags.append("suggests when a task opens")
         if backend.predict_every:
             flags.append(f"predicts again every {backend.predict_every} annotations")
-        st.caption(f"{backend.url} · " + " · ".join(flags))
+        st.caption(f"`{backend.url}` · " + " · ".join(flags))
         if backend.last_error:
             st.warning(backend.last_error, icon=":material/error:")
         row = st.container(horizontal=True)
