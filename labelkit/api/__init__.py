@@ -18,6 +18,7 @@ from labelkit.api import (
     tasks,
 )
 from labelkit.api.auth import HANDLERS, no_nul_characters
+from labelkit.api.docs import add_docs
 
 DESCRIPTION = """\
 labelkit's REST API. Authenticate with a personal access token (Account page, or
@@ -32,7 +33,7 @@ def create_app() -> FastAPI:
         title="labelkit API",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        docs_url=None,  # labelkit/api/docs.py serves it, without a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
         redirect_slashes=False,
@@ -42,6 +43,7 @@ def create_app() -> FastAPI:
         app.add_exception_handler(error, handler)
     for module in (system, projects, imports, tasks, annotations, predictions, export):
         app.include_router(module.router)
+    add_docs(app)
     return app
 
 

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import unquote
 
-from fastapi import Request
+from fastapi import Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
 from sqlalchemy.exc import DataError, StatementError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
@@ -46,8 +47,12 @@ def caller(request: Request) -> User | None:
         return sessions.user_for_session(session, request.cookies.get(sessions.SESSION_COOKIE))
 
 
-def current_user(request: Request) -> User:
-    """FastAPI dependency: the signed-in caller, or 401."""
+TOKEN = APIKeyHeader(name="Authorization", auto_error=False, scheme_name="Token",
+                     description="`Token <your personal access token>` (Account page, or `labelkit user token EMAIL`)")
+
+
+def current_user(request: Request, _header: str | None = Security(TOKEN)) -> User:
+    """FastAPI dependency: the signed-in caller (token or session cookie), or 401."""
     user = caller(request)
     if user is None:
         raise Unauthenticated(NO_CREDENTIALS)

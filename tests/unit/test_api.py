@@ -62,6 +62,10 @@ def test_health_version_and_docs_need_no_token(client) -> None:
     assert "/projects/{id}/import" in schema["paths"] and schema["servers"] == [{"url": "/api"}]
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
+    assert "cdn." not in docs.text  # its scripts come from here: the docs work without the internet
+    assert client.get("/api/docs-assets/swagger-ui-bundle.js").status_code == 200
+    assert schema["components"]["securitySchemes"]["Token"] == {
+        "type": "apiKey", "in": "header", "name": "Authorization", "description": schema["components"]["securitySchemes"]["Token"]["description"]}
 
 
 def test_a_revoked_token_or_a_deactivated_account_is_refused_with_401(client, factory) -> None:
