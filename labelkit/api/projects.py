@@ -8,6 +8,7 @@ from fastapi import Depends, Query, Request, Response
 from sqlmodel import Session
 
 from labelkit import projects, trash
+from labelkit.ml import backends
 from labelkit.api import schemas
 from labelkit.api.auth import current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_PAGE, Id, Router, errors
@@ -114,6 +115,8 @@ def update_project(id: Id, body: schemas.ProjectPatch, user: User = Depends(curr
     with session_scope() as session, outsiders_see_nothing(session, user, id):
         project = projects.get_project(session, user, id, Capability.PROJECT_EDIT)
         project = projects.update_project(session, user, id, _fields(body, projects.ProjectFields.of(project)))
+        if body.model_version is not None and body.model_version != project.model_version:
+            project = backends.choose_model_version(session, user, id, body.model_version)
         return project_json(session, project)
 
 

@@ -48,7 +48,8 @@ class ProjectIn(BaseModel):
     maximum_annotations: int | None = Field(None, ge=1, le=1000, description="Annotations each task needs (overlap)")
     overlap_cohort_percentage: int | None = Field(None, ge=0, le=100)
     sampling: Sampling | None = None
-    model_version: str | None = Field(None, max_length=200)
+    model_version: str | None = Field(None, max_length=200, description="On PATCH: the model version whose predictions "
+                                      "annotators see ('' = the newest); ignored on create (no predictions yet)")
 
 
 class ProjectPatch(ProjectIn):

@@ -336,6 +336,11 @@ def test_predictions_are_created_listed_and_checked_against_the_config(client, t
     assert client.post("/api/predictions", headers=tokens["outsider"], json=body).status_code == 404
     assert client.get(f"/api/predictions/{prediction['id']}", headers=tokens["outsider"]).status_code == 404
     assert client.get("/api/predictions", headers=tokens["manager"]).status_code == 400
+    # The model version annotators see is chosen among those with predictions.
+    url = f"/api/projects/{project.id}"
+    assert client.patch(url, headers=tokens["manager"], json={"model_version": "v9"}).status_code == 400
+    assert client.patch(url, headers=tokens["manager"], json={"model_version": "v1"}).json()["model_version"] == "v1"
+    assert client.patch(url, headers=tokens["reviewer"], json={"model_version": ""}).status_code == 403
     assert len(client.get("/api/predictions", headers=tokens["manager"], params={"task": task_id}).json()) == 1
 
 
