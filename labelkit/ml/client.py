@@ -15,7 +15,8 @@ from typing import Any
 
 import httpx
 
-from labelkit.errors import LabelkitError
+from labelkit.errors import InvalidInput, LabelkitError
+from labelkit.net import check_public
 
 WEBHOOK_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "START_TRAINING")
 MAX_ERROR_TEXT = 300
@@ -62,6 +63,10 @@ class ModelServerClient:
 
     def _call(self, method: str, path: str, body: dict | None = None) -> Any:
         url = self.base + path
+        try:  # again on every call: the admin may have stopped allowing private addresses
+            check_public(url)
+        except InvalidInput as e:
+            raise ModelServerError(f"labelkit does not call the model server at {self.connection.url}: {e}.") from None
         try:
             with httpx.Client(timeout=self.timeout, auth=self.connection.basic_auth, headers=self.connection.headers,
                               follow_redirects=False) as http:

@@ -228,7 +228,7 @@ def test_both_answer_shapes_are_read() -> None:
         read_predictions({"error": "x"}, [1])
 
 
-def test_basic_auth_and_headers_are_sent(model) -> None:
+def test_basic_auth_and_headers_are_sent(private_ok) -> None:
     seen = {}
 
     async def health(request):
@@ -258,3 +258,39 @@ def test_choosing_the_shown_model_version(team, model) -> None:
         ml.choose_model_version(s, people[Role.ANNOTATOR], project.id, "")
     with session_scope() as s, pytest.raises(LabelkitError):
         ml.check(s, people[Role.ANNOTATOR], 1)
+
+
+def test_a_manager_changes_a_server_and_a_check_keeps_its_state(team, model, monkeypatch: pytest.MonkeyPatch) -> None:
+    admin, project, people = team
+    backend = connect(admin, project, model.url, basic_auth_user="ml", basic_auth_password="s3cret", headers={"X-A": "1"})
+    fields = ml.BackendFields(url=model.url, title="Renamed", basic_auth_user="ml", timeout=5, interactive=True, predict_every=10)
+    with session_scope() as s:
+        ml.update(s, people[Role.MANAGER], backend.id, fields)
+    with session_scope() as s:
+        row = s.get(MLBackend, backend.id)
+        assert (row.title, row.timeout, row.is_interactive, row.predict_every) == ("Renamed", 5, True, 10)
+        assert ml.backends.connection_of(row).basic_auth == ("ml", "s3cret")  # "" kept the password
+        assert ml.backends.headers_of(row) == {"X-A": "1"}  # None kept the headers
+    from tests.mlserver import free_port
+
+    gone = f"http://127.0.0.1:{free_port()}"
+    with session_scope() as s, pytest.raises(ml.ModelServerError, match="Could not reach"):
+        ml.update(s, admin, backend.id, ml.BackendFields(url=gone))
+    with session_scope() as s:
+        assert s.get(MLBackend, backend.id).url == model.url  # a new address must answer first
+        row = s.get(MLBackend, backend.id)
+        row.url = gone
+    with session_scope() as s:
+        checked = ml.check(s, admin, backend.id)
+    assert checked.state == "error" and "Could not reach" in checked.last_error
+    with session_scope() as s:
+        s.get(MLBackend, backend.id).url = model.url
+    with session_scope() as s:
+        assert ml.check(s, admin, backend.id).state == "connected"
+    # The admin stops allowing private addresses: the server is not called any more.
+    monkeypatch.setenv("LABELKIT_ALLOW_PRIVATE_URLS", "false")
+    get_settings.cache_clear()
+    before = model.setups
+    with session_scope() as s:
+        checked = ml.check(s, admin, backend.id)
+    assert checked.state == "error" and "private network" in checked.last_error and model.setups == before
