@@ -106,6 +106,19 @@ def test_reviewers_and_annotators_cannot_attach_or_use_a_model(team, model, role
         assert len(s.exec(select(MLBackend)).all()) == 1
 
 
+def test_a_deactivated_manager_cannot_attach_a_model(team, model) -> None:
+    from labelkit.models import User
+
+    _, project, people = team
+    with session_scope() as s:
+        s.get(User, people[Role.MANAGER].id).is_active = False
+    with session_scope() as s:
+        gone = s.get(User, people[Role.MANAGER].id)
+    with pytest.raises(PermissionDenied):
+        connect(gone, project, model.url)
+    assert model.setups == 0
+
+
 def test_private_addresses_are_refused_without_the_admin_setting(factory, model) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin)
