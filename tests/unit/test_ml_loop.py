@@ -161,3 +161,55 @@ def test_the_example_server_refuses_a_config_it_cannot_learn(private_ok, factory
     with Running(TestModelServer().app()) as running, \
             pytest.raises(ml.ModelServerError, match="needs a <Choices> control on a <Text>"):
         connect(admin, boxes, running.url)
+
+
+def _image(project_id: int, name: str, colour: tuple[int, int, int]) -> str:
+    import io
+
+    from PIL import Image
+
+    from labelkit.storage import local
+
+    out = io.BytesIO()
+    Image.new("RGB", (24, 24), colour).save(out, "PNG")
+    return local.save_upload(project_id, name, out.getvalue())
+
+
+def test_the_example_image_model_downloads_media_with_the_setup_token_and_learns_colours(
+    factory, private_ok, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+) -> None:
+    from starlette.applications import Starlette
+
+    from labelkit.config.templates import template
+    from labelkit.server import routes
+    from labelkit.settings import get_settings
+
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=template("image-classification").config)
+    colours = {"red": (230, 20, 20), "blue": (20, 20, 230), "reddish": (200, 60, 40), "bluish": (40, 50, 210)}
+    factory.tasks(project, admin, [{"image": _image(project.id, f"{n}.png", c)} for n, c in colours.items()])
+    with session_scope() as s:
+        ids = list(s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all())
+    server = TestModelServer()
+    with Running(Starlette(routes=routes)) as portal, Running(server.app()) as running:
+        monkeypatch.setenv("LABELKIT_BASE_URL", portal.url)  # the hostname /setup hands over
+        get_settings.cache_clear()
+        connect(admin, project, running.url)
+        with session_scope() as s:
+            work.submit(s, admin, ids[0], [{"from_name": "class", "to_name": "image", "type": "choices",
+                                            "value": {"choices": ["Circle"]}}])
+        with session_scope() as s:
+            work.submit(s, admin, ids[1], [{"from_name": "class", "to_name": "image", "type": "choices",
+                                            "value": {"choices": ["Square"]}}])
+        wait_for(lambda: len(server.events) == 2 and next(iter(server.models.values())).version == 2)
+        with session_scope() as s:
+            summary = ml.predict(s, admin, project.id)
+        assert (summary.sent, summary.stored) == (2, 2)  # the two unlabeled ones, fetched with the token
+        with session_scope() as s:
+            found = {p.task_id: p.result[0]["value"]["choices"] for p in s.exec(select(Prediction)).all()}
+        assert found == {ids[2]: ["Circle"], ids[3]: ["Square"]}
+        with session_scope() as s:  # the token is revoked with the backend: the server can fetch nothing more
+            ml.remove(s, admin, s.exec(select(MLBackend.id)).one())
+        model = next(iter(server.models.values()))
+        with pytest.raises(Exception, match="403"):
+            model.media.mean_colour(f"/data/upload/{project.id}/red.png")
