@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
@@ -51,7 +51,6 @@ class BackendFields:
     timeout: float = 30.0
     interactive: bool = False
     predict_every: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -90,9 +89,8 @@ def _validate(fields: BackendFields) -> BackendFields:
 def connection_of(backend: MLBackend, timeout: float | None = None) -> Connection:
     """How to reach a stored backend (its secrets decrypted)."""
     password = decrypt_secret(backend.basic_auth_pass_encrypted)
-    headers = json.loads(decrypt_secret(backend.headers_encrypted) or "{}")
     auth = (backend.basic_auth_user, password) if backend.auth_method == "basic" else None
-    return Connection(backend.url, min(timeout, backend.timeout) if timeout else backend.timeout, auth, headers)
+    return Connection(backend.url, min(timeout, backend.timeout) if timeout else backend.timeout, auth, headers_of(backend))
 
 
 def client_of(backend: MLBackend, timeout: float | None = None) -> ModelServerClient:
@@ -216,16 +214,20 @@ def list_backends(session: Session, actor: User, project_id: int) -> list[MLBack
 
 def update(session: Session, actor: User, backend_id: int, fields: BackendFields) -> MLBackend:
     """Change a backend's address, auth, timeout or flags ("" password and None headers keep
-    the stored ones). A new URL must answer /health before it is kept."""
+    the stored ones). A new URL must answer /health and /setup before it is kept."""
     backend = get_backend(session, actor, backend_id)
     fields = _validate(fields)
     if fields.url != backend.url:
+        project = session.get(Project, backend.project_id)
         probe = MLBackend(project_id=backend.project_id, url=fields.url, timeout=fields.timeout,
                           auth_method=backend.auth_method, basic_auth_user=backend.basic_auth_user,
                           basic_auth_pass_encrypted=backend.basic_auth_pass_encrypted,
-                          headers_encrypted=backend.headers_encrypted)
+                          headers_encrypted=backend.headers_encrypted,
+                          access_token_encrypted=backend.access_token_encrypted, model_version=backend.model_version)
         end_transaction(session)
         client_of(probe).health()
+        setup(session, probe, project)
+        backend.model_version = probe.model_version
     backend.url, backend.title = fields.url, fields.title or fields.url
     backend.auth_method = "basic" if fields.basic_auth_user else "none"
     backend.basic_auth_user = fields.basic_auth_user
