@@ -15,6 +15,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.exc import DataError, StatementError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
+from starlette.routing import get_route_path
 
 from labelkit.auth import sessions
 from labelkit.auth.permissions import Capability, can
@@ -81,8 +82,17 @@ def validation_error(_request: Request, error: RequestValidationError) -> JSONRe
     return JSONResponse({"detail": "; ".join(problems) or "Invalid request."}, status_code=400)
 
 
-def http_error(_request: Request, error: HTTPException) -> JSONResponse:
-    return JSONResponse({"detail": str(error.detail)}, status_code=error.status_code, headers=getattr(error, "headers", None))
+def http_error(request: Request, error: HTTPException) -> JSONResponse:
+    headers = dict(getattr(error, "headers", None) or {})
+    if error.status_code == 405:  # every method of the path, not only those of the first route matched
+        headers["Allow"] = ", ".join(sorted(_methods(request)))
+    return JSONResponse({"detail": str(error.detail)}, status_code=error.status_code, headers=headers or None)
+
+
+def _methods(request: Request) -> set[str]:
+    from labelkit.api.routing import allowed_methods
+
+    return allowed_methods(get_route_path(request.scope))
 
 
 def database_refused(_request: Request, error: StatementError) -> JSONResponse:

@@ -91,7 +91,9 @@ def _chunks(first: bytes | object, pipe: _Pipe) -> Iterator[bytes]:
 
 @router.get(
     "/projects/{id}/export",
-    responses={**errors(400, 401, 403, 404), 200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+    responses={**errors(400, 401, 403, 404),
+               200: {"content": {mime: {} for mime in sorted({f.mime for f in exporters.FORMATS.values()})},
+                     "description": "The file, in the format's media type"}},
     response_class=StreamingResponse,
 )
 def export_project(

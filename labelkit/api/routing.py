@@ -5,9 +5,11 @@ and the error responses each route declares."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
+from starlette.routing import compile_path
 
 from labelkit.api.schemas import Error
 
@@ -30,12 +32,24 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Error, "description": meaning[code]} for code in codes}
 
 
+# Every path's methods (a path's routes are one route per method), for a 405's Allow header.
+METHODS: dict[re.Pattern, set[str]] = {}
+
+
+def allowed_methods(path: str) -> set[str]:
+    path = path.rstrip("/") or "/"
+    found = set().union(*(methods for regex, methods in METHODS.items() if regex.match(path)))
+    return found | {"HEAD"} if "GET" in found else found
+
+
 class Router(APIRouter):
     """Each route also under its other spelling (with or without a trailing slash), that one
     left out of the OpenAPI description."""
 
-    def add_api_route(self, path: str, endpoint, **kwargs: Any) -> None:
+    def add_api_route(self, path: str, endpoint, **kwargs: Any) -> None:  # noqa: ANN001
         super().add_api_route(path, endpoint, **kwargs)
+        regex = compile_path(path.rstrip("/") or "/")[0]
+        METHODS.setdefault(regex, set()).update(kwargs.get("methods") or ())
         other = path[:-1] if path.endswith("/") else f"{path}/"
         if other:
             super().add_api_route(other, endpoint, **{**kwargs, "include_in_schema": False})

@@ -64,6 +64,8 @@ def test_health_version_and_docs_need_no_token(client) -> None:
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
     assert "cdn." not in docs.text  # its scripts come from here: the docs work without the internet
     assert client.get("/api/docs-assets/swagger-ui-bundle.js").status_code == 200
+    refused = client.put("/api/projects/1", json={})
+    assert refused.status_code == 405 and set(refused.headers["allow"].split(", ")) == {"GET", "HEAD", "PATCH", "DELETE"}
     assert schema["components"]["securitySchemes"]["Token"] == {
         "type": "apiKey", "in": "header", "name": "Authorization", "description": schema["components"]["securitySchemes"]["Token"]["description"]}
 
