@@ -46,6 +46,7 @@ class TestModelServer(ExampleServer):
         self.delay = 0.0
         self.batches: list[int] = []
         self.setups = 0
+        self.predict_calls = 0  # counted when they arrive (batches: when answered)
         self.fail_after = None  # answer 500 once this many /predict calls succeeded
 
     async def setup(self, request: Request):
@@ -54,6 +55,7 @@ class TestModelServer(ExampleServer):
 
     async def predict(self, request: Request):
         body = await request.json()
+        self.predict_calls += 1
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.mode == "500" or (self.fail_after is not None and len(self.batches) >= self.fail_after):

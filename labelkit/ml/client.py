@@ -26,6 +26,10 @@ class ModelServerError(LabelkitError):
     """A model server could not be reached, timed out, or answered something unusable."""
 
 
+class ModelServerTimeout(ModelServerError):
+    """A model server did not answer within the timeout."""
+
+
 @dataclass
 class Connection:
     """Where a model server is and how to authenticate to it (secrets already decrypted)."""
@@ -72,7 +76,7 @@ class ModelServerClient:
                               follow_redirects=False) as http:
                 response = http.request(method, url, json=body)
         except httpx.TimeoutException:
-            raise ModelServerError(f"The model server at {self.connection.url} timed out after "
+            raise ModelServerTimeout(f"The model server at {self.connection.url} timed out after "
                                    f"{_seconds(self.timeout)} ({path}).") from None
         except httpx.HTTPError as e:
             raise ModelServerError(f"Could not reach the model server at {self.connection.url}: {e or type(e).__name__}.") from None

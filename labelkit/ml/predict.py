@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 
 from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
 from labelkit import audit
 from labelkit.auth.permissions import Capability
-from labelkit.errors import InvalidInput, LabelkitError, NotFound
+from labelkit.errors import InvalidInput, NotFound
 from labelkit.ml.backends import (
     client_of,
     end_transaction,
@@ -27,8 +28,8 @@ from labelkit.ml.backends import (
     setup,
     uid_of,
 )
-from labelkit.ml.client import ModelServerError
-from labelkit.models import MLBackend, Prediction, Project, Task, User
+from labelkit.ml.client import ModelServerError, ModelServerTimeout
+from labelkit.models import MLBackend, Prediction, Project, Task, User, utcnow
 from labelkit.predictions import NewPrediction, store
 from labelkit.projects import get_project
 
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 16
 INTERACTIVE_TIMEOUT = 3.0  # seconds a person waits at most for a suggestion when a task opens
+REST_AFTER_FAILURE = 60  # seconds an interactive server that failed is left alone
 
 Progress = Callable[[int, int], None]
 
@@ -167,28 +169,38 @@ def _record(session: Session, actor: User, project: Project, summary: PredictSum
 def interactive_prediction(session: Session, project: Project, task: Task) -> tuple[Prediction | None, str | None]:
     """A prediction from the project's interactive model server for a task that has none:
     one /predict call with a short timeout, stored. On any failure: (None, a short notice
-    for the person labeling); never raises. Ends the caller's transaction first."""
+    for the person labeling); never raises. Ends the caller's transaction first. A server
+    that failed in the last minute is not asked again (nobody waits for it task after task)."""
     try:
         backend = next((b for b in project_backends(session, project.id) if b.is_interactive), None)
         if backend is None:
             return None, None
+        if _resting(backend):
+            return None, "The model is not answering at the moment; label without its suggestion."
         timeout = min(INTERACTIVE_TIMEOUT, backend.timeout)
         stored = predict_tasks(session, backend, [task.id], timeout=timeout)
+        if backend.state != "connected":
+            note_state(session, backend)
         if not stored:
             return None, None
         found = session.exec(select(Prediction).where(Prediction.task_id == task.id, Prediction.ml_backend_id == backend.id)
                              .order_by(col(Prediction.id).desc()).limit(1)).first()
         return found, None
-    except ModelServerError as e:
+    except ModelServerTimeout as e:
         log.warning("interactive prediction for task %s: %s", task.id, e)
-        session.rollback()
-        if "timed out" in str(e):
-            return None, f"The model did not answer in {timeout:g} s; label without its suggestion."
-        return None, "The model could not make a suggestion for this task; label without it."
-    except (LabelkitError, Exception):
+        return None, f"The model did not answer in {timeout:g} s; label without its suggestion."
+    except Exception:
         log.exception("interactive prediction for task %s failed", task.id)
         session.rollback()
         return None, "The model could not make a suggestion for this task; label without it."
+
+
+def _resting(backend: MLBackend) -> bool:
+    checked = backend.last_checked_at
+    if backend.state == "connected" or checked is None:
+        return False
+    checked = checked if checked.tzinfo else checked.replace(tzinfo=UTC)
+    return utcnow() - checked < timedelta(seconds=REST_AFTER_FAILURE)
 
 
 def suggestion_caption(prediction: Prediction) -> str:

@@ -103,6 +103,11 @@ def test_a_task_opening_gets_a_suggestion_and_a_slow_model_gives_a_notice_in_tim
     with session_scope() as s:
         found, notice = ml.interactive_prediction(s, project, s.get(Task, ids[1]))
     assert found is None and notice == "The model did not answer in 3 s; label without its suggestion."
+    asked = model.predict_calls
+    with session_scope() as s:  # the next task does not wait for it again
+        found, notice = ml.interactive_prediction(s, project, s.get(Task, ids[2]))
+    assert found is None and notice == "The model is not answering at the moment; label without its suggestion."
+    assert model.predict_calls == asked
     with session_scope() as s:
         assert s.exec(select(Prediction).where(Prediction.task_id == ids[1])).all() == []
         assert "timed out" in s.exec(select(MLBackend)).one().last_error
