@@ -39,7 +39,7 @@ Sampling = Literal["Sequential sampling", "Uniform sampling", "Uncertainty sampl
 class ProjectIn(BaseModel):
     """A new project. Label Studio's other settings are accepted and ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # true is not 1, "2" is not 2
 
     title: str = Field("New project", max_length=200)
     description: str | None = Field(None, max_length=100_000)
@@ -144,7 +144,7 @@ class TaskPage(BaseModel):
 class AnnotationIn(BaseModel):
     """Submit (or, when you already did, update) your annotation of the task; was_cancelled: skip it."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # true is not 1, "2" is not 2
 
     result: list[dict[str, Any]] = Field(default_factory=list, max_length=10_000)
     lead_time: float = Field(0.0, ge=0, le=10**7, description="Seconds spent")
@@ -152,14 +152,14 @@ class AnnotationIn(BaseModel):
 
 
 class AnnotationPatch(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # true is not 1, "2" is not 2
 
     result: list[dict[str, Any]] = Field(max_length=10_000)
     lead_time: float = Field(0.0, ge=0, le=10**7)
 
 
 class PredictionIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)  # true is not 1, "2" is not 2
 
     task: int = Field(ge=1, le=2**31 - 1)
     result: list[dict[str, Any]] = Field(max_length=10_000)

@@ -125,6 +125,7 @@ def test_bad_project_input_is_a_400_that_creates_nothing(client, factory) -> Non
         ({"title": "No config"}, "label_config"),
         ({"title": "Bad", "label_config": "<View><Nope/></View>"}, "Nope"),
         ({"title": "Bad", "label_config": CONFIG, "maximum_annotations": "many"}, "maximum_annotations"),
+        ({"title": "Bad", "label_config": CONFIG, "maximum_annotations": True}, "maximum_annotations"),
         ({"title": "Bad", "label_config": CONFIG, "sampling": "Whatever"}, "sampling"),
         ({"title": "x" * 500, "label_config": CONFIG}, "title"),
     ]
@@ -330,7 +331,8 @@ def test_predictions_are_created_listed_and_checked_against_the_config(client, t
     assert client.get("/api/predictions", headers=tokens["reviewer"], params={"project": project.id}).json() == [prediction]
     assert client.get(f"/api/tasks/{task_id}", headers=tokens["manager"]).json()["predictions"] == [prediction]
     wrong = [{**POSITIVE[0], "from_name": "nope"}]
-    for bad in ({**body, "result": wrong}, {**body, "score": "high"}, {**body, "task": 0}, {"task": task_id}):
+    for bad in ({**body, "result": wrong}, {**body, "score": "high"}, {**body, "score": False}, {**body, "task": 0},
+                {**body, "task": str(task_id)}, {"task": task_id}):
         answer = client.post("/api/predictions", headers=tokens["manager"], json=bad)
         assert answer.status_code == 400 and answer.json()["detail"], bad
     assert client.post("/api/predictions", headers=tokens["annotator"], json=body).status_code == 404  # not a task of theirs
