@@ -99,7 +99,7 @@ class Server:
 
 
 def start_server(backend: str, postgres_url: str | None = None, secrets: str | None = None,
-                 port: int | None = None) -> Server:
+                 port: int | None = None, settings: dict[str, str] | None = None) -> Server:
     """First admin by the CLI, then `labelkit serve`; waits for /_stcore/health.
 
     The working directory is a fresh temp dir: Streamlit reads .streamlit/secrets.toml
@@ -111,6 +111,7 @@ def start_server(backend: str, postgres_url: str | None = None, secrets: str | N
         LABELKIT_DATA_DIR=str(workdir / "data"),
         LABELKIT_BASE_URL=f"http://localhost:{port}",  # what invite links start with
         PYTHONPATH=str(ROOT),
+        **(settings or {}),  # more LABELKIT_* settings
     )
     if backend == "postgresql":
         assert postgres_url, "the PostgreSQL variant needs postgres_server_url"
