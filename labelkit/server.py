@@ -20,9 +20,9 @@ from starlette.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 
-from labelkit.api import app as api_app
+from labelkit.api import ApiMount
 from labelkit.auth import sessions
 from labelkit.auth.invites import INVITE_COOKIE
 from labelkit.db import ROOT, migrate, session_scope
@@ -196,7 +196,7 @@ routes = [
     Route("/data/upload/{path:path}", media),
     Route("/data/local-files/", local_files),
     Route("/data/storage/{storage_id:int}/{key:path}", storage_media),
-    Mount("/api", app=api_app),  # the REST API (labelkit/api/): docs at /api/docs
+    ApiMount("/api"),  # the REST API (labelkit/api/): docs at /api/docs
 ]
 
 app = streamlit_app(ROOT / "app.py", routes, lifespan)

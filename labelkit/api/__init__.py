@@ -5,7 +5,10 @@ OpenAPI description at /api/openapi.json. Routes are thin: each calls labelkit's
 in one session_scope(); errors become JSON {"detail": ...} in labelkit/api/auth.py."""
 
 
+import re
+
 from fastapi import Depends, FastAPI
+from starlette.routing import Mount
 
 from labelkit import __version__
 from labelkit.api import (
@@ -48,3 +51,12 @@ def create_app() -> FastAPI:
 
 
 app = create_app()
+
+
+class ApiMount(Mount):
+    """The API under a prefix, given every path under it, even one with a newline (Starlette's
+    `{path:path}` stops at one), so that the API, not the app beside it, answers: in JSON."""
+
+    def __init__(self, prefix: str = "/api") -> None:
+        super().__init__(prefix, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)

@@ -64,6 +64,8 @@ def test_health_version_and_docs_need_no_token(client) -> None:
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
     assert "cdn." not in docs.text  # its scripts come from here: the docs work without the internet
     assert client.get("/api/docs-assets/swagger-ui-bundle.js").status_code == 200
+    odd = client.get("/api/projects/%0A/next")
+    assert odd.status_code == 401 and odd.json()["detail"]  # the API answers every path under it, in JSON
     refused = client.put("/api/projects/1", json={})
     assert refused.status_code == 405 and set(refused.headers["allow"].split(", ")) == {"GET", "HEAD", "PATCH", "DELETE"}
     assert schema["components"]["securitySchemes"]["Token"] == {
