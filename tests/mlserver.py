@@ -91,6 +91,7 @@ class Running:
 
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
+        self.server.force_exit = True  # do not wait for a request a test made slow on purpose
         self.thread.join(10)
 
 
