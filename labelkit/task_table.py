@@ -4,7 +4,8 @@ and bulk actions on a selection.
 Paging stays fast at 1,000,000 tasks: sorted by id (or by creation, which is the same order:
 ids are given as tasks are created) a page is a keyset walk over the primary key from the
 last id seen (`Page.next_cursor`), so page 10,000 costs what page 1 costs. Sorting by the
-number of annotations or by the last update orders the filtered tasks and pages by offset
+number of annotations, the last update or the models' uncertainty (the least certain first,
+descending) orders the filtered tasks and pages by offset
 (a scan of the project: narrow it with filters). Counting is lazy and capped (COUNT_CAP).
 
 Filters:
@@ -35,15 +36,16 @@ from labelkit.errors import InvalidInput
 from labelkit.models import (
     Annotation,
     AnnotationState,
+    Prediction,
     Project,
     Task,
     User,
 )
 from labelkit.projects import get_project
 
-SORTS = ("id", "created", "annotations", "updated")
+SORTS = ("id", "created", "annotations", "updated", "uncertainty")
 REVIEW_STATES = ("pending", "accepted", "rejected", "not reviewed")
-COLUMNS = ("id", "data", "annotations", "annotators", "review", "agreement", "created", "updated")
+COLUMNS = ("id", "data", "annotations", "annotators", "review", "agreement", "prediction", "uncertainty", "created", "updated")
 DEFAULT_COLUMNS = ("id", "data", "annotations", "annotators", "review", "created")
 PAGE_SIZES = (25, 50, 100, 200)
 MAX_API_PAGE = 1000  # the largest page the REST API hands out
@@ -155,6 +157,10 @@ def page_query(session: Session, actor: User, project: Project, query: TaskQuery
             ids = ids.where(col(Task.id) < cursor if query.descending else col(Task.id) > cursor)
         order = col(Task.id).desc() if query.descending else col(Task.id)
         return ids.order_by(order).limit(size + 1)
+    if query.sort == "uncertainty":  # tasks without a prediction last, either way
+        key = Task.uncertainty
+        order = [key.is_(None), key.desc(), col(Task.id).desc()] if query.descending else [key.is_(None), key, col(Task.id)]
+        return ids.order_by(*order).offset(cursor or 0).limit(size + 1)
     key = Task.total_annotations if query.sort == "annotations" else _updated()
     order = [key.desc(), col(Task.id).desc()] if query.descending else [key, col(Task.id)]
     return ids.order_by(*order).offset(cursor or 0).limit(size + 1)
@@ -208,6 +214,7 @@ def _rows(session: Session, project: Project, ids: list[int], columns, query: Ta
         .order_by(Annotation.id)
     ).all():
         work[annotation.task_id].append((annotation, email))
+    predicted = _newest_predictions(session, ids) if "prediction" in columns else {}
     keys: list[str] = []
     if "data" in columns:
         from labelkit.config import parse_config
@@ -243,12 +250,38 @@ def _rows(session: Session, project: Project, ids: list[int], columns, query: Ta
             row["review"] = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
         if "agreement" in columns:
             row["agreement"] = _agreement(session, project, task_id) if len(annotations) > 1 else None
+        if "prediction" in columns:
+            row["prediction"] = _prediction_summary(predicted.get(task_id))
+        if "uncertainty" in columns:
+            row["uncertainty"] = None if task.uncertainty is None else round(task.uncertainty, 3)
         if "created" in columns:
             row["created"] = task.created_at
         if "updated" in columns:
             row["updated"] = max([a.updated_at for a, _ in annotations], default=task.created_at)
         rows.append(row)
     return rows, keys
+
+
+def _newest_predictions(session: Session, ids: list[int]) -> dict[int, Prediction]:
+    """The newest prediction of each task of a page (one query)."""
+    newest = (
+        select(func.max(Prediction.id)).where(col(Prediction.task_id).in_(ids)).group_by(Prediction.task_id)
+    )
+    return {p.task_id: p for p in session.exec(select(Prediction).where(col(Prediction.id).in_(newest))).all()}
+
+
+def _prediction_summary(prediction: Prediction | None) -> str | None:
+    """'Positive · 0.82 · v3': what the newest prediction says, its score and model version."""
+    if prediction is None:
+        return None
+    from labelkit.results import summary
+
+    parts = [summary(prediction.result) or "(empty)"]
+    if prediction.score is not None:
+        parts.append(f"{prediction.score:.2f}")
+    if prediction.model_version:
+        parts.append(prediction.model_version)
+    return " · ".join(parts)
 
 
 def _has_value(project: Project, annotations: list, control: str, value: str) -> bool:

@@ -191,3 +191,23 @@ def test_the_page_query_walks_the_primary_key(table, factory) -> None:
             else:
                 # (with a selective filter on a small table PostgreSQL may sort the few rows it finds)
                 assert "pk_tasks" in shown and "Seq Scan on tasks" not in shown, shown
+
+
+def test_predictions_show_with_their_score_and_version_and_sort_by_uncertainty(table) -> None:
+    from labelkit import predictions
+
+    manager, ids, project = table["manager"], table["ids"], table["project"]
+    with session_scope() as s:
+        live = s.get(Project, project.id)
+        predictions.store(s, live, [predictions.NewPrediction(ids[4], choice("Negative"), 0.55, "v2"),
+                                    predictions.NewPrediction(ids[5], choice("Positive"), 0.9, "v2")])
+    with session_scope() as s:
+        page = tt.page(s, manager, project.id, TaskQuery(sort="uncertainty", descending=True),
+                       columns=("id", "prediction", "uncertainty"))
+    rows = page.rows
+    assert [r["id"] for r in rows[:2]] == [ids[4], ids[5]]  # the least certain first, unpredicted after
+    assert rows[0]["prediction"] == "sentiment: Negative · 0.55 · v2" and rows[0]["uncertainty"] == 0.45
+    assert all(r["prediction"] is None and r["uncertainty"] is None for r in rows[2:])
+    with session_scope() as s:
+        ascending = tt.page(s, manager, project.id, TaskQuery(sort="uncertainty"), columns=("id",)).rows
+    assert [r["id"] for r in ascending[:2]] == [ids[5], ids[4]] and len(ascending) == len(ids)
