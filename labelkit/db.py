@@ -3,19 +3,23 @@ must not interleave (the queue) ask for an immediate transaction with `write_loc
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
 
 from labelkit.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = ROOT / "db"
+MIGRATION_LOCK = 0x6C6B_6D69  # "lkmi": the advisory lock key servers take to migrate in turn
 
 
 def is_sqlite(engine_or_session: Engine | Session) -> bool:
@@ -34,7 +38,7 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn, _record):
         # Take over BEGIN from pysqlite so a transaction can start IMMEDIATE.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
@@ -45,7 +49,7 @@ def make_engine(url: str) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         immediate = conn.get_execution_options().get("sqlite_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -97,22 +101,64 @@ def write_lock(session: Session) -> None:
 
 
 def migrate(engine: Engine | None = None, revision: str = "head") -> None:
-    """Apply Alembic migrations (the only way the schema changes)."""
+    """Apply Alembic migrations (the only way the schema changes). Several servers starting
+    at once on one PostgreSQL take turns (an advisory lock held until the upgrade commits):
+    the first upgrades, the others then find the schema at head."""
     from alembic import command
 
     engine = engine or get_engine()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg = alembic_config(conn)
         command.upgrade(cfg, revision)
 
 
-def alembic_config(connection=None):  # noqa: ANN001, ANN201
+def alembic_config(connection=None):
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["connection"] = connection
     return cfg
+
+
+T = TypeVar("T")
+UNAVAILABLE = "The database is not reachable right now; nothing was changed. Try again in a moment."
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (down, restarting, a dropped or
+    refused connection, SQLite locked), as opposed to a statement it refused."""
+    return isinstance(error, (OperationalError, DisconnectionError))
+
+
+def retry_unavailable(
+    work: Callable[[Session], T],
+    *,
+    attempts: int = 40,
+    wait: float = 0.5,
+    max_wait: float = 3.0,
+    on_retry: Callable[[int, BaseException], None] | None = None,
+    engine: Engine | None = None,
+) -> T:
+    """work(session) in its own session_scope(), again on a fresh connection while the
+    database is unreachable: `attempts` tries at most, waiting `wait` seconds, doubling up to
+    `max_wait`. Each failed try rolled back, so work must be safe to repeat (one transaction).
+    on_retry(attempt, error) is called before each wait, e.g. to say "retrying" on a page.
+    Raises the last OperationalError/DisconnectionError when the database stays away."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except (OperationalError, DisconnectionError) as error:
+            if attempt == attempts:
+                raise
+            if on_retry is not None:
+                on_retry(attempt, error)
+            time.sleep(wait)
+            wait = min(wait * 2, max_wait)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def ping(engine: Engine | None = None) -> bool:

@@ -12,14 +12,19 @@ from fastapi import Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
-from sqlalchemy.exc import DataError, StatementError
+from sqlalchemy.exc import (
+    DataError,
+    DisconnectionError,
+    OperationalError,
+    StatementError,
+)
 from sqlmodel import Session
 from starlette.exceptions import HTTPException
 from starlette.routing import get_route_path
 
 from labelkit.auth import sessions
 from labelkit.auth.permissions import Capability, can
-from labelkit.db import session_scope
+from labelkit.db import UNAVAILABLE, session_scope
 from labelkit.errors import (
     Conflict,
     InvalidInput,
@@ -104,7 +109,15 @@ def database_refused(_request: Request, error: StatementError) -> JSONResponse:
     raise error
 
 
+def database_unavailable(_request: Request, _error: Exception) -> JSONResponse:
+    """The database is down or restarting: 503 with a clear detail (the request's transaction
+    was rolled back), so a client retries instead of reporting a server bug."""
+    return JSONResponse({"detail": UNAVAILABLE}, status_code=503, headers={"Retry-After": "5"})
+
+
 HANDLERS = {
+    OperationalError: database_unavailable,
+    DisconnectionError: database_unavailable,
     LabelkitError: labelkit_error,
     RequestValidationError: validation_error,
     HTTPException: http_error,

@@ -1,0 +1,230 @@
+"""Faults lose nothing: a PostgreSQL server that goes away and comes back (the retry helper
+waits it out on a fresh connection; the REST API answers 503, not 500, meanwhile and works
+again after), a writer killed in the middle of a transaction on SQLite, and an S3 store or a
+model server that stops answering (a clear message; labeling and submit go on).
+
+The PostgreSQL here is this module's own (tests.support.PostgresServer), never the session's
+shared one: the tests stop and start it."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlmodel import func, select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from labelkit import db as lkdb
+from labelkit import importers, work
+from labelkit.auth import sessions
+from labelkit.auth.accounts import create_user
+from labelkit.models import Annotation, Project, Role, Task
+from labelkit.projects import ProjectFields, create_project
+from labelkit.settings import get_settings
+from tests.support import PostgresServer, create_database
+
+CONFIG = """<View><Text name="text" value="$text"/>
+<Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
+POSITIVE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[tuple[PostgresServer, str]]:
+    """A PostgreSQL server of this module alone (it gets stopped), with a migrated database."""
+    server = PostgresServer()
+    try:
+        url = create_database(server.start(), "labelkit_faults")
+        engine = lkdb.make_engine(url)
+        lkdb.migrate(engine)
+        engine.dispose()
+        yield server, url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def team(own_postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """labelkit on the module's PostgreSQL: a manager's project of 3 tasks and an annotator."""
+    server, url = own_postgres
+    monkeypatch.setenv("LABELKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LABELKIT_DATABASE_URL", url)
+    monkeypatch.setenv("LABELKIT_ENV", "test")
+    get_settings.cache_clear()
+    lkdb._engine_for.cache_clear()
+    suffix = tmp_path.name[-12:]
+    with lkdb.session_scope() as s:
+        manager = create_user(s, f"m-{suffix}@example.com", name="M", password="correct horse battery", role=Role.MANAGER)
+        annotator = create_user(s, f"a-{suffix}@example.com", name="A", password="correct horse battery", role=Role.ANNOTATOR)
+        project = create_project(s, manager, ProjectFields(title=f"Faults {suffix}", label_config=CONFIG))
+    with lkdb.session_scope() as s:
+        from labelkit.models import Membership
+
+        s.add(Membership(project_id=project.id, user_id=annotator.id, role=Role.ANNOTATOR))
+        payload = json.dumps([{"text": f"task {i}"} for i in range(3)]).encode()
+        importers.import_sources(s, manager, project.id, [("t.json", io.BytesIO(payload), len(payload))])
+    yield server, project, manager, annotator
+    if not _is_up(server):
+        server.resume()
+    lkdb.get_engine().dispose()
+    lkdb._engine_for.cache_clear()
+    get_settings.cache_clear()
+
+
+def _is_up(server: PostgresServer) -> bool:
+    done = subprocess.run([*server.as_postgres, str(server.bin / "pg_ctl"), "-D", str(server.dir / "data"), "status"],
+                          capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def first_task(project: Project) -> int:
+    with lkdb.session_scope(write=False) as s:
+        return s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).first()
+
+
+def submitted(project: Project) -> int:
+    with lkdb.session_scope(write=False) as s:
+        return s.exec(select(func.count()).select_from(Annotation)
+                      .where(Annotation.project_id == project.id, Annotation.state == "submitted")).one()
+
+
+def test_a_submit_waits_out_a_postgresql_restart_and_is_saved_once(team) -> None:
+    server, project, _, annotator = team
+    task_id = first_task(project)
+    lkdb.get_engine()  # pooled connections that the restart will cut
+    server.pause()
+    waits: list[str] = []
+
+    def back_on_first_retry(attempt: int, error: BaseException) -> None:
+        waits.append(type(error).__name__)
+        if attempt == 1:
+            server.resume()
+
+    outcome = lkdb.retry_unavailable(lambda s: work.submit(s, annotator, task_id, POSITIVE).message,
+                                     wait=0.1, on_retry=back_on_first_retry)
+    assert outcome == "Submitted."
+    assert waits and waits[0] == "OperationalError"  # the first try found the database down
+    assert submitted(project) == 1
+
+
+def test_the_retry_gives_up_after_its_attempts_and_nothing_is_written(team) -> None:
+    server, project, _, annotator = team
+    task_id = first_task(project)
+    server.pause()
+    seen: list[int] = []
+    with pytest.raises(OperationalError):
+        lkdb.retry_unavailable(lambda s: work.submit(s, annotator, task_id, POSITIVE), attempts=3, wait=0.01,
+                               on_retry=lambda attempt, _e: seen.append(attempt))
+    assert seen == [1, 2]
+    server.resume()
+    assert submitted(project) == 0
+
+
+def test_a_statement_the_database_refuses_is_not_retried(team) -> None:
+    _, project, _, annotator = team
+    calls = []
+
+    def bad(s):
+        calls.append(1)
+        return work.submit(s, annotator, first_task(project), [])  # nothing to submit: a LabelkitError
+
+    from labelkit.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        lkdb.retry_unavailable(bad, wait=0.01)
+    assert len(calls) == 1
+
+
+def test_the_api_answers_503_while_postgresql_is_down_and_works_again_after(team) -> None:
+    from labelkit.server import routes
+
+    server, project, manager, _ = team
+    client = TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
+    with lkdb.session_scope() as s:
+        headers = {"Authorization": f"Token {sessions.create_api_token(s, manager)}"}
+    assert client.get(f"/api/projects/{project.id}", headers=headers).status_code == 200
+
+    server.pause()
+    for method, path, body in (("GET", f"/api/projects/{project.id}", None),
+                               ("GET", f"/api/projects/{project.id}/tasks", None),
+                               ("POST", f"/api/projects/{project.id}/import", [{"text": "while down"}])):
+        answer = client.request(method, path, headers=headers, json=body)
+        assert answer.status_code == 503, (path, answer.status_code, answer.text)
+        assert answer.json() == {"detail": lkdb.UNAVAILABLE}
+        assert answer.headers["retry-after"]
+    server.resume()
+
+    assert client.get(f"/api/projects/{project.id}", headers=headers).json()["id"] == project.id
+    made = client.post(f"/api/projects/{project.id}/import", headers=headers, json=[{"text": "after"}])
+    assert made.status_code == 201 and made.json()["task_count"] == 1
+    with lkdb.session_scope(write=False) as s:
+        texts = [t["text"] for t in s.exec(select(Task.data).where(Task.project_id == project.id))]
+    assert "while down" not in texts and texts.count("after") == 1
+
+
+# SQLite: a writer killed in the middle of its transaction
+
+KILLED_WRITER = """
+import io, json, os, signal, sys
+from labelkit import importers
+from labelkit.db import session_scope
+from labelkit.models import User
+from labelkit.importers import writer
+from sqlmodel import select
+
+class Killed(writer.TaskWriter):
+    def flush(self):
+        super().flush()
+        if self.created >= 20_000:  # two batches written in the open transaction
+            os.kill(os.getpid(), signal.SIGKILL)
+
+importers.TaskWriter = Killed
+rows = json.dumps([{"text": f"row {i}"} for i in range(50_000)]).encode()
+with session_scope() as s:
+    owner = s.exec(select(User).where(User.email == sys.argv[2])).one()
+    importers.import_sources(s, owner, int(sys.argv[1]), [("big.json", io.BytesIO(rows), len(rows))])
+"""
+
+
+def test_a_sqlite_writer_killed_mid_import_leaves_a_usable_database_and_no_tasks(tmp_path: Path, monkeypatch) -> None:
+    path = tmp_path / "labelkit.db"
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("LABELKIT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LABELKIT_DATABASE_URL", url)
+    get_settings.cache_clear()
+    lkdb._engine_for.cache_clear()
+    engine = lkdb.get_engine()
+    lkdb.migrate(engine)
+    with lkdb.session_scope() as s:
+        manager = create_user(s, "m@example.com", name="M", password="correct horse battery", role=Role.MANAGER)
+        project = create_project(s, manager, ProjectFields(title="Big", label_config=CONFIG))
+    engine.dispose()
+
+    env = {**os.environ, "LABELKIT_DATA_DIR": str(tmp_path / "data"), "LABELKIT_DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(project.id), "m@example.com"], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert Path(f"{path}-wal").exists()  # the killed writer's log is left for recovery
+
+    with sqlite3.connect(path) as raw:  # WAL recovery on open; the file is whole
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    with lkdb.session_scope() as s:
+        assert s.exec(select(func.count()).select_from(Task).where(Task.project_id == project.id)).one() == 0
+        assert s.get(Project, project.id).task_count == 0
+        rows = json.dumps([{"text": f"row {i}"} for i in range(50_000)]).encode()
+        report = importers.import_sources(s, manager, project.id, [("big.json", io.BytesIO(rows), len(rows))])
+    assert report.created == 50_000
+    with lkdb.session_scope(write=False) as s:
+        assert s.exec(select(func.count(func.distinct(Task.data))).where(Task.project_id == project.id)).one() == 50_000
+    lkdb.get_engine().dispose()
+    lkdb._engine_for.cache_clear()
+    get_settings.cache_clear()
