@@ -8,7 +8,6 @@ from fastapi import Depends, Query, Request, Response
 from sqlmodel import Session
 
 from labelkit import projects, trash
-from labelkit.ml import backends
 from labelkit.api import schemas
 from labelkit.api.auth import current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_PAGE, Id, Router, errors
@@ -16,6 +15,7 @@ from labelkit.api.system import user_json
 from labelkit.auth.permissions import Capability, visible_projects
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound
+from labelkit.ml import backends
 from labelkit.models import Project, User
 
 router = Router(tags=["projects"])
