@@ -15,6 +15,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
 from labelkit import exporters, projects
+from labelkit.api import schemas
 from labelkit.api.auth import current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_ID, Id, Router, errors
 from labelkit.auth.permissions import Capability
@@ -106,13 +107,13 @@ def export_project(
     user: User = Depends(current_user),
 ) -> StreamingResponse:
     """Every task (download_all_tasks=true) or the completed ones (the default, as in Label
-    Studio), or the tasks named by ids[]. Each export is written to the audit log."""
+    Studio), of the project or of the tasks named by ids[]. Each export is written to the audit log."""
     ids = ids or ids_plain
     name = (exportType or export_type or "JSON").upper()
     fmt = exporters.exporter(LS_NAMES.get(name, name))
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, id):
         project = projects.get_project(session, user, id, Capability.PROJECT_EXPORT)
-    only = exporters.Only.ALL if download_all_tasks or ids else exporters.Only.COMPLETED
+    only = exporters.Only.ALL if download_all_tasks else exporters.Only.COMPLETED  # with ids[] too, as in Label Studio
     pipe = _Pipe()
     threading.Thread(target=_export, args=(user, id, fmt.name, only, ids, pipe), daemon=True, name="api-export").start()
     first = pipe.chunks.get()
@@ -122,3 +123,13 @@ def export_project(
     filename = exporters.file_name(project, fmt, only)
     headers = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
     return StreamingResponse(iterate_in_threadpool(_chunks(first, pipe)), media_type=fmt.mime, headers=headers)
+
+
+@router.get("/projects/{id}/export/formats", response_model=list[schemas.ExportFormat], responses=errors(400, 401, 403, 404))
+def export_formats(id: Id, user: User = Depends(current_user)) -> list[dict]:  # noqa: A002
+    """The export formats, those this project's config cannot be written in marked disabled (with why)."""
+    with session_scope(write=False) as session, outsiders_see_nothing(session, user, id):
+        unfit = exporters.unfit_formats(projects.get_project(session, user, id, Capability.PROJECT_EXPORT))
+    found = [{"name": name, "title": fmt.title, "description": fmt.description, "disabled": name in unfit,
+              "why_disabled": unfit.get(name)} for name, fmt in exporters.FORMATS.items()]
+    return sorted(found, key=lambda f: f["disabled"])

@@ -177,3 +177,11 @@ class ImportReport(BaseModel):
     found_formats: list[str]
     data_columns: list[str]
     duplicates: int = Field(0, description="labelkit: tasks skipped as duplicates")
+
+
+class ExportFormat(BaseModel):
+    name: str
+    title: str
+    description: str
+    disabled: bool
+    why_disabled: str | None = Field(None, description="labelkit: why this project cannot be exported in it")

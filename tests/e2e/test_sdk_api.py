@@ -37,12 +37,16 @@ SCRIPT = textwrap.dedent('''
     projects = [p.title for p in ls.projects.list()]
     fetched = ls.projects.get(id=project.id)
     exported = ls.projects.exports.as_json(project.id)
+    formats = ls.projects.exports.list_formats(project.id)
+    skipped = ls.annotations.create(id=tasks[2].id, was_cancelled=True)
+    ls.projects.update(id=project.id, title="From the SDK, renamed")
     print(json.dumps({
         "me": me.email, "project": project.id, "config_controls": list(fetched.get_label_interface().controls and
                                                                          [c.name for c in fetched.get_label_interface().controls]),
         "imported": imported.task_count, "tasks": [t.data for t in tasks], "annotation": annotation.id,
         "annotation_result": annotation.result, "prediction": prediction.id, "projects": projects,
-        "task_number": fetched.task_number, "exported": exported,
+        "task_number": fetched.task_number, "exported": exported, "formats": [f["name"] for f in formats],
+        "skipped": skipped.was_cancelled, "renamed": ls.projects.get(id=project.id).title,
     }))
 ''')
 
@@ -72,8 +76,9 @@ def test_a_label_studio_sdk_script_works_against_labelkit(server, sdk_python, tm
     first = out["exported"][0]
     assert first["annotations"][0]["result"][0]["value"] == {"choices": ["Positive"]}
     assert out["exported"][1]["predictions"][0]["model_version"] == "sdk-v1"
+    assert "JSON" in out["formats"] and out["skipped"] is True and out["renamed"] == "From the SDK, renamed"
     with server.db() as db:
         project = db.get(Project, out["project"])
-        assert project.title == "From the SDK" and project.task_count == 3
+        assert project.title == "From the SDK, renamed" and project.task_count == 3
         assert db.get(Annotation, out["annotation"]).lead_time == 2.5
         assert db.get(Prediction, out["prediction"]).score == 0.9

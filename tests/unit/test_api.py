@@ -366,10 +366,13 @@ def test_export_streams_each_format_with_label_studios_parameters(client, team) 
     assert len(everything) == 3 and everything[0]["annotations"][0]["result"] == POSITIVE
     csv = client.get(url, headers=headers, params={"exportType": "CSV", "download_all_tasks": True})
     assert csv.headers["content-type"].startswith("text/csv") and csv.text.count("\n") == 4
-    chosen = client.get(url, headers=headers, params=[("exportType", "JSON_MIN"), ("ids[]", task["id"] + 1)]).json()
-    assert len(chosen) == 1
+    chosen = [("exportType", "JSON_MIN"), ("ids[]", task["id"]), ("ids[]", task["id"] + 1)]
+    assert len(client.get(url, headers=headers, params=chosen).json()) == 1  # of those, the completed one
+    assert len(client.get(url, headers=headers, params=[*chosen, ("download_all_tasks", "true")]).json()) == 2
     with session_scope(write=False) as s:
-        assert s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "project.export")).one() == 4
+        assert s.exec(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "project.export")).one() == 5
+    formats = {f["name"]: f for f in client.get(f"{url}/formats", headers=headers).json()}
+    assert not formats["JSON"]["disabled"] and formats["YOLO"]["disabled"] and formats["YOLO"]["why_disabled"]
 
 
 def test_export_refusals_are_json_errors(client, team) -> None:
