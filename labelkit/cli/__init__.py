@@ -49,6 +49,17 @@ def db_upgrade() -> None:
     click.echo("The database is up to date.")
 
 
+@main.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@fail_cleanly
+def backup_command(path: Path) -> None:
+    """Copy the database, media and signing key into PATH (a new data dir), while the portal runs."""
+    from labelkit.backup import backup
+
+    click.echo(backup(path).summary())
+    click.echo(f"Restore: point LABELKIT_DATA_DIR at {path} (PostgreSQL: pg_restore its labelkit.pgdump first).")
+
+
 @main.group()
 def user() -> None:
     """Accounts."""
