@@ -16,7 +16,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import AnnotationState, ReviewStatus
 from labelkit.results import build_result, summary, values_of
-from labelkit.ui import controls, labeling, task_talk
+from labelkit.ui import controls, labeling, saving, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.model_panel import suggestion, suggestion_note
 from labelkit.ui.text import plain
@@ -36,6 +36,7 @@ if st.query_params.get("task", "").isdigit():  # a link to one task (from the In
     with session_scope() as session:
         notify.mark_read(session, user, task_id=opened[project.id])
 FLASH = "lk_flash"
+PENDING = f"lk_pending_submit:{project.id}"  # an answer whose Submit is not saved yet
 
 st.title(project.title, anchor=False)
 if project.instructions:
@@ -52,14 +53,26 @@ def finish(prefix: str, message: tuple[str, str]) -> None:
 
 
 def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:  # noqa: ANN001
+    """Keep the answer in the page; the work area saves it (saving.with_retry), so a database
+    that is restarting is waited out with a notice instead of losing the click."""
     result = build_result(config, controls.current_values(config, prefix), previous=previous)
+    st.session_state[PENDING] = {"task_id": task_id, "prefix": prefix, "result": result, "lead_time": time.time() - started}
+
+
+def save_pending() -> None:
+    pending = st.session_state[PENDING]
     try:
-        with session_scope() as session:
-            outcome = work.submit(session, user, task_id, result, lead_time=time.time() - started)
+        outcome = saving.with_retry(
+            lambda session: work.submit(session, user, pending["task_id"], pending["result"], lead_time=pending["lead_time"])
+        )
+    except saving.NotSavedYet:
+        raise
     except LabelkitError as e:
+        del st.session_state[PENDING]
         st.session_state[FLASH] = ("error", str(e))
         return
-    finish(prefix, ("ok" if outcome.counted else "warn", f"Task {task_id}: {outcome.message}"))
+    del st.session_state[PENDING]
+    finish(pending["prefix"], ("ok" if outcome.counted else "warn", f"Task {pending['task_id']}: {outcome.message}"))
 
 
 def on_skip(task_id: int, prefix: str) -> None:
@@ -101,20 +114,29 @@ def workspace() -> None:
         _workspace()
 
 
+def load(session) -> tuple:  # a Session (pages import no sqlmodel)
+    if opened.get(project.id):
+        assignment = queue.open_task(session, user, opened[project.id])
+    else:
+        assignment = queue.claim_next(session, user, project.id)
+    shown = (
+        predictions.pre_annotation(session, assignment.task.id, project.model_version)
+        if assignment is not None and assignment.annotation is None
+        else None
+    )
+    return assignment, progress.progress(session, user, project.id), shown
+
+
 def _workspace() -> None:
     try:
-        with session_scope() as session:
-            if opened.get(project.id):
-                assignment = queue.open_task(session, user, opened[project.id])
-            else:
-                assignment = queue.claim_next(session, user, project.id)
-            mine = progress.progress(session, user, project.id)
-            shown = (
-                predictions.pre_annotation(session, assignment.task.id, project.model_version)
-                if assignment is not None and assignment.annotation is None
-                else None
-            )
-            predicted = shown.result if shown is not None else None
+        if PENDING in st.session_state:
+            save_pending()
+        assignment, mine, shown = saving.with_retry(load, saying=saving.LOADING)
+        predicted = shown.result if shown is not None else None
+    except saving.NotSavedYet as e:
+        st.error(str(e), icon=":material/cloud_off:")
+        st.button("Try again", icon=":material/refresh:", key="lk_retry")
+        return
     except LabelkitError as e:
         opened.pop(project.id, None)
         st.error(str(e))
@@ -178,9 +200,12 @@ def _workspace() -> None:
         if st.session_state.get(f"{prefix}:saved") != fingerprint:
             result = build_result(config, values, previous=previous)
             if result or (annotation is not None and annotation.state == AnnotationState.DRAFT):
-                with session_scope() as session:
-                    work.save_draft(session, user, task.id, result)
-            st.session_state[f"{prefix}:saved"] = fingerprint
+                if saving.try_once(lambda session: work.save_draft(session, user, task.id, result)):
+                    st.session_state[f"{prefix}:saved"] = fingerprint
+                else:
+                    st.warning(f"The database is not reachable. {saving.DRAFT_KEPT}", icon=":material/cloud_off:")
+            else:
+                st.session_state[f"{prefix}:saved"] = fingerprint
 
     buttons = st.container(horizontal=True)
     buttons.button(
