@@ -7,7 +7,7 @@ in one session_scope(); errors become JSON {"detail": ...} in labelkit/api/auth.
 
 import re
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from starlette.routing import Mount
 
 from labelkit import __version__
@@ -20,7 +20,7 @@ from labelkit.api import (
     system,
     tasks,
 )
-from labelkit.api.auth import HANDLERS, no_nul_characters
+from labelkit.api.auth import HANDLERS
 from labelkit.api.docs import add_docs
 
 DESCRIPTION = """\
@@ -40,7 +40,6 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
         redirect_slashes=False,
-        dependencies=[Depends(no_nul_characters)],
     )
     for error, handler in HANDLERS.items():
         app.add_exception_handler(error, handler)

@@ -9,7 +9,7 @@ from sqlmodel import Session
 from labelkit import predictions, projects, trash, work
 from labelkit import tasks as task_service
 from labelkit.api import schemas
-from labelkit.api.auth import current_user
+from labelkit.api.auth import NO_NUL, current_user
 from labelkit.api.routing import Id, Router, errors
 from labelkit.api.tasks import annotation_json
 from labelkit.config import check_config
@@ -17,7 +17,7 @@ from labelkit.db import session_scope
 from labelkit.errors import Conflict, PermissionDenied
 from labelkit.models import User
 
-router = Router(tags=["annotations"])
+router = Router(tags=["annotations"], dependencies=[NO_NUL])
 
 
 def _checked(session: Session, user: User, project_id: int, result: list) -> list:

@@ -16,13 +16,13 @@ from starlette.concurrency import iterate_in_threadpool
 
 from labelkit import exporters, projects
 from labelkit.api import schemas
-from labelkit.api.auth import current_user, outsiders_see_nothing
+from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_ID, Id, Router, errors
 from labelkit.auth.permissions import Capability
 from labelkit.db import session_scope
 from labelkit.models import User
 
-router = Router(tags=["export"])
+router = Router(tags=["export"], dependencies=[NO_NUL])
 
 # Label Studio's names of formats we write under another name.
 LS_NAMES = {"BRUSH_TO_PNG": "BRUSH_PNG", "YOLO_OBB_WITH_IMAGES": "YOLO_OBB", "YOLO_WITH_IMAGES": "YOLO", "COCO_WITH_IMAGES": "COCO"}

@@ -4,8 +4,7 @@ against the config and a bad import is refused whole."""
 
 from __future__ import annotations
 
-import io
-import json
+import tempfile
 import time
 
 from fastapi import Depends, Request
@@ -22,6 +21,7 @@ from labelkit.models import User
 from labelkit.settings import get_settings
 
 router = Router(tags=["import"])
+SPOOL_BYTES = 8 * 1024 * 1024  # a larger JSON body waits on disk, not in memory
 
 BODY = {
     "requestBody": {
@@ -48,17 +48,17 @@ async def _sources(request: Request) -> list[tuple[str, object, int | None]]:
         if not files:
             raise InvalidInput("Attach at least one file of tasks (any field name, e.g. -F file=@tasks.json).")
         return files
-    body = await request.body()
-    try:
-        tasks = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InvalidInput(f"The body is not JSON ({e}); send a list of tasks, or upload files as multipart/form-data.") from None
-    if isinstance(tasks, dict):
-        tasks = [tasks]
-    if not isinstance(tasks, list):
-        raise InvalidInput("Send a list of tasks (or one task as an object).")
-    payload = json.dumps(tasks).encode()
-    return [("request.json", io.BytesIO(payload), len(payload))]
+    body = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed after the import
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            body.close()
+            raise InvalidInput(f"The request is larger than the {get_settings().max_upload_mb} MB upload limit.")
+        body.write(chunk)
+    body.seek(0)
+    # The JSON importer reads a list of tasks item by item, or one task object, and names a bad row.
+    return [("request.json", body, size)]
 
 
 @router.post("/projects/{id}/import", status_code=201, response_model=schemas.ImportReport,

@@ -7,14 +7,14 @@ from fastapi import Depends
 from labelkit import predictions
 from labelkit import tasks as task_service
 from labelkit.api import schemas
-from labelkit.api.auth import current_user, outsiders_see_nothing
+from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import Id, QueryId, Router, errors
 from labelkit.api.tasks import prediction_json
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
 from labelkit.models import User
 
-router = Router(tags=["predictions"])
+router = Router(tags=["predictions"], dependencies=[NO_NUL])
 
 
 @router.post("/predictions", status_code=201, response_model=schemas.Prediction, responses=errors(400, 401, 403, 404))

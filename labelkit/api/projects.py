@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from labelkit import projects, trash
 from labelkit.api import schemas
-from labelkit.api.auth import current_user, outsiders_see_nothing
+from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_PAGE, Id, Router, errors
 from labelkit.api.system import user_json
 from labelkit.auth.permissions import Capability, visible_projects
@@ -18,7 +18,7 @@ from labelkit.errors import InvalidInput, NotFound
 from labelkit.ml import backends
 from labelkit.models import Project, User
 
-router = Router(tags=["projects"])
+router = Router(tags=["projects"], dependencies=[NO_NUL])
 
 # Label Studio's sampling names and ours.
 SAMPLING = {"Sequential sampling": "sequential", "Uniform sampling": "random", "Uncertainty sampling": "uncertainty"}

@@ -6,11 +6,11 @@ from fastapi import Depends
 
 from labelkit import __version__
 from labelkit.api import schemas
-from labelkit.api.auth import current_user
+from labelkit.api.auth import NO_NUL, current_user
 from labelkit.api.routing import Router, errors
 from labelkit.models import User
 
-router = Router(tags=["system"])
+router = Router(tags=["system"], dependencies=[NO_NUL])
 
 
 @router.get("/health", response_model=schemas.Health)

@@ -11,13 +11,13 @@ from sqlmodel import Session
 from labelkit import projects, queue, task_table, trash
 from labelkit import tasks as task_service
 from labelkit.api import schemas
-from labelkit.api.auth import current_user, outsiders_see_nothing
+from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_PAGE, Id, QueryId, Router, errors
 from labelkit.db import session_scope
 from labelkit.errors import NotFound
 from labelkit.models import Annotation, AnnotationState, Prediction, User
 
-router = Router(tags=["tasks"])
+router = Router(tags=["tasks"], dependencies=[NO_NUL])
 
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 PageSize = Annotated[int, Query(ge=1, le=task_table.MAX_API_PAGE)]
