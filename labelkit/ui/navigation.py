@@ -21,6 +21,7 @@ from labelkit.db import ROOT, session_scope
 from labelkit.models import User
 
 C = Capability
+SIGNED_IN: tuple[Capability, ...] = ()  # open to everyone signed in (and active)
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,9 @@ class PageSpec:
     title: str
     icon: str
     section: str
-    needs: tuple[Capability, ...] = ()  # any one of these, in some project (or portal-wide)
+    # Any one of these, in some project (or portal-wide); SIGNED_IN for every signed-in person.
+    # Required: a page without a declaration does not load (tests/app/test_access_matrix.py).
+    needs: tuple[Capability, ...]
 
     @property
     def path(self) -> Path:
@@ -37,10 +40,10 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
-    PageSpec("home", "Home", ":material/home:", "Work"),
+    PageSpec("home", "Home", ":material/home:", "Work", SIGNED_IN),
     PageSpec("label", "Label", ":material/edit_note:", "Work", (C.TASK_ANNOTATE,)),
     PageSpec("review", "Review", ":material/fact_check:", "Work", (C.ANNOTATION_REVIEW,)),
-    PageSpec("inbox", "Inbox", ":material/inbox:", "Work"),
+    PageSpec("inbox", "Inbox", ":material/inbox:", "Work", SIGNED_IN),
     PageSpec("dashboard", "Dashboard", ":material/monitoring:", "Manage", (C.PROGRESS_VIEW,)),
     PageSpec("tasks", "Tasks", ":material/table_view:", "Manage", (C.TASK_BROWSE,)),
     PageSpec("projects", "Projects", ":material/folder_open:", "Manage", (C.PROJECT_EDIT, C.PROJECT_CREATE)),
@@ -48,7 +51,7 @@ PAGES: list[PageSpec] = [
     PageSpec("export", "Export", ":material/download:", "Manage", (C.PROJECT_EXPORT,)),
     PageSpec("storage", "Cloud storage", ":material/cloud:", "Manage", (C.STORAGE_MANAGE,)),
     PageSpec("admin", "Admin", ":material/admin_panel_settings:", "Portal", (C.USER_MANAGE,)),
-    PageSpec("account", "Account", ":material/person:", "Portal"),
+    PageSpec("account", "Account", ":material/person:", "Portal", SIGNED_IN),
 ]
 SPECS = {p.key: p for p in PAGES}
 
