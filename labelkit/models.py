@@ -76,6 +76,8 @@ class User(SQLModel, table=True):
     is_active: bool = True
     created_at: datetime = created_column()
     last_seen_at: datetime | None = time_column()
+    # Sessions begun before this (password or identity provider) are over: an admin ended them.
+    sessions_ended_at: datetime | None = time_column()
 
     @property
     def display(self) -> str:
@@ -111,6 +113,18 @@ class AuthToken(SQLModel, table=True):
     expires_at: datetime | None = time_column()
     last_used_at: datetime | None = time_column()
     revoked_at: datetime | None = time_column()
+
+
+class SigninFailure(SQLModel, table=True):
+    """A failed password check, kept for the sign-in window so that every app server
+    counts the same failures per account (email as typed) and per address."""
+
+    __tablename__ = "signin_failures"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, index=True)
+    address: str | None = Field(default=None, max_length=64, index=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Project(SQLModel, table=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,14 @@ class Settings(BaseSettings):
     trust_unverified_oidc_email: bool = False
 
     session_days: int = 14
+    # Password sign-in: after this many failures in the window, an account (or, with the
+    # higher number, an address) is refused until the window has passed.
+    signin_max_failures: int = 5
+    signin_max_failures_per_address: int = 50
+    signin_window_minutes: int = 15
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For
+    # names the browser's address; from anyone else the header is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     invite_days: int = 7
     lock_minutes: int = 30
     trash_days: int = 30
@@ -46,6 +55,15 @@ class Settings(BaseSettings):
     def _split_domains(cls, value: object) -> object:
         if isinstance(value, str):
             return [d.strip().lower().lstrip("@") for d in value.split(",") if d.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [p.strip() for p in value.split(",") if p.strip()]
+        for proxy in value or []:
+            ip_network(proxy, strict=False)  # a ValueError names the bad entry
         return value
 
     @property

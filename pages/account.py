@@ -7,6 +7,7 @@ from labelkit.auth import accounts, sessions
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.ui.context import page_user
+from labelkit.ui.session import browser_address
 
 user = page_user("account")
 st.title("Your account", anchor=False)
@@ -25,7 +26,7 @@ if user.password_hash:
         else:
             try:
                 with session_scope() as session:
-                    accounts.change_password(session, session.merge(user), current, new)
+                    accounts.change_password(session, session.merge(user), current, new, browser_address())
             except LabelkitError as e:
                 st.error(str(e))
             else:

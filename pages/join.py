@@ -6,7 +6,12 @@ from labelkit.auth import invites
 from labelkit.auth.accounts import authenticate
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
-from labelkit.ui.session import invite_token, provider_buttons, sign_in_with_password
+from labelkit.ui.session import (
+    browser_address,
+    invite_token,
+    provider_buttons,
+    sign_in_with_password,
+)
 
 token = invite_token()
 _, middle, _ = st.columns([1, 2, 1])
@@ -54,7 +59,7 @@ with middle:
         if submitted:
             try:
                 with session_scope() as session:
-                    user = authenticate(session, email, password)
+                    user = authenticate(session, email, password, browser_address())
                     invites.accept_invite(session, token, user)
             except LabelkitError as e:
                 st.error(str(e))

@@ -6,7 +6,7 @@ from labelkit.auth.accounts import authenticate, sign_up_open
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.settings import get_settings
-from labelkit.ui.session import provider_buttons, sign_in_with_password
+from labelkit.ui.session import browser_address, provider_buttons, sign_in_with_password
 
 _, middle, _ = st.columns([1, 2, 1])
 with middle:
@@ -22,7 +22,7 @@ with middle:
     if submitted:
         try:
             with session_scope() as session:
-                user = authenticate(session, email, password)
+                user = authenticate(session, email, password, browser_address())
         except LabelkitError as e:
             st.error(str(e))
         else:

@@ -7,10 +7,10 @@ import re
 from sqlmodel import Session, col, func, select
 
 from labelkit import audit
-from labelkit.auth import crypto
+from labelkit.auth import crypto, ratelimit, sessions
 from labelkit.auth.permissions import ROLE_RANK, Capability, require
 from labelkit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from labelkit.models import AuthToken, Membership, Role, User, utcnow
+from labelkit.models import Membership, Role, User
 from labelkit.settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -63,19 +63,38 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
-    """The account for this email and password, or a refusal that does not say which was wrong."""
+def authenticate(session: Session, email: str, password: str, address: str | None = None) -> User:
+    """The account for this email and password, or a refusal that does not say which was wrong.
+
+    Guarded by the sign-in limits (labelkit.auth.ratelimit) for the account and the
+    browser's address. A failure is committed at once, since the caller's scope rolls back
+    on the refusal: call this before any other write in that scope."""
+    ratelimit.refuse_if_limited(session, email, address)
     user = find_user(session, email or "")
     if user is None or not crypto.verify_password(user.password_hash, password or ""):
+        _count_failure(session, email, address)
         raise InvalidInput("Wrong email or password.")
     if not user.is_active:
         raise PermissionDenied("This account is deactivated. Ask an admin to reactivate it.")
+    ratelimit.clear(session, email)
     return user
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    if user.password_hash and not crypto.verify_password(user.password_hash, current):
-        raise InvalidInput("The current password is wrong.")
+def _count_failure(session: Session, email: str, address: str | None) -> None:
+    session.rollback()
+    ratelimit.record_failure(session, email, address)
+    session.commit()
+
+
+def change_password(session: Session, user: User, current: str, new: str, address: str | None = None) -> None:
+    """Needs the current password, under the same limits as a sign-in (so an open browser
+    cannot be used to guess it); call it before any other write in the scope."""
+    if user.password_hash:
+        ratelimit.refuse_if_limited(session, user.email, address)
+        if not crypto.verify_password(user.password_hash, current):
+            _count_failure(session, user.email, address)
+            raise InvalidInput("The current password is wrong.")
+        ratelimit.clear(session, user.email)
     if problem := crypto.password_problem(new):
         raise InvalidInput(problem)
     user.password_hash = crypto.hash_password(new)
@@ -137,13 +156,19 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     session.add(user)
     if not active:
         # Every session and token of a deactivated user ends now.
-        for token in session.exec(
-            select(AuthToken).where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-        ):
-            token.revoked_at = utcnow()
-            session.add(token)
+        sessions.revoke_all(session, user, api_tokens=True)
     audit.record(session, actor, "user.activate" if active else "user.deactivate", f"user:{user.id}", email=user.email)
     return user
+
+
+def end_sessions(session: Session, actor: User, user_id: int) -> int:
+    """An admin signs a user out everywhere (password and identity-provider sessions);
+    their API tokens stay. Returns how many password sessions were open."""
+    require(session, actor, Capability.USER_MANAGE)
+    user = get_user(session, user_id)
+    ended = sessions.revoke_all(session, user, api_tokens=False)
+    audit.record(session, actor, "user.sessions_end", f"user:{user.id}", email=user.email, sessions=ended)
+    return ended
 
 
 def ensure_first_admin(session: Session, settings: Settings) -> User | None:

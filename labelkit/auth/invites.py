@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from labelkit import audit
 from labelkit.auth import crypto
 from labelkit.auth.accounts import create_user, find_user, higher_role, normalize_email
-from labelkit.auth.permissions import ROLE_RANK, Capability, project_role, require
+from labelkit.auth.permissions import ROLE_RANK, Capability, can, project_role, require
 from labelkit.db import is_sqlite
 from labelkit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from labelkit.models import Invite, Membership, Project, Role, User, utcnow
@@ -121,11 +121,29 @@ def _check_usable(session: Session, invite: Invite, email: str | None) -> None:
         project = session.get(Project, invite.project_id)
         if project is None or project.deleted_at:
             raise InvalidInput("The project of this invite no longer exists.")
+    if not _creator_may_still_grant(session, invite):
+        raise InvalidInput(
+            "Whoever created this invite can no longer grant this role, so it is no longer valid. "
+            "Ask an admin or a project manager for a new one."
+        )
     if email is not None and invite.email:
         email = email.strip().lower()
         allowed = email.endswith(invite.email) if invite.email.startswith("@") else email == invite.email
         if not allowed:
             raise InvalidInput(f"This invite is for {invite.email} only; you are signed in as {email}.")
+
+
+def _creator_may_still_grant(session: Session, invite: Invite) -> bool:
+    """An invite grants no more than its creator holds now: one made by someone since
+    deactivated or demoted below its role is void (the same rule as create_invite)."""
+    creator = session.get(User, invite.created_by) if invite.created_by is not None else None
+    role = Role(invite.role)
+    if invite.project_id is None:
+        return can(session, creator, Capability.USER_MANAGE) and ROLE_RANK[Role(creator.role)] >= ROLE_RANK[role]
+    if not can(session, creator, Capability.MEMBER_INVITE, invite.project_id):
+        return False
+    own = project_role(session, creator, invite.project_id)
+    return own is not None and ROLE_RANK[own] >= ROLE_RANK[role]
 
 
 def describe_invite(session: Session, token: str | None) -> InviteInfo:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, select
@@ -69,6 +70,7 @@ def resolve_identity(session: Session, claims: Mapping[str, Any], invite_token: 
         )
     if not user.is_active:
         raise PermissionDenied("This account is deactivated. Ask an admin to reactivate it.")
+    check_identity_session(user, claims)
     if linked is None:
         session.add(Identity(user_id=user.id, provider=provider, issuer=issuer, subject=subject, email=email or ""))
         audit.record(session, user, "identity.link", f"user:{user.id}", issuer=issuer, provider=provider)
@@ -76,3 +78,28 @@ def resolve_identity(session: Session, claims: Mapping[str, Any], invite_token: 
     session.add(user)
     session.flush()
     return user
+
+
+class SessionOver(PermissionDenied):
+    """The identity provider's sign-in is older than labelkit accepts: sign in again."""
+
+
+def check_identity_session(user: User, claims: Mapping[str, Any]) -> None:
+    """An identity-provider session lasts LABELKIT_SESSION_DAYS from its sign-in (the ID
+    token's iat) and ends when an admin ends the user's sessions; Streamlit's own cookie
+    would last 30 days and cannot be revoked, so labelkit checks its claims each time."""
+    if not user.is_active:
+        raise PermissionDenied("This account is deactivated. Ask an admin to reactivate it.")
+    issued = _issued_at(claims)
+    ended = user.sessions_ended_at
+    if ended is not None and (issued is None or issued <= ended):
+        raise SessionOver("An admin ended your sessions. Sign out, then sign in again.")
+    if issued is not None and issued + timedelta(days=get_settings().session_days) <= utcnow():
+        raise SessionOver("Your sign-in has expired. Sign out, then sign in again.")
+
+
+def _issued_at(claims: Mapping[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(claims["iat"]), UTC)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None

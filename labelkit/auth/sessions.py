@@ -55,7 +55,30 @@ def _live_token(session: Session, token: str | None, kind: TokenKind) -> tuple[A
     record, user = row
     if record.revoked_at or (record.expires_at and record.expires_at <= utcnow()) or not user.is_active:
         return None
+    if kind != TokenKind.API and user.sessions_ended_at and record.created_at <= user.sessions_ended_at:
+        return None
     return record, user
+
+
+def revoke_all(session: Session, user: User, *, api_tokens: bool) -> int:
+    """End every browser session and sign-in ticket of a user (and their API tokens when
+    asked); identity-provider sessions end through user.sessions_ended_at. Returns how
+    many browser sessions were open."""
+    kinds = [TokenKind.SESSION, TokenKind.TICKET] + ([TokenKind.API] if api_tokens else [])
+    now = utcnow()
+    ended = 0
+    for token in session.exec(
+        select(AuthToken).where(
+            AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None), AuthToken.kind.in_(kinds)
+        )
+    ):
+        token.revoked_at = now
+        session.add(token)
+        ended += token.kind == TokenKind.SESSION
+    user.sessions_ended_at = now
+    session.add(user)
+    session.flush()
+    return ended
 
 
 def issue_signin_ticket(session: Session, user: User) -> str:

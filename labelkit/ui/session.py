@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from labelkit.auth import invites, oidc, sessions
+from labelkit.auth import invites, oidc, ratelimit, sessions
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import User
@@ -79,6 +79,11 @@ def visitor() -> Visitor:
         with session_scope(write=False) as session:
             user = session.get(User, cached[1])
         if user is not None and user.is_active:
+            try:
+                oidc.check_identity_session(user, claims)
+            except LabelkitError as e:
+                st.session_state.pop("lk_oidc", None)
+                return Visitor(None, "oidc", problem=str(e), oidc_email=str(claims.get("email") or ""))
             return Visitor(user, "oidc")
     try:
         with session_scope() as session:
@@ -87,6 +92,17 @@ def visitor() -> Visitor:
         return Visitor(None, "oidc", problem=str(e), oidc_email=str(claims.get("email") or ""))
     st.session_state["lk_oidc"] = (cache_key, user.id)
     return Visitor(user, "oidc")
+
+
+def browser_address() -> str | None:
+    """The browser's address for the sign-in limits (X-Forwarded-For only from
+    LABELKIT_TRUSTED_PROXIES). Streamlit reports a loopback peer as None."""
+    try:
+        peer = st.context.ip_address or "127.0.0.1"
+        forwarded = st.context.headers.get("X-Forwarded-For")
+    except Exception:  # noqa: BLE001 - no request outside a browser session
+        return None
+    return ratelimit.client_address(peer, forwarded)
 
 
 def providers() -> list[tuple[str | None, str]]:
