@@ -395,3 +395,18 @@ def test_text_the_database_cannot_store_is_a_400_on_both_databases(client, team)
     answer = client.get("/api/tasks", headers=headers, params={"project": project.id, "search": "a\u0000"})
     assert answer.status_code == 400 and "NUL" in answer.json()["detail"]
     assert count(Project) == 2
+
+
+def test_every_route_but_health_and_version_refuses_a_missing_or_forged_token(client, team) -> None:
+    from labelkit.api import app
+
+    project, _, _ = team
+    for path, operations in app.openapi()["paths"].items():
+        if path in ("/health", "/version"):
+            continue
+        url = "/api" + path.replace("{id}", str(project.id))
+        for method in operations:
+            for headers in ({}, {"Authorization": "Token forged"}):
+                answer = client.request(method, url, headers=headers, params={"project": project.id, "task": 1}, json={})
+                assert answer.status_code == 401 and answer.json()["detail"], (method, path, headers)
+    assert count(Task) == 3 and count(Project) == 2
