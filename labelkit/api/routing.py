@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query
 from starlette.routing import compile_path
 
 from labelkit.api.schemas import Error
+from labelkit.auth.permissions import Capability
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns
 MAX_PAGE = 1_000_000
@@ -32,6 +33,44 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Error, "description": meaning[code]} for code in codes}
 
 
+PUBLIC, SIGNED_IN = "public", "signed-in"
+C = Capability
+
+# Who may call each route: a Capability (in the project the route's ids belong to, or
+# portal-wide), SIGNED_IN (any active account; what it sees is limited to its projects) or
+# PUBLIC. The services check it; this declares it, for the OpenAPI description
+# (x-labelkit-access) and tests/unit/test_api_access_matrix.py, which calls every route as
+# every role and fails for a route that is not declared here.
+ACCESS: dict[tuple[str, str], Capability | str] = {
+    ("GET", "/health"): PUBLIC,
+    ("GET", "/version"): PUBLIC,
+    ("GET", "/openapi.json"): PUBLIC,
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs-assets"): PUBLIC,
+    ("GET", "/current-user/whoami"): SIGNED_IN,
+    ("GET", "/projects"): SIGNED_IN,
+    ("POST", "/projects"): C.PROJECT_CREATE,
+    ("GET", "/projects/{id}"): C.PROJECT_VIEW,
+    ("PATCH", "/projects/{id}"): C.PROJECT_EDIT,
+    ("DELETE", "/projects/{id}"): C.PROJECT_DELETE,
+    ("POST", "/projects/{id}/import"): C.TASK_IMPORT,
+    ("GET", "/projects/{id}/export"): C.PROJECT_EXPORT,
+    ("GET", "/projects/{id}/export/formats"): C.PROJECT_EXPORT,
+    ("GET", "/projects/{id}/next"): C.TASK_ANNOTATE,
+    ("GET", "/projects/{id}/tasks"): C.TASK_BROWSE,
+    ("GET", "/tasks"): C.TASK_BROWSE,
+    ("GET", "/tasks/{id}"): C.PROJECT_VIEW,  # an annotator: the tasks they hold or worked on
+    ("DELETE", "/tasks/{id}"): C.TASK_DELETE,
+    ("GET", "/tasks/{id}/annotations"): C.PROJECT_VIEW,  # an annotator: their own
+    ("POST", "/tasks/{id}/annotations"): C.TASK_ANNOTATE,
+    ("GET", "/annotations/{id}"): C.PROJECT_VIEW,  # an annotator: their own
+    ("PATCH", "/annotations/{id}"): C.TASK_ANNOTATE,  # one's own annotation only
+    ("DELETE", "/annotations/{id}"): C.ANNOTATION_DELETE,
+    ("POST", "/predictions"): C.TASK_IMPORT,
+    ("GET", "/predictions"): C.PROJECT_VIEW,
+    ("GET", "/predictions/{id}"): C.PROJECT_VIEW,
+}
+
 # Every path's methods (a path's routes are one route per method), for a 405's Allow header.
 METHODS: dict[re.Pattern, set[str]] = {}
 
@@ -47,6 +86,9 @@ class Router(APIRouter):
     left out of the OpenAPI description."""
 
     def add_api_route(self, path: str, endpoint, **kwargs: Any) -> None:  # noqa: ANN001
+        access = {ACCESS[(m, path)] for m in kwargs.get("methods") or () if (m, path) in ACCESS}
+        if access:  # who may call it, in the OpenAPI description too
+            kwargs["openapi_extra"] = {**(kwargs.get("openapi_extra") or {}), "x-labelkit-access": str(access.pop())}
         super().add_api_route(path, endpoint, **kwargs)
         regex = compile_path(path.rstrip("/") or "/")[0]
         METHODS.setdefault(regex, set()).update(kwargs.get("methods") or ())
