@@ -11,6 +11,8 @@
   USER, a HEALTHCHECK, no secrets, no test extra; and the files it copies run the server:
   they are copied as the image lays them out and served with the image's command and
   health check;
+- nginx.conf run by nginx on loopback in front of two `labelkit serve`: sticky, websockets,
+  a sign-in in Chromium through it;
 - docs/deploy/s3_bucket.py (the compose file's bucket job) against SeaweedFS on loopback.
 """
 
@@ -274,6 +276,93 @@ def test_nginx_accepts_the_file(tmp_path: Path) -> None:
     done = subprocess.run(["nginx", "-t", "-c", str(main), "-p", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "syntax is ok" in done.stderr
+
+
+def _start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with log.open("w") as out:
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(tmp_path: Path) -> None:
+    """The file itself, run by Debian's nginx on loopback in front of two `labelkit serve`
+    on one data dir: a browser's requests and its websocket stay on one replica, other
+    browsers reach the other one, and a person signs in through it in Chromium."""
+    if shutil.which("nginx") is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    ports, listen, log = [free_port(), free_port()], free_port(), tmp_path / "access.log"
+    main = _loopback_conf(tmp_path, ports, listen, log)
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LABELKIT_", "STREAMLIT_"))}
+    env = {**base, "LABELKIT_DATA_DIR": str(tmp_path / "data"), "LABELKIT_ENV": "test",
+           "LABELKIT_ADMIN_EMAIL": "admin@example.com", "LABELKIT_ADMIN_PASSWORD": "admin password"}
+    processes = []
+    try:
+        for n, port in enumerate(ports):  # one after the other, as compose starts them
+            processes.append(_start([sys.executable, "-m", "labelkit.cli", "serve", "--port", str(port)], env, tmp_path / f"server{n}.log"))
+            wait_for_port(port, timeout=120)
+        processes.append(_start(["nginx", "-c", str(main), "-p", str(tmp_path), "-g", "daemon off;"], env, tmp_path / "nginx.log"))
+        wait_for_port(listen, timeout=30)
+        url = f"http://127.0.0.1:{listen}"
+
+        def get(path: str, cookie: str | None = None):
+            request = urllib.request.Request(url + path, headers={"Cookie": f"labelkit_route={cookie}"} if cookie else {})
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return answer.status, answer.headers.get_all("Set-Cookie") or []
+
+        status, cookies = get("/")
+        assert status == 200
+        (route,) = [c.split(";")[0].split("=", 1)[1] for c in cookies if c.startswith("labelkit_route=")]
+        for path in ("/", "/_stcore/health", "/api/health", "/api/version", "/_stcore/host-config"):
+            assert get(path, route)[0] == 200
+        # The websocket is upgraded through nginx, to the same replica.
+        import socket
+
+        with socket.create_connection(("127.0.0.1", listen), timeout=30) as ws:
+            ws.sendall(("GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                        f"Origin: {url}\r\nCookie: labelkit_route={route}\r\n\r\n").encode())
+            assert ws.recv(200).startswith(b"HTTP/1.1 101 ")
+        # Browsers without the cookie yet are spread over both replicas.
+        fresh = [get("/api/health")[1] for _ in range(40)]
+        assert all(any(c.startswith("labelkit_route=") for c in cs) for cs in fresh)
+
+        # A person opens the portal through nginx and signs in (Streamlit runs over the websocket).
+        chromium = Path("/usr/bin/chromium")
+        if chromium.exists():
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(chromium), args=[
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+                try:
+                    page = browser.new_page()
+                    page.goto(url + "/")
+                    page.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=60_000)
+                    page.get_by_label("Email", exact=True).fill("admin@example.com")
+                    page.get_by_label("Password", exact=True).fill("admin password")
+                    page.get_by_role("button", name="Sign in", exact=True).click()
+                    page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+                    page.screenshot(path=str(tmp_path / "through-nginx.png"))
+                    browser_route = next(c["value"] for c in page.context.cookies() if c["name"] == "labelkit_route")
+                finally:
+                    browser.close()
+        else:
+            browser_route = None
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(30)
+
+    lines = [line.split() for line in log.read_text().splitlines()]
+    by_route: dict[str, set[str]] = {}
+    for upstream, cookie, *_ in lines:
+        if cookie != "-":
+            by_route.setdefault(cookie, set()).add(upstream)
+    assert by_route[route] and len(by_route[route]) == 1, by_route[route]
+    if browser_route:
+        assert len(by_route[browser_route]) == 1, by_route[browser_route]
+    first_answers = {upstream for upstream, cookie, *_ in lines if cookie == "-"}
+    assert first_answers == {f"127.0.0.1:{port}" for port in ports}
 
 
 # --- Dockerfile -----------------------------------------------------------------------------
