@@ -36,6 +36,7 @@ INVITE_COOKIE_SECONDS = 3600
 def prepare() -> None:
     """Everything a fresh data dir or a new version needs before serving."""
     from labelkit.auth.accounts import ensure_first_admin
+    from labelkit.importers import journal
     from labelkit.storage import local
     from labelkit.trash import purge_expired
 
@@ -47,6 +48,7 @@ def prepare() -> None:
     with session_scope() as session:
         ensure_first_admin(session, settings)
         purge_expired(session)
+        journal.sweep(session)  # media of imports a killed process never committed
 
 
 def _safe_next(value: str | None) -> str:

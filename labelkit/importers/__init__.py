@@ -20,6 +20,7 @@ from labelkit.errors import InvalidInput
 from labelkit.importers import (
     archive,
     delimited,
+    journal,
     json_tasks,
     media,
     text_lines,
@@ -150,6 +151,8 @@ def import_sources(
     seen = _existing_data(session, project.id) if skip_duplicates else None
     issues: list[str] = []
     saved_media: list[str] = []
+    if media_keys and not in_place:  # media written before the commit: none is left if it never commits
+        journal.Journal(session, project.id, saved_media)
     done_bytes = rows_read = 0
     shown = 0.0
     try:

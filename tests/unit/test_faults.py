@@ -228,3 +228,117 @@ def test_a_sqlite_writer_killed_mid_import_leaves_a_usable_database_and_no_tasks
     lkdb.get_engine().dispose()
     lkdb._engine_for.cache_clear()
     get_settings.cache_clear()
+
+
+# Media of an import that never commits
+
+IMAGES = """<View><Image name="image" value="$image"/>
+<Choices name="kind" toName="image"><Choice value="Cat"/><Choice value="Dog"/></Choices></View>"""
+
+
+def images_zip(count: int, bad_last: bool = False) -> bytes:
+    import zipfile
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for i in range(count):
+            picture = io.BytesIO()
+            Image.new("RGB", (4, 3), (i % 256, 0, 0)).save(picture, "PNG")
+            archive.writestr(f"img{i}.png", picture.getvalue())
+        if bad_last:
+            archive.writestr("broken.png", b"not an image")
+    return out.getvalue()
+
+
+def uploads(project: Project) -> list[str]:
+    folder = get_settings().media_dir / "upload" / str(project.id)
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def journals() -> list[Path]:
+    folder = get_settings().media_dir / ".importing"
+    return list(folder.iterdir()) if folder.exists() else []
+
+
+KILLED_MEDIA_IMPORT = """
+import io, os, signal, sys
+from labelkit import importers
+from labelkit.db import session_scope
+from labelkit.importers import writer
+from labelkit.models import User
+from sqlmodel import select
+
+class Killed(writer.TaskWriter):
+    def flush(self):  # every file is written; the tasks never commit
+        os.kill(os.getpid(), signal.SIGKILL)
+
+importers.TaskWriter = Killed
+content = open(sys.argv[3], "rb").read()
+with session_scope() as s:
+    owner = s.exec(select(User).where(User.email == sys.argv[2])).one()
+    importers.import_sources(s, owner, int(sys.argv[1]), [("pictures.zip", io.BytesIO(content), len(content))])
+"""
+
+
+def test_a_refused_media_import_leaves_no_files_and_no_journal(factory) -> None:
+    from labelkit.errors import InvalidInput
+
+    manager = factory.user(Role.MANAGER)
+    project = factory.project(manager, config=IMAGES)
+    content = images_zip(3, bad_last=True)
+    with pytest.raises(InvalidInput, match="broken.png"), lkdb.session_scope() as s:
+        importers.import_sources(s, manager, project.id, [("p.zip", io.BytesIO(content), len(content))])
+    assert uploads(project) == [] and journals() == []
+
+
+def test_media_of_an_import_killed_before_its_commit_are_removed_at_the_next_start(factory, tmp_path: Path) -> None:
+    from labelkit.server import prepare
+
+    manager = factory.user(Role.MANAGER, email="media@example.com")
+    project = factory.project(manager, config=IMAGES)
+    kept = images_zip(2)
+    with lkdb.session_scope() as s:  # an earlier import that committed: its files stay
+        importers.import_sources(s, manager, project.id, [("kept.zip", io.BytesIO(kept), len(kept))])
+    before = uploads(project)
+    assert len(before) == 2 and journals() == []
+
+    archive = tmp_path / "pictures.zip"
+    archive.write_bytes(images_zip(30))
+    env = {**os.environ, "LABELKIT_DATA_DIR": str(get_settings().data_dir),
+           "LABELKIT_DATABASE_URL": get_settings().resolved_database_url}
+    done = subprocess.run([sys.executable, "-c", KILLED_MEDIA_IMPORT, str(project.id), "media@example.com", str(archive)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert len(uploads(project)) == 32 and len(journals()) == 1  # the killed import's files are on disk
+
+    prepare()  # what `labelkit serve` does first
+    assert uploads(project) == before and journals() == []
+    with lkdb.session_scope(write=False) as s:
+        assert s.exec(select(func.count()).select_from(Task).where(Task.project_id == project.id)).one() == 2
+    again = archive.read_bytes()
+    with lkdb.session_scope() as s:
+        assert importers.import_sources(s, manager, project.id, [("pictures.zip", io.BytesIO(again), len(again))]).created == 30
+    assert len(uploads(project)) == 32 and journals() == []
+
+
+def test_a_sweep_leaves_a_running_import_alone(factory) -> None:
+    from labelkit.importers import journal
+
+    manager = factory.user(Role.MANAGER)
+    project = factory.project(manager, config=IMAGES)
+    with lkdb.session_scope() as s:
+        running = journal.Journal(s, project.id, [])  # held by this (live) import
+        path = local_upload(project.id, "in-flight.png")
+        with lkdb.session_scope() as other:
+            assert journal.sweep(other) == 0
+        assert Path(path).exists() and journals() == [running.path]
+        running.close()
+    assert journals() == []
+
+
+def local_upload(project_id: int, name: str) -> str:
+    from labelkit.storage import local
+
+    return str(local.resolve(local.save_upload(project_id, name, b"\x89PNG....")))
