@@ -133,8 +133,9 @@ def create_prediction(session: Session, actor: User, task_id: int, result: list,
     return session.exec(select(Prediction).where(Prediction.task_id == task_id).order_by(col(Prediction.id).desc())).first()
 
 
-def list_predictions(session: Session, actor: User, project_id: int | None = None, task_id: int | None = None) -> list[Prediction]:
-    """Predictions of one task, or of a project (newest last)."""
+def list_predictions(session: Session, actor: User, project_id: int | None = None, task_id: int | None = None,
+                     offset: int = 0, limit: int | None = None) -> list[Prediction]:
+    """Predictions of one task, or of a project (newest last), `limit` at a time from `offset`."""
     if task_id is not None:
         task = session.get(Task, task_id)
         if task is None or task.deleted_at is not None:
@@ -146,7 +147,8 @@ def list_predictions(session: Session, actor: User, project_id: int | None = Non
         query = select(Prediction).where(Prediction.project_id == project_id)
     else:
         raise InvalidInput("Name a task or a project.")
-    return list(session.exec(query.order_by(col(Prediction.id))).all())
+    query = query.order_by(col(Prediction.id)).offset(offset)
+    return list(session.exec(query.limit(limit) if limit is not None else query).all())
 
 
 def model_versions(session: Session, project_id: int) -> list[tuple[str, int]]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import Depends
 
-from labelkit import predictions
+from labelkit import predictions, task_table
 from labelkit import tasks as task_service
 from labelkit.api import schemas
 from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import Id, QueryId, Router, errors
-from labelkit.api.tasks import prediction_json
+from labelkit.api.tasks import PageNumber, PageSize, prediction_json
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
 from labelkit.models import User
@@ -27,16 +27,19 @@ def create_prediction(body: schemas.PredictionIn, user: User = Depends(current_u
 
 
 @router.get("/predictions", response_model=list[schemas.Prediction], responses=errors(400, 401, 404))
-def list_predictions(task: QueryId | None = None, project: QueryId | None = None, user: User = Depends(current_user)) -> list[dict]:
-    """The predictions of a task (?task=) or of a project (?project=), oldest first."""
+def list_predictions(task: QueryId | None = None, project: QueryId | None = None, page: PageNumber = 1,
+                     page_size: PageSize = task_table.MAX_API_PAGE, user: User = Depends(current_user)) -> list[dict]:
+    """The predictions of a task (?task=) or of a project (?project=), oldest first, a page
+    (`page`, `page_size` up to 1000) at a time: a plain list, as Label Studio answers."""
     if task is None and project is None:
         raise InvalidInput("Name a task (?task=ID) or a project (?project=ID).")
+    window = {"offset": (page - 1) * page_size, "limit": page_size}
     with session_scope(write=False) as session:
         if task is not None:
             task_service.visible_task(session, user, task)
-            return [prediction_json(p) for p in predictions.list_predictions(session, user, task_id=task)]
+            return [prediction_json(p) for p in predictions.list_predictions(session, user, task_id=task, **window)]
         with outsiders_see_nothing(session, user, project):
-            return [prediction_json(p) for p in predictions.list_predictions(session, user, project_id=project)]
+            return [prediction_json(p) for p in predictions.list_predictions(session, user, project_id=project, **window)]
 
 
 @router.get("/predictions/{id}", response_model=schemas.Prediction, responses=errors(400, 401, 404))

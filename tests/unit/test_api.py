@@ -348,6 +348,13 @@ def test_predictions_are_created_listed_and_checked_against_the_config(client, t
     assert client.patch(url, headers=tokens["manager"], json={"model_version": "v1"}).json()["model_version"] == "v1"
     assert client.patch(url, headers=tokens["reviewer"], json={"model_version": ""}).status_code == 403
     assert len(client.get("/api/predictions", headers=tokens["manager"], params={"task": task_id}).json()) == 1
+    # A project's predictions come a page at a time (never the whole project at once).
+    second = client.post("/api/predictions", headers=tokens["manager"], json={**body, "model_version": "v2"}).json()
+    paged = [client.get("/api/predictions", headers=tokens["manager"],
+                        params={"project": project.id, "page": n, "page_size": 1}).json() for n in (1, 2, 3)]
+    assert paged == [[prediction], [second], []]
+    assert client.get("/api/predictions", headers=tokens["manager"],
+                      params={"project": project.id, "page_size": 1001}).status_code == 400
 
 
 # Export
