@@ -273,7 +273,8 @@ def _first_free(session: Session, query, actor: User, project: Project, now: dat
     passed: list[int] = []
     for _ in range(MAX_CLAIM_ATTEMPTS):
         candidate = query.where(col(Task.id).not_in(passed)) if passed else query
-        task = session.exec(candidate.limit(1).with_for_update(skip_locked=True, of=Task)).first()
+        task = session.exec(candidate.limit(1).with_for_update(skip_locked=True, of=Task)
+                            .execution_options(populate_existing=True)).first()
         if task is None:
             return None
         _, others = lock_counts(session, task.id, actor.id, now)
@@ -310,7 +311,9 @@ def task_for_work(session: Session, actor: User, task_id: int, for_update: bool 
     """A live task and its project, if the actor may label in it (locked for a write on PostgreSQL)."""
     query = select(Task).where(Task.id == task_id, Task.deleted_at.is_(None))
     if for_update and not is_sqlite(session):
-        query = query.with_for_update()
+        # populate_existing: the row as locked, not a copy this session read before the lock
+        # (the REST API reads the task first); a stale count let a task take overlap + 1.
+        query = query.with_for_update().execution_options(populate_existing=True)
     task = session.exec(query).first()
     if task is None:
         raise NotFound(f"There is no task {task_id}.")
