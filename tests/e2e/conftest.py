@@ -99,11 +99,13 @@ class Server:
 
 
 def start_server(backend: str, postgres_url: str | None = None, secrets: str | None = None,
-                 port: int | None = None, settings: dict[str, str] | None = None) -> Server:
+                 port: int | None = None, settings: dict[str, str] | None = None,
+                 database_url: str | None = None) -> Server:
     """First admin by the CLI, then `labelkit serve`; waits for /_stcore/health.
 
     The working directory is a fresh temp dir: Streamlit reads .streamlit/secrets.toml
-    from there, so `secrets` (an [auth] section) turns OIDC sign-in on."""
+    from there, so `secrets` (an [auth] section) turns OIDC sign-in on. With database_url,
+    another server on a database a first one set up (no new database, no first admin)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"labelkit-e2e-{backend}-"))
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABELKIT_", "STREAMLIT_"))}
@@ -113,7 +115,10 @@ def start_server(backend: str, postgres_url: str | None = None, secrets: str | N
         PYTHONPATH=str(ROOT),
         **(settings or {}),  # more LABELKIT_* settings
     )
-    if backend == "postgresql":
+    shared = database_url is not None
+    if shared:
+        env["LABELKIT_DATABASE_URL"] = database_url
+    elif backend == "postgresql":
         assert postgres_url, "the PostgreSQL variant needs postgres_server_url"
         database_url = create_database(postgres_url, f"labelkit_e2e_{port}")
         env["LABELKIT_DATABASE_URL"] = database_url
@@ -123,7 +128,8 @@ def start_server(backend: str, postgres_url: str | None = None, secrets: str | N
         (workdir / ".streamlit").mkdir()
         (workdir / ".streamlit" / "secrets.toml").write_text(secrets)
     server = Server(f"http://localhost:{port}", port, env, workdir, workdir / "server.log", database_url, backend)
-    server.cli("user", "create", ADMIN_EMAIL, "--admin", "--name", ADMIN_NAME, password=ADMIN_PASSWORD)
+    if not shared:
+        server.cli("user", "create", ADMIN_EMAIL, "--admin", "--name", ADMIN_NAME, password=ADMIN_PASSWORD)
     with server.log.open("w") as log:
         server.process = subprocess.Popen(
             [*labelkit_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
