@@ -99,7 +99,8 @@ def delete_annotation(session: Session, actor: User, annotation_id: int) -> None
 
 
 def _count_change(session: Session, annotation: Annotation, delta: int) -> None:
-    task = session.get(Task, annotation.task_id)
+    # Locked and read fresh, as a submit reads it (queue.task_for_work): counts are written from it.
+    task = session.get(Task, annotation.task_id, with_for_update=True, populate_existing=True)
     project = session.get(Project, annotation.project_id)
     counts.done_changed(session, project.id, counts.annotation_counted(session, task, overlap.needed(project, task.id), delta))
 
