@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from labelkit.errors import InvalidInput
 from labelkit.settings import Settings, get_settings
@@ -115,7 +115,7 @@ def _sqlite(source: Path, target: Path) -> Path:
     return target
 
 
-def pg_dump_command(url) -> tuple[list[str], dict[str, str]]:  # noqa: ANN001 (a SQLAlchemy URL)
+def pg_dump_command(url: URL) -> tuple[list[str], dict[str, str]]:
     """pg_dump's arguments and environment for a database URL: the password goes in
     PGPASSWORD, never on the command line (where `ps` shows it)."""
     env = {"PGDATABASE": url.database or ""}
@@ -127,7 +127,7 @@ def pg_dump_command(url) -> tuple[list[str], dict[str, str]]:  # noqa: ANN001 (a
     return ["pg_dump", "--format=custom", "--no-owner", "--no-privileges"], env
 
 
-def _postgresql(url, target: Path) -> Path:  # noqa: ANN001
+def _postgresql(url: URL, target: Path) -> Path:
     args, env = pg_dump_command(url)
     safe = url.render_as_string(hide_password=True).replace("+psycopg2", "")
     if shutil.which("pg_dump") is None:
@@ -137,7 +137,7 @@ def _postgresql(url, target: Path) -> Path:  # noqa: ANN001
             f"pg_dump --format=custom --file=labelkit.pgdump '{safe}' yourself, then copy the data dir's "
             "media/ and secret_key beside it."
         )
-    done = subprocess.run([*args, f"--file={target}"], env={**os.environ, **env}, capture_output=True, text=True)
+    done = subprocess.run([*args, f"--file={target}"], env={**os.environ, **env}, check=False, capture_output=True, text=True)
     if done.returncode != 0:
         raise BackupError(f"pg_dump failed for {safe}: {done.stderr.strip() or done.returncode}")
     return target

