@@ -25,7 +25,7 @@ from starlette.routing import Route
 from labelkit.api import ApiMount
 from labelkit.auth import sessions
 from labelkit.auth.invites import INVITE_COOKIE
-from labelkit.db import ROOT, migrate, session_scope
+from labelkit.db import ROOT, migrate, session_scope, startup_lock
 from labelkit.errors import LabelkitError, NotFound, PermissionDenied
 from labelkit.settings import get_settings
 from labelkit.ui.asgi import streamlit_app
@@ -46,6 +46,7 @@ def prepare() -> None:
     migrate()
     local.install_samples()
     with session_scope() as session:
+        startup_lock(session)  # another replica may be starting on the same database
         ensure_first_admin(session, settings)
         purge_expired(session)
         journal.sweep(session)  # media of imports a killed process never committed
@@ -158,8 +159,12 @@ async def storage_media(request: Request) -> Response:
     exp, sig = request.query_params.get("exp"), request.query_params.get("sig")
     if not local.signature_valid(links.proxy_path(storage_id, key), exp, sig):
         return PlainTextResponse("This link is not valid (any more).", status_code=403)
+    from labelkit.storage.s3 import S3Unreachable
+
     try:
         found = await run_in_threadpool(links.open_media, storage_id, key, request.headers.get("range"))
+    except S3Unreachable as e:  # the store is down: say so (a 404 would say the file is gone)
+        return PlainTextResponse(f"{e}. Try again later.", status_code=502)
     except LabelkitError:
         return PlainTextResponse("Not found", status_code=404)
     headers = {**found.headers, "Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}

@@ -37,6 +37,10 @@ class S3Error(InvalidInput):
     """A bucket that cannot be used as asked; the message says why."""
 
 
+class S3Unreachable(S3Error):
+    """The store did not answer (down, or a network between): worth trying again later."""
+
+
 def parse_url(value: str) -> tuple[str, str] | None:
     """(bucket, key) of an s3://bucket/key value, else None."""
     value = (value or "").strip()
@@ -111,10 +115,13 @@ def explain(error: BaseException) -> str:
 @contextmanager
 def errors(s: S3Settings, doing: str) -> Iterator[None]:
     """Turn boto's errors into an S3Error saying what went wrong where."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
 
     try:
         yield
+    except (EndpointConnectionError, BotoConnectionError) as e:
+        raise S3Unreachable(f"Cannot {doing} {s.where}: {explain(e)}") from None
     except (BotoCoreError, ClientError, ValueError) as e:
         raise S3Error(f"Cannot {doing} {s.where}: {explain(e)}") from None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -342,3 +343,97 @@ def local_upload(project_id: int, name: str) -> str:
     from labelkit.storage import local
 
     return str(local.resolve(local.save_upload(project_id, name, b"\x89PNG....")))
+
+
+# An S3 store or a model server that stops answering
+
+
+@pytest.fixture
+def own_s3():
+    """An S3 store of this test alone: the test stops it."""
+    from tests.s3server import SeaweedS3
+
+    server = SeaweedS3()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_an_s3_store_that_stops_gives_clear_messages_and_labeling_goes_on(factory, own_s3) -> None:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from labelkit import cloud, queue
+    from labelkit.cloud import links
+    from labelkit.cloud.sync import sync
+    from labelkit.server import routes
+    from labelkit.storage import s3
+    from tests.unit.test_s3_storage import add, fields, png
+
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=IMAGES)
+    annotator = factory.user()
+    factory.member(project, annotator, Role.ANNOTATOR)
+    own_s3.client().create_bucket(Bucket="pictures")
+    for name in ("a", "b"):
+        own_s3.client().put_object(Bucket="pictures", Key=f"in/{name}.png", Body=png("red"))
+    source = add(admin, project, fields(own_s3, "pictures", prefix="in/", pattern="*.png", presign=False))
+    target = add(admin, project, fields(own_s3, "pictures", kind=cloud.TARGET, prefix="out/"))
+    with lkdb.session_scope() as s:
+        assert sync(s, admin, source).tasks == 2
+
+    own_s3.stop()  # the store goes away
+
+    with pytest.raises(s3.S3Error, match="cannot be reached"), lkdb.session_scope() as s:
+        sync(s, admin, source)
+    with lkdb.session_scope() as s:  # labeling goes on: the queue, the media link, the submit
+        task = queue.claim_next(s, annotator, project.id).task
+        link = links.presigned_media_url(s, project.id, task.data["image"])
+        outcome = work.submit(s, annotator, task.id, [
+            {"from_name": "kind", "to_name": "image", "type": "choices", "value": {"choices": ["Cat"]}}])
+    assert outcome.message == "Submitted."
+    assert submitted(project) == 1
+    with lkdb.session_scope(write=False) as s:
+        assert s.get(Project, project.id).task_count == 2
+        kept = {row["id"]: row["last_error"] for row in cloud.list_storages(s, admin, project.id)}
+    assert "cannot be reached" in kept[target]  # the target write failed; its error is kept for the manager
+
+    media = TestClient(Starlette(routes=routes), base_url="http://localhost").get(link)
+    assert media.status_code == 502 and "cannot be reached" in media.text  # not a 404, not a 500
+
+
+def test_a_model_server_that_stops_gives_a_notice_and_labeling_goes_on(factory, monkeypatch) -> None:
+    from labelkit import ml, queue
+    from labelkit.errors import LabelkitError
+    from labelkit.models import MLBackend
+    from tests.mlserver import Running, TestModelServer
+    from tests.unit.test_ml_backends import wait_for
+
+    monkeypatch.setenv("LABELKIT_ALLOW_PRIVATE_URLS", "true")
+    get_settings.cache_clear()
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, config=CONFIG)
+    factory.tasks(project, admin, [{"text": "good"}, {"text": "bad"}])
+    model = TestModelServer()
+    running = Running(model.app())
+    with running, lkdb.session_scope() as s:
+        backend = ml.connect(s, admin, project.id, ml.BackendFields(url=running.url, interactive=True))
+    # the server is gone now (connection refused)
+
+    with pytest.raises(LabelkitError, match=re.escape(running.url)), lkdb.session_scope() as s:
+        ml.predict(s, admin, project.id)
+    with lkdb.session_scope() as s:
+        task = queue.claim_next(s, admin, project.id).task
+        found, notice = ml.interactive_prediction(s, s.get(Project, project.id), s.get(Task, task.id))
+    assert found is None and "label without" in notice
+    with lkdb.session_scope() as s:
+        assert work.submit(s, admin, task.id, POSITIVE).message == "Submitted."
+    assert submitted(project) == 1
+
+    def error_kept() -> bool:
+        with lkdb.session_scope(write=False) as s:
+            return "was not delivered" in s.get(MLBackend, backend.id).last_error
+
+    wait_for(error_kept)  # the webhook of the submit failed in the background, and says so
