@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 NGINX = ROOT / "docs" / "deploy" / "nginx.conf"
+NGINX_TLS = ROOT / "docs" / "deploy" / "nginx-tls.conf"
 ENV_EXAMPLE = ROOT / "docs" / "deploy" / "env.example"
 SCHEMA = Path(__file__).with_name("deploy") / "compose-spec.json"
 REPLICAS = ("labelkit-1", "labelkit-2")
@@ -176,14 +177,23 @@ def _nginx_wrapper(tmp_path: Path, conf: Path) -> Path:
     return main
 
 
-@pytest.fixture(scope="module")
-def nginx_conf(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def _parse(source: Path, folder: Path) -> dict:
     crossplane = pytest.importorskip("crossplane")
-    main = _nginx_wrapper(tmp_path_factory.mktemp("nginx"), NGINX)
-    parsed = crossplane.parse(str(main))
+    parsed = crossplane.parse(str(_nginx_wrapper(folder, source)))
     assert parsed["status"] == "ok", parsed["errors"]
-    (ours,) = [c for c in parsed["config"] if Path(c["file"]) == NGINX]
-    return {"directives": ours["parsed"]}
+    (ours,) = [c for c in parsed["config"] if Path(c["file"]) == source]
+    return {"directives": ours["parsed"], "file": source}
+
+
+@pytest.fixture(scope="module", params=[NGINX, NGINX_TLS], ids=["http", "tls"])
+def nginx_conf(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return _parse(request.param, tmp_path_factory.mktemp("nginx"))
+
+
+def _proxying_server(directives: list[dict]) -> dict:
+    """The server block that passes requests to labelkit (the TLS file's port 80 one only redirects)."""
+    (server,) = [s for s in _find(directives, "server") if any(_find(loc["block"], "proxy_pass") for loc in _find(s["block"], "location"))]
+    return server
 
 
 def _find(directives: list[dict], name: str) -> list[dict]:
@@ -214,7 +224,7 @@ def test_nginx_balances_sticky_over_both_replicas(nginx_conf: dict, compose: dic
         maps = {d["args"][1]: d for d in _find(directives, "map")}
         assert key in maps and maps[key]["args"][0].startswith("$cookie_")
         cookie = maps[key]["args"][0].removeprefix("$cookie_")
-        (server,) = _find(directives, "server")
+        server = _proxying_server(directives)
         location = _location_for(server, "/")
         set_cookies = [d["args"] for d in _find(location["block"], "add_header") if d["args"][0].lower() == "set-cookie"]
         assert any(args[1].startswith(f"{cookie}={key};") for args in set_cookies)
@@ -223,7 +233,7 @@ def test_nginx_balances_sticky_over_both_replicas(nginx_conf: dict, compose: dic
 
 def test_nginx_upgrades_streamlit_websocket_and_takes_uploads(nginx_conf: dict, compose: dict) -> None:
     directives = nginx_conf["directives"]
-    (server,) = _find(directives, "server")
+    server = _proxying_server(directives)
     location = _location_for(server, "/_stcore/stream")
     assert _find(location["block"], "proxy_pass")[0]["args"] == ["http://labelkit"]
     assert _find(location["block"], "proxy_http_version")[0]["args"] == ["1.1"]
@@ -247,14 +257,62 @@ def test_nginx_upgrades_streamlit_websocket_and_takes_uploads(nginx_conf: dict, 
     assert body.lower() == f"{streamlit['server']['maxUploadSize']}m"
 
 
-def _loopback_conf(tmp_path: Path, ports: list[int], listen: int, log: Path) -> Path:
+def test_tls_file_redirects_plain_http_and_marks_cookies_secure(tmp_path: Path) -> None:
+    directives = _parse(NGINX_TLS, tmp_path)["directives"]
+    plain = [s for s in _find(directives, "server") if _find(s["block"], "listen")[0]["args"] == ["80"]]
+    assert [_find(s["block"], "return")[0]["args"] for s in plain] == [["301", "https://$host$request_uri"]]
+    server = _proxying_server(directives)
+    assert _find(server["block"], "listen")[0]["args"] == ["443", "ssl"]
+    assert {d["directive"] for d in server["block"]} >= {"ssl_certificate", "ssl_certificate_key", "ssl_protocols"}
+    assert "TLSv1" not in _find(server["block"], "ssl_protocols")[0]["args"]  # 1.2 and 1.3 only
+    location = _location_for(server, "/")
+    cookie = next(d["args"][1] for d in _find(location["block"], "add_header") if d["args"][0] == "Set-Cookie")
+    assert "; Secure;" in cookie
+    assert any(d["args"][0] == "Strict-Transport-Security" for d in _find(location["block"], "add_header"))
+    # A client cannot claim http or https itself: the scheme is nginx's own.
+    assert _headers(location["block"])["x-forwarded-proto"] == "$scheme"
+
+
+def _self_signed(folder: Path) -> Path:
+    """fullchain.pem and privkey.pem for localhost / 127.0.0.1, as certbot names them."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "privkey.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return folder
+
+
+def _loopback_conf(tmp_path: Path, ports: list[int], listen: int, log: Path, source: Path = NGINX, tls_listen: int = 0) -> Path:
     """The same file with the replicas' names pointed at loopback ports and a log of
-    which replica answered (nginx -t resolves upstream names, as it would in compose)."""
-    text = NGINX.read_text()
+    which replica answered (nginx -t resolves upstream names, as it would in compose);
+    the TLS file with a self-signed certificate in place of /etc/nginx/certs."""
+    tmp_path.mkdir(exist_ok=True)
+    text = source.read_text()
     for name, port in zip(REPLICAS, ports, strict=True):
         text = text.replace(f"{name}:8501", f"127.0.0.1:{port}")
     assert "listen 80;" in text
     text = text.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    if "listen 443 ssl;" in text:
+        text = text.replace("listen 443 ssl;", f"listen 127.0.0.1:{tls_listen or free_port()} ssl;")
+        text = text.replace("/etc/nginx/certs/", f"{_self_signed(tmp_path / 'certs')}/")
     conf = tmp_path / "labelkit.conf"
     conf.write_text(
         'log_format upstreams "$upstream_addr $cookie_labelkit_route $status $request_uri";\n'
@@ -269,10 +327,11 @@ def _loopback_conf(tmp_path: Path, ports: list[int], listen: int, log: Path) -> 
     return main
 
 
-def test_nginx_accepts_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", [NGINX, NGINX_TLS], ids=["http", "tls"])
+def test_nginx_accepts_the_file(tmp_path: Path, source: Path) -> None:
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
-    main = _loopback_conf(tmp_path, [free_port(), free_port()], free_port(), tmp_path / "access.log")
+    main = _loopback_conf(tmp_path, [free_port(), free_port()], free_port(), tmp_path / "access.log", source)
     done = subprocess.run(["nginx", "-t", "-c", str(main), "-p", str(tmp_path)], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "syntax is ok" in done.stderr
@@ -283,14 +342,43 @@ def _start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:
         return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
+def _check_tls(plain: int, port: int, ca: Path) -> None:
+    """nginx-tls.conf: plain http is sent to https; https (verified against the
+    certificate) reaches labelkit with a Secure routing cookie and HSTS; the websocket
+    upgrades over TLS."""
+    import http.client
+    import socket
+    import ssl
+
+    redirect = http.client.HTTPConnection("127.0.0.1", plain, timeout=30)
+    redirect.request("GET", "/label?project=1")
+    answer = redirect.getresponse()
+    assert answer.status == 301 and answer.getheader("Location") == "https://127.0.0.1/label?project=1"
+    redirect.close()
+    context = ssl.create_default_context(cafile=str(ca))
+    with urllib.request.urlopen(f"https://127.0.0.1:{port}/api/health", context=context, timeout=30) as answer:
+        assert answer.status == 200 and json.load(answer) == {"status": "UP"}
+        cookies = answer.headers.get_all("Set-Cookie")
+        assert any(c.startswith("labelkit_route=") and "; Secure;" in c for c in cookies), cookies
+        assert answer.headers["Strict-Transport-Security"].startswith("max-age=")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw, context.wrap_socket(raw, server_hostname="127.0.0.1") as ws:
+        ws.sendall(("GET /_stcore/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                    f"Origin: https://127.0.0.1:{port}\r\n\r\n").encode())
+        assert ws.recv(200).startswith(b"HTTP/1.1 101 ")
+
+
 def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(tmp_path: Path) -> None:
     """The file itself, run by Debian's nginx on loopback in front of two `labelkit serve`
     on one data dir: a browser's requests and its websocket stay on one replica, other
-    browsers reach the other one, and a person signs in through it in Chromium."""
+    browsers reach the other one, and a person signs in through it in Chromium. The TLS
+    file in front of the same two servers, with a self-signed certificate."""
     if shutil.which("nginx") is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light)")
     ports, listen, log = [free_port(), free_port()], free_port(), tmp_path / "access.log"
     main = _loopback_conf(tmp_path, ports, listen, log)
+    tls_plain, tls_port = free_port(), free_port()
+    tls_main = _loopback_conf(tmp_path / "tls", ports, tls_plain, tmp_path / "tls" / "access.log", NGINX_TLS, tls_port)
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LABELKIT_", "STREAMLIT_"))}
     env = {**base, "LABELKIT_DATA_DIR": str(tmp_path / "data"), "LABELKIT_ENV": "test",
            "LABELKIT_ADMIN_EMAIL": "admin@example.com", "LABELKIT_ADMIN_PASSWORD": "admin password"}
@@ -300,7 +388,11 @@ def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(tmp_path: Path)
             processes.append(_start([sys.executable, "-m", "labelkit.cli", "serve", "--port", str(port)], env, tmp_path / f"server{n}.log"))
             wait_for_port(port, timeout=120)
         processes.append(_start(["nginx", "-c", str(main), "-p", str(tmp_path), "-g", "daemon off;"], env, tmp_path / "nginx.log"))
+        processes.append(_start(["nginx", "-c", str(tls_main), "-p", str(tmp_path / "tls"), "-g", "daemon off;"], env,
+                                tmp_path / "nginx-tls.log"))
         wait_for_port(listen, timeout=30)
+        wait_for_port(tls_port, timeout=30)
+        _check_tls(tls_plain, tls_port, tmp_path / "tls" / "certs" / "fullchain.pem")
         url = f"http://127.0.0.1:{listen}"
 
         def get(path: str, cookie: str | None = None):
