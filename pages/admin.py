@@ -49,7 +49,7 @@ with users_tab:
             else:
                 st.rerun()
         st.caption("Project roles (manager, reviewer, annotator in a project) are set on each project's Team tab.")
-        if st.button("Sign out everywhere", icon=":material/logout:", key="lk_admin_end_sessions",
+        if st.button("End all sessions", icon=":material/logout:", key="lk_admin_end_sessions",
                      help="Ends every browser session of this user (password and identity provider); "
                           "their API tokens keep working. Deactivating a user also revokes the tokens."):
             try:
@@ -58,8 +58,8 @@ with users_tab:
             except LabelkitError as e:
                 st.error(str(e))
             else:
-                st.success(f"Signed {person['email']} out everywhere ({ended} password session"
-                           f"{'s' if ended != 1 else ''} ended); they must sign in again.")
+                count = f" ({ended} password session{'s were' if ended != 1 else ' was'} open)" if ended else ""
+                st.success(f"Ended all sessions of {person['email']}: they must sign in again{count}.")
 
 with invites_tab:
     with session_scope(write=False) as session:
