@@ -114,6 +114,13 @@ def migrate(engine: Engine | None = None, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def startup_lock(session: Session) -> None:
+    """Servers starting at once on one PostgreSQL take turns through their first-start work
+    (the first admin from LABELKIT_ADMIN_EMAIL is made once), until this transaction ends."""
+    if not is_sqlite(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 def alembic_config(connection=None):  # noqa: ANN001, ANN201
     from alembic.config import Config
 
