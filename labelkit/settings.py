@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from ipaddress import ip_network
@@ -90,9 +91,18 @@ class Settings(BaseSettings):
             raise ValueError("LABELKIT_SECRET_KEY must be set in production")
         path = self.data_dir / "secret_key"
         if not path.exists():
+            # Written aside, then linked into place: servers starting at once on a shared
+            # data dir all end up with the one key that got there first, never half a file.
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            draft = self.data_dir / f".secret_key.{secrets.token_hex(8)}"
+            draft.write_text(secrets.token_urlsafe(48))
+            draft.chmod(0o600)
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         return path.read_text().strip().encode()
 
 
