@@ -13,9 +13,12 @@ on the other."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -32,16 +35,19 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlmodel import Session, select
 
-from labelkit.models import Annotation, AnnotationState, Membership, Role, Task
+from labelkit.db import make_engine
+from labelkit.models import Annotation, AnnotationState, Membership, Role, Task, User
 from labelkit.settings import get_settings
 from tests.e2e.conftest import (
     ADMIN_EMAIL,
     CHROMIUM,
     CHROMIUM_ARGS,
+    ROOT,
     SESSION_COOKIE,
     Server,
     choice,
     click,
+    drop_database,
     pick,
     running_server,
     see,
@@ -50,7 +56,7 @@ from tests.e2e.conftest import (
     start_server,
     whoami,
 )
-from tests.support import BACKENDS
+from tests.support import BACKENDS, create_database, free_port
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif("postgresql" not in BACKENDS, reason="replicas share a PostgreSQL database")]
@@ -115,7 +121,7 @@ def as_the_portal(secret_key: str) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def prepare(a: Server, b: Server, s3server, bucket: str, secret_key: str) -> Setup:  # noqa: ANN001
+def prepare(a: Server, b: Server, s3server, bucket: str, secret_key: str) -> Setup:
     """The admin's work: images in the bucket, a project made on A over the REST API, its S3
     source (through the server, signed links) and target storages, the team and their
     tokens, then the tasks imported on B."""
@@ -240,7 +246,7 @@ def exported(server: Server, token: str, project_id: int) -> list[dict]:
 
 
 def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overlap(
-        servers, s3server, bucket, secret_key) -> None:  # noqa: ANN001
+        servers, s3server, bucket, secret_key) -> None:
     a, b = servers
     setup = prepare(a, b, s3server, bucket, secret_key)
     shots = Path(tempfile.mkdtemp(prefix="labelkit-multi-shots-"))
@@ -311,3 +317,44 @@ def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overla
     assert whoami(a, runs[0].cookie).status_code == 401
     for server in (a, b):
         assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
+
+
+START_UP = """
+import os, sys, time
+from labelkit.server import prepare
+from labelkit.settings import get_settings
+print("ready", flush=True)
+while not os.path.exists(sys.argv[1]):  # all at the same moment
+    time.sleep(0.005)
+key = get_settings().signing_key()  # what a server signs with from its first request
+prepare()
+print(key.decode())
+"""
+
+
+def test_replicas_starting_together_on_a_new_database_all_start(postgres_server_url: str, tmp_path: Path) -> None:
+    """What `docker compose up` with several replicas does on the first day: three servers run
+    their start-up (migrations, the first admin from LABELKIT_ADMIN_EMAIL, the signing key of a
+    shared data dir without LABELKIT_SECRET_KEY) at the same moment. None fails, the admin is
+    made once, and all three sign with the same key."""
+    database_url = create_database(postgres_server_url, f"labelkit_replicas_{free_port()}")
+    go = tmp_path / "go"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABELKIT_", "STREAMLIT_"))}
+    env.update(LABELKIT_DATABASE_URL=database_url, LABELKIT_DATA_DIR=str(tmp_path / "shared-data"),
+               LABELKIT_ADMIN_EMAIL="boss@example.com", LABELKIT_ADMIN_PASSWORD="boss password", PYTHONPATH=str(ROOT))
+    try:
+        replicas = [subprocess.Popen([sys.executable, "-c", START_UP, str(go)], env=env, cwd=tmp_path, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
+        for replica in replicas:  # each has imported labelkit and waits
+            assert replica.stdout.readline().strip() == "ready", replica.communicate()[1][-3000:]
+        go.touch()
+        outcomes = [(*p.communicate(timeout=300), p.returncode) for p in replicas]
+        assert [code for _, _, code in outcomes] == [0, 0, 0], "\n".join(err[-3000:] for _, err, _ in outcomes)
+        assert len({out.strip().splitlines()[-1] for out, _, _ in outcomes}) == 1  # one signing key
+        engine = make_engine(database_url)
+        with Session(engine) as db:
+            assert [(u.email, u.role) for u in db.exec(select(User)).all()] == [("boss@example.com", Role.ADMIN)]
+        engine.dispose()
+    finally:
+        drop_database(postgres_server_url, database_url)
+
