@@ -8,6 +8,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.ui import dashboard as draw
 from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.text import plain
 
 user = page_user("dashboard")
 project = choose_project(user, Capability.PROGRESS_VIEW)
@@ -15,7 +16,7 @@ st.title("Dashboard", anchor=False)
 if project is None:
     st.info("You follow no project's progress yet.")
     st.stop()
-st.caption(project.title)
+st.caption(plain(project.title))
 
 try:
     chosen = draw.filters(user, project)

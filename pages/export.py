@@ -11,6 +11,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.settings import get_settings
 from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.text import plain
 
 user = page_user("export")
 project = choose_project(user, Capability.PROJECT_EXPORT)
@@ -21,7 +22,7 @@ if project is None:
 
 unfit = exporters.unfit_formats(project)
 names = [n for n in exporters.FORMATS if n not in unfit]
-st.caption(project.title)
+st.caption(plain(project.title))
 fmt = st.radio(
     "Format", names, key="lk_export_format",
     format_func=lambda n: exporters.FORMATS[n].title,

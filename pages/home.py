@@ -7,9 +7,10 @@ from labelkit.auth.permissions import Capability, can
 from labelkit.db import session_scope
 from labelkit.projects import annotations_per_person, list_projects
 from labelkit.ui.context import page_user
+from labelkit.ui.text import plain
 
 user = page_user("home")
-st.title(f"Hello, {user.name or user.email.split('@')[0]}")
+st.title(f"Hello, {plain(user.name or user.email.split('@')[0])}")
 
 with session_scope(write=False) as session:
     projects = list_projects(session, user)
@@ -32,9 +33,9 @@ for p in projects:
     with st.container(border=True):
         left, right = st.columns([3, 2])
         with left:
-            st.subheader(p["title"], anchor=False)
+            st.subheader(plain(p["title"]), anchor=False)
             if p["description"]:
-                st.caption(p["description"])
+                st.caption(plain(p["description"]))
             share = p["done"] / p["tasks"] if p["tasks"] else 0.0
             st.progress(share, text=f"{p['done']} of {p['tasks']} tasks done ({share:.0%})")
         with right:

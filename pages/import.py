@@ -10,6 +10,7 @@ from labelkit.errors import LabelkitError
 from labelkit.importers import server_folder
 from labelkit.settings import get_settings
 from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.text import plain
 
 user = page_user("import")
 project = choose_project(user, Capability.TASK_IMPORT)
@@ -20,7 +21,7 @@ if project is None:
 
 keys = parse_config(project.label_config).data_keys
 key_list = ", ".join(f"`{k}`" for k in keys) or "no keys"
-st.markdown(f"Into **{project.title}**. Each task needs {key_list}, as the label config uses {', '.join('$' + k for k in keys)}.")
+st.markdown(f"Into **{plain(project.title)}**. Each task needs {key_list}, as the label config uses {', '.join('$' + k for k in keys)}.")
 with st.expander("Accepted files and examples", icon=":material/help:"):
     example = ", ".join(f'"{k}": "…"' for k in keys)
     for fmt in importers.FORMATS.values():

@@ -38,7 +38,7 @@ if st.query_params.get("task", "").isdigit():  # a link to one task (from the In
 FLASH = "lk_flash"
 PENDING = f"lk_pending_submit:{project.id}"  # an answer whose Submit is not saved yet
 
-st.title(project.title, anchor=False)
+st.title(plain(project.title), anchor=False)
 if project.instructions:
     first_look = not st.session_state.get(f"lk_worked_{project.id}")
     with st.expander("Instructions", icon=":material/menu_book:", expanded=first_look):

@@ -16,6 +16,7 @@ from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.model_panel import model_panel
 from labelkit.ui.project_form import project_form, template_gallery
 from labelkit.ui.team import invite_panel, members_panel
+from labelkit.ui.text import plain
 from labelkit.ui.workload import workload_panel
 
 user = page_user("projects")
@@ -47,11 +48,11 @@ if mode == "New project" or project is None:
                 del st.session_state[k]
             st.session_state["lk_projects_mode_next"] = "Project settings"
             st.query_params["project"] = str(created.id)
-            st.session_state["lk_project_flash"] = f"Created {created.title}. Next: import tasks, then invite your team."
+            st.session_state["lk_project_flash"] = f"Created {plain(created.title)}. Next: import tasks, then invite your team."
             st.rerun()
     st.stop()
 
-st.title(project.title, anchor=False)
+st.title(plain(project.title), anchor=False)
 flash = st.session_state.pop("lk_project_flash", None)
 if flash:
     st.success(flash, icon=":material/check_circle:")
@@ -130,10 +131,10 @@ with danger_tab:
         with session_scope(write=False) as session:
             summary = trash.project_deletion(session, user, project.id)
     except LabelkitError as e:
-        st.info(str(e))
+        st.info(plain(str(e)))
     else:
-        st.warning(summary.sentence(), icon=":material/warning:")
-        typed = st.text_input(f"Type the project's title, {project.title!r}, to confirm", key=f"lk_del_confirm_{project.id}")
+        st.warning(plain(summary.sentence()), icon=":material/warning:")
+        typed = st.text_input(f"Type the project's title, {plain(repr(project.title))}, to confirm", key=f"lk_del_confirm_{project.id}")
         if st.button("Delete this project", type="primary", disabled=typed.strip() != project.title, key=f"lk_del_{project.id}"):
             try:
                 with session_scope() as session:

@@ -40,7 +40,7 @@ if st.query_params.get("task", "").isdigit():
 pinned = st.session_state.get(pinned_key)
 
 if not waiting and pinned is None:
-    st.success(f"Nothing is waiting for your review in {project.title}.", icon=":material/done_all:")
+    st.success(f"Nothing is waiting for your review in {plain(project.title)}.", icon=":material/done_all:")
     with session_scope(write=False) as session:
         own = review.own_pending(session, user, project.id)
     if own:
@@ -97,7 +97,7 @@ with detail:
             status = a.review_status or "pending"
             badge = {"accepted": ":green-badge[accepted]", "rejected": ":red-badge[rejected]", "": ":gray-badge[not reviewed]"}.get(
                 a.review_status or "", ":orange-badge[waiting]")
-            st.markdown(f"**{view.annotator}** {badge}")
+            st.markdown(f"**{plain(view.annotator)}** {badge}")
             controls.show_result(config, values_of(review.effective_result(a), config), item.task.data)
             if a.reviewed_result is not None:
                 with st.popover("Annotator's original"):

@@ -11,6 +11,7 @@ from labelkit.auth.permissions import Capability, can
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.text import plain
 
 user = page_user("tasks")
 project = choose_project(user, Capability.TASK_BROWSE)
@@ -18,7 +19,7 @@ st.title("Tasks", anchor=False)
 if project is None:
     st.info("You browse no project's tasks yet.")
     st.stop()
-st.caption(project.title)
+st.caption(plain(project.title))
 P = f"lk_tasks_{project.id}"
 
 flash = st.session_state.pop(f"{P}_flash", None)

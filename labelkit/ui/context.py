@@ -11,6 +11,7 @@ from labelkit.auth.permissions import Capability, can, visible_projects
 from labelkit.db import session_scope
 from labelkit.models import Project, User
 from labelkit.ui.navigation import SPECS, allowed, refusal
+from labelkit.ui.text import plain
 
 USER_KEY = "lk_user_id"
 # The sidebar spot the shell keeps for the project picker, above the account box. Each
@@ -82,7 +83,7 @@ def show_error(error: Exception) -> None:
     """A refusal with its list of problems, one per line."""
     issues = getattr(error, "issues", None)
     if not issues:
-        st.error(str(error), icon=":material/error:")
+        st.error(plain(str(error)), icon=":material/error:")
         return
-    lines = "\n".join(f"- {issue}" for issue in issues)
-    st.error(f"{error.args[0]}:\n\n{lines}", icon=":material/error:")
+    lines = "\n".join(f"- {plain(issue)}" for issue in issues)
+    st.error(f"{plain(error.args[0])}:\n\n{lines}", icon=":material/error:")

@@ -11,6 +11,7 @@ from labelkit.auth.permissions import Capability, can
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import MLBackend, Prediction, Project, Task, User
+from labelkit.ui.text import plain
 
 FLASH = "lk_model_flash"
 
@@ -44,7 +45,7 @@ def _backend_card(user: User, project: Project, backend: MLBackend) -> None:
     key = f"lk_ml_{backend.id}"
     with st.container(border=True):
         state = ":green[connected]" if backend.state == "connected" else f":red[{backend.state}]"
-        st.markdown(f"**{backend.title}** · {state} · model version `{backend.model_version or 'not reported'}`")
+        st.markdown(f"**{plain(backend.title)}** · {state} · model version `{backend.model_version or 'not reported'}`")
         flags = [f"timeout {backend.timeout:g} s"]
         if backend.is_interactive:
             flags.append("suggests when a task opens")

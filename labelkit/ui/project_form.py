@@ -10,6 +10,7 @@ from labelkit.config.templates import TEMPLATES, template
 from labelkit.errors import InvalidInput
 from labelkit.projects import DISTRIBUTION, MAX_OVERLAP, REVIEW_ORDER, SAMPLING, ProjectFields
 from labelkit.ui import labeling
+from labelkit.ui.text import plain
 
 
 def template_gallery(key: str) -> None:
@@ -58,7 +59,7 @@ def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_l
         except InvalidInput as e:
             st.error(e.args[0], icon=":material/error:")
             for issue in e.issues:
-                st.markdown(f"- {issue}")
+                st.markdown(f"- {plain(issue)}")
         else:
             st.success(
                 f"Valid: {len(parsed.objects)} object{'s' * (len(parsed.objects) != 1)} "

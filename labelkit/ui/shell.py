@@ -14,6 +14,7 @@ from labelkit.models import User
 from labelkit.ui.context import USER_KEY, keep_sidebar_slot
 from labelkit.ui.navigation import PAGES, navigation
 from labelkit.ui.session import Visitor, invite_token, sign_out, startup, visitor
+from labelkit.ui.text import plain
 from labelkit.ui.timings import timed
 
 SIGNED_OUT_PAGES = {"signin": "Sign in", "join": "Join labelkit", "no_account": "No account"}
@@ -81,6 +82,6 @@ def _sidebar(v: Visitor) -> None:
     keep_sidebar_slot()
     with st.sidebar:
         st.divider()
-        st.caption(f"{user.display} · {user.email}" if user.name else user.email)
+        st.caption(f"{plain(user.display)} · {plain(user.email)}" if user.name else plain(user.email))
         if st.button("Sign out", icon=":material/logout:", key="lk_sign_out"):
             sign_out(v)

@@ -16,6 +16,7 @@ from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, LabelkitError
 from labelkit.models import Annotation, Project, Role, User
 from labelkit.projects import list_members
+from labelkit.ui.text import plain
 
 FLASH = "lk_workload_flash"
 
@@ -80,7 +81,7 @@ def _holders(user: User, project: Project, held: list[dict]) -> None:
                "their draft, if any, is kept.")
     for row in held:
         left, middle, right = st.columns([4, 4, 2], vertical_alignment="center")
-        left.markdown(f"**Task {row['task_id']}** · {row['email']}")
+        left.markdown(f"**Task {row['task_id']}** · {plain(row['email'])}")
         middle.caption(f"since {row['since']:%H:%M} UTC · until {row['until']:%H:%M} UTC")
         if right.button("Release", key=f"lk_release_{project.id}_{row['task_id']}_{row['user_id']}", icon=":material/lock_open:"):
             _run(f"Task {row['task_id']} is back in the queue.",
@@ -94,7 +95,7 @@ def _paused(user: User, project: Project, paused: list[dict], workers: dict[int,
         st.caption("Nobody is paused. A paused person gets no new tasks here (the labeling page tells them why).")
     for row in paused:
         left, right = st.columns([8, 2], vertical_alignment="center")
-        left.markdown(f"**{row['email']}**, since {row['since']:%Y-%m-%d %H:%M} UTC  \n{row['reason']}")
+        left.markdown(f"**{plain(row['email'])}**, since {row['since']:%Y-%m-%d %H:%M} UTC  \n{plain(row['reason'])}")
         if right.button("Resume", key=f"lk_resume_{project.id}_{row['user_id']}", icon=":material/play_arrow:"):
             _run(f"{row['email']} can label again.", lambda s, r=row: assign.resume(s, user, project.id, r["user_id"]))
             st.rerun()
