@@ -98,11 +98,12 @@ def browser_address() -> str | None:
     """The browser's address for the sign-in limits (X-Forwarded-For only from
     LABELKIT_TRUSTED_PROXIES). Streamlit reports a loopback peer as None."""
     try:
-        peer = st.context.ip_address or "127.0.0.1"
+        peer = st.context.ip_address
         forwarded = st.context.headers.get("X-Forwarded-For")
     except Exception:  # noqa: BLE001 - no request outside a browser session
         return None
-    return ratelimit.client_address(peer, forwarded)
+    peer = peer if isinstance(peer, str) and peer else "127.0.0.1"
+    return ratelimit.client_address(peer, forwarded if isinstance(forwarded, str) else None)
 
 
 def providers() -> list[tuple[str | None, str]]:

@@ -230,6 +230,10 @@ def test_an_admin_ends_sessions_from_the_admin_page(oidc_server: Server, new_pag
     uma.reload()
     see(uma, "An admin ended your sessions. Sign out, then sign in again.")
     assert identity_cookie(uma)  # the cookie is still there; labelkit no longer honours it
+    again = new_page()  # signing in at the provider again works (a new ID token, issued after the end)
+    again.goto(oidc_server.url)
+    identity_sign_in(again, "uma")
+    heading(again, "Hello, Uma").wait_for()
     pat.get_by_role("link", name="Account").first.click()  # any next action
     sign_in_page(pat)
     with oidc_server.db() as db:
