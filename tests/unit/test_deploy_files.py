@@ -118,12 +118,18 @@ def test_compose_sets_only_settings_labelkit_knows(compose: dict) -> None:
                 assert key in OTHER_READERS, f"{name} sets {key}: who reads it?"
     # And the values parse: production settings with a long key are accepted.
     env = {k: v for k, v in _env(compose["services"]["labelkit-1"]).items() if k.startswith("LABELKIT_")}
-    env = {k: re.sub(r"\$\{[^}]*\}", "x" * 40, v) for k, v in env.items()}
-    env["LABELKIT_TRUSTED_PROXIES"] = "172.30.99.0/24"
-    env["LABELKIT_OPEN_SIGNUP_DOMAINS"] = ""
+    env = {k: _interpolate(v) for k, v in env.items()}
     settings = Settings(**{k.removeprefix("LABELKIT_").lower(): v for k, v in env.items()})
     assert settings.env == "production" and settings.max_upload_mb == 200
+    # X-Forwarded-For is trusted from the compose network, and from nothing wider.
+    subnet = _interpolate(compose["networks"]["default"]["ipam"]["config"][0]["subnet"])
+    assert settings.trusted_proxies == [subnet]
     assert settings.signing_key()
+
+
+def _interpolate(value: str) -> str:
+    """Compose's ${VAR:-default} as its default, a required ${VAR:?message} as a long value."""
+    return re.sub(r"\$\{\w+(?::-([^}]*)|:\?[^}]*)?\}", lambda m: m.group(1) if m.group(1) is not None else "x" * 40, value)
 
 
 def test_no_secret_has_a_default_and_env_example_is_complete(compose: dict) -> None:
