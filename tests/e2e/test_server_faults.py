@@ -78,7 +78,7 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
                                                                         tmp_path: Path) -> None:
     pg = own_postgres
     url = f"postgresql+psycopg2://postgres@127.0.0.1:{pg.port}/postgres"
-    server = start_server("postgresql", url)
+    server = start_server("postgresql", url, settings={"LABELKIT_SAVE_RETRY_ATTEMPTS": "6"})  # about 10 s
     try:
         project_id = new_project(server, tmp_path, "Restart", [{"text": "The first review"}, {"text": "The second review"}])
         token = server.cli("user", "token", ADMIN_EMAIL)
@@ -99,14 +99,29 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
             click(page, "Submit")
             see(page, re.compile(re.escape(RETRYING)))
             assert chosen(page, "Positive").first.is_visible()  # the answer is still on the page
+            see(page, "Not saved yet: the database is still not reachable.", timeout=60_000)  # it gave up
+            see(page, "Task 1, your answer: sentiment: Positive")  # kept, and shown
         finally:
             pg.resume()
+        click(page, "Try again")
         see(page, re.compile(r"^Task \d+: Submitted\.$"), timeout=60_000)
         see(page, "The second review")
 
+        # A short restart: the Submit waits it out and saves by itself.
+        pick(page, "Negative")
+        pg.pause()
+        try:
+            click(page, "Submit")
+            see(page, re.compile(re.escape(RETRYING)))
+        finally:
+            pg.resume()
+        see(page, re.compile(r"^Task \d+: Submitted\.$"), timeout=60_000)
+        see(page, "You're all done here", timeout=60_000)
+
         with server.db() as db:
-            saved = db.exec(select(Annotation).where(Annotation.project_id == project_id)).all()
-        assert [(a.state, a.result[0]["value"]["choices"]) for a in saved] == [("submitted", ["Positive"])]
+            saved = db.exec(select(Annotation).where(Annotation.project_id == project_id).order_by(Annotation.task_id)).all()
+        assert [(a.state, a.result[0]["value"]["choices"]) for a in saved] == [("submitted", ["Positive"]),
+                                                                              ("submitted", ["Negative"])]
         up = httpx.get(api, headers={"Authorization": f"Token {token}"}, timeout=30)
         assert up.status_code == 200 and up.json()["id"] == project_id
         assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
