@@ -39,3 +39,12 @@ def test_pages_run_no_sql() -> None:
             if isinstance(node, ast.ImportFrom) and node.module in {"sqlmodel", "sqlalchemy"}:
                 offenders.append(f"{path.name}:{node.lineno} imports {node.module}")
     assert offenders == []
+
+
+def test_test_modules_have_names_of_their_own() -> None:
+    """tests/ has no package __init__ files: two test modules of one name stop pytest's collection."""
+    from collections import Counter
+    from pathlib import Path
+
+    names = Counter(p.name for p in (Path(__file__).parents[1]).rglob("test_*.py"))
+    assert [n for n, count in names.items() if count > 1] == []
