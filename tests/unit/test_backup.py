@@ -13,7 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -76,40 +76,45 @@ def _project_with_media(factory):
     return admin, project, media
 
 
-class Writer(threading.Thread):
-    """Imports BATCH tasks at a time, as fast as it can, until stopped."""
+WRITER = """
+import io, json, pathlib, sys
+from labelkit import importers
+from labelkit.db import session_scope
+from labelkit.models import User
 
-    def __init__(self, factory, project, admin) -> None:
-        super().__init__(daemon=True)
-        self.factory, self.project, self.admin = factory, project, admin
-        self.stop = threading.Event()
-        self.batches = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            while not self.stop.is_set():
-                self.factory.tasks(self.project, self.admin, [{"text": f"batch {self.batches} row {i}"} for i in range(BATCH)])
-                self.batches += 1
-        except BaseException as e:  # noqa: BLE001 (reported by the test)
-            self.error = e
+project_id, admin_id, stop, batch = int(sys.argv[1]), int(sys.argv[2]), pathlib.Path(sys.argv[3]), int(sys.argv[4])
+done = 0
+while not stop.exists():
+    rows = json.dumps([{"text": f"batch {done} row {i}"} for i in range(batch)]).encode()
+    with session_scope() as s:
+        importers.import_sources(s, s.get(User, admin_id), project_id, [("tasks.json", io.BytesIO(rows), len(rows))])
+    done += 1
+    print(done, flush=True)
+"""
 
 
-def _backups_while_writing(factory, project, admin, tmp_path: Path, copies: int) -> tuple[list, Writer]:
-    writer = Writer(factory, project, admin)
-    writer.start()
+def _backups_while_writing(project, admin, tmp_path: Path, copies: int) -> list:
+    """Backups taken while another process (as a running server would) imports BATCH
+    tasks at a time, as fast as it can."""
+    stop, log = tmp_path / "stop", tmp_path / "writer.log"
+    with log.open("w") as out:
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(project.id), str(admin.id), str(stop), str(BATCH)],
+                                  stdout=out, stderr=subprocess.STDOUT)
     results = []
     try:
-        while writer.batches < 2 and writer.is_alive():
-            writer.stop.wait(0.05)
+        deadline = time.monotonic() + 120
+        while len(log.read_text().split()) < 2:  # it has written, and goes on writing
+            assert writer.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the writer did not start"
+            time.sleep(0.05)
         for n in range(copies):
             results.append(backup(tmp_path / f"backup-{n}"))
+        assert writer.poll() is None, log.read_text()  # still writing when the last copy was done
     finally:
-        writer.stop.set()
-        writer.join(60)
-    assert writer.error is None, writer.error
-    assert writer.batches >= 2
-    return results, writer
+        stop.touch()
+        writer.wait(60)
+    assert writer.returncode == 0, log.read_text()
+    return results
 
 
 EVERY = pytest.mark.parametrize("portal", BACKENDS, indirect=True)
@@ -121,7 +126,7 @@ def test_sqlite_backup_while_writes_go_on_is_consistent_and_restores(portal, tmp
 
     factory = Factory()
     admin, project, media = _project_with_media(factory)
-    results, _ = _backups_while_writing(factory, project, admin, tmp_path, copies=3)
+    results = _backups_while_writing(project, admin, tmp_path, copies=3)
     final_count = _task_count()
 
     for result in results:
@@ -170,7 +175,7 @@ def test_postgresql_backup_while_writes_go_on_restores_with_pg_restore(portal, t
 
     factory = Factory()
     admin, project, media = _project_with_media(factory)
-    results, _ = _backups_while_writing(factory, project, admin, tmp_path, copies=1)
+    results = _backups_while_writing(project, admin, tmp_path, copies=1)
     result = results[0]
     assert result.database == "postgresql"
     assert sorted(p.name for p in result.path.iterdir()) == ["labelkit.pgdump", "media", "secret_key"]
