@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     lock_minutes: int = 30
     trash_days: int = 30
     max_upload_mb: int = 200
+    # How often the label page's Submit tries a database it cannot reach (about two minutes
+    # at the default) before it says so; the answer stays on the page either way.
+    save_retry_attempts: int = 40
     allow_private_urls: bool = False
     # A folder on this machine admins may import from (media stays there, referenced as
     # Label Studio's /data/local-files/?d=<path under it>); unset: no server folders.

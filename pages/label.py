@@ -135,6 +135,9 @@ def _workspace() -> None:
         predicted = shown.result if shown is not None else None
     except saving.NotSavedYet as e:
         st.error(str(e), icon=":material/cloud_off:")
+        if PENDING in st.session_state:
+            kept = st.session_state[PENDING]
+            st.caption(plain(f"Task {kept['task_id']}, your answer: {summary(kept['result'])}"))
         st.button("Try again", icon=":material/refresh:", key="lk_retry")
         return
     except LabelkitError as e:

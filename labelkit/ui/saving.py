@@ -13,11 +13,11 @@ from sqlmodel import Session
 
 from labelkit.db import retry_unavailable
 from labelkit.errors import LabelkitError
+from labelkit.settings import get_settings
 
 T = TypeVar("T")
 RETRYING = "Saving… the database is not reachable; retrying"
 LOADING = "Loading… the database is not reachable; retrying"
-ATTEMPTS = 40  # about two minutes: waits of 0.5 s doubling to 3 s
 DRAFT_KEPT = "Your draft is kept on this page; it is saved when the database is back."
 
 
@@ -25,16 +25,17 @@ class NotSavedYet(LabelkitError):
     """The database stayed away for every attempt; the page keeps what was to be saved."""
 
 
-def with_retry(work: Callable[[Session], T], *, saying: str = RETRYING, attempts: int = ATTEMPTS) -> T:
-    """work(session) in one transaction, retried while the database is unreachable, with a
-    notice on the page during the wait. Raises NotSavedYet when it never came back."""
+def with_retry(work: Callable[[Session], T], *, saying: str = RETRYING) -> T:
+    """work(session) in one transaction, retried while the database is unreachable (waits of
+    0.5 s doubling to 3 s, LABELKIT_SAVE_RETRY_ATTEMPTS tries), with a notice on the page
+    during the wait. Raises NotSavedYet when it never came back."""
     status = st.empty()
 
     def say(attempt: int, _error: BaseException) -> None:
         status.warning(f"{saying} (attempt {attempt + 1})…", icon=":material/sync_problem:")
 
     try:
-        return retry_unavailable(work, attempts=attempts, on_retry=say)
+        return retry_unavailable(work, attempts=max(1, get_settings().save_retry_attempts), on_retry=say)
     except (OperationalError, DisconnectionError):
         raise NotSavedYet(
             "Not saved yet: the database is still not reachable. What you answered is kept on this page; "
