@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from labelkit import audit
@@ -88,11 +89,14 @@ def issue_signin_ticket(session: Session, user: User) -> str:
 def redeem_signin_ticket(session: Session, ticket: str) -> tuple[str, int]:
     """Trade a ticket (once) for a browser session; returns (session token, max age in seconds)."""
     found = _live_token(session, ticket, TokenKind.TICKET)
-    if found is None:
+    # Used up in one statement that only one request can win: the same ticket brought to two
+    # servers (or threads) at once must not open two sessions.
+    won = found is not None and session.execute(
+        update(AuthToken).where(AuthToken.id == found[0].id, AuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    ).rowcount == 1
+    if not won:
         raise InvalidInput("This sign-in link has expired or was already used. Please sign in again.")
-    record, user = found
-    record.revoked_at = utcnow()
-    session.add(record)
+    _, user = found
     lifetime = timedelta(days=get_settings().session_days)
     user.last_seen_at = utcnow()
     session.add(user)
