@@ -358,3 +358,28 @@ def test_replicas_starting_together_on_a_new_database_all_start(postgres_server_
     finally:
         drop_database(postgres_server_url, database_url)
 
+
+
+def test_a_sign_in_ticket_opens_one_session_even_when_both_servers_get_it_at_once(servers) -> None:  # noqa: ANN001
+    """A password sign-in hands the browser a one-time ticket for /session/start; the same ticket
+    sent to both servers at the same moment (a retried request through a load balancer) opens
+    one session at most."""
+    from labelkit.auth.accounts import find_user
+    from labelkit.auth.sessions import issue_signin_ticket
+
+    a, b = servers
+    opened = []
+    for _ in range(12):
+        with a.db() as db:
+            ticket = issue_signin_ticket(db, find_user(db, ADMIN_EMAIL))
+            db.commit()
+        barrier = threading.Barrier(2)
+
+        def redeem(server: Server) -> bool:
+            barrier.wait()
+            got = httpx.get(f"http://127.0.0.1:{server.port}/session/start", params={"ticket": ticket}, timeout=30)
+            return SESSION_COOKIE in got.cookies
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            opened.append(sum(pool.map(redeem, (a, b))))
+    assert opened == [1] * 12
