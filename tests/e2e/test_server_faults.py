@@ -244,3 +244,73 @@ def test_a_server_killed_mid_import_keeps_no_partial_import_and_the_import_runs_
         if postgres:
             drop_database(postgres, server.database_url)
         shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+IMAGES = """<View><Image name="image" value="$image"/>
+<Choices name="kind" toName="image"><Choice value="Cat"/><Choice value="Dog"/></Choices></View>"""
+PICTURES = 1500
+
+
+def pictures_zip(folder: Path) -> Path:
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    path = folder / "pictures.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for i in range(PICTURES):
+            picture = io.BytesIO()
+            Image.new("RGB", (64, 48), (i % 256, i // 256, 0)).save(picture, "PNG")
+            archive.writestr(f"img{i:04}.png", picture.getvalue())
+    return path
+
+
+def test_a_server_killed_mid_media_import_leaves_no_files_of_it(tmp_path: Path) -> None:
+    """SQLite only: what is proven here is the files (the database side is the test above)."""
+    server = start_server("sqlite")
+    try:
+        config = tmp_path / "images.xml"
+        config.write_text(IMAGES)
+        project_id = int(server.cli("project", "create", "--title", "Pictures", "--config", str(config)))
+        token = server.cli("user", "token", ADMIN_EMAIL)
+        source = pictures_zip(tmp_path)
+        endpoint = f"http://127.0.0.1:{server.port}/api/projects/{project_id}/import"
+        uploads = server.workdir / "data" / "media" / "upload" / str(project_id)
+        journals = server.workdir / "data" / "media" / ".importing"
+        outcome: dict = {}
+
+        def upload() -> None:
+            try:
+                with source.open("rb") as f:
+                    outcome["answer"] = httpx.post(endpoint, headers={"Authorization": f"Token {token}"},
+                                                   files={"file": ("pictures.zip", f, "application/zip")}, timeout=600)
+            except httpx.HTTPError as e:
+                outcome["error"] = e
+
+        sender = threading.Thread(target=upload, daemon=True)
+        sender.start()
+        deadline = time.time() + 300
+        while not (uploads.exists() and len(list(uploads.iterdir())) >= 100):  # files written, tasks not yet
+            assert "answer" not in outcome, f"the import finished before it could be interrupted: {outcome}"
+            assert time.time() < deadline, "the import never got under way"
+            time.sleep(0.05)
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(timeout=30)
+        sender.join(timeout=60)
+        assert "error" in outcome, outcome
+        assert list(uploads.iterdir()) and list(journals.iterdir())  # what the killed import left
+
+        restart(server)  # its start sweeps them
+        assert list(uploads.iterdir()) == [] and list(journals.iterdir()) == []
+        with server.db() as db:
+            assert db.exec(select(func.count()).select_from(Task).where(Task.project_id == project_id)).one() == 0
+
+        with source.open("rb") as f:
+            again = httpx.post(endpoint, headers={"Authorization": f"Token {token}"},
+                               files={"file": ("pictures.zip", f, "application/zip")}, timeout=600)
+        assert again.status_code == 201 and again.json()["task_count"] == PICTURES, again.text
+        assert len(list(uploads.iterdir())) == PICTURES and list(journals.iterdir()) == []
+        assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
+    finally:
+        stopped(server)
