@@ -14,6 +14,7 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import User
 
+SESSION_OVER = "lk_session_over"
 PROVIDER_NAMES = {"google": "Google", "microsoft": "Microsoft", "okta": "Okta", "auth0": "Auth0", "github": "GitHub"}
 
 
@@ -81,14 +82,16 @@ def visitor() -> Visitor:
         if user is not None and user.is_active:
             try:
                 oidc.check_identity_session(user, claims)
-            except LabelkitError as e:
-                st.session_state.pop("lk_oidc", None)
-                return Visitor(None, "oidc", problem=str(e), oidc_email=str(claims.get("email") or ""))
-            return Visitor(user, "oidc")
+            except LabelkitError:
+                st.session_state.pop("lk_oidc", None)  # resolve_identity below says why
+            else:
+                return Visitor(user, "oidc")
     try:
         with session_scope() as session:
             user = oidc.resolve_identity(session, claims, invite_token())
     except LabelkitError as e:
+        # The no-account page then asks to sign in again rather than for an invite.
+        st.session_state[SESSION_OVER] = isinstance(e, oidc.SessionOver)
         return Visitor(None, "oidc", problem=str(e), oidc_email=str(claims.get("email") or ""))
     st.session_state["lk_oidc"] = (cache_key, user.id)
     return Visitor(user, "oidc")

@@ -228,7 +228,9 @@ def test_an_admin_ends_sessions_from_the_admin_page(oidc_server: Server, new_pag
     settled(admin)
 
     uma.reload()
+    heading(uma, "Please sign in again").wait_for()
     see(uma, "An admin ended your sessions. Sign out, then sign in again.")
+    uma.screenshot(path=str(tmp_path / "uma-signed-out.png"), full_page=True)
     assert identity_cookie(uma)  # the cookie is still there; labelkit no longer honours it
     again = new_page()  # signing in at the provider again works (a new ID token, issued after the end)
     again.goto(oidc_server.url)
