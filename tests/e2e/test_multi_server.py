@@ -36,7 +36,15 @@ from playwright.sync_api import sync_playwright
 from sqlmodel import Session, select
 
 from labelkit.db import make_engine
-from labelkit.models import Annotation, AnnotationState, Membership, Role, Task, User
+from labelkit.models import (
+    Annotation,
+    AnnotationState,
+    Membership,
+    Project,
+    Role,
+    Task,
+    User,
+)
 from labelkit.settings import get_settings
 from tests.e2e.conftest import (
     ADMIN_EMAIL,
@@ -269,11 +277,13 @@ def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overla
         rows = db.exec(select(Annotation).where(Annotation.project_id == setup.project_id,
                                                 Annotation.state == AnnotationState.SUBMITTED)).all()
         tasks = db.exec(select(Task).where(Task.project_id == setup.project_id)).all()
+        project = db.get(Project, setup.project_id)
     per_task = Counter(r.task_id for r in rows)
     assert len(tasks) == TASKS
     assert max(per_task.values()) <= OVERLAP, {t: n for t, n in per_task.items() if n > OVERLAP}
     assert all(per_task[t.id] == OVERLAP for t in tasks), {t.id: per_task[t.id] for t in tasks if per_task[t.id] != OVERLAP}
     assert all(t.done and t.total_annotations == OVERLAP for t in tasks)
+    assert (project.task_count, project.done_count) == (TASKS, TASKS)  # the counters both servers kept
     assert len({(r.task_id, r.user_id) for r in rows}) == len(rows) == TASKS * OVERLAP
     api_ids = {annotation for done in by_api for _, annotation in done}
     web_tasks = [task for run in runs for task in run.submitted]
@@ -360,7 +370,7 @@ def test_replicas_starting_together_on_a_new_database_all_start(postgres_server_
 
 
 
-def test_a_sign_in_ticket_opens_one_session_even_when_both_servers_get_it_at_once(servers) -> None:  # noqa: ANN001
+def test_a_sign_in_ticket_opens_one_session_even_when_both_servers_get_it_at_once(servers) -> None:
     """A password sign-in hands the browser a one-time ticket for /session/start; the same ticket
     sent to both servers at the same moment (a retried request through a load balancer) opens
     one session at most."""
