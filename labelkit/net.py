@@ -17,7 +17,11 @@ MAX_REDIRECTS = 5
 
 def check_public(url: str) -> None:
     """InvalidInput unless the URL is http(s) to a host whose every address is public."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise InvalidInput(f"{url} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(f"{url} is not an http(s) URL")
     if get_settings().allow_private_urls:

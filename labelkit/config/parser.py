@@ -229,7 +229,11 @@ class _Builder:
 
 
 def _parse_xml(xml: str) -> Node:
-    if len(xml.encode()) > MAX_CONFIG_BYTES:
+    try:
+        size = len(xml.encode())
+    except UnicodeEncodeError:  # a lone surrogate (\ud800), which no XML document can hold
+        raise InvalidInput("The label config holds a character that is not valid text.") from None
+    if size > MAX_CONFIG_BYTES:
         raise InvalidInput("The label config is larger than 1 MB.")
     if not xml.strip():
         raise InvalidInput("The label config is empty.")

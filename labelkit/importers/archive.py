@@ -6,6 +6,7 @@ far more than they weigh (a ZIP bomb) or past the unpacked-size limit."""
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import PurePosixPath
@@ -40,7 +41,7 @@ def read_zip(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
             try:
                 with archive.open(member) as opened:
                     yield from fmt.read(opened, inner)
-            except (zipfile.BadZipFile, EOFError) as e:
+            except (zipfile.BadZipFile, EOFError, ValueError, OSError, zlib.error) as e:
                 raise InvalidInput(f"{inner.filename}: cannot be unpacked ({e})") from None
 
 

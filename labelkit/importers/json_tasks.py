@@ -19,7 +19,10 @@ def read_json(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
     import ijson
 
     text = text_of(stream)
-    first = _first_char(text)
+    try:
+        first = _first_char(text)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{ctx.filename}: is not UTF-8 text") from None
     if first == "{":
         try:
             yield Row("task 1", _DECODER.decode("{" + text.read()))

@@ -18,11 +18,21 @@ _KIND = {ext: f.name for f in media.FORMATS for ext in f.extensions}
 
 
 def read_urls(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
+    try:
+        yield from _rows(stream, ctx)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{ctx.filename}: is not UTF-8 text") from None
+
+
+def _rows(stream: BinaryIO, ctx: ReadContext) -> Iterator[Row]:
     for number, line in enumerate(text_of(stream), start=1):
         url = line.strip()
         if not url or url.startswith("#"):
             continue
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # such as an unclosed [IPv6 address
+            parts = urlsplit("")
         if parts.scheme not in ("http", "https", "s3") or not parts.netloc:
             raise InvalidInput(f"{ctx.filename}, line {number}: {url[:80]!r} is not an http(s) or s3:// URL")
         kind = _KIND.get(PurePosixPath(parts.path).suffix.lower())
