@@ -13,7 +13,7 @@ from labelkit.models import Annotation, Project, Role, Task
 ANSWER = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
 
 
-def _two_holders(factory):  # noqa: ANN001, ANN202
+def _two_holders(factory):
     """A task with overlap 2 that two annotators hold at once (their claims committed)."""
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, overlap=2)
@@ -27,13 +27,13 @@ def _two_holders(factory):  # noqa: ANN001, ANN202
     return admin, project, one, two, task_id
 
 
-def test_a_submit_counts_from_the_locked_row_not_a_copy_read_before(factory, database_url) -> None:  # noqa: ANN001
+def test_a_submit_counts_from_the_locked_row_not_a_copy_read_before(factory, database_url) -> None:
     """Annotator one's request reads the task (as the REST API does) while annotator two's
     submit commits on another server; one's submit must count from 1, not from the 0 it read:
     the task ends with 2 and is done, so nobody else is handed it."""
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite serializes writers from their first statement: nothing can commit in between")
-    admin, project, one, two, task_id = _two_holders(factory)
+    _, project, one, two, task_id = _two_holders(factory)
     with lkdb.session_scope() as first:
         read, _ = tasks.visible_task(first, one, task_id)  # read (and kept) before the other submit commits
         with lkdb.session_scope() as second:
@@ -50,7 +50,7 @@ def test_a_submit_counts_from_the_locked_row_not_a_copy_read_before(factory, dat
         assert queue.claim_next(s, third, project.id) is None
 
 
-def test_deleting_an_annotation_counts_from_the_locked_row(factory, database_url) -> None:  # noqa: ANN001
+def test_deleting_an_annotation_counts_from_the_locked_row(factory, database_url) -> None:
     """A manager's delete read the task before an annotator's submit committed elsewhere: the
     task ends with the one annotation it really has, still open for one more."""
     if database_url.startswith("sqlite"):
