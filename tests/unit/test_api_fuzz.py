@@ -40,7 +40,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", api_app)
 
 
 @schema.hook
-def map_path_parameters(context, path_parameters: dict | None) -> dict | None:  # noqa: ANN001
+def map_path_parameters(context, path_parameters: dict | None) -> dict | None:
     """Every other generated id becomes the id of a seeded thing of that kind."""
     if not path_parameters:
         return path_parameters
@@ -51,7 +51,7 @@ def map_path_parameters(context, path_parameters: dict | None) -> dict | None:  
 
 
 @schema.hook
-def map_query(context, query: dict | None) -> dict | None:  # noqa: ANN001
+def map_query(context, query: dict | None) -> dict | None:
     """?project= and ?task= often name the seeded ones."""
     if not isinstance(query, dict):
         return query
@@ -62,7 +62,7 @@ def map_query(context, query: dict | None) -> dict | None:  # noqa: ANN001
 
 
 @pytest.fixture
-def manager_token(factory) -> str:  # noqa: ANN001
+def manager_token(factory) -> str:
     manager = factory.user(Role.MANAGER)
     project = factory.project(manager, config=CONFIG, title="Fuzzed")
     payload = b'[{"text": "one"}, {"text": "two"}, {"text": "three"}]'
@@ -79,5 +79,5 @@ def manager_token(factory) -> str:  # noqa: ANN001
 @schema.parametrize()
 @settings(max_examples=10, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
-def test_the_api_keeps_its_openapi_promises(case, manager_token: str) -> None:  # noqa: ANN001
+def test_the_api_keeps_its_openapi_promises(case, manager_token: str) -> None:
     case.call_and_validate(headers={"Authorization": f"Token {manager_token}"}, checks=CHECKS)
