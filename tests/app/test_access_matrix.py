@@ -82,6 +82,7 @@ def open_address(at: AppTest, key: str) -> None:
 @dataclass
 class World:
     people: dict[str, object] = field(default_factory=dict)
+    theirs: int = 0  # the id of a project none of them but the admin is in
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ def world(factory) -> World:
     factory.tasks(mine, admin, [{"text": f"{MINE[1]} {i}"} for i in range(2)])
     theirs = factory.project(admin, title=THEIRS[0])
     factory.tasks(theirs, admin, [{"text": f"{THEIRS[1]} {i}"} for i in range(2)])
-    w = World()
+    w = World(theirs=theirs.id)
     w.people["admin"] = admin
     w.people["portal manager"] = factory.user(Role.MANAGER, email="portal-manager@example.com")
     for persona, role in PROJECT_ROLE.items():
@@ -139,6 +140,7 @@ def pages_as(world: World, persona: str) -> list[str]:
     wrong: list[str] = []
     for spec in PAGES:
         open_address(at, spec.key)
+        at.query_params["project"] = str(world.theirs)  # asking for another project by its id, in the URL
         at.run()
         shown = rendered(at)
         allowed = expected_allowed(persona, spec.needs)
