@@ -77,8 +77,9 @@ def save_pending() -> None:
 
 def on_skip(task_id: int, prefix: str) -> None:
     try:
-        with session_scope() as session:
-            work.skip(session, user, task_id)
+        if not saving.try_once(lambda session: work.skip(session, user, task_id)):
+            st.session_state[FLASH] = ("error", saving.NOT_SKIPPED)
+            return
     except LabelkitError as e:
         st.session_state[FLASH] = ("error", str(e))
         return

@@ -19,6 +19,7 @@ T = TypeVar("T")
 RETRYING = "Saving… the database is not reachable; retrying"
 LOADING = "Loading… the database is not reachable; retrying"
 DRAFT_KEPT = "Your draft is kept on this page; it is saved when the database is back."
+NOT_SKIPPED = "The database is not reachable, so the task was not skipped; try again in a moment."
 
 
 class NotSavedYet(LabelkitError):
