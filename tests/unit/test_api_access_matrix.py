@@ -7,7 +7,8 @@ of the app without a declaration, or without a way to call it here, fails.
 
 Cross-project: a member of project A (each role) calls every route with project B's ids and
 is refused everywhere, B's data is not in any answer and B is unchanged; the same for B's
-uploaded media, cloud storages and model servers through the services."""
+uploaded media, cloud storages and model servers through the services. The server's own routes
+beside the API (sign-in, invites, media) are declared too (SERVER_ROUTES)."""
 
 from __future__ import annotations
 
@@ -446,3 +447,34 @@ def test_a_member_of_one_project_is_refused_every_service_of_another(world: Worl
     assert b_state() == before, "project B changed"
     with session_scope(write=False) as s:
         assert s.get(CloudStorage, world.b_storage) is not None and s.get(MLBackend, world.b_backend) is not None
+
+
+# The server's routes beside the API (labelkit/server.py): each one's rule, checked for a
+# caller without a session, and with a token where a signed link is what it takes.
+SERVER_ROUTES = {
+    "/session/start": "public: trades a one-time sign-in ticket for a session cookie",
+    "/session/logout": "public: ends the caller's own session",
+    "/invite/{token}": "public: keeps an invite token in a cookie across a sign-in",
+    "/session/invite-done": "public: forgets that invite cookie",
+    "/data/upload/{path:path}": "project.view of the file's project, or a signed link",
+    "/data/local-files/": "signed-in: the server folder an admin shares with every account, or a signed link",
+    "/data/storage/{storage_id:int}/{key:path}": "a signed link only",
+    "/api": "the REST API: labelkit.api.routing.ACCESS",
+}
+
+
+def test_the_servers_own_routes_are_declared_and_refuse_strangers(client, world: World) -> None:
+    assert {route.path for route in routes} == set(SERVER_ROUTES), "a server route without an entry in SERVER_ROUTES"
+    from labelkit.storage import local
+
+    path = local.save_upload(world.a.id, "a.png", b"\x89PNG\r\n\x1a\nheron")
+    assert client.get(path).status_code == 403
+    assert client.get(path, headers=world.tokens["annotator"]).status_code == 200
+    assert client.get(path, headers=world.tokens["revoked token"]).status_code == 403
+    assert client.get(path, headers=world.tokens["deactivated"]).status_code == 403
+    assert client.get("/data/local-files/", params={"d": "x.png"}).status_code == 403
+    assert client.get("/data/storage/1/x.png", headers=world.tokens["admin"]).status_code == 403  # no signature
+    assert client.get("/data/storage/1/x.png", params={"exp": "9999999999", "sig": "forged"}).status_code == 403
+    ticket = client.get("/session/start", params={"ticket": "forged", "next": "//evil.example/"})
+    assert ticket.status_code == 303 and ticket.headers["location"].startswith("/?")  # the sign-in page, not //evil...
+    assert f"{sessions.SESSION_COOKIE}=" not in ticket.headers.get("set-cookie", "")
