@@ -32,11 +32,28 @@ def check_public(url: str) -> None:
         raise InvalidInput(f"cannot find the host of {url}") from e
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
+        if not is_public(address):
             raise InvalidInput(
                 f"{url} points into a private network ({address}); the server only fetches public addresses "
                 "(LABELKIT_ALLOW_PRIVATE_URLS=true allows private ones)"
             )
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A global unicast address, also when it is an IPv6 form of an IPv4 address (mapped,
+    6to4, Teredo, NAT64), which reaches that IPv4 address (::ffff:127.0.0.1, 2002:a9fe:a9fe::)."""
+    if address.is_multicast or not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        teredo = address.teredo[1] if address.teredo else None
+        nat64 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if any(address in n for n in _NAT64) else None
+        inner = address.ipv4_mapped or address.sixtofour or teredo or nat64
+        if inner is not None:
+            return is_public(inner)
+    return True
 
 
 def fetch_bytes(url: str, max_bytes: int, timeout: float = 20) -> bytes:

@@ -29,15 +29,28 @@ def cell(value: object) -> str:
     return text
 
 
+class _Rows:
+    """csv.writer with "\n" line ends, except that a row with a carriage return in a cell is
+    written with every cell quoted: csv quotes only the line terminator's characters, and a
+    bare CR ends the row in Excel, so a cell "a\r=cmd()" would start a row with a formula."""
+
+    def __init__(self, text: io.TextIOBase, delimiter: str) -> None:
+        self.plain = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+        self.quoted = csv.writer(text, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: list) -> None:
+        (self.quoted if any("\r" in str(value) for value in row) else self.plain).writerow(row)
+
+
 def _writer(delimiter: str):  # noqa: ANN202
     def write(ctx: ExportContext, out: BinaryIO) -> None:
         text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
         try:
-            rows = csv.writer(text, delimiter=delimiter, lineterminator="\n")
+            rows = _Rows(text, delimiter)
             data_keys = [k for k in ctx.data_keys() if k != "id"]
             controls = list(ctx.config.controls)
             meta = ["annotation_id", "annotator", "review_status", "created_at", "updated_at", "lead_time"]
-            rows.writerow(["id", *data_keys, *controls, *meta])
+            rows.writerow(["id", *(cell(k) for k in data_keys), *(cell(c) for c in controls), *meta])  # task keys are data too
             empty = [""] * (len(controls) + len(meta))
             for item in ctx.tasks():
                 data = item.data

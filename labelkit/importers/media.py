@@ -80,7 +80,9 @@ def _check_image(content: bytes, filename: str) -> None:
         with Image.open(io.BytesIO(content)) as image:
             width, height = image.size
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise InvalidInput(f"{filename}: has more pixels than this portal accepts (a decompression bomb?)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise InvalidInput(f"{filename}: not a readable image") from None
     _check_pixels(width, height, filename)
 
