@@ -56,12 +56,50 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return True
 
 
+def _public_transport():  # noqa: ANN202 - an httpx transport, imported lazily
+    """An httpx transport that connects only to the addresses it has just checked.
+
+    check_public resolves the name once and the connection would resolve it again: a DNS
+    server that answers a public address first and 127.0.0.1 next (DNS rebinding) would get
+    past the check. Here the connection resolves the name itself, refuses it unless every
+    address is public, and connects to the address it checked. No proxy from the environment
+    (a proxy would make the connection for us, to wherever it resolves)."""
+    import httpcore
+    import httpx
+
+    class PublicOnly(httpcore.SyncBackend):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                        socket_options=None) -> httpcore.NetworkStream:  # noqa: ANN001
+            address = _checked_address(host, port)
+            return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                       socket_options=socket_options)
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=PublicOnly())
+    return transport
+
+
+def _checked_address(host: str, port: int) -> str:
+    """The address to connect to for host: its first one, once all are public (or allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise InvalidInput(f"cannot find the host {host}") from e
+    if not get_settings().allow_private_urls:
+        for info in infos:
+            address = ipaddress.ip_address(info[4][0].split("%")[0])
+            if not is_public(address):
+                raise InvalidInput(f"{host} points into a private network ({address}); the server only fetches public "
+                                   "addresses (LABELKIT_ALLOW_PRIVATE_URLS=true allows private ones)")
+    return infos[0][4][0]
+
+
 def fetch_bytes(url: str, max_bytes: int, timeout: float = 20) -> bytes:
     """The body of a public URL, following redirects that stay public; InvalidInput when it
     cannot be fetched or is larger than max_bytes."""
     import httpx
 
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=False, transport=_public_transport()) as client:
         for _ in range(MAX_REDIRECTS + 1):
             check_public(url)
             try:

@@ -267,6 +267,25 @@ def redirector() -> Iterator[str]:
     server.shutdown()
 
 
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to(
+        redirector: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the name is public when checked and loopback when connected; the
+    connection goes only to an address that was checked."""
+    _allow_private(monkeypatch, False)
+    port = int(redirector.rsplit(":", 1)[1])
+    answers = iter(["93.184.216.34"])
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the resolver is the boundary
+        if host == "rebind.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "127.0.0.1"), port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with pytest.raises(InvalidInput, match=r"private network \(127\.0\.0\.1\)"):
+        net.fetch_bytes(f"http://rebind.example:{port}/secret", 1024)
+
+
 @pytest.mark.parametrize("path", ["/to-metadata", "/to-loopback"])
 def test_a_public_url_that_redirects_into_the_private_network_is_refused(
         redirector: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
