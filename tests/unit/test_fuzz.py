@@ -185,3 +185,26 @@ def test_config_parser(xml: str) -> None:
         parse_config(xml)
     except LabelkitError:
         pass
+
+
+@pytest.fixture
+def target(factory):  # noqa: ANN001, ANN201
+    from labelkit.models import Role
+
+    admin = factory.user(Role.ADMIN)
+    return admin, factory.project(admin)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(ls_task | st.fixed_dictionaries({"text": st.text(min_size=1, max_size=20)}), min_size=1, max_size=4))
+def test_label_studio_exports_through_the_import_service(target, tasks: list) -> None:  # noqa: ANN001
+    """The whole import (rows checked, annotations and predictions written) on a real database."""
+    from labelkit.db import session_scope
+
+    admin, project = target
+    payload = json.dumps(tasks).encode()
+    try:
+        with session_scope() as s:
+            importers.import_sources(s, admin, project.id, [("export.json", io.BytesIO(payload), len(payload))])
+    except LabelkitError:
+        pass
