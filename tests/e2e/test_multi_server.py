@@ -39,6 +39,7 @@ from labelkit.db import make_engine
 from labelkit.models import (
     Annotation,
     AnnotationState,
+    Identity,
     Membership,
     Project,
     Role,
@@ -61,9 +62,11 @@ from tests.e2e.conftest import (
     see,
     settled,
     sign_in,
+    sign_in_page,
     start_server,
     whoami,
 )
+from tests.e2e.test_oidc import oidc_provider  # noqa: F401 - the loopback OpenID provider, a fixture
 from tests.support import BACKENDS, create_database, free_port
 
 pytestmark = [pytest.mark.e2e,
@@ -394,3 +397,47 @@ def _redeem(server: Server, ticket: str, barrier: threading.Barrier) -> bool:
     barrier.wait()
     got = httpx.get(f"http://127.0.0.1:{server.port}/session/start", params={"ticket": ticket}, timeout=30)
     return SESSION_COOKIE in got.cookies
+
+
+
+def test_an_identity_sign_in_begun_on_one_server_ends_on_the_other(request, oidc_provider, new_page) -> None:  # noqa: F811 - the fixture imported above
+    """Behind a load balancer the provider's callback may reach another replica than the one
+    that sent the person to the provider. With the same secrets.toml (one cookie_secret) on
+    both, the sign-in begun on server B (its /auth/login keeps the OAuth state and PKCE
+    verifier in a cookie signed with that secret) ends on server A's /oauth2callback.
+    (Streamlit binds the identity cookie to redirect_uri's origin, so replicas must share
+    one public address, as they do behind the balancer; two ports here are two origins.)"""
+    from tests.e2e.test_oidc import PROVIDER_BUTTON, provider_login
+
+    app_port, oidc_port = oidc_provider
+    secrets_toml = f"""
+[auth]
+redirect_uri = "http://localhost:{app_port}/oauth2callback"
+cookie_secret = "labelkit-e2e-two-replicas-one-cookie-secret-0123456789"
+client_id = "labelkit"
+client_secret = "labelkit-secret"
+server_metadata_url = "http://localhost:{oidc_port}/.well-known/openid-configuration"
+client_kwargs = {{ prompt = "login" }}
+"""
+    settings = {"LABELKIT_SECRET_KEY": secrets.token_urlsafe(48)}
+    with running_server(request, "postgresql", secrets=secrets_toml, port=app_port, settings=settings) as a:
+        b = start_server("postgresql", secrets=secrets_toml, settings=settings, database_url=a.database_url)
+        try:
+            a.cli("user", "create", "robin@example.com", "--name", "Robin", password="robin's password")
+            page = new_page()
+            page.goto(b.url)
+            sign_in_page(page)
+            settled(page)
+            click(page, PROVIDER_BUTTON)  # B's /auth/login
+            provider_login(page, "robin")
+            page.wait_for_url(re.compile(rf"^http://localhost:{a.port}/(\?.*)?$"))  # A took the callback
+            see(page, "Hello, Robin")
+            page.get_by_role("button", name="Sign out").wait_for()
+            with a.db() as db:
+                robin = db.exec(select(User).where(User.email == "robin@example.com")).one()
+                assert [i.subject for i in db.exec(select(Identity).where(Identity.user_id == robin.id))] == ["robin"]
+            for server in (a, b):
+                assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
+        finally:
+            b.stop()
+            shutil.rmtree(b.workdir, ignore_errors=True)
