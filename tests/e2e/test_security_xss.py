@@ -42,6 +42,9 @@ CONFIG = """<View>
   <Text name="text" value="$text"/>
   <HyperText name="page" value="$html"/>
   <Paragraphs name="chat" value="$dialogue" layout="dialogue" nameKey="author" textKey="text"/>
+  <Labels name="ner" toName="text"><Label value="Person"/></Labels>
+  <HyperTextLabels name="html_ner" toName="page"><Label value="Place"/></HyperTextLabels>
+  <ParagraphLabels name="turns" toName="chat"><Label value="Request"/></ParagraphLabels>
   <Choices name="mood" toName="text"><Choice value="Good"/><Choice value="Bad"/></Choices>
   <TextArea name="note" toName="text"/>
 </View>"""
