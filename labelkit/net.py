@@ -56,7 +56,7 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return True
 
 
-def _public_transport():  # noqa: ANN202 - an httpx transport, imported lazily
+def _public_transport():
     """An httpx transport that connects only to the addresses it has just checked.
 
     check_public resolves the name once and the connection would resolve it again: a DNS
@@ -69,7 +69,7 @@ def _public_transport():  # noqa: ANN202 - an httpx transport, imported lazily
 
     class PublicOnly(httpcore.SyncBackend):
         def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                        socket_options=None) -> httpcore.NetworkStream:  # noqa: ANN001
+                        socket_options=None) -> httpcore.NetworkStream:
             address = _checked_address(host, port)
             return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
                                        socket_options=socket_options)

@@ -137,7 +137,7 @@ class Watch:
         self.missing: list[str] = []
         page.on("dialog", self._dialog)
 
-    def _dialog(self, dialog) -> None:  # noqa: ANN001
+    def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)
         dialog.dismiss()
 
@@ -184,7 +184,7 @@ def visit(watch: Watch, server: Server, path: str, ready: str) -> None:
     settled(watch.page)
 
 
-def test_hostile_text_is_shown_as_text_on_every_page(server: Server, new_page) -> None:  # noqa: ANN001
+def test_hostile_text_is_shown_as_text_on_every_page(server: Server, new_page) -> None:
     project = server.project_id  # type: ignore[attr-defined]
     watch = Watch(new_page())
     sign_in(watch.page, server)
@@ -208,7 +208,7 @@ def test_hostile_text_is_shown_as_text_on_every_page(server: Server, new_page) -
     assert not watch.missing, "\n".join(watch.missing)
 
 
-def test_a_hostile_name_is_shown_as_text_to_its_owner(server: Server, new_page) -> None:  # noqa: ANN001
+def test_a_hostile_name_is_shown_as_text_to_its_owner(server: Server, new_page) -> None:
     watch = Watch(new_page())
     sign_in(watch.page, server, EVIL_EMAIL, EVIL_PASSWORD)
     see(watch.page, "Hello")

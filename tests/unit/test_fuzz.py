@@ -126,7 +126,7 @@ members = st.dictionaries(
 
 @FUZZ
 @given(members, st.integers(min_value=0, max_value=400))
-def test_zip_archives(media_dir, archive_members: dict[str, bytes], cut: int) -> None:  # noqa: ANN001
+def test_zip_archives(media_dir, archive_members: dict[str, bytes], cut: int) -> None:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in archive_members.items():
@@ -142,7 +142,7 @@ def test_zip_archives(media_dir, archive_members: dict[str, bytes], cut: int) ->
 @FUZZ
 @given(st.binary(max_size=600), st.sampled_from(["image", "audio", "video", "pdf"]))
 @example(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "image")
-def test_media_bytes(media_dir, content: bytes, format_name: str) -> None:  # noqa: ANN001
+def test_media_bytes(media_dir, content: bytes, format_name: str) -> None:
     read_all(format_name, content)
 
 
@@ -188,7 +188,7 @@ def test_config_parser(xml: str) -> None:
 
 
 @pytest.fixture
-def target(factory):  # noqa: ANN001, ANN201
+def target(factory):
     from labelkit.models import Role
 
     admin = factory.user(Role.ADMIN)
@@ -197,7 +197,7 @@ def target(factory):  # noqa: ANN001, ANN201
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(ls_task | st.fixed_dictionaries({"text": st.text(min_size=1, max_size=20)}), min_size=1, max_size=4))
-def test_label_studio_exports_through_the_import_service(target, tasks: list) -> None:  # noqa: ANN001
+def test_label_studio_exports_through_the_import_service(target, tasks: list) -> None:
     """The whole import (rows checked, annotations and predictions written) on a real database."""
     from labelkit.db import session_scope
 

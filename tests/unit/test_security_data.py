@@ -168,7 +168,7 @@ def _projects() -> int:
 
 
 @pytest.mark.parametrize("name", ["billion laughs", "external", "parameter"])
-def test_entity_configs_create_no_project(factory, name: str) -> None:  # noqa: ANN001
+def test_entity_configs_create_no_project(factory, name: str) -> None:
     admin = factory.user(Role.ADMIN)
     before = _projects()
     with session_scope() as s, pytest.raises(InvalidInput, match=REFUSED):
@@ -183,7 +183,7 @@ def test_entity_configs_create_no_project(factory, name: str) -> None:  # noqa: 
 
 
 @pytest.mark.parametrize("name", ["billion laughs", "quadratic", "external"])
-def test_config_check_refuses_entity_configs(tmp_path, name: str) -> None:  # noqa: ANN001
+def test_config_check_refuses_entity_configs(tmp_path, name: str) -> None:
     path = tmp_path / "config.xml"
     path.write_text(ENTITY_CONFIGS[name])
     result = CliRunner().invoke(main, ["config", "check", str(path)])
@@ -230,7 +230,7 @@ def test_a_name_with_any_private_address_is_refused(monkeypatch: pytest.MonkeyPa
     _allow_private(monkeypatch, False)
     real = socket.getaddrinfo
 
-    def resolve(host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the resolver is the boundary
+    def resolve(host, port, *args, **kwargs):
         if host == "rebind.example":
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port)),
                     (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", port))]
@@ -242,7 +242,7 @@ def test_a_name_with_any_private_address_is_refused(monkeypatch: pytest.MonkeyPa
 
 
 class _Redirect(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         target = {"/to-metadata": "http://169.254.169.254/latest/meta-data/",
                   "/to-loopback": f"http://127.0.0.1:{self.server.server_port}/secret"}.get(self.path)
         if target:
@@ -255,7 +255,7 @@ class _Redirect(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b"secret")
 
-    def log_message(self, *args) -> None:  # noqa: ANN002
+    def log_message(self, *args) -> None:
         pass
 
 
@@ -276,7 +276,7 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to(
     answers = iter(["93.184.216.34"])
     real = socket.getaddrinfo
 
-    def resolve(host, port, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202 - the resolver is the boundary
+    def resolve(host, port, *args, **kwargs):
         if host == "rebind.example":
             return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "127.0.0.1"), port))]
         return real(host, port, *args, **kwargs)
@@ -319,12 +319,12 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def _import(user, project, files: dict[str, bytes]):  # noqa: ANN001, ANN202
+def _import(user, project, files: dict[str, bytes]):
     with session_scope() as s:
         return importers.import_sources(s, user, project.id, [(n, io.BytesIO(c), len(c)) for n, c in files.items()])
 
 
-def _task_count(project) -> int:  # noqa: ANN001
+def _task_count(project) -> int:
     with session_scope(write=False) as s:
         return s.exec(select(func.count(Task.id)).where(Task.project_id == project.id)).one()
 
@@ -338,7 +338,7 @@ def _task_count(project) -> int:  # noqa: ANN001
     ({"doc.pdf": b"<svg onload=alert(1)>"}, "doc.pdf: not a readable pdf file"),
     ({"pack.zip": _zip({"ok.png": _png(8, 8), "bomb.png": _png(30_000, 30_000)})}, "bomb.png: has more pixels"),
 ])
-def test_media_that_is_not_what_it_says_or_explodes_is_refused(factory, files: dict, expected: str) -> None:  # noqa: ANN001
+def test_media_that_is_not_what_it_says_or_explodes_is_refused(factory, files: dict, expected: str) -> None:
     admin = factory.user(Role.ADMIN)
     config = IMAGE_CONFIG if not any(n.endswith((".mp4", ".pdf")) for n in files) else (
         '<View><Video name="image" value="$image"/><Choices name="c" toName="image"><Choice value="a"/></Choices></View>'
@@ -350,7 +350,7 @@ def test_media_that_is_not_what_it_says_or_explodes_is_refused(factory, files: d
     assert _task_count(project) == 0
 
 
-def test_the_api_refuses_an_upload_past_the_size_limit(factory, settings, monkeypatch) -> None:  # noqa: ANN001
+def test_the_api_refuses_an_upload_past_the_size_limit(factory, settings, monkeypatch) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin)
     monkeypatch.setattr(settings, "max_upload_mb", 1)
@@ -374,7 +374,7 @@ CONFIG = """<View><Text name="text" value="$text"/><TextArea name="note" toName=
 
 
 @pytest.mark.parametrize("fmt", ["CSV", "TSV"])
-def test_csv_and_tsv_exports_neutralize_formulas_in_every_cell(factory, fmt: str) -> None:  # noqa: ANN001
+def test_csv_and_tsv_exports_neutralize_formulas_in_every_cell(factory, fmt: str) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, config=CONFIG)
     rows = [{"text": f, "=evil_key": f, "n": "-5", "when": "+1"} for f in FORMULAS]
