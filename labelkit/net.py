@@ -56,7 +56,7 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return True
 
 
-def _public_transport():
+def public_transport():
     """An httpx transport that connects only to the addresses it has just checked.
 
     check_public resolves the name once and the connection would resolve it again: a DNS
@@ -99,7 +99,7 @@ def fetch_bytes(url: str, max_bytes: int, timeout: float = 20) -> bytes:
     cannot be fetched or is larger than max_bytes."""
     import httpx
 
-    with httpx.Client(timeout=timeout, follow_redirects=False, transport=_public_transport()) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=False, transport=public_transport()) as client:
         for _ in range(MAX_REDIRECTS + 1):
             check_public(url)
             try:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from labelkit.errors import InvalidInput, LabelkitError
-from labelkit.net import check_public
+from labelkit.net import check_public, public_transport
 
 WEBHOOK_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "START_TRAINING")
 MAX_ERROR_TEXT = 300
@@ -72,9 +72,12 @@ class ModelServerClient:
         except InvalidInput as e:
             raise ModelServerError(f"labelkit does not call the model server at {self.connection.url}: {e}.") from None
         try:
+            # It connects only to the address it checks then (no DNS rebinding past check_public).
             with httpx.Client(timeout=self.timeout, auth=self.connection.basic_auth, headers=self.connection.headers,
-                              follow_redirects=False) as http:
+                              follow_redirects=False, transport=public_transport()) as http:
                 response = http.request(method, url, json=body)
+        except InvalidInput as e:
+            raise ModelServerError(f"labelkit does not call the model server at {self.connection.url}: {e}.") from None
         except httpx.TimeoutException:
             raise ModelServerTimeout(f"The model server at {self.connection.url} timed out after "
                                    f"{_seconds(self.timeout)} ({path}).") from None

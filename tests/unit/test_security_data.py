@@ -403,3 +403,23 @@ def test_csv_and_tsv_exports_neutralize_formulas_in_every_cell(factory, fmt: str
     assert texts == expected  # the text itself is kept, behind a quote
     notes = [dict(zip(header, row, strict=True))["note"] for row in body]
     assert notes == expected
+
+
+def test_a_model_server_name_that_rebinds_to_loopback_is_not_called(redirector: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model-server client checks the address it connects to, not only the one it looked up first."""
+    from labelkit.ml.client import Connection, ModelServerClient, ModelServerError
+
+    _allow_private(monkeypatch, False)
+    port = int(redirector.rsplit(":", 1)[1])
+    answers = iter(["93.184.216.34"])
+    real = socket.getaddrinfo
+
+    def resolve(host, port, *args, **kwargs):
+        if host == "rebind.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "127.0.0.1"), port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    client = ModelServerClient(Connection(url=f"http://rebind.example:{port}", timeout=5))
+    with pytest.raises(ModelServerError, match=r"does not call the model server.*127\.0\.0\.1"):
+        client.health()
