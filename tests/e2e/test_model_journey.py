@@ -80,6 +80,8 @@ def test_a_manager_attaches_a_model_and_annotators_label_from_its_suggestions(se
     page.goto(f"{server.url}/label?project={project_id}")
     settled(page)
     see(page, "Suggested by model example-v0")
+    chosen(page, "Positive").or_(chosen(page, "Negative")).first.wait_for()  # the model's answer is filled in
+    settled(page)
     shown = "Positive" if chosen(page, "Positive").count() else "Negative"
     first = "Negative" if shown == "Positive" else "Positive"
     pick(page, first)  # the annotator corrects the model

@@ -25,6 +25,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import urllib.request
@@ -374,6 +375,44 @@ def _check_tls(plain: int, port: int, ca: Path) -> None:
         assert ws.recv(200).startswith(b"HTTP/1.1 101 ")
 
 
+def _sign_in_through(url: str, chromium: Path, tmp_path: Path) -> str:
+    """Sign in through nginx in Chromium; the routing cookie the browser got. In a thread of
+    its own: in a whole test run the browser tests' session-wide Playwright is still open in
+    this thread, and Playwright's sync API refuses to start a second one beside it."""
+    found: dict[str, object] = {}
+
+    def run() -> None:
+        from playwright.sync_api import sync_playwright
+
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(chromium), args=[
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+                try:
+                    page = browser.new_page()
+                    page.goto(url + "/")
+                    page.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=60_000)
+                    page.get_by_label("Email", exact=True).fill("admin@example.com")
+                    page.get_by_label("Password", exact=True).fill("admin password")
+                    page.get_by_role("button", name="Sign in", exact=True).click()
+                    page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
+                    page.screenshot(path=str(tmp_path / "through-nginx.png"))
+                    found["route"] = next(c["value"] for c in page.context.cookies() if c["name"] == "labelkit_route")
+                finally:
+                    browser.close()
+        except BaseException as e:  # noqa: BLE001 - raised again in the test's thread
+            found["error"] = e
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(300)
+    if "error" in found:
+        raise found["error"]
+    assert "route" in found, "the browser did not finish signing in through nginx"
+    return str(found["route"])
+
+
 def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(tmp_path: Path) -> None:
     """The file itself, run by Debian's nginx on loopback in front of two `labelkit serve`
     on one data dir: a browser's requests and its websocket stay on one replica, other
@@ -425,27 +464,7 @@ def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(tmp_path: Path)
 
         # A person opens the portal through nginx and signs in (Streamlit runs over the websocket).
         chromium = Path("/usr/bin/chromium")
-        if chromium.exists():
-            from playwright.sync_api import sync_playwright
-
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(chromium), args=[
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-                try:
-                    page = browser.new_page()
-                    page.goto(url + "/")
-                    page.get_by_role("heading", name="Sign in", exact=True).wait_for(timeout=60_000)
-                    page.get_by_label("Email", exact=True).fill("admin@example.com")
-                    page.get_by_label("Password", exact=True).fill("admin password")
-                    page.get_by_role("button", name="Sign in", exact=True).click()
-                    page.get_by_role("button", name="Sign out").wait_for(timeout=60_000)
-                    page.screenshot(path=str(tmp_path / "through-nginx.png"))
-                    browser_route = next(c["value"] for c in page.context.cookies() if c["name"] == "labelkit_route")
-                finally:
-                    browser.close()
-        else:
-            browser_route = None
+        browser_route = _sign_in_through(url, chromium, tmp_path) if chromium.exists() else None
     finally:
         for process in reversed(processes):
             process.terminate()
