@@ -267,12 +267,11 @@ def redirector() -> Iterator[str]:
     server.shutdown()
 
 
-def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to(
-        redirector: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """DNS rebinding: the name is public when checked and loopback when connected; the
-    connection goes only to an address that was checked."""
+@pytest.fixture
+def rebinding(redirector: str, monkeypatch: pytest.MonkeyPatch) -> int:
+    """rebind.example answers a public address the first time it is looked up and 127.0.0.1
+    (where the redirector listens) after that; the redirector's port."""
     _allow_private(monkeypatch, False)
-    port = int(redirector.rsplit(":", 1)[1])
     answers = iter(["93.184.216.34"])
     real = socket.getaddrinfo
 
@@ -282,6 +281,14 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to(
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return int(redirector.rsplit(":", 1)[1])
+
+
+def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to(
+        rebinding: int) -> None:
+    """DNS rebinding: the name is public when checked and loopback when connected; the
+    connection goes only to an address that was checked."""
+    port = rebinding
     with pytest.raises(InvalidInput, match=r"private network \(127\.0\.0\.1\)"):
         net.fetch_bytes(f"http://rebind.example:{port}/secret", 1024)
 
@@ -405,21 +412,11 @@ def test_csv_and_tsv_exports_neutralize_formulas_in_every_cell(factory, fmt: str
     assert notes == expected
 
 
-def test_a_model_server_name_that_rebinds_to_loopback_is_not_called(redirector: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_model_server_name_that_rebinds_to_loopback_is_not_called(rebinding: int) -> None:
     """The model-server client checks the address it connects to, not only the one it looked up first."""
     from labelkit.ml.client import Connection, ModelServerClient, ModelServerError
 
-    _allow_private(monkeypatch, False)
-    port = int(redirector.rsplit(":", 1)[1])
-    answers = iter(["93.184.216.34"])
-    real = socket.getaddrinfo
-
-    def resolve(host, port, *args, **kwargs):
-        if host == "rebind.example":
-            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers, "127.0.0.1"), port))]
-        return real(host, port, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    port = rebinding
     client = ModelServerClient(Connection(url=f"http://rebind.example:{port}", timeout=5))
     with pytest.raises(ModelServerError, match=r"does not call the model server.*127\.0\.0\.1"):
         client.health()
