@@ -187,6 +187,24 @@ def restart(server: Server) -> None:
     raise AssertionError(f"labelkit serve did not come back:\n{server.log_text()[-4000:]}")
 
 
+def upload_in_background(endpoint: str, token: str, source: Path, media_type: str) -> tuple[threading.Thread, dict]:
+    """POST a file to an import endpoint from a thread; the dict gets its "answer", or the
+    "error" of a request the server died under (what these tests want)."""
+    outcome: dict = {}
+
+    def upload() -> None:
+        try:
+            with source.open("rb") as f:
+                outcome["answer"] = httpx.post(endpoint, headers={"Authorization": f"Token {token}"},
+                                               files={"file": (source.name, f, media_type)}, timeout=600)
+        except httpx.HTTPError as e:
+            outcome["error"] = e
+
+    sender = threading.Thread(target=upload, daemon=True)
+    sender.start()
+    return sender, outcome
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_server_killed_mid_import_keeps_no_partial_import_and_the_import_runs_again(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path,
@@ -198,18 +216,7 @@ def test_a_server_killed_mid_import_keeps_no_partial_import_and_the_import_runs_
         token = server.cli("user", "token", ADMIN_EMAIL)
         source = big_file(tmp_path)
         endpoint = f"http://127.0.0.1:{server.port}/api/projects/{project_id}/import"
-        outcome: dict = {}
-
-        def upload() -> None:
-            try:
-                with source.open("rb") as f:
-                    outcome["answer"] = httpx.post(endpoint, headers={"Authorization": f"Token {token}"},
-                                                   files={"file": ("big.json", f, "application/json")}, timeout=600)
-            except httpx.HTTPError as e:  # the server died under the request: what we want
-                outcome["error"] = e
-
-        sender = threading.Thread(target=upload, daemon=True)
-        sender.start()
+        sender, outcome = upload_in_background(endpoint, token, source, "application/json")
         deadline = time.time() + 300
         while not import_under_way(server, project_id):
             assert "answer" not in outcome, f"the import finished before it could be interrupted: {outcome}"
@@ -278,18 +285,7 @@ def test_a_server_killed_mid_media_import_leaves_no_files_of_it(tmp_path: Path) 
         endpoint = f"http://127.0.0.1:{server.port}/api/projects/{project_id}/import"
         uploads = server.workdir / "data" / "media" / "upload" / str(project_id)
         journals = server.workdir / "data" / "media" / ".importing"
-        outcome: dict = {}
-
-        def upload() -> None:
-            try:
-                with source.open("rb") as f:
-                    outcome["answer"] = httpx.post(endpoint, headers={"Authorization": f"Token {token}"},
-                                                   files={"file": ("pictures.zip", f, "application/zip")}, timeout=600)
-            except httpx.HTTPError as e:
-                outcome["error"] = e
-
-        sender = threading.Thread(target=upload, daemon=True)
-        sender.start()
+        sender, outcome = upload_in_background(endpoint, token, source, "application/zip")
         deadline = time.time() + 300
         while not (uploads.exists() and len(list(uploads.iterdir())) >= 100):  # files written, tasks not yet
             assert "answer" not in outcome, f"the import finished before it could be interrupted: {outcome}"
