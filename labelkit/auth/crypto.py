@@ -1,13 +1,17 @@
-"""Random tokens (only their hashes are stored) and password hashes (argon2)."""
+"""Random tokens (only their hashes are stored), password hashes (argon2), and secrets kept
+encrypted in the database (S3 keys, model servers' passwords, headers and tokens: Fernet)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from labelkit.errors import InvalidInput
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
@@ -56,3 +60,33 @@ def _burn() -> None:
         _hasher.verify(_DUMMY_HASH, "not the password")
     except VerifyMismatchError:
         pass
+
+
+class SecretUnreadable(InvalidInput):
+    """A stored secret that no longer decrypts: the portal's secret key changed."""
+
+
+def _fernet():
+    from cryptography.fernet import Fernet
+
+    from labelkit.settings import get_settings
+
+    # The derivation stays as the first secrets (S3 storages) were written, so they still read.
+    key = hashlib.sha256(b"labelkit cloud storage secrets\0" + get_settings().signing_key()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_secret(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode() if secret else ""
+
+
+def decrypt_secret(token: str, what: str = "stored secret") -> str:
+    """The secret, or SecretUnreadable naming `what` when the portal's secret key changed."""
+    from cryptography.fernet import InvalidToken
+
+    if not token:
+        return ""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable(f"The {what} cannot be read (the portal's secret key changed); enter it again.") from None

@@ -16,9 +16,7 @@ profile, instance role) is used."""
 
 from __future__ import annotations
 
-import base64
 import fnmatch
-import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -27,12 +25,12 @@ from pathlib import PurePosixPath
 from sqlmodel import Session, col, select
 
 from labelkit import audit
+from labelkit.auth import crypto
 from labelkit.auth.permissions import Capability
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.models import CloudStorage, StorageObject, User
 from labelkit.projects import get_project
-from labelkit.settings import get_settings
 from labelkit.storage import s3
 
 log = logging.getLogger(__name__)
@@ -58,25 +56,14 @@ class StorageFields:
     secret_access_key: str = ""
 
 
-def _fernet():
-    from cryptography.fernet import Fernet
-
-    key = hashlib.sha256(b"labelkit cloud storage secrets\0" + get_settings().signing_key()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
 def encrypt_secret(secret: str) -> str:
-    return _fernet().encrypt(secret.encode()).decode() if secret else ""
+    return crypto.encrypt_secret(secret)
 
 
 def decrypt_secret(token: str) -> str:
-    from cryptography.fernet import InvalidToken
-
-    if not token:
-        return ""
     try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken:
+        return crypto.decrypt_secret(token)
+    except crypto.SecretUnreadable:
         raise s3.S3Error(
             "The stored secret access key cannot be read (the portal's secret key changed); enter the keys again."
         ) from None

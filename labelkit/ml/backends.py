@@ -19,7 +19,6 @@ from labelkit import audit
 from labelkit.auth import crypto
 from labelkit.auth.permissions import Capability
 from labelkit.auth.sessions import create_api_token, revoke_api_token
-from labelkit.cloud import decrypt_secret, encrypt_secret
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.ml.client import (
@@ -88,7 +87,7 @@ def _validate(fields: BackendFields) -> BackendFields:
 
 def connection_of(backend: MLBackend, timeout: float | None = None) -> Connection:
     """How to reach a stored backend (its secrets decrypted)."""
-    password = decrypt_secret(backend.basic_auth_pass_encrypted)
+    password = crypto.decrypt_secret(backend.basic_auth_pass_encrypted)
     auth = (backend.basic_auth_user, password) if backend.auth_method == "basic" else None
     return Connection(backend.url, min(timeout, backend.timeout) if timeout else backend.timeout, auth, headers_of(backend))
 
@@ -98,7 +97,7 @@ def client_of(backend: MLBackend, timeout: float | None = None) -> ModelServerCl
 
 
 def headers_of(backend: MLBackend) -> dict[str, str]:
-    return json.loads(decrypt_secret(backend.headers_encrypted) or "{}")
+    return json.loads(crypto.decrypt_secret(backend.headers_encrypted) or "{}")
 
 
 def uid_of(project: Project) -> str:
@@ -146,7 +145,7 @@ def setup(session: Session, backend: MLBackend, project: Project) -> str:
     """POST /setup with the project and the backend's token; keeps the reported model version.
     The caller has ended its transaction (no lock is held during the call)."""
     version = client_of(backend).setup(uid_of(project), project.label_config, hostname(),
-                                       decrypt_secret(backend.access_token_encrypted), backend.model_version or None)
+                                       crypto.decrypt_secret(backend.access_token_encrypted), backend.model_version or None)
     if version and version != backend.model_version:
         backend.model_version = version[:200]
     return version
@@ -164,14 +163,14 @@ def connect(session: Session, actor: User, project_id: int, fields: BackendField
     backend = MLBackend(
         project_id=project.id, title=fields.title or fields.url, url=fields.url, timeout=fields.timeout,
         auth_method="basic" if fields.basic_auth_user else "none", basic_auth_user=fields.basic_auth_user,
-        basic_auth_pass_encrypted=encrypt_secret(fields.basic_auth_password),
-        headers_encrypted=encrypt_secret(json.dumps(fields.headers)) if fields.headers else "",
+        basic_auth_pass_encrypted=crypto.encrypt_secret(fields.basic_auth_password),
+        headers_encrypted=crypto.encrypt_secret(json.dumps(fields.headers)) if fields.headers else "",
         is_interactive=fields.interactive, predict_every=fields.predict_every, created_by=actor.id,
     )
     end_transaction(session)
     client_of(backend).health()
     token = create_api_token(session, actor, f"model server {backend.title}"[:200])
-    backend.access_token_encrypted = encrypt_secret(token)
+    backend.access_token_encrypted = crypto.encrypt_secret(token)
     backend.access_token_id = session.exec(select(AuthToken.id).where(AuthToken.token_hash == crypto.token_hash(token))).one()
     session.add(backend)
     session.flush()
@@ -232,9 +231,9 @@ def update(session: Session, actor: User, backend_id: int, fields: BackendFields
     backend.auth_method = "basic" if fields.basic_auth_user else "none"
     backend.basic_auth_user = fields.basic_auth_user
     if fields.basic_auth_password or not fields.basic_auth_user:
-        backend.basic_auth_pass_encrypted = encrypt_secret(fields.basic_auth_password)
+        backend.basic_auth_pass_encrypted = crypto.encrypt_secret(fields.basic_auth_password)
     if fields.headers is not None:
-        backend.headers_encrypted = encrypt_secret(json.dumps(fields.headers)) if fields.headers else ""
+        backend.headers_encrypted = crypto.encrypt_secret(json.dumps(fields.headers)) if fields.headers else ""
     backend.timeout, backend.is_interactive, backend.predict_every = fields.timeout, fields.interactive, fields.predict_every
     session.add(backend)
     session.flush()
