@@ -168,8 +168,8 @@ def label_share(instance: Instance, project_id: int, every: int, annotator_email
     from sqlalchemy import text
 
     from labelkit.auth.accounts import create_user
-    from labelkit.counts import recount
     from labelkit.db import session_scope
+    from labelkit.labeling.counts import recount
     from labelkit.models import Membership, Project
 
     instance.use()

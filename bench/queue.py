@@ -27,8 +27,8 @@ def _annotator(instance: Instance, project_id: int, email: str):  # noqa: ANN202
 
 
 def _loop(user, project_id: int, calls: int) -> tuple[list[float], list[float]]:  # noqa: ANN001
-    from labelkit import queue, work
     from labelkit.db import session_scope
+    from labelkit.labeling import queue, submissions
 
     claims, submits = [], []
     for _ in range(calls):
@@ -37,7 +37,7 @@ def _loop(user, project_id: int, calls: int) -> tuple[list[float], list[float]]:
             task = queue.claim_next(s, user, project_id).task
         middle = time.perf_counter()
         with session_scope() as s:
-            work.submit(s, user, task.id, RESULT)
+            submissions.submit(s, user, task.id, RESULT)
         claims.append((middle - start) * 1000)
         submits.append((time.perf_counter() - middle) * 1000)
     return claims, submits
@@ -114,8 +114,9 @@ def run_latency(backend: str, postgres: Postgres | None, tasks_file, count: int,
 def _worker(env: dict, user_id: int, project_id: int, results) -> None:  # noqa: ANN001
     import os
 
-    from labelkit import db, queue, work
+    from labelkit import db
     from labelkit.db import session_scope
+    from labelkit.labeling import queue, submissions
     from labelkit.models import User
     from labelkit.settings import get_settings
 
@@ -131,7 +132,7 @@ def _worker(env: dict, user_id: int, project_id: int, results) -> None:  # noqa:
         if found is None:
             break
         with session_scope() as s:
-            done += work.submit(s, user, found.task.id, RESULT).counted
+            done += submissions.submit(s, user, found.task.id, RESULT).counted
     results.put(done)
 
 

@@ -151,7 +151,7 @@ class Project(SQLModel, table=True):
     gold_min_tasks: int = Field(default=5, sa_column_kwargs={"server_default": "5"})
     # The model version whose predictions are shown as pre-annotations ("" = the newest).
     model_version: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
-    # Live (not deleted) tasks, and those of them done; kept by labelkit/counts.py.
+    # Live (not deleted) tasks, and those of them done; kept by labelkit/labeling/counts.py.
     task_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     done_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_by: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
@@ -214,12 +214,12 @@ class Task(SQLModel, table=True):
     project_id: int = Field(foreign_key="projects.id", ondelete="CASCADE")
     data: dict = json_column()
     # Submitted annotations, and whether they reach the project's overlap; kept in step
-    # by labelkit/counts.py so that neither the claim nor a progress bar counts rows.
+    # by labelkit/labeling/counts.py so that neither the claim nor a progress bar counts rows.
     total_annotations: int = 0
     done: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # How unsure the models are about this task (1 - score, or the entropy of per-class
     # scores), from its newest prediction; the queue serves the least certain first when
-    # the project's sampling is "uncertainty" (labelkit/predictions.py keeps it).
+    # the project's sampling is "uncertainty" (labelkit/labeling/predictions.py keeps it).
     uncertainty: float | None = None
     created_at: datetime = created_column()
     deleted_at: datetime | None = time_column()

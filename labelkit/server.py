@@ -37,8 +37,8 @@ def prepare() -> None:
     """Everything a fresh data dir or a new version needs before serving."""
     from labelkit.auth.accounts import ensure_first_admin
     from labelkit.importers import journal
+    from labelkit.projects.trash import purge_expired
     from labelkit.storage import local
-    from labelkit.trash import purge_expired
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)

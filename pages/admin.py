@@ -3,12 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from labelkit import audit, trash
+from labelkit import audit
 from labelkit.auth import accounts
 from labelkit.auth.permissions import visible_projects
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import Role
+from labelkit.projects import trash
 from labelkit.ui.context import page_user
 from labelkit.ui.team import ROLE_HELP, invite_panel
 

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from labelkit import stats
 from labelkit.auth.permissions import Capability
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
+from labelkit.reports import stats
 from labelkit.ui import dashboard as draw
 from labelkit.ui.context import choose_project, page_user, show_error
 from labelkit.ui.text import plain

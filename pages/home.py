@@ -5,7 +5,7 @@ import streamlit as st
 
 from labelkit.auth.permissions import Capability, can
 from labelkit.db import session_scope
-from labelkit.projects import annotations_per_person, list_projects
+from labelkit.projects.crud import annotations_per_person, list_projects
 from labelkit.ui.context import page_user
 from labelkit.ui.text import plain
 

@@ -3,8 +3,8 @@ assignments, mentions, comments on their tasks), newest first, with a link to ea
 
 import streamlit as st
 
-from labelkit import notify
 from labelkit.db import session_scope
+from labelkit.projects import notify
 from labelkit.ui.context import page_user
 
 user = page_user("inbox")

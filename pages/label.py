@@ -9,13 +9,14 @@ import time
 import pandas as pd
 import streamlit as st
 
-from labelkit import notify, predictions, progress, queue, work
 from labelkit.auth.permissions import Capability
 from labelkit.config import task_config
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
+from labelkit.labeling import predictions, progress, queue, submissions
 from labelkit.models import AnnotationState, ReviewStatus
-from labelkit.results import build_result, summary, values_of
+from labelkit.projects import notify
+from labelkit.results.items import build_result, summary, values_of
 from labelkit.ui import controls, labeling, saving, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.model_panel import suggestion, suggestion_note
@@ -63,7 +64,7 @@ def save_pending() -> None:
     pending = st.session_state[PENDING]
     try:
         outcome = saving.with_retry(
-            lambda session: work.submit(session, user, pending["task_id"], pending["result"], lead_time=pending["lead_time"])
+            lambda session: submissions.submit(session, user, pending["task_id"], pending["result"], lead_time=pending["lead_time"])
         )
     except saving.NotSavedYet:
         raise
@@ -77,7 +78,7 @@ def save_pending() -> None:
 
 def on_skip(task_id: int, prefix: str) -> None:
     try:
-        if not saving.try_once(lambda session: work.skip(session, user, task_id)):
+        if not saving.try_once(lambda session: submissions.skip(session, user, task_id)):
             st.session_state[FLASH] = ("error", saving.NOT_SKIPPED)
             return
     except LabelkitError as e:
@@ -204,7 +205,7 @@ def _workspace() -> None:
         if st.session_state.get(f"{prefix}:saved") != fingerprint:
             result = build_result(config, values, previous=previous)
             if result or (annotation is not None and annotation.state == AnnotationState.DRAFT):
-                if saving.try_once(lambda session: work.save_draft(session, user, task.id, result)):
+                if saving.try_once(lambda session: submissions.save_draft(session, user, task.id, result)):
                     st.session_state[f"{prefix}:saved"] = fingerprint
                 else:
                     st.warning(f"The database is not reachable. {saving.DRAFT_KEPT}", icon=":material/cloud_off:")

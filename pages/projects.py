@@ -5,13 +5,13 @@ import json
 import pandas as pd
 import streamlit as st
 
-from labelkit import trash
 from labelkit.auth.permissions import Capability, can
 from labelkit.config.templates import template
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
-from labelkit.projects import ProjectFields, create_project, update_project
-from labelkit.tasks import list_tasks
+from labelkit.projects import trash
+from labelkit.projects.crud import ProjectFields, create_project, update_project
+from labelkit.reports.task_detail import list_tasks
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.model_panel import model_panel
 from labelkit.ui.project_form import project_form, template_gallery

@@ -3,13 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from labelkit import review
 from labelkit.auth.permissions import Capability
 from labelkit.config import task_config
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
+from labelkit.labeling import review
 from labelkit.models import ReviewStatus
-from labelkit.results import build_result, values_of
+from labelkit.results.items import build_result, values_of
 from labelkit.ui import controls, labeling, task_talk
 from labelkit.ui.context import choose_project, page_user
 from labelkit.ui.text import plain

@@ -5,11 +5,12 @@ import io
 import pandas as pd
 import streamlit as st
 
-from labelkit import exporters, projects
-from labelkit import task_table as tt
+from labelkit import exporters
 from labelkit.auth.permissions import Capability, can
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
+from labelkit.projects import crud
+from labelkit.reports import task_table as tt
 from labelkit.ui.context import choose_project, page_user, show_error
 from labelkit.ui.text import plain
 
@@ -28,7 +29,7 @@ if flash:
 
 with session_scope(write=False) as session:
     people = tt.annotators(session, user, project.id)
-    members = projects.list_members(session, user, project.id)
+    members = crud.list_members(session, user, project.id)
     may = {c: can(session, user, c, project.id) for c in tt.ACTION_CAPABILITY.values()}
 controls = tt.control_names(project)
 

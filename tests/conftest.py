@@ -123,7 +123,7 @@ class Factory:
 
     def project(self, owner, config: str = None, overlap: int = 1, title: str | None = None, sampling: str = "sequential"):  # noqa: RUF013
         from labelkit.config.templates import template
-        from labelkit.projects import ProjectFields, create_project
+        from labelkit.projects.crud import ProjectFields, create_project
 
         self.counter += 1
         fields = ProjectFields(

@@ -27,12 +27,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from labelkit import regions as regions_mod
 from labelkit.agreement import metrics
 from labelkit.config import LabelConfig, parse_config
 from labelkit.config.tags import CLASSIFICATION_CONTROLS, REGION_CONTROLS
 from labelkit.models import Annotation, AnnotationState, Project
-from labelkit.results import REGIONS, values_of
+from labelkit.results import regions as regions_mod
+from labelkit.results.items import REGIONS, values_of
 
 BATCH = 500
 KEYPOINT_RADIUS = 2.0  # percent of the image: two keypoints this close (same label) are one

@@ -37,7 +37,7 @@ from labelkit.agreement import (
 from labelkit.auth.permissions import Capability
 from labelkit.errors import InvalidInput
 from labelkit.models import Annotation, AnnotationState, Project, Task, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 
 @dataclass

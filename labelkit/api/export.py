@@ -14,13 +14,14 @@ from fastapi import Depends, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import iterate_in_threadpool
 
-from labelkit import exporters, projects
+from labelkit import exporters
 from labelkit.api import schemas
 from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_ID, Id, Router, errors
 from labelkit.auth.permissions import Capability
 from labelkit.db import session_scope
 from labelkit.models import User
+from labelkit.projects import crud
 
 router = Router(tags=["export"], dependencies=[NO_NUL])
 
@@ -112,7 +113,7 @@ def export_project(
     name = (exportType or export_type or "JSON").upper()
     fmt = exporters.exporter(LS_NAMES.get(name, name))
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, id):
-        project = projects.get_project(session, user, id, Capability.PROJECT_EXPORT)
+        project = crud.get_project(session, user, id, Capability.PROJECT_EXPORT)
     only = exporters.Only.ALL if download_all_tasks else exporters.Only.COMPLETED  # with ids[] too, as in Label Studio
     pipe = _Pipe()
     threading.Thread(target=_export, args=(user, id, fmt.name, only, ids, pipe), daemon=True, name="api-export").start()
@@ -129,7 +130,7 @@ def export_project(
 def export_formats(id: Id, user: User = Depends(current_user)) -> list[dict]:  # noqa: A002
     """The export formats, those this project's config cannot be written in marked disabled (with why)."""
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, id):
-        unfit = exporters.unfit_formats(projects.get_project(session, user, id, Capability.PROJECT_EXPORT))
+        unfit = exporters.unfit_formats(crud.get_project(session, user, id, Capability.PROJECT_EXPORT))
     found = [{"name": name, "title": fmt.title, "description": fmt.description, "disabled": name in unfit,
               "why_disabled": unfit.get(name)} for name, fmt in exporters.FORMATS.items()]
     return sorted(found, key=lambda f: f["disabled"])

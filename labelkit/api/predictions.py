@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import Depends
 
-from labelkit import predictions, task_table
-from labelkit import tasks as task_service
 from labelkit.api import schemas
 from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import Id, QueryId, Router, errors
 from labelkit.api.tasks import PageNumber, PageSize, prediction_json
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.labeling import predictions
 from labelkit.models import User
+from labelkit.reports import task_detail, task_table
 
 router = Router(tags=["predictions"], dependencies=[NO_NUL])
 
@@ -21,7 +21,7 @@ router = Router(tags=["predictions"], dependencies=[NO_NUL])
 def create_prediction(body: schemas.PredictionIn, user: User = Depends(current_user)) -> dict:
     """Add a prediction to a task (people who may import tasks); its result is checked against the project's config."""
     with session_scope() as session:
-        task_service.visible_task(session, user, body.task)
+        task_detail.visible_task(session, user, body.task)
         found = predictions.create_prediction(session, user, body.task, body.result, body.score, body.model_version)
         return prediction_json(found)
 
@@ -36,7 +36,7 @@ def list_predictions(task: QueryId | None = None, project: QueryId | None = None
     window = {"offset": (page - 1) * page_size, "limit": page_size}
     with session_scope(write=False) as session:
         if task is not None:
-            task_service.visible_task(session, user, task)
+            task_detail.visible_task(session, user, task)
             return [prediction_json(p) for p in predictions.list_predictions(session, user, task_id=task, **window)]
         with outsiders_see_nothing(session, user, project):
             return [prediction_json(p) for p in predictions.list_predictions(session, user, project_id=project, **window)]
@@ -45,4 +45,4 @@ def list_predictions(task: QueryId | None = None, project: QueryId | None = None
 @router.get("/predictions/{id}", response_model=schemas.Prediction, responses=errors(400, 401, 404))
 def get_prediction(id: Id, user: User = Depends(current_user)) -> dict:
     with session_scope(write=False) as session:
-        return prediction_json(task_service.get_prediction(session, user, id))
+        return prediction_json(task_detail.get_prediction(session, user, id))

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Response
 from sqlmodel import Session
 
-from labelkit import projects, trash
 from labelkit.api import schemas
 from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_PAGE, Id, Router, errors
@@ -17,6 +16,7 @@ from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.ml import backends
 from labelkit.models import Project, User
+from labelkit.projects import crud, trash
 
 router = Router(tags=["projects"], dependencies=[NO_NUL])
 
@@ -27,7 +27,7 @@ MAX_PAGE_SIZE = 1000
 
 
 def project_json(session: Session, project: Project, counts: dict[str, int] | None = None) -> dict:
-    counts = counts or projects.totals(session, [project.id])[project.id]
+    counts = counts or crud.totals(session, [project.id])[project.id]
     creator = session.get(User, project.created_by) if project.created_by else None
     return {
         "id": project.id,
@@ -52,7 +52,7 @@ def project_json(session: Session, project: Project, counts: dict[str, int] | No
     }
 
 
-def _fields(body: schemas.ProjectIn, fields: projects.ProjectFields) -> projects.ProjectFields:
+def _fields(body: schemas.ProjectIn, fields: crud.ProjectFields) -> crud.ProjectFields:
     """Our project settings with what the body sets (Label Studio's names) applied."""
     given = body.model_dump(exclude_unset=True)
     names = {"title": "title", "description": "description", "label_config": "label_config",
@@ -83,7 +83,7 @@ def list_projects(
         if start and start >= len(found):
             raise_invalid_page()
         shown = found[start:start + page_size]
-        counts = projects.totals(session, [p.id for p in shown])
+        counts = crud.totals(session, [p.id for p in shown])
         results = [project_json(session, p, counts[p.id]) for p in shown]
     more = start + page_size < len(found)
     return {"count": len(found), "next": page_link(request, page + 1 if more else None),
@@ -99,22 +99,22 @@ def create_project(body: schemas.ProjectIn, user: User = Depends(current_user)) 
     if not body.label_config:
         raise InvalidInput("Give the project a label_config (Label Studio's XML, e.g. <View>...</View>).")
     with session_scope() as session:
-        fields = _fields(body, projects.ProjectFields(title=body.title, label_config=body.label_config))
-        project = projects.create_project(session, user, fields)
+        fields = _fields(body, crud.ProjectFields(title=body.title, label_config=body.label_config))
+        project = crud.create_project(session, user, fields)
         return project_json(session, project)
 
 
 @router.get("/projects/{id}", response_model=schemas.Project, responses=errors(400, 401, 404))
 def get_project(id: Id, user: User = Depends(current_user)) -> dict:
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, id):
-        return project_json(session, projects.get_project(session, user, id))
+        return project_json(session, crud.get_project(session, user, id))
 
 
 @router.patch("/projects/{id}", response_model=schemas.Project, responses=errors(400, 401, 403, 404))
 def update_project(id: Id, body: schemas.ProjectPatch, user: User = Depends(current_user)) -> dict:
     with session_scope() as session, outsiders_see_nothing(session, user, id):
-        project = projects.get_project(session, user, id, Capability.PROJECT_EDIT)
-        project = projects.update_project(session, user, id, _fields(body, projects.ProjectFields.of(project)))
+        project = crud.get_project(session, user, id, Capability.PROJECT_EDIT)
+        project = crud.update_project(session, user, id, _fields(body, crud.ProjectFields.of(project)))
         if body.model_version is not None and body.model_version != project.model_version:
             project = backends.choose_model_version(session, user, id, body.model_version)
         return project_json(session, project)

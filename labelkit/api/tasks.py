@@ -8,14 +8,15 @@ from typing import Annotated
 from fastapi import Depends, Query, Response
 from sqlmodel import Session
 
-from labelkit import projects, queue, task_table, trash
-from labelkit import tasks as task_service
 from labelkit.api import schemas
 from labelkit.api.auth import NO_NUL, current_user, outsiders_see_nothing
 from labelkit.api.routing import MAX_PAGE, Id, QueryId, Router, errors
 from labelkit.db import session_scope
 from labelkit.errors import NotFound
+from labelkit.labeling import queue
 from labelkit.models import Annotation, AnnotationState, Prediction, User
+from labelkit.projects import crud, trash
+from labelkit.reports import task_detail, task_table
 
 router = Router(tags=["tasks"], dependencies=[NO_NUL])
 
@@ -36,7 +37,7 @@ def prediction_json(p: Prediction) -> dict:
             "project": p.project_id, "created_at": p.created_at}
 
 
-def task_json(detail: task_service.TaskDetail) -> dict:
+def task_json(detail: task_detail.TaskDetail) -> dict:
     task = detail.task
     return {
         "id": task.id,
@@ -57,7 +58,7 @@ def _page(session: Session, user: User, project_id: int, query: task_table.TaskQ
     ids, _ = task_table.page_ids(session, user, project_id, query, page, size)
     if not ids and page > 1:
         raise NotFound("Invalid page.")  # as Django REST framework says it; label-studio-sdk's pager stops there
-    return [task_json(d) for d in task_service.details(session, task_service.tasks_by_id(session, ids))]
+    return [task_json(d) for d in task_detail.details(session, task_detail.tasks_by_id(session, ids))]
 
 
 def _query(only_annotated: bool | None, labeled: bool | None, annotator: str | None, label: str | None,
@@ -87,7 +88,7 @@ def list_tasks(
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, project):
         tasks = _page(session, user, project, query, page, page_size)
         total, _ = task_table.count(session, user, project, query)
-        counts = projects.totals(session, [project])[project]
+        counts = crud.totals(session, [project])[project]
     return {"tasks": tasks, "total": total, "total_annotations": counts["annotations"], "total_predictions": counts["predictions"]}
 
 
@@ -103,14 +104,14 @@ def project_tasks(id: Id, page: PageNumber = 1, page_size: PageSize = 100,
 def get_task(id: Id, user: User = Depends(current_user)) -> dict:
     """A task with its annotations (an annotator sees only their own) and predictions."""
     with session_scope(write=False) as session:
-        return task_json(task_service.get_task(session, user, id))
+        return task_json(task_detail.get_task(session, user, id))
 
 
 @router.delete("/tasks/{id}", status_code=204, response_class=Response, responses=errors(400, 401, 403, 404))
 def delete_task(id: Id, user: User = Depends(current_user)) -> Response:
     """Moves the task and its annotations to the trash (managers)."""
     with session_scope() as session:
-        task, _ = task_service.visible_task(session, user, id)
+        task, _ = task_detail.visible_task(session, user, id)
         trash.delete_tasks(session, user, task.project_id, [task.id])
     return Response(status_code=204)
 
@@ -123,4 +124,4 @@ def next_task(id: Id, user: User = Depends(current_user)) -> dict:
         assignment = queue.claim_next(session, user, id)
         if assignment is None:
             raise NotFound(f"There are no more tasks for you in project {id}.")
-        return {**task_json(task_service.details(session, [assignment.task], user.id)[0]), "queue": assignment.reason}
+        return {**task_json(task_detail.details(session, [assignment.task], user.id)[0]), "queue": assignment.reason}

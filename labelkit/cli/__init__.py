@@ -54,7 +54,7 @@ def db_upgrade() -> None:
 @fail_cleanly
 def backup_command(path: Path) -> None:
     """Copy the database, media and signing key into PATH (a new data dir), while the portal runs."""
-    from labelkit.backup import backup
+    from labelkit.ops.backup import backup
 
     click.echo(backup(path).summary())
     click.echo(f"Restore: point LABELKIT_DATA_DIR at {path} (PostgreSQL: pg_restore its labelkit.pgdump first).")
@@ -117,7 +117,7 @@ def invite_create(role: str, project_ref: str | None, email: str | None, expires
     """Create an invite link and print it."""
     from labelkit.auth.invites import create_invite, invite_path
     from labelkit.db import session_scope
-    from labelkit.projects import find_project
+    from labelkit.projects.crud import find_project
     from labelkit.settings import get_settings
 
     ready()
@@ -148,7 +148,7 @@ def project() -> None:
 def project_create(title: str, config_file: Path, overlap: int, description: str, instructions: str, as_email: str | None) -> None:
     """Create a project; prints its id."""
     from labelkit.db import session_scope
-    from labelkit.projects import ProjectFields, create_project
+    from labelkit.projects.crud import ProjectFields, create_project
 
     try:
         config = config_file.read_text(encoding="utf-8")
@@ -171,7 +171,7 @@ def project_create(title: str, config_file: Path, overlap: int, description: str
 def project_list(as_json: bool, as_email: str | None) -> None:
     """List projects with their progress."""
     from labelkit.db import session_scope
-    from labelkit.projects import list_projects
+    from labelkit.projects.crud import list_projects
 
     ready()
     with session_scope(write=False) as session:
@@ -192,7 +192,7 @@ def project_list(as_json: bool, as_email: str | None) -> None:
 def demo(email: str, password: str) -> None:
     """A demo admin and two sample projects with data to label."""
     from labelkit.db import session_scope
-    from labelkit.demo import create_demo
+    from labelkit.ops.demo import create_demo
 
     ready()
     with session_scope() as session:

@@ -47,10 +47,10 @@ def _download(url: str) -> tuple[str, BinaryIO, int]:
     import io
     from urllib.parse import unquote, urlsplit
 
-    from labelkit import net
+    from labelkit.media import fetch
     from labelkit.settings import get_settings
 
-    content = net.fetch_bytes(url, get_settings().max_upload_mb * 1024 * 1024)
+    content = fetch.fetch_bytes(url, get_settings().max_upload_mb * 1024 * 1024)
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "download"
     return name, io.BytesIO(content), len(content)
 
@@ -72,7 +72,7 @@ def import_command(project_ref: str, sources: tuple[str, ...], format_name: str 
     from labelkit import importers
     from labelkit.db import session_scope
     from labelkit.importers import server_folder
-    from labelkit.projects import find_project
+    from labelkit.projects.crud import find_project
 
     files, urls, buckets = _expand(sources)
     if in_place and (urls or buckets):
@@ -110,7 +110,7 @@ def _sync_bucket(project_ref: str, url: str, endpoint: str, region: str, as_emai
     from labelkit import cloud
     from labelkit.cloud.sync import sync
     from labelkit.db import session_scope
-    from labelkit.projects import find_project
+    from labelkit.projects.crud import find_project
 
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
     if not bucket:
@@ -140,7 +140,7 @@ def export_command(project_ref: str, format_name: str, out_path: Path, only: str
     """Export a project's tasks and labels."""
     from labelkit import exporters
     from labelkit.db import session_scope
-    from labelkit.projects import find_project
+    from labelkit.projects.crud import find_project
 
     exporters.exporter(format_name)  # refuse an unknown format before touching anything
     ready()

@@ -33,7 +33,7 @@ def ml_connect(project_ref: str, url: str, title: str, auth_user: str, auth_pass
     """Attach a model server to PROJECT (id or title): it must answer /health and /setup."""
     from labelkit import ml
     from labelkit.db import session_scope
-    from labelkit.projects import find_project
+    from labelkit.projects.crud import find_project
 
     parsed = dict(ml.parse_header(h) for h in headers) or None
     ready()
@@ -57,7 +57,7 @@ def ml_predict(project_ref: str, all_tasks: bool, backend_id: int | None, as_ema
     """Pre-label PROJECT's tasks with its model server."""
     from labelkit import ml
     from labelkit.db import session_scope
-    from labelkit.projects import find_project
+    from labelkit.projects.crud import find_project
 
     def progress(done: int, total: int) -> None:
         if sys.stderr.isatty():

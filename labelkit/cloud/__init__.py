@@ -30,7 +30,7 @@ from labelkit.auth.permissions import Capability
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.models import CloudStorage, StorageObject, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 from labelkit.storage import s3
 
 log = logging.getLogger(__name__)

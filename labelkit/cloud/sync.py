@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from labelkit import audit, counts
+from labelkit import audit
 from labelkit.auth.permissions import Capability
 from labelkit.cloud import SOURCE, get_storage, matches, settings_of
 from labelkit.config import parse_config
@@ -28,8 +28,9 @@ from labelkit.errors import InvalidInput
 from labelkit.importers import import_sources
 from labelkit.importers import media as media_import
 from labelkit.importers.writer import TaskWriter
+from labelkit.labeling import counts
 from labelkit.models import StorageObject, User, utcnow
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 from labelkit.storage import s3
 
 TASK_FILES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}

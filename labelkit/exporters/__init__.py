@@ -19,7 +19,7 @@ from labelkit.errors import InvalidInput
 from labelkit.exporters import asr, coco, huggingface, label_studio, masks, minimal, reader, spans, table, voc, yolo
 from labelkit.exporters.base import ExportContext, Exporter
 from labelkit.models import Annotation, AnnotationState, Project, ReviewStatus, Task, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 FORMATS: dict[str, Exporter] = {e.name: e for m in (label_studio, table, yolo, coco, voc, spans, asr, minimal, masks, huggingface) for e in m.EXPORTERS}
 

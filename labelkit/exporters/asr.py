@@ -28,7 +28,7 @@ from labelkit.config import LabelConfig, ObjectTag
 from labelkit.errors import LabelkitError
 from labelkit.exporters.base import ExportContext, ExportedTask, Exporter
 from labelkit.exporters.spans import chosen
-from labelkit.regions import regions_of
+from labelkit.results.regions import regions_of
 from labelkit.storage import local
 
 AUDIO_TAGS = ("Audio", "AudioPlus")

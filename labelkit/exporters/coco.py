@@ -46,12 +46,12 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import numpy as np
 
-from labelkit import brush
 from labelkit.config import LabelConfig
 from labelkit.errors import LabelkitError
 from labelkit.exporters import choose
 from labelkit.exporters.base import ExportContext, Exporter, zip_entry
-from labelkit.regions import regions_of
+from labelkit.results import brush
+from labelkit.results.regions import regions_of
 from labelkit.storage import local
 
 CATEGORY_CONTROLS = ("RectangleLabels", "PolygonLabels", "EllipseLabels", "KeyPointLabels", "BrushLabels", "Labels")

@@ -49,8 +49,8 @@ from labelkit.exporters.base import (
     Exporter,
     iso,
 )
-from labelkit.regions import OBJECT_SHAPES, label_names
-from labelkit.results import REGIONS, values_of
+from labelkit.results.items import REGIONS, values_of
+from labelkit.results.regions import OBJECT_SHAPES, label_names
 
 GROUP_ROWS = 4000  # rows per Parquet row group: what is held in memory at once
 META = ("annotation_id", "annotator", "review_status", "created_at", "lead_time", "annotations")

@@ -4,7 +4,7 @@ An image is read from where the task's data says it is:
 - /data/upload/... and /data/local-files/?d=...: the file on this server (labelkit.storage.local);
 - s3://bucket/key: through a storage of the project that has that bucket (a task cannot make
   the portal read any bucket; a source storage's keys are preferred, as for media links);
-- http(s)://...: fetched through labelkit.net, public addresses only, at most the upload
+- http(s)://...: fetched through labelkit.media.fetch, public addresses only, at most the upload
   size limit (LABELKIT_MAX_UPLOAD_MB).
 
 One image at a time: a remote one is first read whole into a spooled temporary file (so a
@@ -29,9 +29,10 @@ from typing import BinaryIO
 
 from sqlmodel import Session
 
-from labelkit import cloud, net
+from labelkit import cloud
 from labelkit.errors import InvalidInput
 from labelkit.exporters.base import zip_entry
+from labelkit.media import fetch
 from labelkit.settings import get_settings
 from labelkit.storage import local, s3
 
@@ -104,7 +105,7 @@ class ImagePacker:
             return
         if value.startswith(("http://", "https://")):
             limit = get_settings().max_upload_mb * 2**20
-            yield io.BytesIO(net.fetch_bytes(value, limit))
+            yield io.BytesIO(fetch.fetch_bytes(value, limit))
             return
         raise InvalidInput("not an uploaded file, an s3:// object or an http(s) URL")
 

@@ -24,11 +24,11 @@ from typing import BinaryIO
 
 import numpy as np
 
-from labelkit import brush
 from labelkit.config import LabelConfig
 from labelkit.errors import InvalidInput
 from labelkit.exporters.base import ExportContext, ExportedAnnotation, Exporter, zip_entry
-from labelkit.regions import regions_of
+from labelkit.results import brush
+from labelkit.results.regions import regions_of
 
 _SAFE = re.compile(r"[^\w.@ -]+")  # what is safe in a file name on every system
 _BRUSH_TOOLS = ("BrushLabels", "Brush")

@@ -36,7 +36,7 @@ from labelkit.exporters.base import (
     ExportedTask,
     Exporter,
 )
-from labelkit.regions import regions_of
+from labelkit.results.regions import regions_of
 
 TOKEN = re.compile(r"\w+|[^\w\s]")
 _WHITESPACE = re.compile(r"\s+")

@@ -10,7 +10,7 @@ import re
 from typing import BinaryIO
 
 from labelkit.exporters.base import ExportContext, Exporter, iso
-from labelkit.results import flat_value
+from labelkit.results.items import flat_value
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")

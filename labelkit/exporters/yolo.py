@@ -44,7 +44,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from labelkit.config import LABEL_REGION_CONTROLS, LabelConfig
 from labelkit.exporters.base import ExportContext, ExportedTask, Exporter, zip_entry
-from labelkit.regions import regions_of
+from labelkit.results.regions import regions_of
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # What each format writes, from which region shapes.

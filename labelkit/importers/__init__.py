@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from sqlmodel import Session, select
 
-from labelkit import audit, counts
+from labelkit import audit
 from labelkit.auth.permissions import Capability, require
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
@@ -29,8 +29,9 @@ from labelkit.importers import (
 from labelkit.importers import imported_annotations as imported
 from labelkit.importers.base import Format, ReadContext, Row
 from labelkit.importers.writer import TaskWriter
+from labelkit.labeling import counts
 from labelkit.models import Task, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 from labelkit.settings import get_settings
 from labelkit.storage import local
 

@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from labelkit.db import is_sqlite
 from labelkit.importers.imported_annotations import ImportedAnnotation
+from labelkit.labeling.predictions import uncertainty
 from labelkit.models import Annotation, AnnotationState, Prediction, Task, utcnow
-from labelkit.predictions import uncertainty
 
 BATCH = 10_000
 

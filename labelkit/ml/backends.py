@@ -21,6 +21,7 @@ from labelkit.auth.permissions import Capability
 from labelkit.auth.sessions import create_api_token, revoke_api_token
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound
+from labelkit.media.fetch import check_public
 from labelkit.ml.client import (
     Connection,
     ModelServerClient,
@@ -28,8 +29,7 @@ from labelkit.ml.client import (
     project_uid,
 )
 from labelkit.models import AuthToken, MLBackend, Project, User, utcnow
-from labelkit.net import check_public
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 from labelkit.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ def remove(session: Session, actor: User, backend_id: int) -> None:
 
 def choose_model_version(session: Session, actor: User, project_id: int, model_version: str) -> Project:
     """The model version whose predictions the label page shows ("" = the newest of any)."""
-    from labelkit.predictions import model_versions
+    from labelkit.labeling.predictions import model_versions
 
     project = get_project(session, actor, project_id, Capability.MODEL_MANAGE)
     model_version = (model_version or "").strip()

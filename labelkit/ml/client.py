@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from labelkit.errors import InvalidInput, LabelkitError
-from labelkit.net import check_public, public_transport
+from labelkit.media.fetch import check_public, public_transport
 
 WEBHOOK_ACTIONS = ("ANNOTATION_CREATED", "ANNOTATION_UPDATED", "START_TRAINING")
 MAX_ERROR_TEXT = 300

@@ -1,5 +1,5 @@
 """Pre-labeling: send tasks to a project's model server in batches and keep its answers as
-predictions (labelkit.predictions.store), and one quick prediction when a task opens.
+predictions (labelkit.labeling.predictions.store), and one quick prediction when a task opens.
 
 Task ids are read a batch at a time (never all of a project's tasks in memory), and each
 batch's predictions are committed before the next is asked for, with no database lock held
@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from labelkit import audit
 from labelkit.auth.permissions import Capability
 from labelkit.errors import InvalidInput, NotFound
+from labelkit.labeling.predictions import NewPrediction, store
 from labelkit.ml.backends import (
     client_of,
     end_transaction,
@@ -30,8 +31,7 @@ from labelkit.ml.backends import (
 )
 from labelkit.ml.client import ModelServerError, ModelServerTimeout
 from labelkit.models import MLBackend, Prediction, Project, Task, User, utcnow
-from labelkit.predictions import NewPrediction, store
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 log = logging.getLogger(__name__)
 

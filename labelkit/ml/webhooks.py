@@ -24,7 +24,7 @@ from labelkit.ml.backends import (
 )
 from labelkit.ml.client import ModelServerClient, ModelServerError
 from labelkit.models import Annotation, AnnotationState, Project, Task, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 log = logging.getLogger(__name__)
 

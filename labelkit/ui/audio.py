@@ -16,9 +16,9 @@ import json
 import streamlit as st
 from streamlit.errors import StreamlitDuplicateElementKey
 
-from labelkit import audio
-from labelkit import regions as rg
 from labelkit.config import LabelConfig, Node, ObjectTag
+from labelkit.media import audio
+from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.media import image_source
 from labelkit.ui.region_panel import ObjectEditor

@@ -1,7 +1,7 @@
 """Image regions <-> the drawing canvas's objects (Fabric.js JSON, in canvas pixels).
 
 Pure functions, no Streamlit: regions are Label Studio values in percent of the image
-(labelkit.regions); the canvas shows the image stretched to width x height pixels, so a
+(labelkit.results.regions); the canvas shows the image stretched to width x height pixels, so a
 percent is a fraction of the canvas size. Conversions go through each object's centre,
 which Fabric keeps for every origin, rotation and scale."""
 
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelkit import brush
 from labelkit.errors import InvalidInput
+from labelkit.results import brush
 
 # The canvas's drawing modes for each shape.
 MODES = {"rectangle": "labeled_rect", "polygon": "polygon", "keypoint": "point", "ellipse": "circle", "brush": "freedraw"}

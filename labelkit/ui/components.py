@@ -2,7 +2,7 @@
 a video timeline, a plot to select ranges on, a ranker): components v2 in plain JavaScript,
 no build step. Each one's script and style sheet live in labelkit/ui/assets/<name>.js and
 <name>.css (package data), read once at import. Task data reaches them as data and is set
-as text there, never as HTML (HTML only after labelkit.html_safe)."""
+as text there, never as HTML (HTML only after labelkit.media.html_safe)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ and their answers: drawing each control for the renderer of labelkit.ui.labeling
 its value lives in the widgets' state (state_key), putting a saved result's values there
 (seed), reading them back without drawing (current_values), dropping them (forget), and a
 submitted result shown read-only (show_result). Values are by control name;
-labelkit.results turns them into Label Studio result JSON. Controls that belong to an
+labelkit.results.items turns them into Label Studio result JSON. Controls that belong to an
 object (Ranker, Pairwise, per-page Choices) are drawn by that object's module."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import streamlit as st
 
 from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.parser import truthy
-from labelkit.results import REGIONS, RELATIONS
+from labelkit.results.items import REGIONS, RELATIONS
 from labelkit.ui import documents, region_panel
 from labelkit.ui.text import plain
 

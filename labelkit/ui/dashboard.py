@@ -9,9 +9,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from labelkit import stats
 from labelkit.db import session_scope
 from labelkit.models import Project, User
+from labelkit.reports import stats
 
 
 def filters(user: User, project: Project) -> stats.Filters:

@@ -19,9 +19,9 @@ from typing import Any
 
 import streamlit as st
 
-from labelkit import regions as rg
 from labelkit.config import LabelConfig, Node, ObjectTag
 from labelkit.errors import LabelkitError
+from labelkit.results import regions as rg
 from labelkit.storage import local
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component

@@ -4,7 +4,7 @@ pages when a control answers per page.
 
 <Choices perItem="true"> on either answers each page on its own: the control's value is
 {page index: [choices]}, stored as one Label Studio "choices" item per page with its
-"item_index" (labelkit.results.per_item)."""
+"item_index" (labelkit.results.items.per_item)."""
 
 from __future__ import annotations
 

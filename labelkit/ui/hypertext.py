@@ -1,4 +1,4 @@
-"""<HyperText> (and its old name <HTML>): a task's HTML, sanitized (labelkit.html_safe),
+"""<HyperText> (and its old name <HTML>): a task's HTML, sanitized (labelkit.media.html_safe),
 shown in a small component of our own; with <HyperTextLabels> or <Labels> on it, text
 selected with the mouse becomes a region, stored as Label Studio stores it:
 {start, end: xpaths of the text nodes where it starts and ends, relative to the
@@ -16,11 +16,11 @@ import binascii
 
 import streamlit as st
 
-from labelkit import regions as rg
 from labelkit.config import LabelConfig, Node, ObjectTag
 from labelkit.config.parser import truthy
 from labelkit.errors import LabelkitError
-from labelkit.html_safe import sanitize
+from labelkit.media.html_safe import sanitize
+from labelkit.results import regions as rg
 from labelkit.storage import local
 from labelkit.ui import media
 from labelkit.ui import region_panel as rp

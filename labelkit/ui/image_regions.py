@@ -2,7 +2,7 @@
 the regions of the config's region controls, beside it the list of regions with their
 labels and per-region answers, and under it the relations between regions.
 
-Regions live in session state as Label Studio values (labelkit.regions); the canvas
+Regions live in session state as Label Studio values (labelkit.results.regions); the canvas
 shows them, and what the canvas reports (a box drawn, moved, resized, rotated or
 deleted) is merged back by labelkit.ui.canvas_shapes.sync."""
 
@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from labelkit.config import ControlTag, LabelConfig, ObjectTag
-from labelkit.regions import region_id
+from labelkit.results.regions import region_id
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui.media import browser_url, image_source, natural_size
 from labelkit.ui.region_panel import (

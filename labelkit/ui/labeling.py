@@ -1,7 +1,7 @@
 """Draw a parsed label config for one task: walk it, drawing the layout (View, Header,
 Collapse, Repeater), the objects bound to task data (Text, Image, Audio...) and the
 controls (Choices, TextArea, Rating...: labelkit.ui.controls, which also keeps their
-answers in the widgets' state). Returns the values of the controls; labelkit.results
+answers in the widgets' state). Returns the values of the controls; labelkit.results.items
 turns them into Label Studio result JSON.
 
 Each kind of object beyond Text and Image has a module of labelkit.ui (OBJECT_MODULES)
@@ -19,7 +19,7 @@ import streamlit as st
 
 from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.style import grid_columns
-from labelkit.results import REGIONS, RELATIONS
+from labelkit.results.items import REGIONS, RELATIONS
 from labelkit.ui import documents, image_regions, region_panel, spans
 from labelkit.ui.controls import current_values, humanize, state_key
 from labelkit.ui.controls import draw as draw_control

@@ -10,7 +10,7 @@
 - <Pairwise toName="a,b">: which of two objects (drawn by their own tags) is better,
   "left" or "right".
 
-Item titles and bodies are set as text; an item's html only after labelkit.html_safe."""
+Item titles and bodies are set as text; an item's html only after labelkit.media.html_safe."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import streamlit as st
 
 from labelkit.config import ControlTag, LabelConfig, Node, ObjectTag
 from labelkit.config.parser import truthy
-from labelkit.html_safe import sanitize
+from labelkit.media.html_safe import sanitize
 from labelkit.ui.components import component
 from labelkit.ui.media import browser_url
 from labelkit.ui.text import plain

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labelkit import ml, predictions
+from labelkit import ml
 from labelkit.auth.permissions import Capability, can
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
+from labelkit.labeling import predictions
 from labelkit.models import MLBackend, Prediction, Project, Task, User
 from labelkit.ui.text import plain
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from labelkit import notify
 from labelkit.auth.permissions import (
     DESCRIPTIONS,
     Capability,
@@ -19,6 +18,7 @@ from labelkit.auth.permissions import (
 )
 from labelkit.db import ROOT, session_scope
 from labelkit.models import User
+from labelkit.projects import notify
 
 C = Capability
 SIGNED_IN: tuple[Capability, ...] = ()  # open to everyone signed in (and active)

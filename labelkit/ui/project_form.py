@@ -8,7 +8,7 @@ import streamlit as st
 from labelkit.config import check_config, task_config
 from labelkit.config.templates import TEMPLATES, template
 from labelkit.errors import InvalidInput
-from labelkit.projects import DISTRIBUTION, MAX_OVERLAP, REVIEW_ORDER, SAMPLING, ProjectFields
+from labelkit.projects.crud import DISTRIBUTION, MAX_OVERLAP, REVIEW_ORDER, SAMPLING, ProjectFields
 from labelkit.ui import labeling
 from labelkit.ui.text import plain
 

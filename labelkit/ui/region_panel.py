@@ -10,10 +10,10 @@ import json
 
 import streamlit as st
 
-from labelkit import regions as rg
 from labelkit.config import ControlTag, LabelConfig, ObjectTag
 from labelkit.config.parser import walk
 from labelkit.config.tags import REGION_TOOLS
+from labelkit.results import regions as rg
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui.media import image_source
 from labelkit.ui.text import plain

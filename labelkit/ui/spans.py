@@ -12,8 +12,8 @@ import re
 
 import streamlit as st
 
-from labelkit import regions as rg
 from labelkit.config import LabelConfig, ObjectTag
+from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.region_panel import ObjectEditor

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labelkit import comments, history
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError, NotFound, PermissionDenied
 from labelkit.models import User
+from labelkit.projects import comments, history
 
 
 def panel(user: User, task_id: int, key: str, expanded: bool = False) -> None:

@@ -10,7 +10,7 @@ from labelkit.auth.permissions import PROJECT_ROLES, ROLE_RANK, project_role
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import Role, User
-from labelkit.projects import list_members, remove_member, set_member
+from labelkit.projects.crud import list_members, remove_member, set_member
 from labelkit.settings import get_settings
 from labelkit.ui.links import invite_url
 

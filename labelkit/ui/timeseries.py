@@ -6,7 +6,7 @@ marks an instant. Regions are colored bands; a click on one picks it in the regi
 
 The plot is a small component of our own (SVG drawn by plain JavaScript on Streamlit's
 components v2, no build step); task text reaches it only as textContent. A long series is
-downsampled for drawing (labelkit.timeseries.downsample); a region's ends are snapped to
+downsampled for drawing (labelkit.media.timeseries.downsample); a region's ends are snapped to
 real times of the data."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ import json
 
 import streamlit as st
 
-from labelkit import regions as rg
-from labelkit import timeseries as ts
 from labelkit.config import LabelConfig, ObjectTag
 from labelkit.errors import LabelkitError
+from labelkit.media import timeseries as ts
+from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.region_panel import ObjectEditor

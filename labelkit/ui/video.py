@@ -10,7 +10,7 @@ to seek on), and on it Label Studio's video regions:
 
 Streamlit has no video widget that reports frames or takes drawings, so this is a small
 component of our own (plain JavaScript on components v2, no build step). Labels reach the
-page as text only. Frame arithmetic and interpolation are in labelkit.video; the player
+page as text only. Frame arithmetic and interpolation are in labelkit.media.video; the player
 repeats the interpolation to draw boxes while it plays."""
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 import streamlit as st
 
-from labelkit import regions as rg
-from labelkit import video as vd
 from labelkit.config import ControlTag, LabelConfig, Node, ObjectTag
 from labelkit.config.parser import truthy
+from labelkit.media import video as vd
+from labelkit.results import regions as rg
 from labelkit.ui import canvas_shapes as cs
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component

@@ -1,6 +1,6 @@
 """The audio player of <Audio>/<AudioPlus>: a small component of our own (plain JavaScript
 on Streamlit's components v2, no build step) with an <audio> element for playback and a
-canvas with the waveform: peaks of a WAV file read on the server by labelkit.audio, other
+canvas with the waveform: peaks of a WAV file read on the server by labelkit.media.audio, other
 files decoded in the browser with WebAudio. A cursor follows playback; a click seeks;
 playback speed and zoom; segments drawn in their label's colour (label names as canvas
 text, never HTML). Where editing is on, a drag marks a new segment ("drawn"), a click on
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from labelkit import audio
 from labelkit.config import ObjectTag
+from labelkit.media import audio
 from labelkit.ui.components import component
 from labelkit.ui.media import browser_url, image_source
 

@@ -10,12 +10,12 @@ import re
 import pandas as pd
 import streamlit as st
 
-from labelkit import assign, gold
 from labelkit.auth.permissions import Capability, can
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, LabelkitError
+from labelkit.labeling import assign, gold
 from labelkit.models import Annotation, Project, Role, User
-from labelkit.projects import list_members
+from labelkit.projects.crud import list_members
 from labelkit.ui.text import plain
 
 FLASH = "lk_workload_flash"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from labelkit import work
 from labelkit.db import session_scope
+from labelkit.labeling import submissions
 from labelkit.models import Annotation, Role, Task
 
 
@@ -28,10 +28,10 @@ def setup(factory):
     factory.tasks(project, manager, [{"text": t} for t in ("good film", "bad film", "so-so film", "unlabeled")])
     with session_scope() as s:
         ids = list(s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all())
-        work.submit(s, alice, ids[0], choice("Positive"), lead_time=12)
-        work.submit(s, bob, ids[0], choice("Negative"), lead_time=30)
-        work.submit(s, alice, ids[1], choice("Negative"), lead_time=20)
-        work.skip(s, bob, ids[2])
+        submissions.submit(s, alice, ids[0], choice("Positive"), lead_time=12)
+        submissions.submit(s, bob, ids[0], choice("Negative"), lead_time=30)
+        submissions.submit(s, alice, ids[1], choice("Negative"), lead_time=20)
+        submissions.skip(s, bob, ids[2])
     return manager, alice, bob, reviewer, project, ids
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from labelkit import notify, queue, review, work
 from labelkit.db import session_scope
+from labelkit.labeling import queue, review, submissions
 from labelkit.models import Comment, Role
+from labelkit.projects import notify
 from tests.app.test_access import count, texts
 
 COMMENT = "It is <script>alert(1)</script> **sarcastic**"
@@ -28,7 +29,7 @@ def sent_back(factory):
     with session_scope() as s:
         task_id = queue.claim_next(s, ann, project.id).task.id
     with session_scope() as s:
-        work.submit(s, ann, task_id, choice("Positive"))
+        submissions.submit(s, ann, task_id, choice("Positive"))
     with session_scope() as s:
         (row,) = review.review_queue(s, rev, project.id)
         review.reject(s, rev, row["annotation_id"], COMMENT)

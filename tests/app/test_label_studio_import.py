@@ -15,9 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from labelkit import exporters, queue, work
+from labelkit import exporters
 from labelkit.config.templates import template
 from labelkit.db import session_scope
+from labelkit.labeling import queue, submissions
 from labelkit.models import Role
 from tests.lsserver import LabelStudio, Offline, venv
 
@@ -91,7 +92,7 @@ def labeled_project(factory, config: str, rows: list[dict], results: list, predi
         with session_scope() as s:
             task = queue.claim_next(s, ann, project.id).task
         with session_scope() as s:
-            work.submit(s, ann, task.id, result, lead_time=2.5 + number)
+            submissions.submit(s, ann, task.id, result, lead_time=2.5 + number)
     return project, admin
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from sqlmodel import func, select
 
-from labelkit import exporters, queue, work
+from labelkit import exporters
 from labelkit.auth import sessions
 from labelkit.db import session_scope
+from labelkit.labeling import queue, submissions
 from labelkit.models import AuditEvent, Invite, Membership, Project, Role, Task, User
 from tests.app.test_access import texts
 
@@ -102,7 +103,7 @@ def test_the_export_page_offers_what_the_exporter_writes(app_as, factory, settin
     with session_scope() as s:
         task = queue.claim_next(s, annotator, project.id).task
     with session_scope() as s:
-        work.submit(s, annotator, task.id, [{"id": "a", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
+        submissions.submit(s, annotator, task.id, [{"id": "a", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
     at = app_as(admin, "export", project=project.id)
     at.radio(key="lk_export_format").set_value("CSV").run()
     assert "2 tasks will be exported." in texts(at)
@@ -121,7 +122,7 @@ def test_admins_change_roles_deactivate_and_restore(app_as, factory) -> None:
     admin = factory.user(Role.ADMIN)
     person = factory.user(email="person@example.com")
     project = factory.project(admin, title="Old")
-    from labelkit import trash
+    from labelkit.projects import trash
 
     with session_scope() as s:
         trash.delete_project(s, admin, project.id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from labelkit import assign, queue, work
 from labelkit.db import session_scope
+from labelkit.labeling import assign, queue, submissions
 from labelkit.models import Annotation, Role, TaskAssignment
 
 CHOICE = [{"id": "c", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
@@ -60,7 +60,7 @@ def test_review_page_marks_ground_truth(factory, app_as) -> None:
         with session_scope() as s:
             task_id = queue.claim_next(s, person, project.id).task.id
         with session_scope() as s:
-            work.submit(s, person, task_id, CHOICE)
+            submissions.submit(s, person, task_id, CHOICE)
     with session_scope() as s:
         first = s.exec(select(Annotation).where(Annotation.user_id == a.id)).one()
     at = app_as(manager, "review", project=project.id)

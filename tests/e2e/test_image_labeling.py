@@ -117,7 +117,7 @@ def use_tool(page: Page, name: str, hint: str) -> dict:
 
 
 def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
-    from labelkit import brush
+    from labelkit.results import brush
 
     project_id = project_with_tasks(server, tmp_path, "Faces", SHAPES, [{"image": IMAGE}])
 

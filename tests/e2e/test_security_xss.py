@@ -89,8 +89,10 @@ import json, sys
 from labelkit.db import session_scope
 from labelkit.auth.accounts import create_user
 from labelkit.models import Role, User
-from labelkit.projects import ProjectFields, create_project
-from labelkit import importers, work, comments
+from labelkit.projects.crud import ProjectFields, create_project
+from labelkit import importers
+from labelkit.labeling import submissions
+from labelkit.projects import comments
 from sqlmodel import select
 import io
 title, name, email, password, config, task, answer, comment = json.loads(sys.argv[1])
@@ -111,8 +113,8 @@ with session_scope() as s:
     def result(text):
         return [{"from_name": "mood", "to_name": "text", "type": "choices", "value": {"choices": ["Bad"]}},
                 {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": [text]}}]
-    work.submit(s, evil, first, result(answer))
-    work.submit(s, ada, second, result("fine"))
+    submissions.submit(s, evil, first, result(answer))
+    submissions.submit(s, ada, second, result("fine"))
     comments.add_comment(s, evil, second, comment)
 """
 

@@ -12,11 +12,12 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 from sqlmodel import select
 
-from labelkit import agreement, gold, work
+from labelkit import agreement
 from labelkit.agreement import metrics
 from labelkit.agreement import report as agreement_report
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
+from labelkit.labeling import gold, submissions
 from labelkit.models import Annotation, Project, Role, Task
 
 # ---------------------------------------------------------------- categories
@@ -233,7 +234,7 @@ def team(factory):
     for index, answers in plan.items():
         for user, label in answers:
             with session_scope() as s:
-                ids[(index, user.name)] = work.submit(s, user, tasks[index], choice(label)).annotation.id
+                ids[(index, user.name)] = submissions.submit(s, user, tasks[index], choice(label)).annotation.id
     return manager, project, reviewer, people, tasks, ids
 
 
@@ -298,9 +299,9 @@ def test_two_annotators_get_cohens_kappa_matching_scikit_learn(factory) -> None:
     labels_b = ["Positive", "Negative", "Negative", "Negative", "Positive", "Positive"]
     for task_id, x, y in zip(tasks, labels_a, labels_b):
         with session_scope() as s:
-            work.submit(s, a, task_id, choice(x))
+            submissions.submit(s, a, task_id, choice(x))
         with session_scope() as s:
-            work.submit(s, b, task_id, choice(y))
+            submissions.submit(s, b, task_id, choice(y))
     with session_scope() as s:
         (sentiment,) = agreement_report.project_agreement(s, manager, project.id).controls
     # p_o = 4/6; A: 3 P, 3 N; B: 3 P, 3 N; p_e = 1/2; kappa = (2/3 - 1/2) / (1/2) = 1/3
@@ -354,9 +355,9 @@ def test_project_span_f1_and_precision_recall_against_ground_truth(factory) -> N
     with session_scope() as s:
         (task_id,) = s.exec(select(Task.id).where(Task.project_id == project.id)).all()
     with session_scope() as s:
-        truth_id = work.submit(s, a, task_id, spans((0, 5, "PER"), (10, 15, "ORG"))).annotation.id
+        truth_id = submissions.submit(s, a, task_id, spans((0, 5, "PER"), (10, 15, "ORG"))).annotation.id
     with session_scope() as s:
-        work.submit(s, b, task_id, spans((0, 5, "PER"), (11, 15, "ORG"), (20, 25, "LOC")))
+        submissions.submit(s, b, task_id, spans((0, 5, "PER"), (11, 15, "ORG"), (20, 25, "LOC")))
     with session_scope() as s:
         gold.mark_ground_truth(s, manager, truth_id)
     with session_scope() as s:
@@ -423,7 +424,7 @@ def test_project_text_and_rating_metrics(factory) -> None:
     for user, texts in ((a, (("kitten", 5), ("same", 1))), (b, (("sitting", 4), ("same", 2)))):
         for task_id, (text, rating) in zip((first, second), texts):
             with session_scope() as s:
-                work.submit(s, user, task_id, answer(text, rating))
+                submissions.submit(s, user, task_id, answer(text, rating))
     with session_scope() as s:
         controls = {c.name: c for c in agreement_report.project_agreement(s, manager, project.id).controls}
     # summary: edit similarity (4/7 + 1) / 2; exact match on 1 of 2 tasks

@@ -27,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 import labelkit
-from labelkit import comments, importers, predictions, queue, work
+from labelkit import importers
 from labelkit.api import app as api_app
 from labelkit.api.routing import ACCESS, PUBLIC, SIGNED_IN
 from labelkit.auth import sessions
@@ -35,6 +35,7 @@ from labelkit.auth.accounts import set_active
 from labelkit.auth.permissions import PORTAL_CAPABILITIES, ROLE_CAPABILITIES, Capability
 from labelkit.db import session_scope
 from labelkit.errors import NotFound, PermissionDenied
+from labelkit.labeling import predictions, queue, submissions
 from labelkit.models import (
     Annotation,
     CloudStorage,
@@ -45,6 +46,7 @@ from labelkit.models import (
     Task,
     User,
 )
+from labelkit.projects import comments
 from labelkit.server import routes
 
 POSITIVE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
@@ -146,7 +148,7 @@ class World:
         """A task the user claims and annotates, with a prediction on it."""
         with session_scope() as s:
             task = queue.claim_next(s, user, project.id).task
-            annotation = work.submit(s, user, task.id, POSITIVE, 1.0).annotation
+            annotation = submissions.submit(s, user, task.id, POSITIVE, 1.0).annotation
             prediction = predictions.create_prediction(s, self.admin, task.id, POSITIVE, 0.5, "v1")
             return Ids(project.id, task.id, annotation.id, prediction.id)
 
@@ -369,7 +371,7 @@ ID_PARAMS = {"project_id", "task_id", "annotation_id", "storage_id", "backend_id
 # Functions of that shape that are not a door into a project, and why.
 NOT_GUARDS = {
     "labelkit.audit.record": "writes an audit event about what the caller did; callers check first",
-    "labelkit.notify.mark_read": "marks only the caller's own notifications read",
+    "labelkit.projects.notify.mark_read": "marks only the caller's own notifications read",
 }
 
 
@@ -393,7 +395,7 @@ def b_arguments(w: World) -> dict:
     """A value for each parameter a service may require, naming B's things."""
     from labelkit.cloud import StorageFields
     from labelkit.ml.backends import BackendFields
-    from labelkit.projects import ProjectFields
+    from labelkit.projects.crud import ProjectFields
 
     payload = b'[{"text": "smuggled"}]'
     return {
@@ -407,7 +409,7 @@ def b_arguments(w: World) -> dict:
         "fields": None,  # per module, below
         "_fields": {"labelkit.cloud": StorageFields(kind="source", bucket="a-bucket"),
                     "labelkit.ml.backends": BackendFields(url="http://127.0.0.1:9/"),
-                    "labelkit.projects": ProjectFields(title="Taken over", label_config=CONFIG)},
+                    "labelkit.projects.crud": ProjectFields(title="Taken over", label_config=CONFIG)},
     }
 
 

@@ -14,10 +14,11 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks
 
-from labelkit import importers, predictions, queue, work
+from labelkit import importers
 from labelkit.api import app as api_app
 from labelkit.auth import sessions
 from labelkit.db import session_scope
+from labelkit.labeling import predictions, queue, submissions
 from labelkit.models import Role
 
 CONFIG = """<View><Text name="text" value="$text"/>
@@ -70,7 +71,7 @@ def manager_token(factory) -> str:
         importers.import_sources(s, manager, project.id, [("t.json", io.BytesIO(payload), len(payload))])
     with session_scope() as s:
         task = queue.claim_next(s, manager, project.id).task
-        annotation = work.submit(s, manager, task.id, POSITIVE, 1.0).annotation
+        annotation = submissions.submit(s, manager, task.id, POSITIVE, 1.0).annotation
         prediction = predictions.create_prediction(s, manager, task.id, POSITIVE, 0.5, "v1")
         SEEDED.update(projects=project.id, tasks=task.id, annotations=annotation.id, predictions=prediction.id)
         return sessions.create_api_token(s, manager)

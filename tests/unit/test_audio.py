@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labelkit import audio, regions
 from labelkit.config import parse_config
 from labelkit.config.templates import TEMPLATES, template
-from labelkit.results import REGIONS, build_result, values_of
+from labelkit.media import audio
+from labelkit.results import regions
+from labelkit.results.items import REGIONS, build_result, values_of
 
 SAMPLES = Path(__file__).resolve().parents[2] / "labelkit" / "samples"
 

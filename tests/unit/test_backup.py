@@ -22,8 +22,8 @@ from sqlalchemy import func, text
 from sqlmodel import select
 
 from labelkit import db as lkdb
-from labelkit.backup import BackupError, backup
 from labelkit.models import Role, Task
+from labelkit.ops.backup import BackupError, backup
 from labelkit.settings import get_settings
 from labelkit.storage import local
 from tests.support import BACKENDS, create_database

@@ -7,8 +7,8 @@ import threading
 import pytest
 from sqlmodel import func, select
 
-from labelkit import queue, work
 from labelkit.db import session_scope
+from labelkit.labeling import queue, submissions
 from labelkit.models import Annotation, AnnotationState, Role, Task, TaskLock
 
 WORKERS = 8
@@ -24,7 +24,7 @@ def _work(user, project_id: int, errors: list) -> None:  # noqa: ANN001
             if found is None:
                 return
             with session_scope() as s:
-                outcome = work.submit(s, user, found.task.id, result)
+                outcome = submissions.submit(s, user, found.task.id, result)
             assert outcome.counted, outcome.message
     except Exception as e:  # noqa: BLE001 - reported by the test
         errors.append(repr(e))

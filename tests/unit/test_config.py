@@ -9,7 +9,7 @@ from labelkit.config.parser import walk
 from labelkit.config.tags import REGION_CONTROLS, REGION_TOOLS, TAGS, Kind
 from labelkit.config.templates import TEMPLATES
 from labelkit.errors import InvalidInput
-from labelkit.results import build_result, flat_value, missing_required, values_of
+from labelkit.results.items import build_result, flat_value, missing_required, values_of
 
 
 def problems(xml: str) -> list[str]:

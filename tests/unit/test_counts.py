@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import func, select
 
-from labelkit import counts, queue, trash, work
 from labelkit.db import session_scope
+from labelkit.labeling import counts, queue, submissions
 from labelkit.models import Annotation, Project, Role, Task
-from labelkit.projects import ProjectFields, update_project
+from labelkit.projects import trash
+from labelkit.projects.crud import ProjectFields, update_project
 
 CHOICE = [{"id": "c", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Neutral"]}}]
 
@@ -37,7 +38,7 @@ def label(user, project_id: int) -> int:  # noqa: ANN001
     with session_scope() as s:
         task = queue.claim_next(s, user, project_id).task
     with session_scope() as s:
-        work.submit(s, user, task.id, CHOICE)
+        submissions.submit(s, user, task.id, CHOICE)
     return task.id
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from labelkit.config import check_config
-from labelkit.results import REGIONS, RELATIONS, build_result, values_of
+from labelkit.results.items import REGIONS, RELATIONS, build_result, values_of
 from labelkit.ui.dialogue import marks_of, selection_geometry, turns_of
 from labelkit.ui.hypertext import region_geometry
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from labelkit import assign, queue, work
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
+from labelkit.labeling import assign, queue, submissions
 from labelkit.models import Project, Role, Task, TaskAssignment
 
 
@@ -24,7 +24,7 @@ def claim(user, project_id: int) -> int | None:  # noqa: ANN001
 
 def submit(user, task_id: int) -> None:  # noqa: ANN001
     with session_scope() as s:
-        assert work.submit(s, user, task_id, choice()).counted
+        assert submissions.submit(s, user, task_id, choice()).counted
 
 
 def settings_of(project_id: int, **values) -> None:  # noqa: ANN003
@@ -76,7 +76,7 @@ def test_assigned_tasks_go_only_to_their_assignees_and_first(team) -> None:
 
 
 def test_overlap_on_a_share_of_tasks(factory) -> None:
-    from labelkit import overlap
+    from labelkit.labeling import overlap
 
     manager = factory.user(Role.MANAGER)
     project = factory.project(manager, overlap=3)
@@ -107,8 +107,8 @@ def test_overlap_on_a_share_of_tasks(factory) -> None:
 
 
 def test_changing_the_share_recomputes_done(factory) -> None:
-    from labelkit import overlap
-    from labelkit.projects import ProjectFields, update_project
+    from labelkit.labeling import overlap
+    from labelkit.projects.crud import ProjectFields, update_project
 
     manager = factory.user(Role.MANAGER)
     project = factory.project(manager, overlap=2)
@@ -203,7 +203,7 @@ def test_holders_and_release(team) -> None:
     second = claim(b, project.id)
     with session_scope() as s:
         queue.claim_next(s, a, project.id)
-        work.save_draft(s, a, first, choice("Negative"))
+        submissions.save_draft(s, a, first, choice("Negative"))
     with session_scope() as s:
         held = assign.holders(s, manager, project.id)
         assert {(h["task_id"], h["email"]) for h in held} == {(first, a.email), (second, b.email)}

@@ -20,12 +20,14 @@ from lxml import etree
 from PIL import Image
 from pycocotools.coco import COCO
 
-from labelkit import brush, exporters, queue, review, work
+from labelkit import exporters
 from labelkit.cli import main
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.labeling import queue, review, submissions
 from labelkit.models import Project, Role
+from labelkit.results import brush
 from labelkit.storage import local
 
 VOC_SCHEMA = Path(__file__).resolve().parents[1] / "pascal_voc.xsd"
@@ -96,7 +98,7 @@ def street(factory):
         with session_scope() as s:
             task = queue.claim_next(s, person, project.id).task
         with session_scope() as s:
-            work.submit(s, person, task.id, result)
+            submissions.submit(s, person, task.id, result)
 
     label(ann, [rect("old", "Person", 0, 0, 50, 50), quality("Clear")])  # street.png, replaced by bob's
     label(ann, [quality("Blurry")])  # empty.png
@@ -225,7 +227,7 @@ def test_several_images_of_a_task_are_an_image_each(factory, tmp_path) -> None:
     with session_scope() as s:
         task = queue.claim_next(s, admin, project.id).task
     with session_scope() as s:
-        work.submit(s, admin, task.id, result)
+        submissions.submit(s, admin, task.id, result)
     coco = load_coco(export(admin, project, "COCO"), tmp_path)
     first, second, third = coco.loadImgs(coco.getImgIds())
     assert (first["file_name"], second["file_name"], third["file_name"]) == ("p1.jpg", "p2.jpg", "p3.jpg")
@@ -283,7 +285,7 @@ def test_ellipses_as_outlines_in_coco_and_boxes_in_voc(factory, tmp_path) -> Non
     with session_scope() as s:
         task = queue.claim_next(s, admin, project.id).task
     with session_scope() as s:
-        work.submit(s, admin, task.id, [ellipse("e1", 0), ellipse("e2", 90)])
+        submissions.submit(s, admin, task.id, [ellipse("e1", 0), ellipse("e2", 90)])
     coco = load_coco(export(admin, project, "COCO"), tmp_path)
     upright, turned = coco.loadAnns(coco.getAnnIds())
     assert near(upright["bbox"], [60, 20, 80, 60]) and near(turned["bbox"], [70, 10, 60, 80])  # a quarter turn

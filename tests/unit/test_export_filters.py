@@ -9,10 +9,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from labelkit import exporters, queue, review, work
+from labelkit import exporters
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.exporters import choose
+from labelkit.labeling import queue, review, submissions
 from labelkit.models import Prediction, Role
 
 
@@ -42,7 +43,7 @@ def voted(factory):  # noqa: ANN001, ANN201
         with session_scope() as s:
             task = queue.claim_next(s, person, project.id).task
         with session_scope() as s:
-            work.submit(s, person, task.id, choice(value, region=f"id-{name}"))
+            submissions.submit(s, person, task.id, choice(value, region=f"id-{name}"))
     rev = factory.user(email="rev@example.com")
     factory.member(project, rev, Role.REVIEWER)
     with session_scope() as s:

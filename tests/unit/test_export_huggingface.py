@@ -14,12 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from labelkit import exporters, queue, work
+from labelkit import exporters
 from labelkit.cli import main
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.exporters import huggingface
 from labelkit.exporters.base import ExportContext, ExportedAnnotation, ExportedTask
+from labelkit.labeling import queue, submissions
 from labelkit.models import Project, Role
 from tests.app.conftest import app_as  # noqa: F401 (the AppTest fixture, for the export page)
 
@@ -46,7 +47,7 @@ def submit(person, project, result: list) -> int:
     with session_scope() as s:
         task = queue.claim_next(s, person, project.id).task
     with session_scope() as s:
-        work.submit(s, person, task.id, result)
+        submissions.submit(s, person, task.id, result)
     return task.id
 
 

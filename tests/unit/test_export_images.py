@@ -22,10 +22,11 @@ from defusedxml import ElementTree
 from PIL import Image
 from pycocotools.coco import COCO
 
-from labelkit import cloud, exporters, queue, work
+from labelkit import cloud, exporters
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.labeling import queue, submissions
 from labelkit.models import Role
 from labelkit.settings import get_settings
 from labelkit.storage import local
@@ -59,7 +60,7 @@ def label_all(project, user, results: list[list[dict]]) -> None:
         with session_scope() as s:
             task = queue.claim_next(s, user, project.id).task
         with session_scope() as s:
-            work.submit(s, user, task.id, result)
+            submissions.submit(s, user, task.id, result)
 
 
 @pytest.fixture

@@ -17,11 +17,13 @@ from click.testing import CliRunner
 from PIL import Image
 from sqlmodel import select
 
-from labelkit import brush, exporters, queue, review, work
+from labelkit import exporters
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.labeling import queue, review, submissions
 from labelkit.models import Annotation, Role, User
+from labelkit.results import brush
 from labelkit.storage import local
 
 NER = """<View>
@@ -56,7 +58,7 @@ def submit(person, project, result: list) -> int:
     with session_scope() as s:
         task = queue.claim_next(s, person, project.id).task
     with session_scope() as s:
-        work.submit(s, person, task.id, result)
+        submissions.submit(s, person, task.id, result)
     return task.id
 
 

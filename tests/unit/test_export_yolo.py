@@ -14,10 +14,11 @@ import yaml
 from click.testing import CliRunner
 from PIL import Image
 
-from labelkit import exporters, queue, work
+from labelkit import exporters
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.labeling import queue, submissions
 from labelkit.models import Role
 from labelkit.storage import local
 
@@ -79,7 +80,7 @@ def street(factory):  # noqa: ANN001, ANN201
         with session_scope() as s:
             task = queue.claim_next(s, person, project.id).task
         with session_scope() as s:
-            work.submit(s, person, task.id, result)
+            submissions.submit(s, person, task.id, result)
 
     label(ann, [STRAIGHT, quality("Clear")])  # street.png, replaced by bob's later annotation
     label(ann, [quality("Blurry")])  # empty.png
@@ -178,7 +179,7 @@ def test_images_of_the_same_name_and_from_urls(factory) -> None:
         with session_scope() as s:
             task = queue.claim_next(s, admin, project.id).task
         with session_scope() as s:
-            work.submit(s, admin, task.id, [rect("r1", "Car", 0, 0, 100, 100)])
+            submissions.submit(s, admin, task.id, [rect("r1", "Car", 0, 0, 100, 100)])
     archive = export(admin, project, "YOLO", with_images=False)  # packing URLs: tests/unit/test_export_images.py
     labels = [n for n in archive.namelist() if n.startswith("labels/")]
     assert len(labels) == len({n.lower() for n in labels}) == 5  # distinct on a case-insensitive disk too
@@ -208,7 +209,7 @@ def test_ellipses_as_boxes_rotated_boxes_and_outlines(factory) -> None:
     with session_scope() as s:
         task = queue.claim_next(s, admin, project.id).task
     with session_scope() as s:
-        work.submit(s, admin, task.id, [ellipse("e1", 90), ellipse("e2", 30)])
+        submissions.submit(s, admin, task.id, [ellipse("e1", 90), ellipse("e2", 30)])
     (stem,) = {n.rsplit("/", 1)[1][:-4] for n in export(admin, project, "YOLO").namelist() if n.startswith("labels/")}
     # Turned a quarter: 60 px wide (2 x 30) and 80 px high (2 x 40) about the center.
     upright, tilted = labels_of(export(admin, project, "YOLO"), stem)
@@ -296,7 +297,7 @@ def test_several_images_of_a_task_each_get_their_labels(factory) -> None:
     with session_scope() as s:
         task = queue.claim_next(s, admin, project.id).task
     with session_scope() as s:
-        work.submit(s, admin, task.id, [box])
+        submissions.submit(s, admin, task.id, [box])
     archive = export(admin, project, "YOLO")
     stems = [p.rsplit("/", 1)[1][:-4] for p in images]
     assert archive.read(f"labels/train/{stems[0]}.txt") == b""

@@ -26,11 +26,12 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from labelkit import db as lkdb
-from labelkit import importers, work
+from labelkit import importers
 from labelkit.auth import sessions
 from labelkit.auth.accounts import create_user
+from labelkit.labeling import submissions
 from labelkit.models import Annotation, Project, Role, Task
-from labelkit.projects import ProjectFields, create_project
+from labelkit.projects.crud import ProjectFields, create_project
 from labelkit.settings import get_settings
 from tests.support import PostgresServer, create_database
 
@@ -110,7 +111,7 @@ def test_a_submit_waits_out_a_postgresql_restart_and_is_saved_once(team) -> None
         if attempt == 1:
             server.resume()
 
-    outcome = lkdb.retry_unavailable(lambda s: work.submit(s, annotator, task_id, POSITIVE).message,
+    outcome = lkdb.retry_unavailable(lambda s: submissions.submit(s, annotator, task_id, POSITIVE).message,
                                      wait=0.1, on_retry=back_on_first_retry)
     assert outcome == "Submitted."
     assert waits and waits[0] == "OperationalError"  # the first try found the database down
@@ -123,7 +124,7 @@ def test_the_retry_gives_up_after_its_attempts_and_nothing_is_written(team) -> N
     server.pause()
     seen: list[int] = []
     with pytest.raises(OperationalError):
-        lkdb.retry_unavailable(lambda s: work.submit(s, annotator, task_id, POSITIVE), attempts=3, wait=0.01,
+        lkdb.retry_unavailable(lambda s: submissions.submit(s, annotator, task_id, POSITIVE), attempts=3, wait=0.01,
                                on_retry=lambda attempt, _e: seen.append(attempt))
     assert seen == [1, 2]
     server.resume()
@@ -136,7 +137,7 @@ def test_a_statement_the_database_refuses_is_not_retried(team) -> None:
 
     def bad(s):
         calls.append(1)
-        return work.submit(s, annotator, first_task(project), [])  # nothing to submit: a LabelkitError
+        return submissions.submit(s, annotator, first_task(project), [])  # nothing to submit: a LabelkitError
 
     from labelkit.errors import InvalidInput
 
@@ -365,9 +366,10 @@ def test_an_s3_store_that_stops_gives_clear_messages_and_labeling_goes_on(factor
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
-    from labelkit import cloud, queue
+    from labelkit import cloud
     from labelkit.cloud import links
     from labelkit.cloud.sync import sync
+    from labelkit.labeling import queue
     from labelkit.server import routes
     from labelkit.storage import s3
     from tests.unit.test_s3_storage import add, fields, png
@@ -391,7 +393,7 @@ def test_an_s3_store_that_stops_gives_clear_messages_and_labeling_goes_on(factor
     with lkdb.session_scope() as s:  # labeling goes on: the queue, the media link, the submit
         task = queue.claim_next(s, annotator, project.id).task
         link = links.presigned_media_url(s, project.id, task.data["image"])
-        outcome = work.submit(s, annotator, task.id, [
+        outcome = submissions.submit(s, annotator, task.id, [
             {"from_name": "kind", "to_name": "image", "type": "choices", "value": {"choices": ["Cat"]}}])
     assert outcome.message == "Submitted."
     assert submitted(project) == 1
@@ -405,8 +407,9 @@ def test_an_s3_store_that_stops_gives_clear_messages_and_labeling_goes_on(factor
 
 
 def test_a_model_server_that_stops_gives_a_notice_and_labeling_goes_on(factory, monkeypatch) -> None:
-    from labelkit import ml, queue
+    from labelkit import ml
     from labelkit.errors import LabelkitError
+    from labelkit.labeling import queue
     from labelkit.models import MLBackend
     from tests.mlserver import Running, TestModelServer
     from tests.unit.test_ml_backends import wait_for
@@ -429,7 +432,7 @@ def test_a_model_server_that_stops_gives_a_notice_and_labeling_goes_on(factory, 
         found, notice = ml.interactive_prediction(s, s.get(Project, project.id), s.get(Task, task.id))
     assert found is None and "label without" in notice
     with lkdb.session_scope() as s:
-        assert work.submit(s, admin, task.id, POSITIVE).message == "Submitted."
+        assert submissions.submit(s, admin, task.id, POSITIVE).message == "Submitted."
     assert submitted(project) == 1
 
     def error_kept() -> bool:

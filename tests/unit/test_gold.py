@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from labelkit import assign, gold, queue, review, work
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
+from labelkit.labeling import assign, gold, queue, review, submissions
 from labelkit.models import Annotation, AuditEvent, Membership, Project, Role
 from tests.unit.test_distribution import claim, settings_of, task_ids, team  # noqa: F401 - team is a fixture
 
@@ -19,7 +19,7 @@ def choice(label: str) -> list[dict]:
 
 def submit(user, task_id: int, label: str = "Positive") -> Annotation:  # noqa: ANN001
     with session_scope() as s:
-        return work.submit(s, user, task_id, choice(label)).annotation
+        return submissions.submit(s, user, task_id, choice(label)).annotation
 
 
 def truths(project_id: int) -> dict[int, int]:
@@ -81,7 +81,7 @@ def test_bad_input_changes_nothing(team, factory) -> None:
         gold.mark_ground_truth(s, manager, 999999)
     with session_scope() as s:
         queue.claim_next(s, a, project.id)
-        work.save_draft(s, a, second, choice("Neutral"))
+        submissions.save_draft(s, a, second, choice("Neutral"))
     with session_scope() as s:
         draft = s.exec(select(Annotation).where(Annotation.state == "draft")).one()
     with session_scope() as s, pytest.raises(InvalidInput):
@@ -128,7 +128,7 @@ def test_gold_tasks_come_first_at_a_hundred_percent_and_never_otherwise(team) ->
     submit(b, got[0], "Negative")
     got.append(claim(b, project.id))
     with session_scope() as s:  # a done task takes the gold answer: it is counted
-        outcome = work.submit(s, b, got[1], choice("Positive"))
+        outcome = submissions.submit(s, b, got[1], choice("Positive"))
         assert outcome.counted and outcome.annotation.state == "submitted"
     assert sorted(got) == gold_ids
     assert claim(b, project.id) is None  # gold done, the rest of the queue is done

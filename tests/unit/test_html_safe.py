@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from labelkit.html_safe import sanitize
+from labelkit.media.html_safe import sanitize
 
 NASTY = [
     '<script>alert(1)</script>',

@@ -11,9 +11,10 @@ import json
 import pytest
 from sqlmodel import select
 
-from labelkit import exporters, importers, queue, review, work
+from labelkit import exporters, importers
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.labeling import queue, review, submissions
 from labelkit.models import Annotation, AnnotationState, Project, Role, Task
 
 
@@ -54,7 +55,7 @@ def labeled(factory):  # noqa: ANN001, ANN201
         with session_scope() as s:
             task = queue.claim_next(s, ann, project.id).task
         with session_scope() as s:
-            work.submit(s, ann, task.id, choice(value), lead_time=4.5)
+            submissions.submit(s, ann, task.id, choice(value), lead_time=4.5)
     with session_scope() as s:
         first = s.exec(select(Annotation).order_by(Annotation.id)).first()
         review.accept(s, rev, first.id)

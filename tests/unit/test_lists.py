@@ -1,5 +1,5 @@
 """Ranker, Pairwise and per-page answers: Label Studio's result shapes, and the round trip
-through labelkit.results (what an export carries and what an import or a reopened task
+through labelkit.results.items (what an export carries and what an import or a reopened task
 reads back)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labelkit.config import check_config
-from labelkit.results import build_result, missing_required, values_of
+from labelkit.results.items import build_result, missing_required, values_of
 from labelkit.ui import lists
 
 RANK = """<View>

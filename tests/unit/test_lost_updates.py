@@ -7,8 +7,10 @@ import pytest
 from sqlmodel import select
 
 from labelkit import db as lkdb
-from labelkit import queue, tasks, trash, work
+from labelkit.labeling import queue, submissions
 from labelkit.models import Annotation, Project, Role, Task
+from labelkit.projects import trash
+from labelkit.reports import task_detail
 
 ANSWER = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
 
@@ -35,10 +37,10 @@ def test_a_submit_counts_from_the_locked_row_not_a_copy_read_before(factory, dat
         pytest.skip("SQLite serializes writers from their first statement: nothing can commit in between")
     _, project, one, two, task_id = _two_holders(factory)
     with lkdb.session_scope() as first:
-        read, _ = tasks.visible_task(first, one, task_id)  # read (and kept) before the other submit commits
+        read, _ = task_detail.visible_task(first, one, task_id)  # read (and kept) before the other submit commits
         with lkdb.session_scope() as second:
-            assert work.submit(second, two, task_id, ANSWER).counted
-        assert work.submit(first, one, task_id, ANSWER).counted
+            assert submissions.submit(second, two, task_id, ANSWER).counted
+        assert submissions.submit(first, one, task_id, ANSWER).counted
         assert read.total_annotations == 2
     with lkdb.session_scope(write=False) as s:
         task = s.get(Task, task_id)
@@ -57,13 +59,13 @@ def test_deleting_an_annotation_counts_from_the_locked_row(factory, database_url
         pytest.skip("SQLite serializes writers from their first statement: nothing can commit in between")
     admin, project, one, two, task_id = _two_holders(factory)
     with lkdb.session_scope() as s:
-        work.submit(s, one, task_id, ANSWER)
+        submissions.submit(s, one, task_id, ANSWER)
     with lkdb.session_scope() as s:
         first_id = s.exec(select(Annotation.id).where(Annotation.task_id == task_id)).one()
     with lkdb.session_scope() as manager:
         read = manager.get(Task, task_id)  # read (and kept) before the other submit commits
         with lkdb.session_scope() as other:
-            assert work.submit(other, two, task_id, ANSWER).counted
+            assert submissions.submit(other, two, task_id, ANSWER).counted
         trash.delete_annotation(manager, admin, first_id)
         assert read.total_annotations == 1
     with lkdb.session_scope(write=False) as s:

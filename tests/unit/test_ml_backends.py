@@ -8,11 +8,12 @@ import time
 import pytest
 from sqlmodel import select
 
-from labelkit import ml, predictions
+from labelkit import ml
 from labelkit.auth.sessions import user_for_api_token
 from labelkit.cloud import decrypt_secret
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, LabelkitError, PermissionDenied
+from labelkit.labeling import predictions
 from labelkit.ml.client import Connection, ModelServerClient, read_predictions
 from labelkit.models import AuditEvent, MLBackend, Prediction, Role, Task
 from labelkit.settings import get_settings
@@ -168,11 +169,11 @@ def test_pre_labeling_unlabeled_tasks_goes_in_batches_with_progress_and_keeps_ve
     connect(admin, project, model.url)
     with session_scope() as s:
         first = s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).first()
-    from labelkit import work
+    from labelkit.labeling import submissions
     from tests.unit.test_predictions import choice
 
     with session_scope() as s:  # one task is labeled: "unlabeled" leaves it out
-        work.submit(s, admin, first, choice("Positive"))
+        submissions.submit(s, admin, first, choice("Positive"))
     wait_for(lambda: model.events == ["ANNOTATION_CREATED"])  # the server learned from it: example-v1
     seen = []
     with session_scope() as s:

@@ -8,9 +8,10 @@ import pytest
 from click.testing import CliRunner
 from sqlmodel import select
 
-from labelkit import ml, work
+from labelkit import ml
 from labelkit.cli import main
 from labelkit.db import session_scope
+from labelkit.labeling import submissions
 from labelkit.models import MLBackend, Prediction, Role, Task
 from tests.mlserver import (
     LabelStudioMLBackend,
@@ -47,12 +48,12 @@ def test_submits_and_updates_reach_the_server_which_retrains_and_predicts_differ
     before = probabilities(project, ids[2])
     assert before["Positive"] == pytest.approx(1 / 3)  # nothing learned yet
     with session_scope() as s:
-        work.submit(s, admin, ids[0], choice("Positive"))
+        submissions.submit(s, admin, ids[0], choice("Positive"))
     with session_scope() as s:
-        work.submit(s, admin, ids[1], choice("Negative"))
+        submissions.submit(s, admin, ids[1], choice("Negative"))
     wait_for(lambda: model.events == ["ANNOTATION_CREATED", "ANNOTATION_CREATED"])
     with session_scope() as s:
-        work.submit(s, admin, ids[1], choice("Neutral"))  # an update replaces the earlier answer
+        submissions.submit(s, admin, ids[1], choice("Neutral"))  # an update replaces the earlier answer
     wait_for(lambda: len(model.events) == 3)
     assert model.events[-1] == "ANNOTATION_UPDATED"
     learned = next(iter(model.models.values()))
@@ -71,7 +72,7 @@ def test_a_broken_server_never_fails_a_submit(project_with_tasks, model) -> None
         row = s.get(MLBackend, backend.id)
         row.url = "http://127.0.0.1:9/"
     with session_scope() as s:
-        assert work.submit(s, admin, ids[0], choice("Positive")).counted
+        assert submissions.submit(s, admin, ids[0], choice("Positive")).counted
     wait_for(lambda: _state(backend.id)[0] == "error")
     assert "ANNOTATION_CREATED was not delivered" in _state(backend.id)[1]
 
@@ -151,7 +152,7 @@ def test_a_backend_built_with_label_studio_ml_from_pypi(project_with_tasks, tmp_
         assert rows[ids[1]].result[0]["value"]["choices"] == ["Negative"]
         assert {(p.score, p.model_version) for p in rows.values()} == {(0.8, "INITIAL")}
         with session_scope() as s:  # its /webhook takes our annotation events (it trains in a subprocess)
-            work.submit(s, admin, ids[0], choice("Positive"))
+            submissions.submit(s, admin, ids[0], choice("Positive"))
         with session_scope() as s:
             ml.start_training(s, admin, project.id)
         with session_scope() as s:
@@ -201,10 +202,10 @@ def test_the_example_image_model_downloads_media_with_the_setup_token_and_learns
         get_settings.cache_clear()
         connect(admin, project, running.url)
         with session_scope() as s:
-            work.submit(s, admin, ids[0], [{"from_name": "class", "to_name": "image", "type": "choices",
+            submissions.submit(s, admin, ids[0], [{"from_name": "class", "to_name": "image", "type": "choices",
                                             "value": {"choices": ["Circle"]}}])
         with session_scope() as s:
-            work.submit(s, admin, ids[1], [{"from_name": "class", "to_name": "image", "type": "choices",
+            submissions.submit(s, admin, ids[1], [{"from_name": "class", "to_name": "image", "type": "choices",
                                             "value": {"choices": ["Square"]}}])
         wait_for(lambda: len(server.events) == 2 and next(iter(server.models.values())).version == 2)
         with session_scope() as s:

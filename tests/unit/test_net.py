@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from labelkit import net, timeseries
 from labelkit.errors import InvalidInput
+from labelkit.media import fetch, timeseries
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -50,14 +50,14 @@ def _allow_private(monkeypatch: pytest.MonkeyPatch, allowed: bool) -> None:
 def test_private_addresses_are_refused_with_a_reason(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _allow_private(monkeypatch, False)
     with pytest.raises(InvalidInput, match="private network"):
-        net.fetch_bytes(url, 1024)
+        fetch.fetch_bytes(url, 1024)
 
 
 @pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x.csv", "/etc/passwd"])
 def test_only_http_urls_are_fetched(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _allow_private(monkeypatch, True)
     with pytest.raises(InvalidInput, match="not an http"):
-        net.fetch_bytes(url, 1024)
+        fetch.fetch_bytes(url, 1024)
 
 
 def test_a_task_cannot_make_the_time_series_reader_fetch_a_private_address(
@@ -70,7 +70,7 @@ def test_a_task_cannot_make_the_time_series_reader_fetch_a_private_address(
 def test_where_private_urls_are_allowed_redirects_are_followed_and_the_size_is_capped(
         local_site: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _allow_private(monkeypatch, True)
-    assert net.fetch_bytes(f"{local_site}/hop", 1024) == b"t,v\n1,2\n2,3\n"
+    assert fetch.fetch_bytes(f"{local_site}/hop", 1024) == b"t,v\n1,2\n2,3\n"
     assert timeseries.read_csv_text(f"{local_site}/data.csv").startswith("t,v")
     with pytest.raises(InvalidInput, match="larger than"):
-        net.fetch_bytes(f"{local_site}/big", 1024)
+        fetch.fetch_bytes(f"{local_site}/big", 1024)

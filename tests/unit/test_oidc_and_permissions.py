@@ -10,7 +10,7 @@ from labelkit.auth.permissions import Capability, can, require
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
 from labelkit.models import Identity, Role, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 ISS = "http://localhost:9400"
 

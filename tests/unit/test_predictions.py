@@ -11,11 +11,11 @@ import threading
 import pytest
 from sqlmodel import select
 
-from labelkit import active, predictions, queue, work
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
+from labelkit.labeling import active, predictions, queue, submissions
+from labelkit.labeling.predictions import NewPrediction
 from labelkit.models import MLBackend, Prediction, Role, Task
-from labelkit.predictions import NewPrediction
 
 
 def choice(value: str, score: float | None = None, probabilities: dict | None = None) -> list[dict]:
@@ -162,7 +162,7 @@ def test_every_n_submits_start_one_re_prediction(factory, monkeypatch: pytest.Mo
     for n in range(3):
         task = claim(person, project)
         with session_scope() as s:
-            work.submit(s, person, task, choice("Positive"))
+            submissions.submit(s, person, task, choice("Positive"))
         if n == 0:
             assert runs == []
     assert ran.wait(10)

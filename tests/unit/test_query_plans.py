@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from labelkit import queue
 from labelkit.db import is_sqlite, session_scope
+from labelkit.labeling import queue
 from labelkit.models import Project, Role, utcnow
 
 

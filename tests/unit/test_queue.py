@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from labelkit import progress, queue, review, work
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.labeling import progress, queue, review, submissions
 from labelkit.models import Annotation, AnnotationState, AnnotationVersion, Role, Task, TaskLock, utcnow
 
 
@@ -41,7 +41,7 @@ def claim(user, project):  # noqa: ANN001, ANN201
 
 def submit(user, task_id: int, result=None):  # noqa: ANN001, ANN201
     with session_scope() as s:
-        return work.submit(s, user, task_id, result or choice())
+        return submissions.submit(s, user, task_id, result or choice())
 
 
 def test_tasks_come_in_order_and_nobody_gets_a_claimed_task(setup) -> None:
@@ -80,7 +80,7 @@ def test_a_skipped_task_is_not_shown_again_but_others_get_it(setup) -> None:
     project, (ann, bob), _ = setup(tasks=1)
     claim(ann, project)
     with session_scope() as s:
-        work.skip(s, ann, 1)
+        submissions.skip(s, ann, 1)
     assert claim(ann, project) is None
     assert claim(bob, project) == 1
 
@@ -89,7 +89,7 @@ def test_a_draft_survives_a_refresh(setup) -> None:
     project, (ann, _), _ = setup()
     task_id = claim(ann, project)
     with session_scope() as s:
-        work.save_draft(s, ann, task_id, choice("Negative"))
+        submissions.save_draft(s, ann, task_id, choice("Negative"))
     with session_scope() as s:  # a new page load
         found = queue.claim_next(s, ann, project.id)
     assert found.task.id == task_id
@@ -101,7 +101,7 @@ def test_a_draft_comes_back_after_its_lock_expired(setup) -> None:
     project, (ann, _), _ = setup()
     task_id = claim(ann, project)
     with session_scope() as s:
-        work.save_draft(s, ann, task_id, choice("Negative"))
+        submissions.save_draft(s, ann, task_id, choice("Negative"))
         for lock in s.exec(select(TaskLock)).all():
             s.delete(lock)
     with session_scope() as s:
@@ -186,7 +186,7 @@ def test_history_and_progress(setup) -> None:
     project, (ann, _), _ = setup()
     submit(ann, claim(ann, project))
     with session_scope() as s:
-        work.skip(s, ann, claim(ann, project) or 0)
+        submissions.skip(s, ann, claim(ann, project) or 0)
     with session_scope() as s:
         rows = progress.history(s, ann, project.id)
         mine = progress.progress(s, ann, project.id)

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from labelkit import brush, regions
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
-from labelkit.results import REGIONS, RELATIONS, build_result, flat_value, missing_required, values_of
+from labelkit.results import brush, regions
+from labelkit.results.items import REGIONS, RELATIONS, build_result, flat_value, missing_required, values_of
 from labelkit.ui import canvas_shapes as cs
 
 CONFIG = """<View>

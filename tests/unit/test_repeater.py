@@ -6,7 +6,7 @@ import pytest
 
 from labelkit.config import check_config, task_config
 from labelkit.errors import InvalidInput
-from labelkit.results import build_result, missing_required
+from labelkit.results.items import build_result, missing_required
 
 PAGES = """<View>
   <Repeater on="$document" indexFlag="{{idx}}" mode="pagination">

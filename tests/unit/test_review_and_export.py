@@ -9,10 +9,11 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from labelkit import exporters, queue, review, work
+from labelkit import exporters
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
+from labelkit.labeling import queue, review, submissions
 from labelkit.models import Role
 
 
@@ -34,7 +35,7 @@ def labeled(factory):  # noqa: ANN001, ANN201
         with session_scope() as s:
             task = queue.claim_next(s, ann, project.id).task
         with session_scope() as s:
-            work.submit(s, ann, task.id, choice(value))
+            submissions.submit(s, ann, task.id, choice(value))
     return project, admin, ann, rev
 
 
@@ -77,7 +78,7 @@ def test_nobody_reviews_their_own_work_and_annotators_do_not_review(labeled, fac
     with session_scope() as s:
         task = queue.claim_next(s, rev, project.id).task
     with session_scope() as s:
-        mine = work.submit(s, rev, task.id, choice("Positive")).annotation
+        mine = submissions.submit(s, rev, task.id, choice("Positive")).annotation
     assert mine.id not in {p["annotation_id"] for p in pending(rev, project)}
     with session_scope() as s, pytest.raises(PermissionDenied, match="your own work"):
         review.accept(s, rev, mine.id)

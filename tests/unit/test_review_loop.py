@@ -9,10 +9,11 @@ import types
 import pytest
 from sqlmodel import select
 
-from labelkit import comments, gold, history, notify, queue, review, work
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
+from labelkit.labeling import gold, queue, review, submissions
 from labelkit.models import Annotation, Project, Role
+from labelkit.projects import comments, history, notify
 from tests.conftest import Factory
 
 
@@ -75,7 +76,7 @@ def label(project, user, value: str) -> int:
     with session_scope() as s:
         task_id = queue.claim_next(s, user, project.id).task.id
     with session_scope() as s:
-        work.submit(s, user, task_id, choice(value))
+        submissions.submit(s, user, task_id, choice(value))
     return task_id
 
 
@@ -119,7 +120,7 @@ def test_without_review_required_submissions_skip_the_queue_until_sent_to_review
         (row,) = review.review_queue(s, p["rev"], project.id)
         review.reject(s, p["rev"], row["annotation_id"], "Wrong sentiment")
     with session_scope() as s:
-        work.submit(s, p["ann"], first, choice("Negative"))
+        submissions.submit(s, p["ann"], first, choice("Negative"))
     assert waiting(p["rev"], project) == [first]
 
 
@@ -239,7 +240,7 @@ def test_history_lists_what_happened_in_order_and_hides_others_work_from_annotat
         review.accept(s, p["rev"], rows["bob@example.com"])
     with session_scope() as s:
         comments.add_comment(s, p["ann"], task_id, "Fixed it")
-        work.submit(s, p["ann"], task_id, choice("Negative"))
+        submissions.submit(s, p["ann"], task_id, choice("Negative"))
     with session_scope() as s:
         review.send_to_review(s, p["man"], project.id, [task_id])
     with session_scope() as s:

@@ -11,12 +11,13 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
-from labelkit import cloud, queue, work
+from labelkit import cloud
 from labelkit.cloud import links, targets
 from labelkit.cloud.sync import SyncReport
 from labelkit.cloud.sync import sync as sync_source
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
+from labelkit.labeling import queue, submissions
 from labelkit.models import CloudStorage, Project, Role, StorageObject, Task
 from labelkit.storage import s3
 from tests.s3server import KEYS, SeaweedS3
@@ -328,7 +329,7 @@ def label_next(ann, project, value: str) -> tuple[int, int]:
     with session_scope() as s:
         task = queue.claim_next(s, ann, project.id).task
     with session_scope() as s:
-        return task.id, work.submit(s, ann, task.id, choice(value)).annotation.id
+        return task.id, submissions.submit(s, ann, task.id, choice(value)).annotation.id
 
 
 def stored(server: SeaweedS3, bucket: str, key: str) -> dict:
@@ -347,7 +348,7 @@ def test_a_target_storage_receives_each_submitted_annotation_with_its_task(texts
 
     # An update overwrites the same object.
     with session_scope() as s:
-        work.submit(s, ann, task_id, choice("Negative"))
+        submissions.submit(s, ann, task_id, choice("Negative"))
     assert stored(s3server, bucket, f"out/{annotation_id}")["result"] == choice("Negative")
 
 

@@ -34,15 +34,17 @@ from sqlmodel import func, select
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from labelkit import exporters, importers, net, work
+from labelkit import exporters, importers
 from labelkit.auth import sessions
 from labelkit.cli import main
 from labelkit.config import parse_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
-from labelkit.html_safe import _STYLE_PROPERTIES, _TAGS, sanitize
+from labelkit.labeling import submissions
+from labelkit.media import fetch
+from labelkit.media.html_safe import _STYLE_PROPERTIES, _TAGS, sanitize
 from labelkit.models import Project, Role, Task
-from labelkit.projects import ProjectFields, create_project
+from labelkit.projects.crud import ProjectFields, create_project
 from labelkit.server import routes
 
 # --- HTML ------------------------------------------------------------------------------
@@ -210,19 +212,19 @@ def _allow_private(monkeypatch: pytest.MonkeyPatch, allowed: bool) -> None:
 def test_private_link_local_and_metadata_addresses_in_any_form_are_refused(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _allow_private(monkeypatch, False)
     with pytest.raises(InvalidInput, match="private network"):
-        net.fetch_bytes(url, 1024)
+        fetch.fetch_bytes(url, 1024)
 
 
 @pytest.mark.parametrize("address", ["8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8", "2002:808:808::1"])
 def test_public_addresses_stay_public(address: str) -> None:
-    assert net.is_public(ipaddress.ip_address(address))
+    assert fetch.is_public(ipaddress.ip_address(address))
 
 
 @pytest.mark.parametrize("url", ["http://[::1/", "http://example.org:99999/", "http://example.org:port/"])
 def test_malformed_urls_are_a_clear_error(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _allow_private(monkeypatch, False)
     with pytest.raises(InvalidInput, match="not a valid URL"):
-        net.fetch_bytes(url, 1024)
+        fetch.fetch_bytes(url, 1024)
 
 
 def test_a_name_with_any_private_address_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -238,7 +240,7 @@ def test_a_name_with_any_private_address_is_refused(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     with pytest.raises(InvalidInput, match=r"private network \(10\.0\.0\.7\)"):
-        net.fetch_bytes("http://rebind.example/tasks.json", 1024)
+        fetch.fetch_bytes("http://rebind.example/tasks.json", 1024)
 
 
 class _Redirect(BaseHTTPRequestHandler):
@@ -290,7 +292,7 @@ def test_a_name_that_rebinds_to_loopback_after_the_check_is_not_connected_to(
     connection goes only to an address that was checked."""
     port = rebinding
     with pytest.raises(InvalidInput, match=r"private network \(127\.0\.0\.1\)"):
-        net.fetch_bytes(f"http://rebind.example:{port}/secret", 1024)
+        fetch.fetch_bytes(f"http://rebind.example:{port}/secret", 1024)
 
 
 @pytest.mark.parametrize("path", ["/to-metadata", "/to-loopback"])
@@ -298,10 +300,10 @@ def test_a_public_url_that_redirects_into_the_private_network_is_refused(
         redirector: str, path: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The first URL stands for a public site (only it is let through); where it redirects is checked again."""
     _allow_private(monkeypatch, False)
-    start, real = redirector + path, net.check_public
+    start, real = redirector + path, fetch.check_public
     monkeypatch.setattr(net, "check_public", lambda url: None if url == start else real(url))
     with pytest.raises(InvalidInput, match="private network"):
-        net.fetch_bytes(start, 1024)
+        fetch.fetch_bytes(start, 1024)
 
 
 # --- Uploads ----------------------------------------------------------------------------------
@@ -390,7 +392,7 @@ def test_csv_and_tsv_exports_neutralize_formulas_in_every_cell(factory, fmt: str
         ids = s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all()
     with session_scope() as s:
         for task_id, formula in zip(ids, FORMULAS, strict=True):
-            work.submit(s, admin, task_id, [
+            submissions.submit(s, admin, task_id, [
                 {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": [formula]}},
                 {"from_name": "c", "to_name": "text", "type": "choices", "value": {"choices": ["a"]}},
             ])

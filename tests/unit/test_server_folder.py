@@ -167,7 +167,8 @@ def test_server_folder_images_export_and_pack_like_uploads(factory, root) -> Non
 
     from PIL import Image
 
-    from labelkit import exporters, queue, work
+    from labelkit import exporters
+    from labelkit.labeling import queue, submissions
 
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, config=BOXES)
@@ -175,7 +176,7 @@ def test_server_folder_images_export_and_pack_like_uploads(factory, root) -> Non
     with session_scope() as s:
         task = queue.claim_next(s, admin, project.id).task
     with session_scope() as s:  # a box without the image's size: the export reads it from the file
-        work.submit(s, admin, task.id, [{"id": "r1", "from_name": "box", "to_name": "img", "type": "rectanglelabels",
+        submissions.submit(s, admin, task.id, [{"id": "r1", "from_name": "box", "to_name": "img", "type": "rectanglelabels",
                                          "value": {"x": 0, "y": 0, "width": 50, "height": 50, "rectanglelabels": ["Shape"]}}])
     out = io.BytesIO()
     with session_scope(write=False) as s:

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from labelkit import stats
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
 from labelkit.models import (
@@ -19,6 +18,7 @@ from labelkit.models import (
     Role,
     Task,
 )
+from labelkit.reports import stats
 
 DAY1, DAY2, DAY3 = date(2026, 11, 1), date(2026, 11, 2), date(2026, 11, 3)
 

@@ -9,13 +9,13 @@ import json
 import pytest
 from sqlmodel import select
 
-from labelkit import task_table as tt
-from labelkit import work
 from labelkit.db import is_sqlite, session_scope
 from labelkit.errors import InvalidInput, PermissionDenied
+from labelkit.labeling import submissions
+from labelkit.labeling.review import accept, reject
 from labelkit.models import Annotation, Project, Role, Task, TaskAssignment
-from labelkit.review import accept, reject
-from labelkit.task_table import TaskQuery
+from labelkit.reports import task_table as tt
+from labelkit.reports.task_table import TaskQuery
 from tests.unit.test_query_plans import plan
 
 TEXTS = ["apple pie", "Banana split", "cherry 100%", "Crème brûlée", "plain", "plain too"]
@@ -38,10 +38,10 @@ def table(factory):
     factory.tasks(project, manager, [{"text": t} for t in TEXTS])
     with session_scope() as s:
         ids = list(s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all())
-        a1 = work.submit(s, alice, ids[0], choice("Positive")).annotation.id
-        a2 = work.submit(s, alice, ids[1], choice("Negative")).annotation.id
-        work.submit(s, alice, ids[2], choice("Positive"))
-        work.submit(s, bob, ids[0], choice("Negative"))
+        a1 = submissions.submit(s, alice, ids[0], choice("Positive")).annotation.id
+        a2 = submissions.submit(s, alice, ids[1], choice("Negative")).annotation.id
+        submissions.submit(s, alice, ids[2], choice("Positive"))
+        submissions.submit(s, bob, ids[0], choice("Negative"))
         accept(s, reviewer, a1)
         reject(s, reviewer, a2, "Read it again")
     return {"project": project, "ids": ids, "manager": manager, "reviewer": reviewer, "alice": alice, "bob": bob}
@@ -194,7 +194,7 @@ def test_the_page_query_walks_the_primary_key(table, factory) -> None:
 
 
 def test_predictions_show_with_their_score_and_version_and_sort_by_uncertainty(table) -> None:
-    from labelkit import predictions
+    from labelkit.labeling import predictions
 
     manager, ids, project = table["manager"], table["ids"], table["project"]
     with session_scope() as s:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from labelkit import regions as rg
-from labelkit import results
-from labelkit import timeseries as ts
 from labelkit.config import task_config
 from labelkit.config.templates import TEMPLATES
+from labelkit.media import timeseries as ts
+from labelkit.results import regions as rg
+from labelkit.results.items import REGIONS, build_result, values_of
 from labelkit.settings import get_settings
 from labelkit.storage import local
 
@@ -162,9 +162,9 @@ def test_a_label_studio_export_with_an_instant_reads_back_as_a_range() -> None:
     config = task_config(series_config(""), {"csv": "x"})
     item = {"id": "S1DkU7FSku", "from_name": "label", "to_name": "ts", "type": "timeserieslabels",
             "value": {"start": 12, "end": 12, "instant": True, "timeserieslabels": ["Walk"]}}
-    (region,) = results.values_of([item], config)[results.REGIONS]
+    (region,) = values_of([item], config)[REGIONS]
     assert region["shape"] == "range" and region["geometry"] == {"start": 12, "end": 12, "instant": True}
-    assert results.build_result(config, results.values_of([item], config)) == [item | {"origin": "manual"}]
+    assert build_result(config, values_of([item], config)) == [item | {"origin": "manual"}]
 
 
 def test_regions_are_listed_with_times_as_the_data_shows_them() -> None:

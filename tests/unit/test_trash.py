@@ -7,11 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from labelkit import audit, queue, trash, work
+from labelkit import audit
 from labelkit.db import session_scope
 from labelkit.errors import PermissionDenied
+from labelkit.labeling import queue, submissions
 from labelkit.models import Annotation, Project, Role, Task, utcnow
-from labelkit.projects import list_projects
+from labelkit.projects import trash
+from labelkit.projects.crud import list_projects
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def project_with_work(factory):  # noqa: ANN001, ANN201
     with session_scope() as s:
         task = queue.claim_next(s, annotator, project.id).task
     with session_scope() as s:
-        work.submit(s, annotator, task.id, [{"id": "x", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
+        submissions.submit(s, annotator, task.id, [{"id": "x", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}])
     return project, admin, manager, annotator
 
 

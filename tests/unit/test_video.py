@@ -7,10 +7,10 @@ import copy
 
 import pytest
 
-from labelkit import regions as rg
-from labelkit import video as vd
 from labelkit.config import parse_config
-from labelkit.results import build_result, values_of
+from labelkit.media import video as vd
+from labelkit.results import regions as rg
+from labelkit.results.items import build_result, values_of
 
 CONFIG = parse_config("""<View>
   <Video name="video" value="$video"/>

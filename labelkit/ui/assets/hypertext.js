@@ -71,7 +71,7 @@ export default function (component) {
   const box = parentElement.querySelector(".lk-html");
   const html = data.html || "";
   const copy = document.createElement("template");
-  copy.innerHTML = html;  // sanitized on the server (labelkit.html_safe); inert: a template loads nothing
+  copy.innerHTML = html;  // sanitized on the server (labelkit.media.html_safe); inert: a template loads nothing
   const pristine = copy.content;
   const originals = textNodes(pristine);
   const full = originals.map((t) => t.data).join("");

@@ -94,7 +94,7 @@ export default function (component) {
           body.className = "lk-body"; body.textContent = item.body;
           main.appendChild(body);
         }
-        if (item.html) {  // sanitized by labelkit.html_safe on the server
+        if (item.html) {  // sanitized by labelkit.media.html_safe on the server
           const html = document.createElement("div");
           html.className = "lk-body"; html.innerHTML = item.html;
           main.appendChild(html);

@@ -1,5 +1,5 @@
 const BOX = ["x", "y", "width", "height", "rotation"];
-function boxAt(sequence, frame) {  // labelkit.video.box_at
+function boxAt(sequence, frame) {  // labelkit.media.video.box_at
   const keys = [...(sequence || [])].sort((a, b) => a.frame - b.frame);
   const before = keys.filter((k) => k.frame <= frame);
   if (!before.length) return null;
@@ -13,7 +13,7 @@ function boxAt(sequence, frame) {  // labelkit.video.box_at
   const a = pick(prev), b = pick(next);
   return { ...Object.fromEntries(BOX.map((n) => [n, a[n] + (b[n] - a[n]) * share])), keyframe: false };
 }
-function spansOf(sequence, count) {  // labelkit.video.visible_spans
+function spansOf(sequence, count) {  // labelkit.media.video.visible_spans
   const keys = [...(sequence || [])].sort((a, b) => a.frame - b.frame);
   const spans = [];
   keys.forEach((k, i) => {

@@ -1,6 +1,6 @@
 """Gold tasks: a manager marks an annotation as the task's ground truth (GROUND_TRUTH);
 the queue mixes such tasks unannounced into each annotator's new work at about the
-project's gold_percent (labelkit/queue.py); each answer on one is scored against the
+project's gold_percent (labelkit/labeling/queue.py); each answer on one is scored against the
 truth with labelkit.agreement.score, and an annotator whose mean accuracy falls below
 gold_min_accuracy after gold_min_tasks gold tasks is paused and the managers told.
 
@@ -15,9 +15,10 @@ from sqlalchemy import and_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from labelkit import assign, audit
+from labelkit import audit
 from labelkit.auth.permissions import Capability
 from labelkit.errors import InvalidInput, NotFound
+from labelkit.labeling import assign
 from labelkit.models import (
     Annotation,
     AnnotationState,
@@ -28,7 +29,7 @@ from labelkit.models import (
     Task,
     User,
 )
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def score(label_config: str, mine: list, truth: list) -> float | None:
     try:
         from labelkit.agreement import score as agreement_score
     except ImportError:  # until labelkit.agreement.score lands: the same values or not
-        from labelkit.results import values_of
+        from labelkit.results.items import values_of
 
         theirs = values_of(truth)
         return None if not theirs else float(values_of(mine) == theirs)
@@ -185,7 +186,7 @@ def is_gold(session: Session, task_id: int) -> bool:
 
 
 def after_submit(session: Session, project: Project, annotation: Annotation) -> None:
-    """Called by labelkit.work.submit after its write: on a gold task, check the person's
+    """Called by labelkit.labeling.submissions.submit after its write: on a gold task, check the person's
     accuracy and pause them (telling the managers) when it is below the project's bar."""
     if project.gold_min_accuracy is None or annotation.ground_truth or annotation.user_id is None:
         return

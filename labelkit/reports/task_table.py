@@ -30,9 +30,10 @@ from typing import Any, BinaryIO
 from sqlalchemy import Text, and_, cast, exists, or_
 from sqlmodel import Session, col, func, select
 
-from labelkit import assign, exporters, gold, review, trash
+from labelkit import exporters
 from labelkit.auth.permissions import Capability
 from labelkit.errors import InvalidInput
+from labelkit.labeling import assign, gold, review
 from labelkit.models import (
     Annotation,
     AnnotationState,
@@ -41,7 +42,8 @@ from labelkit.models import (
     Task,
     User,
 )
-from labelkit.projects import get_project
+from labelkit.projects import trash
+from labelkit.projects.crud import get_project
 
 SORTS = ("id", "created", "annotations", "updated", "uncertainty")
 REVIEW_STATES = ("pending", "accepted", "rejected", "not reviewed")
@@ -274,7 +276,7 @@ def _prediction_summary(prediction: Prediction | None) -> str | None:
     """'Positive · 0.82 · v3': what the newest prediction says, its score and model version."""
     if prediction is None:
         return None
-    from labelkit.results import summary
+    from labelkit.results.items import summary
 
     parts = [summary(prediction.result) or "(empty)"]
     if prediction.score is not None:
@@ -286,8 +288,8 @@ def _prediction_summary(prediction: Prediction | None) -> str | None:
 
 def _has_value(project: Project, annotations: list, control: str, value: str) -> bool:
     from labelkit.config import parse_config
-    from labelkit.results import values_of
-    from labelkit.stats import _flat
+    from labelkit.reports.stats import _flat
+    from labelkit.results.items import values_of
 
     config = parse_config(project.label_config)
     for a, _ in annotations:
@@ -390,7 +392,7 @@ def export_selected(session: Session, actor: User, project_id: int, task_ids: li
 
 def annotators(session: Session, actor: User, project_id: int) -> dict[int, str]:
     """Everyone with work in the project, by id (for the annotator filter)."""
-    from labelkit.stats import emails_of
+    from labelkit.reports.stats import emails_of
 
     get_project(session, actor, project_id, Capability.TASK_BROWSE)
     return dict(sorted(emails_of(session, project_id).items(), key=lambda kv: kv[1]))

@@ -19,7 +19,7 @@ from labelkit.auth.permissions import Capability
 from labelkit.config import check_config
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.models import Prediction, Project, Task, User, utcnow
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 MAX_RESULT_ITEMS = 10_000
 

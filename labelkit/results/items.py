@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from labelkit import regions
 from labelkit.config import ControlTag, LabelConfig
 from labelkit.config.tags import CLASSIFICATION_CONTROLS
-from labelkit.regions import region_id
+from labelkit.results import regions
+from labelkit.results.regions import region_id
 
 # The result type each per-task control writes is its tag in lower case ("TextArea" ->
-# "textarea"); the key its value sits under is labelkit.regions.ANSWER_KEYS.
+# "textarea"); the key its value sits under is labelkit.results.regions.ANSWER_KEYS.
 RESULT_TYPES = {tag: tag.lower() for tag in CLASSIFICATION_CONTROLS}
 VALUE_KEYS = regions.ANSWER_KEYS
 # In a values dict (the UI's view of a result), the image regions and the relations

@@ -9,11 +9,12 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
-from labelkit import audit, counts, overlap
+from labelkit import audit
 from labelkit.auth.permissions import Capability, require
 from labelkit.errors import InvalidInput, NotFound
+from labelkit.labeling import counts, overlap
 from labelkit.models import Annotation, AnnotationState, Project, Task, User, utcnow
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 from labelkit.settings import get_settings
 
 

@@ -14,9 +14,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from labelkit import queue
 from labelkit.auth.permissions import Capability, can
-from labelkit.comments import visible_task
+from labelkit.labeling import queue
 from labelkit.models import (
     Annotation,
     AnnotationState,
@@ -29,6 +28,7 @@ from labelkit.models import (
     TaskLock,
     User,
 )
+from labelkit.projects.comments import visible_task
 
 _REVIEWED = {ReviewAction.ACCEPT: "accepted", ReviewAction.REJECT: "sent back", ReviewAction.FIX: "fixed and accepted"}
 _AUDITED = {

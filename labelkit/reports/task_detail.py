@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 from labelkit.auth.permissions import Capability, can, require
 from labelkit.errors import NotFound
 from labelkit.models import Annotation, AnnotationState, Prediction, Task, TaskLock, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 
 def list_tasks(session: Session, actor: User, project_id: int, offset: int = 0, limit: int = 50) -> tuple[list[dict], int]:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, exists, select
 
-from labelkit import audit, notify
+from labelkit import audit
 from labelkit.auth.permissions import Capability, can
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
 from labelkit.models import (
@@ -27,7 +27,8 @@ from labelkit.models import (
     User,
     utcnow,
 )
-from labelkit.projects import get_project
+from labelkit.projects import notify
+from labelkit.projects.crud import get_project
 
 TEXT_LIMIT = 5000
 # "@ann@example.com" or "@ann" (a name without spaces, or the part of an email before the @).

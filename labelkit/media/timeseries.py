@@ -126,7 +126,7 @@ def _read_file(path: Path) -> str:
 
 
 def _fetch(url: str) -> str:
-    from labelkit.net import fetch_bytes
+    from labelkit.media.fetch import fetch_bytes
 
     try:
         body = fetch_bytes(url, MAX_BYTES)

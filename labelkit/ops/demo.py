@@ -11,7 +11,7 @@ from labelkit import importers
 from labelkit.auth.accounts import create_user, find_user
 from labelkit.config.templates import template
 from labelkit.models import Project, Role
-from labelkit.projects import ProjectFields, create_project
+from labelkit.projects.crud import ProjectFields, create_project
 from labelkit.storage import local
 
 REVIEWS = [

@@ -1,5 +1,5 @@
-"""Active learning: the queue serves the least certain tasks first (labelkit/queue.py,
-sampling "uncertainty", reading Task.uncertainty that labelkit/predictions.py keeps), and a
+"""Active learning: the queue serves the least certain tasks first (labelkit/labeling/queue.py,
+sampling "uncertainty", reading Task.uncertainty that labelkit/labeling/predictions.py keeps), and a
 model server with `predict_every` = N predicts the open tasks again after every N new
 annotations, so the order follows what the model has learnt since.
 
@@ -50,7 +50,7 @@ def annotation_counted(session: Session, annotation: Annotation) -> None:
 def open_task_ids(session: Session, project_id: int, limit: int = REPREDICT_LIMIT) -> list[int]:
     """The open tasks a run predicts again: those the queue would serve, least certain
     first, then those with no prediction yet (the partial index ix_tasks_open_uncertain)."""
-    from labelkit.queue import open_tasks
+    from labelkit.labeling.queue import open_tasks
 
     uncertain = session.exec(
         select(Task.id)

@@ -18,10 +18,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from labelkit import overlap
 from labelkit.auth.permissions import Capability, require
 from labelkit.db import is_sqlite, write_lock
 from labelkit.errors import NotFound
+from labelkit.labeling import overlap
 from labelkit.models import (
     Annotation,
     AnnotationState,
@@ -36,7 +36,7 @@ from labelkit.models import (
     User,
     utcnow,
 )
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 from labelkit.settings import get_settings
 
 MAX_CLAIM_ATTEMPTS = 20
@@ -151,7 +151,7 @@ def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
 
 def claim_query(project: Project, actor: User, now: datetime, start_id: int | None = 0, assigned: bool = False):  # noqa: ANN201
     """The next open task for this person, in id order from start_id: not theirs already,
-    and not taken by as many others as it has room for (labelkit/overlap.py). With
+    and not taken by as many others as it has room for (labelkit/labeling/overlap.py). With
     `assigned` the caller picks the person's assigned tasks (_first_assigned); else only
     tasks assigned to nobody, and no gold tasks when the project mixes those in itself."""
     mine = exists().where(Annotation.task_id == Task.id, Annotation.user_id == actor.id)

@@ -2,7 +2,7 @@
 pausing an annotator in a project. All of it needs TASK_ASSIGN (a project's managers).
 
 A task with assignments goes only to its assignees, before any other task; in a project
-with "manual" distribution a task nobody was assigned goes to nobody (labelkit/queue.py)."""
+with "manual" distribution a task nobody was assigned goes to nobody (labelkit/labeling/queue.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from labelkit.models import (
     User,
     utcnow,
 )
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,9 @@ MAX_TASKS_AT_ONCE = 10_000
 
 
 def notify(session: Session, user_id: int, kind: str, text: str, project_id: int | None = None, task_id: int | None = None) -> None:
-    """An in-app notification (labelkit.notify); nothing when that module is not there."""
+    """An in-app notification (labelkit.projects.notify); nothing when that module is not there."""
     try:
-        from labelkit import notify as notifications
+        from labelkit.projects import notify as notifications
     except ImportError:
         return
     notifications.send(session, user_id, kind, text, project_id=project_id, task_id=task_id)
@@ -134,7 +134,7 @@ def unassign_tasks(session: Session, actor: User, project_id: int, task_ids: lis
 
 def unassigned_open_tasks(session: Session, project_id: int, limit: int) -> list[int]:
     """The first `limit` live, unfinished tasks nobody is assigned to, in id order (index walk)."""
-    from labelkit.queue import open_tasks
+    from labelkit.labeling.queue import open_tasks
 
     assigned = exists().where(TaskAssignment.task_id == Task.id)
     return list(
@@ -181,7 +181,7 @@ def assignment_summary(session: Session, actor: User, project_id: int) -> list[d
 def holders(session: Session, actor: User, project_id: int) -> list[dict]:
     """Who holds which task right now: live locks, the longest-held first. A lock is
     renewed while its holder works, so `since` is when they last took or saved it."""
-    from labelkit.queue import lock_ttl
+    from labelkit.labeling.queue import lock_ttl
 
     get_project(session, actor, project_id, Capability.TASK_ASSIGN)
     now = utcnow()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
-from labelkit import audit, notify
+from labelkit import audit
 from labelkit.auth.permissions import Capability
 from labelkit.config import task_config
 from labelkit.errors import InvalidInput, NotFound, PermissionDenied
@@ -23,8 +23,9 @@ from labelkit.models import (
     User,
     utcnow,
 )
-from labelkit.projects import get_project
-from labelkit.results import missing_required
+from labelkit.projects import notify
+from labelkit.projects.crud import get_project
+from labelkit.results.items import missing_required
 
 
 @dataclass

@@ -54,7 +54,7 @@ def tasks_removed(session: Session, project_id: int, tasks: Sequence[Task], rest
 
 def overlap_changed(session: Session, project: Project) -> None:
     """Every task's done flag follows a new overlap (or share of overlap tasks); the project's done count with it."""
-    from labelkit.overlap import needed_sql
+    from labelkit.labeling.overlap import needed_sql
 
     session.execute(
         update(Task).where(Task.project_id == project.id).values(done=Task.total_annotations >= needed_sql(project))

@@ -33,8 +33,8 @@ from labelkit.models import (
     Task,
     User,
 )
-from labelkit.projects import get_project
-from labelkit.results import REGIONS, RELATIONS, values_of
+from labelkit.projects.crud import get_project
+from labelkit.results.items import REGIONS, RELATIONS, values_of
 
 LABEL_SAMPLE = 50_000  # annotations read for the label distribution (newest first)
 QUANTILES = (1, 5, 9)  # tenths: p10, median, p90

@@ -6,7 +6,7 @@ from sqlmodel import Session, col, func, select
 
 from labelkit.auth.permissions import Capability
 from labelkit.models import Annotation, AnnotationState, ReviewStatus, Task, User
-from labelkit.projects import get_project
+from labelkit.projects.crud import get_project
 
 
 def _mine(actor: User, project_id: int):  # noqa: ANN202

@@ -7,11 +7,12 @@ from dataclasses import fields as dataclass_fields
 
 from sqlmodel import Session, col, func, select
 
-from labelkit import audit, counts
+from labelkit import audit
 from labelkit.auth.accounts import find_user, normalize_email
 from labelkit.auth.permissions import PROJECT_ROLES, Capability, require, require_in_project, visible_projects
 from labelkit.config import check_config
 from labelkit.errors import Conflict, InvalidInput, NotFound
+from labelkit.labeling import counts
 from labelkit.models import Annotation, AnnotationState, Membership, Prediction, Project, Role, Task, User, utcnow
 
 SAMPLING = {"sequential": "In order of import", "random": "Random order",

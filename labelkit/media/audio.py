@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labelkit.regions import region_id
+from labelkit.results.regions import region_id
 
 PEAKS = 1600  # slices of the waveform: enough for a wide screen at 2x zoom, small to send
 SHORTEST = 0.05  # seconds; a shorter drag is a click, not a segment
@@ -95,7 +95,7 @@ def segment(start: float, end: float, duration: float | None = None) -> dict | N
 
 def new_segment(to_name: str, tool: str, label_control: str | None, label: str | None, start: float, end: float,
                 duration: float | None = None) -> dict | None:
-    """A segment marked on an audio object, as the UI keeps regions (labelkit.regions):
+    """A segment marked on an audio object, as the UI keeps regions (labelkit.results.regions):
     shape "range", its seconds, its label, and the audio's length (Label Studio's
     original_length) when known; None when the drag was too short."""
     geometry = segment(start, end, duration)

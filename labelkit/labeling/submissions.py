@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from labelkit import active, counts, gold, overlap, queue
 from labelkit.cloud.targets import annotation_submitted
 from labelkit.config import task_config
 from labelkit.db import write_lock
 from labelkit.errors import InvalidInput
+from labelkit.labeling import active, counts, gold, overlap, queue
 from labelkit.ml import webhooks as ml_webhooks
 from labelkit.models import Annotation, AnnotationState, AnnotationVersion, Project, ReviewStatus, TaskLock, User, utcnow
-from labelkit.results import missing_required
+from labelkit.results.items import missing_required
 
 
 @dataclass

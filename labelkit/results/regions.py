@@ -159,7 +159,7 @@ def result_type(control: ControlTag) -> str:
 
 def items_of(config: LabelConfig, regions: list[dict]) -> list[dict]:
     """The result items of the UI's regions."""
-    from labelkit.results import build_item  # the answer shapes live there
+    from labelkit.results.items import build_item  # the answer shapes live there
 
     items: list[dict] = []
     for region in regions:

@@ -1,0 +1,1 @@
+"""Running a portal: backups, and the demo data of a first look."""
