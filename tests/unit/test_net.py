@@ -40,7 +40,7 @@ def local_site() -> Iterator[str]:
 
 
 def _allow_private(monkeypatch: pytest.MonkeyPatch, allowed: bool) -> None:
-    monkeypatch.setattr(net, "get_settings", lambda: SimpleNamespace(allow_private_urls=allowed))
+    monkeypatch.setattr(fetch, "get_settings", lambda: SimpleNamespace(allow_private_urls=allowed))
 
 
 @pytest.mark.parametrize("url", [

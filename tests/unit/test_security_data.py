@@ -197,7 +197,7 @@ def test_config_check_refuses_entity_configs(tmp_path, name: str) -> None:
 
 
 def _allow_private(monkeypatch: pytest.MonkeyPatch, allowed: bool) -> None:
-    monkeypatch.setattr(net, "get_settings", lambda: SimpleNamespace(allow_private_urls=allowed))
+    monkeypatch.setattr(fetch, "get_settings", lambda: SimpleNamespace(allow_private_urls=allowed))
 
 
 @pytest.mark.parametrize("url", [
@@ -301,7 +301,7 @@ def test_a_public_url_that_redirects_into_the_private_network_is_refused(
     """The first URL stands for a public site (only it is let through); where it redirects is checked again."""
     _allow_private(monkeypatch, False)
     start, real = redirector + path, fetch.check_public
-    monkeypatch.setattr(net, "check_public", lambda url: None if url == start else real(url))
+    monkeypatch.setattr(fetch, "check_public", lambda url: None if url == start else real(url))
     with pytest.raises(InvalidInput, match="private network"):
         fetch.fetch_bytes(start, 1024)
 
