@@ -48,21 +48,21 @@ def main(argv: list[str] | None = None) -> int:
                 sizes = sorted({100_000, size}) if args.full else [size]
                 for n in sizes:
                     path = write_tasks(work / f"tasks-{n}.jsonl", n)
-                    measures += _safely("a. import", backend, lambda: store.run(backend, pg, path, n, args.repeat))
+                    measures += _safely("a. import", backend, lambda backend=backend, pg=pg, path=path, n=n: store.run(backend, pg, path, n, args.repeat))
             if "queue" in scenarios:
-                measures += _safely("c. queue", backend, lambda: queue.run_latency(backend, pg, big, size, args.calls, args.repeat))
+                measures += _safely("c. queue", backend, lambda backend=backend, pg=pg: queue.run_latency(backend, pg, big, size, args.calls, args.repeat))
             if "active" in scenarios:
-                measures += _safely("c. queue, least certain first", backend, lambda: queue.run_latency(
+                measures += _safely("c. queue, least certain first", backend, lambda backend=backend, pg=pg: queue.run_latency(
                     backend, pg, big, size, args.calls, args.repeat, sampling="uncertainty"))
             if "concurrency" in scenarios:
                 workers = 16 if backend == "postgresql" else 4
                 for overlap in (1, 3):
-                    measures += _safely("d. concurrency", backend, lambda: queue.run_concurrency(
+                    measures += _safely("d. concurrency", backend, lambda backend=backend, pg=pg, workers=workers, overlap=overlap: queue.run_concurrency(
                         backend, pg, workers, overlap, args.crowd_tasks, args.repeat))
             if "ui" in scenarios:
-                measures += _safely("e/g. browser", backend, lambda: browser.run(backend, pg, big, size, args.rounds, args.repeat))
+                measures += _safely("e/g. browser", backend, lambda backend=backend, pg=pg: browser.run(backend, pg, big, size, args.rounds, args.repeat))
             if "export" in scenarios:
-                measures += _safely("f. export", backend, lambda: export.run(backend, pg, big, size, args.repeat))
+                measures += _safely("f. export", backend, lambda backend=backend, pg=pg: export.run(backend, pg, big, size, args.repeat))
     finally:
         if postgres:
             postgres.stop()
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _safely(name: str, backend: str, run) -> list[Measure]:  # noqa: ANN001
+def _safely(name: str, backend: str, run) -> list[Measure]:
     """A scenario that fails is reported as such; the others still run."""
     try:
         return _say(run())

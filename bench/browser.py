@@ -70,7 +70,7 @@ def _big_project(backend: str, postgres: Postgres | None, tasks_file: Path) -> t
     return instance, project_id
 
 
-def _sign_in(page, base: str) -> None:  # noqa: ANN001
+def _sign_in(page, base: str) -> None:
     page.goto(base)
     page.get_by_label("Email", exact=True).fill(ANNOTATOR[0])
     page.get_by_label("Password", exact=True).fill(ANNOTATOR[1])
@@ -78,7 +78,7 @@ def _sign_in(page, base: str) -> None:  # noqa: ANN001
     page.get_by_role("button", name="Sign out").wait_for(timeout=30_000)
 
 
-def _loop(page, base: str, project_id: int, rounds: int) -> list[float]:  # noqa: ANN001
+def _loop(page, base: str, project_id: int, rounds: int) -> list[float]:
     page.goto(f"{base}/label?project={project_id}")
     page.get_by_role("button", name="Submit").wait_for(timeout=30_000)
     times = []

@@ -66,7 +66,7 @@ def fmt(value: float) -> str:
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 class Postgres:
@@ -116,7 +116,7 @@ class Instance:
     def cli(self, *args: str, password: str | None = None) -> str:
         env = dict(self.env, LABELKIT_PASSWORD=password) if password else self.env
         done = subprocess.run([sys.executable, "-m", "labelkit.cli", *args], env=env, cwd=self.dir,
-                              capture_output=True, text=True, timeout=3600)
+                              capture_output=True, text=True, timeout=3600, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"labelkit {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return done.stdout.strip()

@@ -15,7 +15,7 @@ from bench.harness import Instance, Measure, Postgres, label_share, percentile
 RESULT = [{"id": "q1", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Neutral"]}}]
 
 
-def _annotator(instance: Instance, project_id: int, email: str):  # noqa: ANN202
+def _annotator(instance: Instance, project_id: int, email: str):
     from labelkit.auth.accounts import create_user
     from labelkit.db import session_scope
     from labelkit.models import Membership
@@ -26,7 +26,7 @@ def _annotator(instance: Instance, project_id: int, email: str):  # noqa: ANN202
     return user
 
 
-def _loop(user, project_id: int, calls: int) -> tuple[list[float], list[float]]:  # noqa: ANN001
+def _loop(user, project_id: int, calls: int) -> tuple[list[float], list[float]]:
     from labelkit.db import session_scope
     from labelkit.labeling import queue, submissions
 
@@ -78,7 +78,7 @@ def _uncertain(instance: Instance, project_id: int) -> None:
             s.execute(text("ANALYZE tasks"))
 
 
-def run_latency(backend: str, postgres: Postgres | None, tasks_file, count: int, calls: int, repeat: int,  # noqa: ANN001
+def run_latency(backend: str, postgres: Postgres | None, tasks_file, count: int, calls: int, repeat: int,
                 sampling: str = "sequential") -> list[Measure]:
     size = f"{count:,} tasks, half labeled" + (", least certain first" if sampling == "uncertainty" else "")
     claim_target = "≤ 5 ms" if backend == "sqlite" else "≤ 10 ms"
@@ -111,7 +111,7 @@ def run_latency(backend: str, postgres: Postgres | None, tasks_file, count: int,
     return [claim50, claim, submit50, submit, ratio]
 
 
-def _worker(env: dict, user_id: int, project_id: int, results) -> None:  # noqa: ANN001
+def _worker(env: dict, user_id: int, project_id: int, results) -> None:
     import os
 
     from labelkit import db

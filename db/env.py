@@ -9,7 +9,7 @@ from labelkit.db import get_engine
 target_metadata = SQLModel.metadata
 
 
-def run_migrations(connection) -> None:  # noqa: ANN001
+def run_migrations(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -25,31 +25,12 @@ from starlette.routing import Route
 from labelkit.api import ApiMount
 from labelkit.auth import sessions
 from labelkit.auth.invites import INVITE_COOKIE
-from labelkit.db import ROOT, migrate, session_scope, startup_lock
+from labelkit.db import ROOT, session_scope
 from labelkit.errors import LabelkitError, NotFound, PermissionDenied
-from labelkit.settings import get_settings
+from labelkit.ops.startup import prepare
 from labelkit.ui.asgi import streamlit_app
 
 INVITE_COOKIE_SECONDS = 3600
-
-
-def prepare() -> None:
-    """Everything a fresh data dir or a new version needs before serving."""
-    from labelkit.auth.accounts import ensure_first_admin
-    from labelkit.importers import journal
-    from labelkit.projects.trash import purge_expired
-    from labelkit.storage import local
-
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.signing_key()
-    migrate()
-    local.install_samples()
-    with session_scope() as session:
-        startup_lock(session)  # another replica may be starting on the same database
-        ensure_first_admin(session, settings)
-        purge_expired(session)
-        journal.sweep(session)  # media of imports a killed process never committed
 
 
 def _safe_next(value: str | None) -> str:

@@ -53,7 +53,7 @@ def finish(prefix: str, message: tuple[str, str]) -> None:
     st.session_state[f"lk_worked_{project.id}"] = True
 
 
-def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:  # noqa: ANN001
+def on_submit(task_id: int, prefix: str, previous: list | None, started: float, config) -> None:
     """Keep the answer in the page; the work area saves it (saving.with_retry), so a database
     that is restarting is waited out with a notice instead of losing the click."""
     result = build_result(config, controls.current_values(config, prefix), previous=previous)

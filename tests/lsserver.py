@@ -98,7 +98,7 @@ class LabelStudio:
             "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "",  # its default DSNs are sentry.io
             "LATEST_VERSION_CHECK": "false", "COLLECT_ANALYTICS": "false", "FEATURE_FLAGS_OFFLINE": "true",
             "SECRET_KEY": "labelkit-tests-only",
-            **{k: nowhere for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")},
+            **dict.fromkeys(("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"), nowhere),
             "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
         }
         self.log = open(self.dir / "label-studio.log", "wb")  # noqa: SIM115

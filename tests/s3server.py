@@ -74,7 +74,7 @@ class SeaweedS3:
                     raise RuntimeError(f"SeaweedFS did not answer: {(self.dir / 'weed.log').read_text()[-2000:]}") from None
                 time.sleep(0.5)
 
-    def client(self, who: str = "labelkit", secret: str | None = None):  # noqa: ANN201
+    def client(self, who: str = "labelkit", secret: str | None = None):
         import boto3
         from botocore.config import Config
 

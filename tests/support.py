@@ -61,7 +61,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         subprocess.run([*self.as_postgres, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "immediate", "stop"],
-                       capture_output=True)
+                       capture_output=True, check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
@@ -107,7 +107,7 @@ def run_cli_measured(args: list[str], env: dict, cwd: str | None = None) -> tupl
     with tempfile.NamedTemporaryFile("r", suffix=".peak") as peak:
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", _PEAK, *args], env=dict(env, LABELKIT_PEAK_FILE=peak.name),
-                              cwd=cwd, capture_output=True, text=True)
+                              cwd=cwd, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - started
         if done.returncode != 0:
             raise RuntimeError(f"labelkit {' '.join(args)} failed:\n{done.stdout}{done.stderr}")

@@ -8,10 +8,8 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24 20:34:14.078070
 """
-from alembic import op
 import sqlalchemy as sa
-import sqlmodel.sql.sqltypes
-
+from alembic import op
 
 revision = '0002'
 down_revision = '0001'

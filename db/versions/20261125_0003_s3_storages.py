@@ -8,10 +8,9 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25 21:30:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

@@ -9,10 +9,9 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-26 00:00:00.000000
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0004'

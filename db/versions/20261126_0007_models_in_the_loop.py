@@ -8,10 +8,9 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-26 01:52:41.839701
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
-
+from alembic import op
 
 revision = '0007'
 down_revision = '0006'

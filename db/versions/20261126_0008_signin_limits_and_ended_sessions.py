@@ -9,10 +9,9 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-26 02:17:38.228303
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
-
+from alembic import op
 
 revision = '0008'
 down_revision = '0007'

@@ -35,7 +35,7 @@ def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
     None when it is undefined: no items, or chance agreement 1 (both used one same label)."""
     if len(a) != len(b):
         raise ValueError("Both raters must rate the same items.")
-    return cohen_from_pairs(Counter(zip(a, b)))
+    return cohen_from_pairs(Counter(zip(a, b, strict=True)))
 
 
 def fleiss_kappa(table: Sequence[Sequence[int]]) -> float | None:

@@ -142,8 +142,8 @@ async def no_nul_characters(request: Request) -> None:
     in the query or a JSON body (where JSON writes it as \\u0000), with a clear 400."""
     if "\x00" in unquote(request.url.query) or "%00" in request.url.path:
         raise InvalidInput("The query holds a NUL character, which cannot be stored.")
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "multipart/form-data":
-        if b"\\u0000" in (await request.body()).lower():
+    multipart = request.headers.get("content-type", "").split(";")[0].strip().lower() == "multipart/form-data"
+    if not multipart and b"\\u0000" in (await request.body()).lower():
             raise InvalidInput("The body holds a NUL character (\\u0000), which cannot be stored.")
 
 

@@ -41,7 +41,7 @@ class _Pipe(io.RawIOBase):
         self.buffer = bytearray()
         self.closed_by_reader = threading.Event()
 
-    def write(self, data) -> int:  # noqa: ANN001 - bytes, bytearray or memoryview
+    def write(self, data: bytes | bytearray | memoryview) -> int:
         self.buffer += data
         if len(self.buffer) >= CHUNK:
             self.flush()
@@ -74,7 +74,7 @@ def _export(user: User, project_id: int, fmt: str, only: exporters.Only, task_id
             exporters.export_project(session, user, project_id, fmt, pipe, only, task_ids=task_ids)
         pipe.flush()
         pipe._put(_DONE)
-    except BaseException as error:
+    except BaseException as error:  # noqa: BLE001 - whatever stopped the export reaches the reader, who re-raises it
         if not pipe.closed_by_reader.is_set():
             pipe._put(error)
 
@@ -127,7 +127,7 @@ def export_project(
 
 
 @router.get("/projects/{id}/export/formats", response_model=list[schemas.ExportFormat], responses=errors(400, 401, 403, 404))
-def export_formats(id: Id, user: User = Depends(current_user)) -> list[dict]:  # noqa: A002
+def export_formats(id: Id, user: User = Depends(current_user)) -> list[dict]:
     """The export formats, those this project's config cannot be written in marked disabled (with why)."""
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, id):
         unfit = exporters.unfit_formats(crud.get_project(session, user, id, Capability.PROJECT_EXPORT))

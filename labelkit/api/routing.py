@@ -85,7 +85,7 @@ class Router(APIRouter):
     """Each route also under its other spelling (with or without a trailing slash), that one
     left out of the OpenAPI description."""
 
-    def add_api_route(self, path: str, endpoint, **kwargs: Any) -> None:  # noqa: ANN001
+    def add_api_route(self, path: str, endpoint, **kwargs: Any) -> None:
         access = {ACCESS[(m, path)] for m in kwargs.get("methods") or () if (m, path) in ACCESS}
         if access:  # who may call it, in the OpenAPI description too
             kwargs["openapi_extra"] = {**(kwargs.get("openapi_extra") or {}), "x-labelkit-access": str(access.pop())}

@@ -4,6 +4,7 @@ encrypted in the database (S3 keys, model servers' passwords, headers and tokens
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -56,10 +57,8 @@ _DUMMY_HASH = _hasher.hash("labelkit-dummy-password")
 
 
 def _burn() -> None:
-    try:
+    with contextlib.suppress(VerifyMismatchError):
         _hasher.verify(_DUMMY_HASH, "not the password")
-    except VerifyMismatchError:
-        pass
 
 
 class SecretUnreadable(InvalidInput):

@@ -30,7 +30,7 @@ def serve(host: str, port: int) -> None:
     """Apply migrations, then run the portal."""
     import uvicorn
 
-    from labelkit.server import prepare
+    from labelkit.ops.startup import prepare
 
     prepare()
     click.echo(f"labelkit is running on http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}")

@@ -18,7 +18,6 @@ from labelkit.config.tags import (
 )
 
 
-
 def task_config(xml: str, data: dict | None) -> LabelConfig:
     """The config as one task sees it: a <Repeater> unrolled over the task's data (see
     labelkit.config.repeater); any other config is the project's, parsed once."""

@@ -41,14 +41,14 @@ def expand(xml: str, data: dict) -> str:
 
 def _unroll(node: Element, data: dict) -> Element:
     source = (node.get("on") or "").strip()
-    key = source[1:] if source.startswith("$") else source
+    key = source.removeprefix("$")
     items = data.get(key) if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise InvalidInput(f"The task has no list {key!r} for <Repeater on={source!r}>.")
     if len(items) > MAX_ITEMS:
         raise InvalidInput(f"<Repeater> takes at most {MAX_ITEMS} items; the task's {key!r} has {len(items)}.")
     flag = node.get("indexFlag") or "{{idx}}"
-    out = Element("Repeater", {k: v for k, v in node.attrib.items()})
+    out = Element("Repeater", dict(node.attrib.items()))
     for index in range(len(items)):
         page = Element("View")
         for child in node:

@@ -61,7 +61,7 @@ class ExportReport:
     missing_images: int = 0  # could not be read: listed in missing-images.txt in the archive
 
 
-def _task_filter(project: Project, only: Only, annotator: str | None = None, task_ids: list[int] | None = None):  # noqa: ANN202
+def _task_filter(project: Project, only: Only, annotator: str | None = None, task_ids: list[int] | None = None):
     condition = and_(Task.project_id == project.id, Task.deleted_at.is_(None))
     if task_ids is not None:  # a selection from the data manager
         condition = and_(condition, col(Task.id).in_(sorted({int(t) for t in task_ids})))

@@ -67,7 +67,7 @@ class ExportContext:
     images: ImagePacker | None = None  # set when the user asked for the images in the archive (labelkit.exporters.images)
 
 
-def any_config(config: LabelConfig) -> str | None:  # noqa: ARG001
+def any_config(config: LabelConfig) -> str | None:
     return None
 
 
@@ -91,8 +91,7 @@ def iso(stamp: str | None) -> str | None:
         return None
     text = stamp.replace(" ", "T", 1)
     for suffix in ("+00:00", "+00"):
-        if text.endswith(suffix):
-            text = text[: -len(suffix)]
+        text = text.removesuffix(suffix)
     if "." not in text:
         text += ".000000"
     return text + "Z"

@@ -315,7 +315,7 @@ def _write_json(ctx: ExportContext, out: BinaryIO, archive: zipfile.ZipFile | No
     with tempfile.TemporaryFile() as annotations:
         for image_id, image in enumerate(labeled_images(ctx, SHAPES), start=1):
             if archive is not None:
-                image = packed_image(ctx, archive, "images", image)  # noqa: PLW2901
+                image = packed_image(ctx, archive, "images", image)
             record = {"id": image_id, "file_name": image.name, "width": image.width, "height": image.height,
                       "task_id": image.task_id}
             out.write((b"\n" if image_id == 1 else b",\n") + _dumps(record))

@@ -70,10 +70,10 @@ def _lines(ctx: ExportContext, out: BinaryIO, before: bytes, between: bytes, aft
     for item in ctx.tasks():
         pending.append(task_json(item, ctx.project.id))
         if len(pending) >= 500:
-            out.write(((b"" if first else between) + between.join(p.encode() for p in pending)))
+            out.write((b"" if first else between) + between.join(p.encode() for p in pending))
             pending, first = [], False
     if pending:
-        out.write(((b"" if first else between) + between.join(p.encode() for p in pending)))
+        out.write((b"" if first else between) + between.join(p.encode() for p in pending))
     out.write(after)
 
 

@@ -17,7 +17,7 @@ from labelkit.models import Annotation, AnnotationState, Prediction, ReviewStatu
 PAGE = 5000
 
 
-def _text(column):  # noqa: ANN001, ANN202
+def _text(column):
     """A JSON or timestamp column as the database's own text."""
     return cast(column, Text)
 
@@ -33,7 +33,7 @@ class Selection:
 
 
 def stream_tasks(
-    session: Session, condition, project_id: int, selection: Selection, on_task: Callable[[], None] | None = None  # noqa: ANN001
+    session: Session, condition, project_id: int, selection: Selection, on_task: Callable[[], None] | None = None
 ) -> Iterator[ExportedTask]:
     last_id = 0
     while True:
@@ -64,7 +64,7 @@ def stream_tasks(
         last_id = high
 
 
-def _effective_result():  # noqa: ANN202
+def _effective_result():
     """The reviewer's fix when there is one, else the annotator's result (as JSON text).
     An absent fix is stored as JSON null, not SQL NULL."""
     fixed = _text(Annotation.reviewed_result)
@@ -116,7 +116,7 @@ def _predictions(session: Session, project_id: int, low: int, high: int) -> list
     ).all()
 
 
-def data_keys(session: Session, condition, config_keys: list[str]) -> list[str]:  # noqa: ANN001
+def data_keys(session: Session, condition, config_keys: list[str]) -> list[str]:
     """Every data key of the tasks, the config's first, then in first-seen order."""
     keys = list(config_keys)
     seen = set(keys)

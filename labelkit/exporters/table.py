@@ -42,7 +42,7 @@ class _Rows:
         (self.quoted if any("\r" in str(value) for value in row) else self.plain).writerow(row)
 
 
-def _writer(delimiter: str):  # noqa: ANN202
+def _writer(delimiter: str):
     def write(ctx: ExportContext, out: BinaryIO) -> None:
         text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
         try:

@@ -40,8 +40,8 @@ from labelkit.exporters.coco import (
     class_of,
     ellipse_box,
     labeled_images,
-    polygon_points,
     packed_image,
+    polygon_points,
     refusal,
 )
 
@@ -121,7 +121,7 @@ def write(ctx: ExportContext, out: BinaryIO) -> None:
         for image in labeled_images(ctx, SHAPES):
             stem = posixpath.splitext(image.name)[0]
             if ctx.images is not None:  # packed first: the XML names the file as packed, with its size
-                image = packed_image(ctx, archive, "JPEGImages", image)  # noqa: PLW2901
+                image = packed_image(ctx, archive, "JPEGImages", image)
             archive.writestr(zip_entry(f"Annotations/{stem}.xml"), annotation_xml(image, classes))
             stems.write(f"{stem}\n".encode())
         stems.seek(0)

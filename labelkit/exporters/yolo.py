@@ -74,7 +74,7 @@ def class_names(config: LabelConfig) -> list[str]:
     return list(names)
 
 
-def _supports(fmt: str):  # noqa: ANN202
+def _supports(fmt: str):
     shapes = SHAPES[fmt]
     words = [_WORDS[s] for s in shapes]
     wanted = f"{', '.join(words[:-1])} or {words[-1]}" if len(words) > 1 else words[0]
@@ -91,7 +91,7 @@ def _supports(fmt: str):  # noqa: ANN202
     return supports
 
 
-def _latest(item: ExportedTask):  # noqa: ANN202
+def _latest(item: ExportedTask):
     return max(item.annotations, key=lambda a: (a.updated_at or a.created_at or "", a.id), default=None)
 
 
@@ -246,7 +246,7 @@ def data_yaml(names: list[str]) -> str:
     return "\n".join(lines)
 
 
-def _writer(fmt: str):  # noqa: ANN202
+def _writer(fmt: str):
     def write(ctx: ExportContext, out: BinaryIO) -> None:
         names = class_names(ctx.config)
         classes = {n: i for i, n in enumerate(names)}

@@ -3,6 +3,7 @@ import service that checks every row against the config and refuses a bad file w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -271,7 +272,5 @@ def _first_time(seen: set[bytes], data: dict) -> bool:
 
 
 def _remove_media(path: str) -> None:
-    try:
+    with contextlib.suppress(Exception):  # best effort clean-up of a refused import
         local.resolve(path).unlink()
-    except Exception:  # noqa: BLE001 - best effort clean-up of a refused import
-        pass

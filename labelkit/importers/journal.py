@@ -1,7 +1,7 @@
 """Media files an import writes before its transaction commits, journaled so that none is left
 behind when the import never commits: a refused or rolled-back import removes its files at
 once, and the files of an import whose process was killed are removed at the next start
-(sweep, from labelkit.server.prepare).
+(sweep, from labelkit.ops.startup.prepare).
 
 A journal is a file under <media>/.importing/, locked (flock) by its import while it runs, so
 a sweep by another process on this machine leaves a live import alone. Files an import wrote
@@ -9,6 +9,7 @@ that a task references (the import committed just before the process died) are k
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import re
@@ -53,10 +54,8 @@ class Journal:
     def discard(self) -> None:
         """The import did not commit: its files go."""
         for path in self.saved_media:
-            try:
+            with contextlib.suppress(Exception):  # best effort; the next sweep tries again
                 local.resolve(path).unlink(missing_ok=True)
-            except Exception:  # noqa: BLE001, S110 - best effort; the next sweep tries again
-                pass
         self.close()
 
     def close(self) -> None:

@@ -83,6 +83,6 @@ def repredict(backend_id: int) -> int:
                 if backend is None:
                     return stored
                 stored += predict_tasks(session, backend, ids[start:start + BATCH])
-    except Exception:  # noqa: BLE001 - a model run in the background must never take the server down
+    except Exception:  # a model run in the background must never take the server down
         log.exception("re-predicting with model server %s failed", backend_id)
     return stored

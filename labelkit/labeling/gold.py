@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def truth_of(annotation: Annotation) -> list:
-    return annotation.reviewed_result if annotation.reviewed_result else (annotation.result or [])
+    return annotation.reviewed_result or (annotation.result or [])
 
 
 def score(label_config: str, mine: list, truth: list) -> float | None:

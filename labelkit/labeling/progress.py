@@ -9,7 +9,7 @@ from labelkit.models import Annotation, AnnotationState, ReviewStatus, Task, Use
 from labelkit.projects.crud import get_project
 
 
-def _mine(actor: User, project_id: int):  # noqa: ANN202
+def _mine(actor: User, project_id: int):
     """The person's live annotations in the project (not deleted, nor on deleted tasks)."""
     return (
         (Annotation.user_id == actor.id)

@@ -135,12 +135,12 @@ def _pending_work(session: Session, actor: User, project: Project, now: datetime
     return None
 
 
-def open_tasks(project_id: int):  # noqa: ANN201
+def open_tasks(project_id: int):
     """Tasks that still want annotations, written to match the partial index ix_tasks_open."""
     return (Task.project_id == project_id) & (Task.done == false()) & Task.deleted_at.is_(None)
 
 
-def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
+def _others_locks(task_id, user_id, now):
     return (
         select(func.count())
         .select_from(TaskLock)
@@ -149,7 +149,7 @@ def _others_locks(task_id, user_id, now):  # noqa: ANN001, ANN202
     )
 
 
-def claim_query(project: Project, actor: User, now: datetime, start_id: int | None = 0, assigned: bool = False):  # noqa: ANN201
+def claim_query(project: Project, actor: User, now: datetime, start_id: int | None = 0, assigned: bool = False):
     """The next open task for this person, in id order from start_id: not theirs already,
     and not taken by as many others as it has room for (labelkit/labeling/overlap.py). With
     `assigned` the caller picks the person's assigned tasks (_first_assigned); else only
@@ -169,7 +169,7 @@ def claim_query(project: Project, actor: User, now: datetime, start_id: int | No
     return query.order_by(col(Task.id))
 
 
-def uncertain_first(query):  # noqa: ANN001, ANN201
+def uncertain_first(query):
     """A claim query narrowed to tasks with a prediction, the least certain first (active
     learning); it walks the partial index ix_tasks_open_uncertain backwards. Tasks without
     a prediction come after, from the usual claim."""
@@ -265,7 +265,7 @@ def _first_assigned(session: Session, actor: User, project: Project, now: dateti
         after = ids[-1]
 
 
-def _first_free(session: Session, query, actor: User, project: Project, now: datetime) -> Task | None:  # noqa: ANN001
+def _first_free(session: Session, query, actor: User, project: Project, now: datetime) -> Task | None:
     if is_sqlite(session):
         return session.exec(query.limit(1)).first()
     # PostgreSQL: lock a candidate row, then re-check it in a new statement (a new

@@ -118,7 +118,7 @@ def remove_keyframe(sequence: list[dict], frame: int) -> list[dict]:
     """The sequence without the keyframe at this frame (a track keeps at least one)."""
     keys = _sorted(sequence)
     rest = [k for k in keys if k["frame"] != frame]
-    return rest if rest else keys
+    return rest or keys
 
 
 def visible_spans(sequence: list[dict], count: int) -> list[tuple[int, int]]:

@@ -34,7 +34,7 @@ class DeletionSummary:
         )
 
 
-def _count_annotations(session: Session, condition) -> int:  # noqa: ANN001
+def _count_annotations(session: Session, condition) -> int:
     return session.exec(
         select(func.count(Annotation.id)).where(condition, Annotation.state == AnnotationState.SUBMITTED, Annotation.deleted_at.is_(None))
     ).one()
@@ -136,7 +136,7 @@ def list_trash(session: Session, actor: User) -> list[dict]:
     return sorted(rows, key=lambda r: r["deleted_at"], reverse=True)
 
 
-def _row(kind: str, item_id: int, what: str, project_id: int, deleted_at, by: str | None) -> dict:  # noqa: ANN001
+def _row(kind: str, item_id: int, what: str, project_id: int, deleted_at, by: str | None) -> dict:
     return {
         "kind": kind,
         "id": item_id,

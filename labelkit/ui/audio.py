@@ -58,7 +58,7 @@ class SegmentEditor(ObjectEditor):
     """The segments of one <Audio>, with the region panel under the waveform."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, value: str, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         super().__init__(config, obj, data, prefix, disabled, shortcut)
         self.value = value
 

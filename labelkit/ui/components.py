@@ -15,6 +15,6 @@ def asset(name: str) -> str:
     return resources.files("labelkit.ui").joinpath("assets", name).read_text(encoding="utf-8")
 
 
-def component(name: str, html: str):  # noqa: ANN201
+def component(name: str, html: str):
     """The component labelkit.<name>, from assets/<name>.js and assets/<name>.css."""
     return st.components.v2.component(f"labelkit.{name}", html=html, css=asset(f"{name}.css"), js=asset(f"{name}.js"))

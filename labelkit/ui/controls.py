@@ -234,7 +234,7 @@ _DRAWERS: dict[str, Callable[[Any, Node], None]] = {
 # Helpers
 
 
-def _title(control) -> str:  # noqa: ANN001
+def _title(control) -> str:
     return humanize(control.name) + (" (required)" if control.required else "")
 
 

@@ -24,7 +24,7 @@ def filters(user: User, project: Project) -> stats.Filters:
         "Between", value=(today - timedelta(days=29), today), max_value=today + timedelta(days=1),
         key=f"lk_dash_dates_{project.id}", help="UTC days, both included. Clear it to see all time.",
     )
-    since, until = (list(picked) + [None, None])[:2] if isinstance(picked, list | tuple) else (picked, picked)
+    since, until = ([*list(picked), None, None])[:2] if isinstance(picked, list | tuple) else (picked, picked)
     person = right.selectbox("Person", [None, *people], format_func=lambda i: "Everyone" if i is None else people[i],
                              key=f"lk_dash_person_{project.id}")
     return stats.Filters(since=since, until=until or since, user_id=person)

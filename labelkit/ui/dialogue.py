@@ -126,7 +126,7 @@ def _turns_for_component(obj: ObjectTag, turns: list[dict], config: LabelConfig,
         if turn["author"] not in authors:
             authors.append(turn["author"])
     shown = []
-    for index, turn in enumerate(turns):
+    for turn in turns:
         where = authors.index(turn["author"])
         shown.append({**turn, "right": where % 2 == 1, "color": PALETTE[where % len(PALETTE)], "marks": []})
     for region in found:
@@ -144,7 +144,7 @@ class DialogueEditor(ObjectEditor):
     """The regions of one <Paragraphs>, with the region panel beside it."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         super().__init__(config, obj, data, prefix, disabled, shortcut)
         self.turns = turns_of(obj, data)
 
@@ -205,7 +205,7 @@ def _chat(turns: list[dict]) -> None:
                 st.markdown(plain(turn["text"]) if turn["text"] else "*(empty)*")
 
 
-def draw(renderer, node: Node) -> None:  # noqa: ANN001
+def draw(renderer, node: Node) -> None:
     obj = renderer.config.objects.get(node.attrs.get("name", ""))
     if obj is None:
         return

@@ -126,7 +126,7 @@ def region_geometry(chosen: dict) -> dict | None:
     return {"start": start, "end": end, **offsets, "globalOffsets": spread, "text": str(chosen.get("text", ""))}
 
 
-def draw(renderer, node: Node) -> None:  # noqa: ANN001
+def draw(renderer, node: Node) -> None:
     obj = renderer.config.objects.get(node.attrs.get("name", ""))
     if obj is None:
         return

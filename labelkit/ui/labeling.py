@@ -38,7 +38,7 @@ OBJECT_MODULES = {
 }
 
 
-def object_module(tag: str):  # noqa: ANN201
+def object_module(tag: str):
     """The labelkit.ui module that draws this tag, or None."""
     name = OBJECT_MODULES.get(tag)
     return importlib.import_module(f"labelkit.ui.{name}") if name else None
@@ -69,7 +69,7 @@ class _Renderer:
         if module is not None:
             module.draw(self, node)
 
-    def tag_Repeater(self, node: Node) -> None:  # noqa: N802
+    def tag_Repeater(self, node: Node) -> None:
         """An unrolled Repeater (labelkit.config.task_config): one View per item, in tabs
         (every tab is drawn, so answers on the pages not in view are kept)."""
         pages = [c for c in node.children if c.tag == "View"]

@@ -199,7 +199,7 @@ def _pairwise(renderer, node: Node) -> None:
     key = state_key(renderer.prefix, control.name)
     st.session_state.setdefault(key, None)
     renderer.caption(control)
-    names = (list(control.to_name) + ["", ""])[:2]
+    names = ([*list(control.to_name), "", ""])[:2]
     row = st.container(horizontal=True, gap="small")
     for side, name in zip(("left", "right"), names, strict=True):
         chosen = st.session_state[key] == side

@@ -337,7 +337,7 @@ def image_values(data: dict, image: ObjectTag) -> list[str]:
 
 
 
-def show_once(component, data: dict) -> None:  # noqa: ANN001
+def show_once(component, data: dict) -> None:
     """A read-only component for the review page, where two annotations may show the very
     same thing (a prediction both accepted unchanged): Streamlit refuses two elements
     with one id, so the second gets the next key."""
@@ -400,7 +400,7 @@ class ObjectEditor(RegionPanel):
     session state on every run; new ones take the label picked above it."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         self.config, self.image, self.data, self.prefix = config, obj, data, prefix
         self.disabled = disabled
         self.shortcut = shortcut or (lambda hotkey: None)

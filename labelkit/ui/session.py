@@ -21,7 +21,7 @@ PROVIDER_NAMES = {"google": "Google", "microsoft": "Microsoft", "okta": "Okta", 
 @st.cache_resource(show_spinner=False)
 def startup() -> bool:
     """Once per process: migrations, the first admin, sample media, trash purge."""
-    from labelkit.server import prepare
+    from labelkit.ops.startup import prepare
 
     prepare()
     return True

@@ -42,7 +42,7 @@ class SpanEditor(ObjectEditor):
     """The spans of one <Text>, with the region panel beside it."""
 
     def __init__(self, config: LabelConfig, text: ObjectTag, data: dict, value: str, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         super().__init__(config, text, data, prefix, disabled, shortcut)
         self.value = value
 
@@ -90,7 +90,7 @@ def has_spans(config: LabelConfig, text: str) -> bool:
 
 
 def editor(config: LabelConfig, text: ObjectTag, value: str, data: dict, prefix: str, disabled: bool = False,
-           shortcut=None) -> None:  # noqa: ANN001
+           shortcut=None) -> None:
     SpanEditor(config, text, data, value, prefix, disabled, shortcut).draw()
 
 

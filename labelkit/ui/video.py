@@ -89,7 +89,7 @@ class VideoEditor(ObjectEditor):
     """The regions of one <Video>, with the region panel beside the player."""
 
     def __init__(self, config: LabelConfig, video: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:  # noqa: ANN001
+                 shortcut=None) -> None:
         super().__init__(config, video, data, prefix, disabled, shortcut)
         self.rate = vd.frame_rate(video.node.attrs)
 

@@ -18,7 +18,7 @@ APP = str(Path(__file__).resolve().parents[2] / "app.py")
 ISSUER = "http://localhost:9400"
 
 
-def link_identity(user) -> dict:  # noqa: ANN001
+def link_identity(user) -> dict:
     """Link an OIDC identity to the account; returns the claims st.user will carry."""
     with session_scope() as session:
         linked = session.exec(select(Identity).where(Identity.issuer == ISSUER, Identity.subject == f"sub-{user.id}")).first()
@@ -28,10 +28,10 @@ def link_identity(user) -> dict:  # noqa: ANN001
 
 
 @pytest.fixture
-def app_as(settings):  # noqa: ANN001, ANN201
+def app_as(settings):
     """app_as(user, page="label", project=3) -> an AppTest that has run once as that person."""
 
-    def make(user=None, page: str | None = None, project: int | None = None, **query) -> AppTest:  # noqa: ANN001
+    def make(user=None, page: str | None = None, project: int | None = None, **query) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=30)
         at.user = link_identity(user) if user is not None else {"is_logged_in": False}
         if project is not None:

@@ -13,13 +13,13 @@ from labelkit.models import AuthToken, Membership, Role, User
 from labelkit.ui.navigation import PAGES, allowed
 
 
-def texts(at) -> str:  # noqa: ANN001
+def texts(at) -> str:
     """Everything the page says, with Markdown's backslash escapes removed."""
     parts = [e.value for kind in ("title", "subheader", "markdown", "error", "warning", "info", "success", "caption") for e in getattr(at, kind)]
     return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))
 
 
-def count(model) -> int:  # noqa: ANN001
+def count(model) -> int:
     with session_scope() as s:
         return s.exec(select(func.count()).select_from(model)).one()
 
@@ -40,11 +40,11 @@ def test_signed_out_visitors_get_the_sign_in_page(app_as, factory) -> None:
 
 
 @pytest.fixture
-def invite(factory):  # noqa: ANN001, ANN201
+def invite(factory):
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, title="Birds")
 
-    def make(**kwargs) -> str:  # noqa: ANN003
+    def make(**kwargs) -> str:
         with session_scope() as s:
             return invites.create_invite(s, admin, kwargs.pop("role", Role.ANNOTATOR), project_id=project.id, **kwargs)[1]
 
@@ -102,7 +102,7 @@ def test_an_identity_without_account_or_invite_is_told_to_ask(app_as) -> None:
     assert count(User) == 0
 
 
-def test_an_identity_with_an_invite_gets_an_account(settings, invite) -> None:  # noqa: ANN001
+def test_an_identity_with_an_invite_gets_an_account(settings, invite) -> None:
     from streamlit.testing.v1 import AppTest
 
     from tests.app.conftest import APP
@@ -145,7 +145,7 @@ def test_each_role_sees_only_its_pages(factory) -> None:
         (Role.MANAGER, "admin", "Audit log"),
     ],
 )
-def test_opening_a_page_by_url_without_the_role_is_refused(app_as, factory, role, page, hidden_text) -> None:  # noqa: ANN001
+def test_opening_a_page_by_url_without_the_role_is_refused(app_as, factory, role, page, hidden_text) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin)
     factory.tasks(project, admin, 2)
@@ -158,7 +158,7 @@ def test_opening_a_page_by_url_without_the_role_is_refused(app_as, factory, role
     assert not at.tabs and not at.file_uploader
 
 
-def test_a_task_cannot_show_another_projects_upload(factory) -> None:  # noqa: ANN001
+def test_a_task_cannot_show_another_projects_upload(factory) -> None:
     from streamlit.testing.v1 import AppTest
 
     from labelkit.storage import local

@@ -57,37 +57,37 @@ def test_the_dashboard_shows_the_team_and_offers_csv(app_as, factory) -> None:
 
 def test_the_task_table_filters_pages_and_acts_on_a_selection(app_as, factory) -> None:
     manager, alice, bob, reviewer, project, ids = setup(factory)
-    P = f"lk_tasks_{project.id}"
+    key = f"lk_tasks_{project.id}"
     at = app_as(manager, "tasks", project=project.id)
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert list(table["id"]) == ids and "data.text" in table.columns
     assert "4 tasks match" in texts(at)
 
-    at.selectbox(key=f"{P}_labeled").set_value(False).run()
+    at.selectbox(key=f"{key}_labeled").set_value(False).run()
     assert list(at.dataframe[0].value["id"]) == ids[2:]
-    at.selectbox(key=f"{P}_labeled").set_value(None)
-    at.text_input(key=f"{P}_label").input("Negative").run()
+    at.selectbox(key=f"{key}_labeled").set_value(None)
+    at.text_input(key=f"{key}_label").input("Negative").run()
     assert list(at.dataframe[0].value["id"]) == ids[:2]
-    at.text_input(key=f"{P}_label").input("")
-    at.selectbox(key=f"{P}_annotator").set_value(bob.email).run()
+    at.text_input(key=f"{key}_label").input("")
+    at.selectbox(key=f"{key}_annotator").set_value(bob.email).run()
     assert list(at.dataframe[0].value["id"]) == ids[:1]
-    at.selectbox(key=f"{P}_annotator").set_value(None)
-    at.text_input(key=f"{P}_search").input("SO-SO").run()
+    at.selectbox(key=f"{key}_annotator").set_value(None)
+    at.text_input(key=f"{key}_search").input("SO-SO").run()
     assert list(at.dataframe[0].value["id"]) == [ids[2]]
-    at.text_input(key=f"{P}_search").input("").run()
+    at.text_input(key=f"{key}_search").input("").run()
 
     # Pages of 25 hold all four; the pager has nowhere to go.
     assert next(b for b in at.button if b.label == "Next").disabled
 
     # Delete the last task: the page names what goes and asks first.
-    at.session_state[f"{P}_table_{at.session_state[f'{P}_gen']}_1"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
+    at.session_state[f"{key}_table_{at.session_state[f'{key}_gen']}_1"] = {"selection": {"rows": [3], "columns": [], "cells": []}}
     at.run()
-    at.button(key=f"{P}_delete").click().run()
+    at.button(key=f"{key}_delete").click().run()
     assert "Delete 1 task and their 0 annotations?" in texts(at)
     with session_scope() as s:
         assert s.get(Task, ids[3]).deleted_at is None  # not yet
-    at.button(key=f"{P}_delete_yes").click().run()
+    at.button(key=f"{key}_delete_yes").click().run()
     with session_scope() as s:
         assert s.get(Task, ids[3]).deleted_at is not None
     assert "Moved 1 task to the trash." in texts(at)
@@ -104,22 +104,22 @@ def test_the_task_table_filters_pages_and_acts_on_a_selection(app_as, factory) -
 
 def test_a_bulk_action_takes_the_picked_rows_and_all_matching_only_when_confirmed(app_as, factory) -> None:
     manager, *_, project, ids = setup(factory)
-    P = f"lk_tasks_{project.id}"
+    key = f"lk_tasks_{project.id}"
     at = app_as(manager, "tasks", project=project.id)
-    at.session_state[f"{P}_table_{at.session_state[f'{P}_gen']}_1"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.session_state[f"{key}_table_{at.session_state[f'{key}_gen']}_1"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
     at.run()
     assert "1 row picked" in texts(at)
-    at.button(key=f"{P}_gold").click().run()
+    at.button(key=f"{key}_gold").click().run()
     assert not at.exception, at.exception
     with session_scope() as s:
         gold = set(s.exec(select(Annotation.task_id).where(Annotation.project_id == project.id, Annotation.ground_truth)).all())
     assert gold == {ids[1]}  # only the picked row, not every labeled task
     assert "Marked 1 new gold task." in texts(at)
 
-    at.radio(key=f"{P}_scope").set_value("matching").run()
-    assert at.button(key=f"{P}_gold").disabled  # not before the person confirms "all"
-    at.checkbox(key=f"{P}_all_sure").check().run()
-    at.button(key=f"{P}_gold").click().run()
+    at.radio(key=f"{key}_scope").set_value("matching").run()
+    assert at.button(key=f"{key}_gold").disabled  # not before the person confirms "all"
+    at.checkbox(key=f"{key}_all_sure").check().run()
+    at.button(key=f"{key}_gold").click().run()
     with session_scope() as s:
         gold = set(s.exec(select(Annotation.task_id).where(Annotation.project_id == project.id, Annotation.ground_truth)).all())
     assert gold == {ids[0], ids[1]}  # every task with an answer (the other two have none)

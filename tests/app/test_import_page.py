@@ -17,16 +17,16 @@ SAMPLES = Path(__file__).resolve().parents[2] / "labelkit" / "samples"
 IMAGES = '<View><Image name="img" value="$image"/><Choices name="ok" toName="img"><Choice value="Fine"/></Choices></View>'
 
 
-def images_of(project) -> list[str]:  # noqa: ANN001
+def images_of(project) -> list[str]:
     with session_scope(write=False) as s:
         return [t.data["image"] for t in s.exec(select(Task).where(Task.project_id == project.id).order_by(Task.id))]
 
 
-def import_button(at):  # noqa: ANN001, ANN201
+def import_button(at):
     return next(b for b in at.button if b.label.startswith("Import"))
 
 
-def test_an_admin_imports_a_server_folder_once_and_a_manager_never_sees_it(app_as, factory, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_an_admin_imports_a_server_folder_once_and_a_manager_never_sees_it(app_as, factory, tmp_path, monkeypatch) -> None:
     root = tmp_path / "shared"
     (root / "batch-1").mkdir(parents=True)
     for n in (1, 2, 3):

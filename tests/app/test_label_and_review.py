@@ -13,7 +13,7 @@ from tests.app.test_access import texts
 
 
 @pytest.fixture
-def team(factory):  # noqa: ANN001, ANN201
+def team(factory):
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, title="Reviews")
     factory.tasks(project, admin, [{"text": "Great value."}, {"text": "Broke at once."}, {"text": "It is fine."}, {"text": "Meh."}])
@@ -23,7 +23,7 @@ def team(factory):  # noqa: ANN001, ANN201
     return project, annotator, reviewer
 
 
-def pick(at, project, task_id: int, value: str):  # noqa: ANN001, ANN201
+def pick(at, project, task_id: int, value: str):
     return at.button(key=f"lk:{project.id}:{task_id}:sentiment:opt:{value}").click().run()
 
 

@@ -16,7 +16,7 @@ from labelkit.models import AuditEvent, Invite, Membership, Project, Role, Task,
 from tests.app.test_access import texts
 
 
-def count(model, *where) -> int:  # noqa: ANN001, ANN002
+def count(model, *where) -> int:
     with session_scope() as s:
         return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
@@ -58,14 +58,14 @@ def test_project_team_invites_tasks_and_deletion(app_as, factory) -> None:
     at.button(key=f"lk_edit_{project.id}_save").click().run()
     assert "Saved." in texts(at)
 
-    member_form = [t for t in at.text_input if t.label == "Email"][0]
+    member_form = next(t for t in at.text_input if t.label == "Email")
     member_form.input("colleague@example.com")
-    [b for b in at.button if b.label == "Save"][0].click().run()
+    next(b for b in at.button if b.label == "Save").click().run()
     with session_scope() as s:
         assert s.exec(select(Membership.role).where(Membership.user_id == colleague.id)).one() == "annotator"
 
-    [b for b in at.button if b.label == "Create invite link"][0].click().run()
-    link = [c.value for c in at.code if "/invite/" in c.value][0]
+    next(b for b in at.button if b.label == "Create invite link").click().run()
+    link = next(c.value for c in at.code if "/invite/" in c.value)
     assert link.startswith("http://localhost:8501/invite/")
     assert count(Invite, Invite.project_id == project.id) == 1
 
@@ -85,11 +85,11 @@ def test_importing_files_on_the_import_page(app_as, factory) -> None:
     at = app_as(admin, "import", project=project.id)
     assert "Each task needs `text`" in texts(at)
     at.file_uploader[0].upload("bad.json", json.dumps([{"text": "ok"}, {"body": "no text"}]).encode(), "application/json").run()
-    [b for b in at.button if b.label.startswith("Import")][0].click().run()
+    next(b for b in at.button if b.label.startswith("Import")).click().run()
     assert "bad.json, task 2: missing key 'text'" in texts(at)
     assert count(Task) == 0
     at.file_uploader[0].set_value(("reviews.csv", b"text\nfirst\nsecond\n", "text/csv")).run()
-    [b for b in at.button if b.label.startswith("Import")][0].click().run()
+    next(b for b in at.button if b.label.startswith("Import")).click().run()
     assert "Imported 2 tasks from 1 file." in texts(at)
     assert count(Task) == 2
 
@@ -107,7 +107,7 @@ def test_the_export_page_offers_what_the_exporter_writes(app_as, factory, settin
     at = app_as(admin, "export", project=project.id)
     at.radio(key="lk_export_format").set_value("CSV").run()
     assert "2 tasks will be exported." in texts(at)
-    [b for b in at.button if b.label == "Prepare the export"][0].click().run()
+    next(b for b in at.button if b.label == "Prepare the export").click().run()
     (button,) = at.get("download_button")
     assert "csv" in button.proto.label
     (written,) = Path(settings.export_dir).glob("*.part")
@@ -140,7 +140,7 @@ def test_admins_change_roles_deactivate_and_restore(app_as, factory) -> None:
 
     at.session_state["lk_trash_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
-    [b for b in at.button if b.label.startswith("Restore")][0].click().run()
+    next(b for b in at.button if b.label.startswith("Restore")).click().run()
     with session_scope() as s:
         assert s.get(Project, project.id).deleted_at is None
         logged = set(s.exec(select(AuditEvent.action)).all())
@@ -154,17 +154,17 @@ def test_account_password_and_api_tokens(app_as, factory) -> None:
     fields[0].input("old password!")
     fields[1].input("new password!")
     fields[2].input("new password!")
-    [b for b in at.button if b.label == "Change password"][0].click().run()
+    next(b for b in at.button if b.label == "Change password").click().run()
     assert "Your password is changed." in texts(at)
     from labelkit.auth.accounts import authenticate
 
     with session_scope() as s:
         assert authenticate(s, user.email, "new password!").id == user.id
-    [t for t in at.text_input if t.label == "What is it for?"][0].input("script")
-    [b for b in at.button if b.label == "Create token"][0].click().run()
+    next(t for t in at.text_input if t.label == "What is it for?").input("script")
+    next(b for b in at.button if b.label == "Create token").click().run()
     token = at.code[0].value
     with session_scope() as s:
         assert sessions.user_for_api_token(s, token).id == user.id
-    [b for b in at.button if b.label == "Revoke"][0].click().run()
+    next(b for b in at.button if b.label == "Revoke").click().run()
     with session_scope() as s:
         assert sessions.user_for_api_token(s, token) is None

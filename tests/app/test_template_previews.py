@@ -23,7 +23,7 @@ def _render(key: str) -> None:
 
 
 @pytest.mark.parametrize("key", [t.key for t in TEMPLATES])
-def test_every_template_renders_with_its_sample(key: str, settings) -> None:  # noqa: ANN001, ARG001
+def test_every_template_renders_with_its_sample(key: str, settings) -> None:
     at = AppTest.from_function(_render, args=(key,), default_timeout=30)
     at.run()
     assert not at.exception, at.exception
@@ -44,7 +44,7 @@ def _collapse() -> None:
     labeling.render(config, {"text": "hi"}, "p")
 
 
-def test_controls_inside_a_collapse_panel_are_drawn(settings) -> None:  # noqa: ANN001, ARG001
+def test_controls_inside_a_collapse_panel_are_drawn(settings) -> None:
     at = AppTest.from_function(_collapse, default_timeout=30)
     at.run()
     assert not at.exception
@@ -67,7 +67,7 @@ def _dynamic() -> None:
     labeling.render(config, data, "p")
 
 
-def test_labels_and_choices_from_task_data(settings) -> None:  # noqa: ANN001, ARG001
+def test_labels_and_choices_from_task_data(settings) -> None:
     at = AppTest.from_function(_dynamic, default_timeout=30)
     at.run()
     assert not at.exception, at.exception

@@ -88,7 +88,7 @@ def stored(server: Server, project_id: int) -> list[dict]:
         return db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one().result
 
 
-def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Pages", HTML_CONFIG, [{"html": HTML}])
     page = new_page()
     sign_in(page, server, path=f"/label?project={project_id}")
@@ -118,7 +118,7 @@ def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> Non
     assert all(i["from_name"] == "ner" and i["to_name"] == "page" and i["origin"] == "manual" for i in items)
 
 
-def test_label_a_dialogue_across_turns_and_a_whole_turn(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_label_a_dialogue_across_turns_and_a_whole_turn(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Chats", DIALOGUE_CONFIG, [{"dialogue": DIALOGUE}])
     page = new_page()
     sign_in(page, server, path=f"/label?project={project_id}")

@@ -46,7 +46,7 @@ def drag(page: Page, box: dict, start: tuple[float, float], end: tuple[float, fl
     page.mouse.up()
 
 
-def test_draw_a_box_and_a_polygon_then_submit(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_draw_a_box_and_a_polygon_then_submit(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Street scenes", CONFIG, [{"image": IMAGE}])
 
     page = new_page()
@@ -116,7 +116,7 @@ def use_tool(page: Page, name: str, hint: str) -> dict:
     return canvas_box(page)
 
 
-def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp_path: Path) -> None:
     from labelkit.results import brush
 
     project_id = project_with_tasks(server, tmp_path, "Faces", SHAPES, [{"image": IMAGE}])
@@ -170,7 +170,7 @@ KEYED = """<View>
 </View>"""
 
 
-def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page, tmp_path: Path) -> None:
     from labelkit.models import AnnotationState
 
     project_id = project_with_tasks(server, tmp_path, "Keyed", KEYED, [{"image": IMAGE}])
@@ -232,7 +232,7 @@ ROTATABLE = """<View>
 </View>"""
 
 
-def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Rotated", ROTATABLE, [{"image": IMAGE}])
 
     page = new_page()

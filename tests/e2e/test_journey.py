@@ -171,7 +171,7 @@ def picked(annotation: Annotation) -> dict[str, object]:
     return out
 
 
-def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: Path) -> None:
     # The admin signs in; the page goes through /session/start, which sets the HttpOnly cookie.
     admin = new_page()
     visited: list[str] = []
@@ -268,7 +268,7 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
     assert out.read_bytes() == exported
 
 
-def test_sign_out_ends_the_session(server: Server, new_page) -> None:  # noqa: ANN001
+def test_sign_out_ends_the_session(server: Server, new_page) -> None:
     page = new_page()
     sign_in(page, server)
     old = session_cookie(page)
@@ -291,7 +291,7 @@ def test_sign_out_ends_the_session(server: Server, new_page) -> None:  # noqa: A
     expect(thief.get_by_role("button", name="Sign out")).to_have_count(0)
 
 
-def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, new_page) -> None:  # noqa: ANN001
+def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, new_page) -> None:
     with server.db() as db:
         people = len(db.exec(select(User)).all())
     page = new_page()
@@ -332,7 +332,7 @@ def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, n
         assert len(db.exec(select(User)).all()) == people + 1
 
 
-def test_download_matches_the_options_on_the_page(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_download_matches_the_options_on_the_page(server: Server, new_page, tmp_path: Path) -> None:
     config = tmp_path / "config.xml"
     config.write_text('<View><Text name="text" value="$text"/>'
                       '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')
@@ -358,7 +358,7 @@ def test_download_matches_the_options_on_the_page(server: Server, new_page, tmp_
 
 
 
-def test_a_second_project_from_the_projects_page(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_second_project_from_the_projects_page(server: Server, new_page, tmp_path: Path) -> None:
     config = tmp_path / "config.xml"
     config.write_text('<View><Text name="text" value="$text"/>'
                       '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')

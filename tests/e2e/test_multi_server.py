@@ -334,7 +334,7 @@ def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overla
 
 START_UP = """
 import os, sys, time
-from labelkit.server import prepare
+from labelkit.ops.startup import prepare
 from labelkit.settings import get_settings
 print("ready", flush=True)
 while not os.path.exists(sys.argv[1]):  # all at the same moment

@@ -125,7 +125,7 @@ def people(server: Server) -> tuple[list[str], list[str]]:
                 [i.subject for i in db.exec(select(Identity).order_by(Identity.id)).all()])
 
 
-def test_an_invite_lets_an_identity_in_with_its_role(oidc_server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_invite_lets_an_identity_in_with_its_role(oidc_server: Server, new_page, tmp_path: Path) -> None:
     config = tmp_path / "config.xml"
     config.write_text(CONFIG)
     project_id = oidc_server.cli("project", "create", "--title", "Federated", "--config", str(config))
@@ -170,7 +170,7 @@ def test_an_invite_lets_an_identity_in_with_its_role(oidc_server: Server, new_pa
         assert [r["value"]["choices"] for r in annotation.result] == [["Yes"]]
 
 
-def test_an_identity_without_an_invite_is_told_to_ask_for_one(oidc_server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_identity_without_an_invite_is_told_to_ask_for_one(oidc_server: Server, new_page, tmp_path: Path) -> None:
     config = tmp_path / "config.xml"
     config.write_text(CONFIG)
     oidc_server.cli("project", "create", "--title", "Second opinion", "--config", str(config))
@@ -206,7 +206,7 @@ def sign_out_at_provider(page: Page) -> None:
         confirm.click()
 
 
-def test_sign_out_of_an_identity_session_signs_out(oidc_server: Server, new_page) -> None:  # noqa: ANN001
+def test_sign_out_of_an_identity_session_signs_out(oidc_server: Server, new_page) -> None:
     oidc_server.cli("user", "create", "lee@example.com", "--name", "Lee", password="lee's password")
     page = new_page()
     page.goto(oidc_server.url)

@@ -45,7 +45,7 @@ def saved(page: Page, part: str) -> None:
     expect(page.locator(".lk-ranker")).to_have_attribute("data-order", re.compile(re.escape(part)))
 
 
-def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Preferences", CONFIG, [TASK])
     page = new_page()
     sign_in(page, server, path="/label")
@@ -100,7 +100,7 @@ PDF_CONFIG = """<View>
 </View>"""
 
 
-def test_classify_the_pages_of_a_pdf_one_by_one(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_classify_the_pages_of_a_pdf_one_by_one(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "Pages", PDF_CONFIG, [{"pdf": "/data/upload/samples/invoice.pdf"}])
     page = new_page()
     sign_in(page, server, path="/label")

@@ -64,7 +64,7 @@ def test_a_label_studio_sdk_script_works_against_labelkit(server, sdk_python, tm
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
     done = subprocess.run([sdk_python, str(script), f"http://127.0.0.1:{server.port}", token, CONFIG],
-                          capture_output=True, text=True, timeout=180)
+                          capture_output=True, text=True, timeout=180, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
     assert out["me"] == ADMIN_EMAIL and out["imported"] == 3 and out["task_number"] == 3

@@ -52,7 +52,7 @@ def select_text(page: Page, start: int, end: int) -> None:
     page.mouse.up()
 
 
-def test_label_entities_and_relate_them(server: Server, new_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_label_entities_and_relate_them(server: Server, new_page, tmp_path: Path) -> None:
     project_id = project_with_tasks(server, tmp_path, "People", CONFIG, [{"text": TEXT}])
 
     page = new_page()

@@ -297,7 +297,7 @@ def test_two_annotators_get_cohens_kappa_matching_scikit_learn(factory) -> None:
         tasks = list(s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all())
     labels_a = ["Positive", "Positive", "Negative", "Negative", "Positive", "Negative"]
     labels_b = ["Positive", "Negative", "Negative", "Negative", "Positive", "Positive"]
-    for task_id, x, y in zip(tasks, labels_a, labels_b):
+    for task_id, x, y in zip(tasks, labels_a, labels_b, strict=True):
         with session_scope() as s:
             submissions.submit(s, a, task_id, choice(x))
         with session_scope() as s:
@@ -422,7 +422,7 @@ def test_project_text_and_rating_metrics(factory) -> None:
                 {"id": "q", "from_name": "quality", "to_name": "text", "type": "rating", "value": {"rating": rating}}]
 
     for user, texts in ((a, (("kitten", 5), ("same", 1))), (b, (("sitting", 4), ("same", 2)))):
-        for task_id, (text, rating) in zip((first, second), texts):
+        for task_id, (text, rating) in zip((first, second), texts, strict=True):
             with session_scope() as s:
                 submissions.submit(s, user, task_id, answer(text, rating))
     with session_scope() as s:

@@ -23,7 +23,7 @@ CONFIG = """<View><Text name="text" value="$text"/>
 
 
 @pytest.fixture
-def client(settings):  # noqa: ANN001, ANN201
+def client(settings):
     return TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
 
 
@@ -33,7 +33,7 @@ def token_of(user: User) -> dict:
 
 
 @pytest.fixture
-def team(factory):  # noqa: ANN001, ANN201
+def team(factory):
     """A project of 3 tasks with a manager, a reviewer and an annotator, and an outsider (member elsewhere)."""
     manager = factory.user(Role.MANAGER)
     project = factory.project(manager, config=CONFIG)
@@ -47,7 +47,7 @@ def team(factory):  # noqa: ANN001, ANN201
     return project, {name: token_of(user) for name, user in people.items()}, people
 
 
-def count(model, *where) -> int:  # noqa: ANN001
+def count(model, *where) -> int:
     with session_scope(write=False) as s:
         return s.exec(select(func.count()).select_from(model).where(*where)).one()
 
@@ -206,7 +206,7 @@ def test_a_bad_import_is_refused_whole_with_the_importers_message(client, team) 
 
 
 def test_tasks_are_listed_a_page_at_a_time_with_filters(client, team) -> None:
-    project, tokens, people = team
+    project, tokens, _people = team
     headers = tokens["manager"]
     first = client.get("/api/tasks", headers=headers, params={"project": project.id, "page_size": 2}).json()
     assert first["total"] == 3 and [t["data"]["text"] for t in first["tasks"]] == ["Task text number 1", "Task text number 2"]

@@ -57,7 +57,7 @@ UNAUTHENTICATED = ["no token", "bad token", "revoked token", "deactivated"]
 MEMBERS = {"annotator": Role.ANNOTATOR, "reviewer": Role.REVIEWER, "manager": Role.MANAGER}
 ACCOUNT_ROLE = {"annotator": Role.ANNOTATOR, "reviewer": Role.ANNOTATOR, "manager": Role.MANAGER,
                 "portal manager": Role.MANAGER, "admin": Role.ADMIN}
-CALLERS = UNAUTHENTICATED + [*MEMBERS, "portal manager", "admin"]
+CALLERS = [*UNAUTHENTICATED, *MEMBERS, "portal manager", "admin"]
 SECRET_B = "osprey-secret-text"
 
 

@@ -20,12 +20,12 @@ IMAGE_CONFIG = '<View><Image name="image" value="$image"/><Choices name="c" toNa
 
 
 @pytest.fixture
-def client(settings):  # noqa: ANN001, ANN201
+def client(settings):
     return TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
 
 
 @pytest.fixture
-def folder(settings, tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+def folder(settings, tmp_path, monkeypatch):
     root = tmp_path / "server-files"
     (root / "cats").mkdir(parents=True)
     (root / "cats" / "tom 1.jpg").write_bytes(b"\xff\xd8\xff fake jpeg")

@@ -14,10 +14,10 @@ from labelkit.models import Invite, Project, Role, Task, User
 
 
 @pytest.fixture
-def cli(settings, monkeypatch):  # noqa: ANN001, ANN201
+def cli(settings, monkeypatch):
     monkeypatch.setenv("LABELKIT_PASSWORD", "operator password")
 
-    def run(*args: str, ok: bool = True):  # noqa: ANN202
+    def run(*args: str, ok: bool = True):
         result = CliRunner().invoke(main, list(args))
         if ok:
             assert result.exit_code == 0, result.output

@@ -43,7 +43,8 @@ def web(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A web server on loopback serving a folder."""
     folder = tmp_path / "web"
     folder.mkdir()
-    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(folder))
+    def handler(*a):
+        return http.server.SimpleHTTPRequestHandler(*a, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -111,7 +112,7 @@ def test_in_place_imports_reference_server_files_and_stay_inside_the_root(factor
         "import", str(project.id), str(root / "set"), "--in-place", "--as", "manager@example.com", ok=False).output
 
 
-def test_a_2_gb_file_is_refused_before_it_is_read(factory, tmp_path) -> None:  # noqa: ANN001
+def test_a_2_gb_file_is_refused_before_it_is_read(factory, tmp_path) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, config=TEXTS)
     small, huge = tmp_path / "a.jsonl", tmp_path / "huge.jsonl"

@@ -15,7 +15,7 @@ WORKERS = 8
 TASKS = 40
 
 
-def _work(user, project_id: int, errors: list) -> None:  # noqa: ANN001
+def _work(user, project_id: int, errors: list) -> None:
     result = [{"id": "r", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Neutral"]}}]
     try:
         while True:

@@ -19,7 +19,7 @@ def problems(xml: str) -> list[str]:
 
 
 @pytest.mark.parametrize("t", TEMPLATES, ids=lambda t: t.key)
-def test_every_template_is_a_valid_config_its_sample_fits(t) -> None:  # noqa: ANN001
+def test_every_template_is_a_valid_config_its_sample_fits(t) -> None:
     config = check_config(t.config)
     assert config.controls
     assert all(key in t.sample for key in config.data_keys)
@@ -256,8 +256,8 @@ def test_what_cannot_be_labeled_here_yet_is_named(xml: str, expected: list[str])
         ("<View>\n<Image value='$i'/>\n</View>", "line 2: <Image> needs a name attribute"),
         ("<View>\n<Image name='img'/>\n<Rectangle name='r' toName='img'/></View>",
          "line 2: <Image name='img'>: needs a value attribute (or valueList), e.g. value=\"$image\""),
-        ("<View><Image name='img' value='$i'/><Image name='other' value='$j'/>\n\n"
-         "<RectangleLabels name='box'><Label value='Car'/></RectangleLabels></View>",
+        (("<View><Image name='img' value='$i'/><Image name='other' value='$j'/>\n\n"
+          "<RectangleLabels name='box'><Label value='Car'/></RectangleLabels></View>"),
          "line 3: <RectangleLabels name='box'>: needs a toName attribute naming the object it labels"),
         (("<View><Image name='img' value='$i'/>\n<RectangleLabels name='box' toName='img'>\n<Label/>\n"
          "</RectangleLabels></View>"),

@@ -34,7 +34,7 @@ def stored_and_recounted(project_id: int) -> tuple[tuple, tuple]:
     return stored, recounted
 
 
-def label(user, project_id: int) -> int:  # noqa: ANN001
+def label(user, project_id: int) -> int:
     with session_scope() as s:
         task = queue.claim_next(s, user, project_id).task
     with session_scope() as s:

@@ -540,7 +540,7 @@ def test_the_image_layout_serves_with_the_image_command_and_passes_its_health_ch
             *sources, target = shlex.split(args)
             for source in sources:
                 destination = app / (target if target not in ("./", ".") else Path(source).name)
-                if target.endswith("/") and target not in ("./",):
+                if target.endswith("/") and target != "./":
                     destination = app / target / Path(source).name
                 src = ROOT / source
                 destination.parent.mkdir(parents=True, exist_ok=True)

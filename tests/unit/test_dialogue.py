@@ -133,7 +133,7 @@ def test_what_the_browser_sends_for_html_is_checked() -> None:
     assert region_geometry({"start": "/p[1]"}) is None
 
 
-def test_html_comes_inline_from_an_uploaded_file_or_base64_and_always_sanitized(settings) -> None:  # noqa: ANN001, ARG001
+def test_html_comes_inline_from_an_uploaded_file_or_base64_and_always_sanitized(settings) -> None:
     import base64
 
     from labelkit.storage import local

@@ -16,18 +16,18 @@ def choice(label: str = "Positive") -> list[dict]:
     return [{"id": "c", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
 
 
-def claim(user, project_id: int) -> int | None:  # noqa: ANN001
+def claim(user, project_id: int) -> int | None:
     with session_scope() as s:
         got = queue.claim_next(s, user, project_id)
         return got.task.id if got else None
 
 
-def submit(user, task_id: int) -> None:  # noqa: ANN001
+def submit(user, task_id: int) -> None:
     with session_scope() as s:
         assert submissions.submit(s, user, task_id, choice()).counted
 
 
-def settings_of(project_id: int, **values) -> None:  # noqa: ANN003
+def settings_of(project_id: int, **values) -> None:
     with session_scope() as s:
         project = s.get(Project, project_id)
         for key, value in values.items():
@@ -41,7 +41,7 @@ def task_ids(project_id: int) -> list[int]:
 
 
 @pytest.fixture
-def team(factory):  # noqa: ANN001, ANN201
+def team(factory):
     manager = factory.user(Role.MANAGER)
     project = factory.project(manager, overlap=1)
     factory.tasks(project, manager, 10)

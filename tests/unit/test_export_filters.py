@@ -22,7 +22,7 @@ def choice(value: str, region: str = "r1") -> list[dict]:
              "value": {"choices": [value]}, "origin": "manual"}]
 
 
-def export(user, project, **options) -> list[dict]:  # noqa: ANN001, ANN003
+def export(user, project, **options) -> list[dict]:
     out = io.BytesIO()
     with session_scope(write=False) as s:
         exporters.export_project(s, user, project.id, "JSON", out, **options)
@@ -30,7 +30,7 @@ def export(user, project, **options) -> list[dict]:  # noqa: ANN001, ANN003
 
 
 @pytest.fixture
-def voted(factory):  # noqa: ANN001, ANN201
+def voted(factory):
     """One task, three annotators: ann and bob say Positive (with different region ids),
     cy says Negative; a model predicted Neutral; rev reviews."""
     admin = factory.user(Role.ADMIN, email="admin@example.com")
@@ -51,8 +51,8 @@ def voted(factory):  # noqa: ANN001, ANN201
     return project, admin, people, rev
 
 
-def test_one_annotation_per_task_is_the_majority_answer_until_one_is_reviewed(voted) -> None:  # noqa: ANN001
-    project, admin, people, rev = voted
+def test_one_annotation_per_task_is_the_majority_answer_until_one_is_reviewed(voted) -> None:
+    project, admin, _people, rev = voted
     (first, _) = export(admin, project, one_per_task=True)
     (kept,) = first["annotations"]
     assert kept["result"][0]["value"]["choices"] == ["Positive"] and kept["completed_by_email"] == "bob@example.com"
@@ -65,7 +65,7 @@ def test_one_annotation_per_task_is_the_majority_answer_until_one_is_reviewed(vo
     assert len(export(admin, project)[0]["annotations"]) == 3  # all of them, unless asked
 
 
-def test_one_persons_work_and_no_predictions(voted) -> None:  # noqa: ANN001
+def test_one_persons_work_and_no_predictions(voted) -> None:
     project, admin, _, _ = voted
     everything = export(admin, project)
     assert [len(t["predictions"]) for t in everything] == [1, 0]
@@ -78,7 +78,7 @@ def test_one_persons_work_and_no_predictions(voted) -> None:  # noqa: ANN001
         assert exporters.annotators(s, admin, project.id) == ["ann@example.com", "bob@example.com", "cy@example.com"]
 
 
-def test_the_cli_takes_the_same_filters(voted, tmp_path) -> None:  # noqa: ANN001
+def test_the_cli_takes_the_same_filters(voted, tmp_path) -> None:
     project, admin, _, _ = voted
     out = tmp_path / "one.json"
     result = CliRunner().invoke(main, ["export", str(project.id), "--format", "JSON", "--out", str(out), "--one-per-task",

@@ -139,7 +139,7 @@ def ultralytics_label_path(image_path: str) -> str:
 
 
 def test_yolo_images_beside_their_labels_as_ultralytics_finds_them(mixed) -> None:
-    project, admin, values, cats = mixed
+    project, admin, _values, cats = mixed
     report, raw = export(admin, project, "YOLO")
     assert (report.images, report.missing_images) == (3, 2)
     archive = zipfile.ZipFile(io.BytesIO(raw))
@@ -173,7 +173,7 @@ def test_voc_xml_filenames_are_the_packed_jpegimages(mixed) -> None:
 
 
 def test_the_cli_packs_and_says_how_many_could_not_be_read(mixed, tmp_path) -> None:
-    project, admin, values, _ = mixed
+    _project, _admin, values, _ = mixed
     out = tmp_path / "mixed.zip"
     result = CliRunner().invoke(main, ["export", "Mixed", "--format", "coco", "--with-images", "--out", str(out)])
     assert result.exit_code == 0, result.output

@@ -250,7 +250,7 @@ def test_asr_manifest_lines_and_durations(factory) -> None:
     ]  # the fourth task is not labeled: left out
     for line in lines:  # as NeMo reads a segment: it lies within the file
         if "offset" in line:
-            assert 0 <= line["offset"] and line["offset"] + line["duration"] <= lines[1]["duration"]
+            assert line["offset"] >= 0 and line["offset"] + line["duration"] <= lines[1]["duration"]
 
 
 BRUSHES = """<View>

@@ -64,7 +64,7 @@ ROTATED_PX = [(20, 20), (20 + 60 * C, 20 + 60 * S), (20 + 60 * C - 40 * S, 20 + 
 
 
 @pytest.fixture
-def street(factory):  # noqa: ANN001, ANN201
+def street(factory):
     """Tasks: street.png (a box, a rotated box, a polygon), empty.png (labeled, no
     objects), todo.png (not labeled) and a URL image labeled later by a second annotator."""
     admin = factory.user(Role.ADMIN, email="admin@example.com")
@@ -76,7 +76,7 @@ def street(factory):  # noqa: ANN001, ANN201
     for person in (ann, bob):
         factory.member(project, person, Role.ANNOTATOR)
 
-    def label(person, result: list) -> None:  # noqa: ANN001
+    def label(person, result: list) -> None:
         with session_scope() as s:
             task = queue.claim_next(s, person, project.id).task
         with session_scope() as s:
@@ -88,7 +88,7 @@ def street(factory):  # noqa: ANN001, ANN201
     return project, admin, paths
 
 
-def export(user, project, fmt: str, with_images: bool = True) -> zipfile.ZipFile:  # noqa: ANN001
+def export(user, project, fmt: str, with_images: bool = True) -> zipfile.ZipFile:
     out = io.BytesIO()
     with session_scope(write=False) as s:
         exporters.export_project(s, user, project.id, fmt, out, with_images=with_images)
@@ -241,7 +241,7 @@ def test_a_text_project_is_refused_with_the_reason(factory) -> None:
     assert exporters.FORMATS["YOLO_SEG"].supports(parse(polygons_only)) is None
 
 
-def parse(xml: str):  # noqa: ANN201
+def parse(xml: str):
     from labelkit.config import parse_config
 
     return parse_config(xml)
@@ -270,7 +270,7 @@ def test_labels_are_written_task_by_task() -> None:
     out = io.BytesIO()
     sizes = []
 
-    def tasks():  # noqa: ANN202
+    def tasks():
         for i in range(1, 201):
             sizes.append(out.tell())
             annotation = ExportedAnnotation(i, 1, "a@example.com", "submitted", None, None, None, 0.0, json.dumps([STRAIGHT]))

@@ -290,13 +290,13 @@ def test_a_refused_media_import_leaves_no_files_and_no_journal(factory) -> None:
     manager = factory.user(Role.MANAGER)
     project = factory.project(manager, config=IMAGES)
     content = images_zip(3, bad_last=True)
-    with pytest.raises(InvalidInput, match="broken.png"), lkdb.session_scope() as s:
+    with pytest.raises(InvalidInput, match=r"broken\.png"), lkdb.session_scope() as s:
         importers.import_sources(s, manager, project.id, [("p.zip", io.BytesIO(content), len(content))])
     assert uploads(project) == [] and journals() == []
 
 
 def test_media_of_an_import_killed_before_its_commit_are_removed_at_the_next_start(factory, tmp_path: Path) -> None:
-    from labelkit.server import prepare
+    from labelkit.ops.startup import prepare
 
     manager = factory.user(Role.MANAGER, email="media@example.com")
     project = factory.project(manager, config=IMAGES)

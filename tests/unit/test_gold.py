@@ -17,7 +17,7 @@ def choice(label: str) -> list[dict]:
     return [{"id": "c", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
 
 
-def submit(user, task_id: int, label: str = "Positive") -> Annotation:  # noqa: ANN001
+def submit(user, task_id: int, label: str = "Positive") -> Annotation:
     with session_scope() as s:
         return submissions.submit(s, user, task_id, choice(label)).annotation
 
@@ -90,7 +90,7 @@ def test_bad_input_changes_nothing(team, factory) -> None:
 
 
 def test_only_managers_mark_ground_truth(team) -> None:
-    manager, project, reviewer, (a, b, _) = team
+    _manager, project, reviewer, (a, b, _) = team
     first = task_ids(project.id)[0]
     annotation = submit(a, first)
     for person in (reviewer, a, b):
@@ -105,7 +105,7 @@ def test_only_managers_mark_ground_truth(team) -> None:
     assert truths(project.id) == {}
 
 
-def make_gold(manager, project_id: int, truth_user, tasks: list[int], label: str = "Positive") -> None:  # noqa: ANN001
+def make_gold(manager, project_id: int, truth_user, tasks: list[int], label: str = "Positive") -> None:
     for task_id in tasks:
         submit(truth_user, task_id, label)
     with session_scope() as s:
@@ -113,7 +113,7 @@ def make_gold(manager, project_id: int, truth_user, tasks: list[int], label: str
 
 
 def test_gold_tasks_come_first_at_a_hundred_percent_and_never_otherwise(team) -> None:
-    manager, project, reviewer, (a, b, c) = team
+    manager, project, reviewer, (a, b, _c) = team
     ids = task_ids(project.id)
     gold_ids = [ids[2], ids[6]]
     make_gold(manager, project.id, reviewer, gold_ids)  # overlap 1: these tasks are done

@@ -23,14 +23,14 @@ def choice(value: str) -> list[dict]:
              "value": {"choices": [value]}, "origin": "manual"}]
 
 
-def export(user, project, fmt: str = "JSON") -> list[dict]:  # noqa: ANN001
+def export(user, project, fmt: str = "JSON") -> list[dict]:
     out = io.BytesIO()
     with session_scope(write=False) as s:
         exporters.export_project(s, user, project.id, fmt, out)
     return json.loads(out.getvalue())
 
 
-def run_import(user, project, payload) -> importers.ImportReport:  # noqa: ANN001
+def run_import(user, project, payload) -> importers.ImportReport:
     content = json.dumps(payload).encode()
     with session_scope() as s:
         return importers.import_sources(s, user, project.id, [("export.json", io.BytesIO(content), len(content))])
@@ -44,7 +44,7 @@ def comparable(tasks: list[dict]) -> list[dict]:
 
 
 @pytest.fixture
-def labeled(factory):  # noqa: ANN001, ANN201
+def labeled(factory):
     admin = factory.user(Role.ADMIN, email="admin@example.com")
     project = factory.project(admin, title="Source")
     factory.tasks(project, admin, [{"text": "good"}, {"text": "bad"}, {"text": "unlabeled"}])
@@ -62,7 +62,7 @@ def labeled(factory):  # noqa: ANN001, ANN201
     return project, admin, ann
 
 
-def test_a_labelkit_export_imports_into_a_new_project_with_nothing_lost(labeled, factory) -> None:  # noqa: ANN001
+def test_a_labelkit_export_imports_into_a_new_project_with_nothing_lost(labeled, factory) -> None:
     project, admin, ann = labeled
     exported = export(admin, project)
     copy = factory.project(admin, title="Copy")
@@ -84,7 +84,7 @@ def test_a_labelkit_export_imports_into_a_new_project_with_nothing_lost(labeled,
         assert left is not None and left.task.data == {"text": "unlabeled"}
 
 
-def test_label_studios_export_keeps_annotations_of_people_without_an_account(factory) -> None:  # noqa: ANN001
+def test_label_studios_export_keeps_annotations_of_people_without_an_account(factory) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, overlap=2)
     ls_export = [
@@ -114,7 +114,7 @@ def test_label_studios_export_keeps_annotations_of_people_without_an_account(fac
 
 
 @pytest.mark.parametrize("annotations", [{"result": []}, ["not an object"], [{"result": "Positive"}]])
-def test_malformed_annotations_refuse_the_whole_file(factory, annotations) -> None:  # noqa: ANN001
+def test_malformed_annotations_refuse_the_whole_file(factory, annotations) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin)
     payload = [{"data": {"text": "fine"}}, {"data": {"text": "broken"}, "annotations": annotations}]

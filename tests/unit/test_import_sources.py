@@ -25,13 +25,13 @@ MEDIA = """<View>
 </View>"""
 
 
-def run_import(user, project, files: dict[str, bytes]):  # noqa: ANN001, ANN201
+def run_import(user, project, files: dict[str, bytes]):
     sources = [(name, io.BytesIO(content), len(content)) for name, content in files.items()]
     with session_scope() as s:
         return importers.import_sources(s, user, project.id, sources)
 
 
-def task_data(project) -> list[dict]:  # noqa: ANN001
+def task_data(project) -> list[dict]:
     with session_scope(write=False) as s:
         return [t.data for t in s.exec(select(Task).where(Task.project_id == project.id).order_by(Task.id)).all()]
 
@@ -45,14 +45,14 @@ def zipped(members: dict[str, bytes]) -> bytes:
 
 
 @pytest.fixture
-def owner(factory):  # noqa: ANN001, ANN201
+def owner(factory):
     return factory.user(Role.ADMIN)
 
 
 @pytest.mark.parametrize(("tag", "sample"), [
     ("Audio", "conversation.wav"), ("AudioPlus", "events.wav"), ("Video", "shapes.webm"), ("Pdf", "invoice.pdf"),
 ])
-def test_audio_video_and_pdf_files_become_tasks_of_their_objects(factory, owner, tag, sample) -> None:  # noqa: ANN001
+def test_audio_video_and_pdf_files_become_tasks_of_their_objects(factory, owner, tag, sample) -> None:
     config = f'<View><{tag} name="media" value="$media"/><Choices name="ok" toName="media"><Choice value="Fine"/></Choices></View>'
     project = factory.project(owner, config=config)
     content = (SAMPLES / sample).read_bytes()
@@ -67,20 +67,20 @@ def test_audio_video_and_pdf_files_become_tasks_of_their_objects(factory, owner,
     ("call.wav", b"<html>not audio</html>", "call.wav: not a readable audio file"),
     ("second.mp3", b"\x00" * 64, "second.mp3: not a readable audio file"),
 ])
-def test_a_file_that_is_not_what_its_name_says_is_refused(factory, owner, name, content, expected) -> None:  # noqa: ANN001
+def test_a_file_that_is_not_what_its_name_says_is_refused(factory, owner, name, content, expected) -> None:
     project = factory.project(owner, config=MEDIA)
     with pytest.raises(InvalidInput, match=expected):
         run_import(owner, project, {"good.wav": (SAMPLES / "events.wav").read_bytes(), name: content})
     assert task_data(project) == []
 
 
-def test_media_needs_an_object_that_shows_it(factory, owner) -> None:  # noqa: ANN001
+def test_media_needs_an_object_that_shows_it(factory, owner) -> None:
     project = factory.project(owner)  # a text config
     with pytest.raises(InvalidInput, match=r"no <Audio> or <AudioPlus>, so audio files cannot be imported"):
         run_import(owner, project, {"call.wav": (SAMPLES / "conversation.wav").read_bytes()})
 
 
-def test_a_zip_imports_the_tasks_and_media_it_holds(factory, owner) -> None:  # noqa: ANN001
+def test_a_zip_imports_the_tasks_and_media_it_holds(factory, owner) -> None:
     project = factory.project(owner, config=MEDIA)
     archive = zipped({
         "batch/tasks.json": json.dumps([{"call": "/data/upload/samples/events.wav", "note": "from json"}]).encode(),
@@ -100,24 +100,24 @@ def test_a_zip_imports_the_tasks_and_media_it_holds(factory, owner) -> None:  # 
     ({"notes.docx": b"x"}, "cannot import .docx"),
     ({"big.txt": b"a\n" * 10_000_000}, "a ZIP bomb"),
 ])
-def test_a_dangerous_or_unreadable_zip_is_refused_whole(factory, owner, members, expected) -> None:  # noqa: ANN001
+def test_a_dangerous_or_unreadable_zip_is_refused_whole(factory, owner, members, expected) -> None:
     project = factory.project(owner)
     with pytest.raises(InvalidInput, match=expected):
         run_import(owner, project, {"tasks.txt": b"kept only if all is well\n", "upload.zip": zipped(members)})
     assert task_data(project) == []
 
 
-def test_a_truncated_zip_is_refused(factory, owner) -> None:  # noqa: ANN001
+def test_a_truncated_zip_is_refused(factory, owner) -> None:
     project = factory.project(owner)
     with pytest.raises(InvalidInput, match="not a readable ZIP archive"):
         run_import(owner, project, {"upload.zip": zipped({"a.txt": b"one\n"})[:40]})
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"])
-def test_csv_in_the_encodings_spreadsheets_save_reads_right(factory, owner, encoding) -> None:  # noqa: ANN001
+def test_csv_in_the_encodings_spreadsheets_save_reads_right(factory, owner, encoding) -> None:
     project = factory.project(owner)
     text = 'text,city\n"Crème brûlée, café",Zürich\n"two\nlines",Malmö\n'
-    if encoding in ("cp1252",):
+    if encoding == "cp1252":
         text = text.replace("Crème", "€ Crème")
     run_import(owner, project, {"tasks.csv": text.encode(encoding)})
     assert task_data(project) == [
@@ -137,14 +137,14 @@ def test_a_json_list_is_read_item_by_item_not_whole() -> None:
     assert first.value == {"text": "task number 0"} and stream.tell() < len(content) // 4
 
 
-def test_a_truncated_json_list_says_where_it_broke(factory, owner) -> None:  # noqa: ANN001
+def test_a_truncated_json_list_says_where_it_broke(factory, owner) -> None:
     project = factory.project(owner)
     with pytest.raises(InvalidInput, match=r"cut\.json: not valid JSON after task 2"):
         run_import(owner, project, {"cut.json": b'[{"text": "a"}, {"text": "b"}, {"text": '})
     assert task_data(project) == []
 
 
-def test_a_list_of_media_urls_becomes_a_task_each_under_the_right_object(factory, owner) -> None:  # noqa: ANN001
+def test_a_list_of_media_urls_becomes_a_task_each_under_the_right_object(factory, owner) -> None:
     config = """<View><Image name="photo" value="$photo"/><Audio name="call" value="$call"/>
       <Choices name="ok" toName="photo"><Choice value="Fine"/></Choices></View>"""
     project = factory.project(owner, config=config)
@@ -162,7 +162,7 @@ def test_a_list_of_media_urls_becomes_a_task_each_under_the_right_object(factory
     (b"file:///etc/passwd\n", r"line 2: 'file:///etc/passwd' is not an http\(s\) or s3:// URL"),
     (b"https://example.org/v/clip.mp4\n", "line 2: a video file, and this project's config has no object to show it"),
 ])
-def test_a_url_list_names_the_line_it_cannot_take(factory, owner, line, expected) -> None:  # noqa: ANN001
+def test_a_url_list_names_the_line_it_cannot_take(factory, owner, line, expected) -> None:
     project = factory.project(owner, config=MEDIA)
     with pytest.raises(InvalidInput, match=expected):
         run_import(owner, project, {"list.urls": b"https://example.org/ok.wav\n" + line})

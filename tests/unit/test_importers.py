@@ -18,17 +18,17 @@ from labelkit.storage import local
 
 
 @pytest.fixture
-def owner(factory):  # noqa: ANN001, ANN201
+def owner(factory):
     return factory.user(Role.ADMIN)
 
 
-def run_import(user, project, files: dict[str, bytes], progress=None):  # noqa: ANN001, ANN201
+def run_import(user, project, files: dict[str, bytes], progress=None):
     sources = [(name, io.BytesIO(content), len(content)) for name, content in files.items()]
     with session_scope() as s:
         return importers.import_sources(s, user, project.id, sources, progress=progress)
 
 
-def task_data(project) -> list[dict]:  # noqa: ANN001
+def task_data(project) -> list[dict]:
     with session_scope() as s:
         return [t.data for t in s.exec(select(Task).where(Task.project_id == project.id).order_by(Task.id)).all()]
 
@@ -88,7 +88,7 @@ def test_images_become_tasks_with_stored_files(factory, owner) -> None:
         ({"empty.json": b"[]"}, "the files hold no tasks"),
     ],
 )
-def test_a_bad_file_is_refused_whole_and_nothing_is_imported(factory, owner, files, expected) -> None:  # noqa: ANN001
+def test_a_bad_file_is_refused_whole_and_nothing_is_imported(factory, owner, files, expected) -> None:
     project = factory.project(owner)
     with pytest.raises(InvalidInput) as refused:
         run_import(owner, project, files)
@@ -96,9 +96,9 @@ def test_a_bad_file_is_refused_whole_and_nothing_is_imported(factory, owner, fil
     assert task_data(project) == []
 
 
-def test_a_refused_image_import_leaves_no_files(factory, owner, settings) -> None:  # noqa: ANN001
+def test_a_refused_image_import_leaves_no_files(factory, owner, settings) -> None:
     project = factory.project(owner, config=template("image-classification").config)
-    with pytest.raises(InvalidInput, match="broken.png: not a readable image"):
+    with pytest.raises(InvalidInput, match=r"broken\.png: not a readable image"):
         run_import(owner, project, {"fine.png": png(), "broken.png": b"\x89PNG broken"})
     folder = settings.media_dir / "upload" / str(project.id)
     assert not folder.exists() or not any(folder.iterdir())
@@ -125,7 +125,7 @@ def test_importing_needs_the_manager_role(factory, owner) -> None:
     assert task_data(project) == []
 
 
-def test_oversized_files_are_refused(factory, owner, settings, monkeypatch) -> None:  # noqa: ANN001
+def test_oversized_files_are_refused(factory, owner, settings, monkeypatch) -> None:
     project = factory.project(owner)
     monkeypatch.setattr(settings, "max_upload_mb", 1)
     with pytest.raises(InvalidInput, match="larger than the 1 MB upload limit"):

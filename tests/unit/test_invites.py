@@ -20,13 +20,13 @@ def _counts() -> tuple[int, int]:
 
 
 @pytest.fixture
-def team(factory):  # noqa: ANN001, ANN201
+def team(factory):
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, title="Reviews")
     return admin, project
 
 
-def _invite(actor, project=None, **kwargs) -> str:  # noqa: ANN001
+def _invite(actor, project=None, **kwargs) -> str:
     with session_scope() as s:
         _, token = invites.create_invite(s, actor, kwargs.pop("role", Role.ANNOTATOR), project_id=project.id if project else None, **kwargs)
     return token
@@ -92,9 +92,9 @@ def test_email_and_domain_restrictions(team) -> None:
     exact = _invite(admin, project, email="Kim@Example.com")
     domain = _invite(admin, project, email="@acme.org", max_uses=5)
     before = _counts()
-    with session_scope() as s, pytest.raises(InvalidInput, match="kim@example.com only"):
+    with session_scope() as s, pytest.raises(InvalidInput, match=r"kim@example\.com only"):
         invites.sign_up(s, exact, "someone@example.com", "S", "long password")
-    with session_scope() as s, pytest.raises(InvalidInput, match="@acme.org only"):
+    with session_scope() as s, pytest.raises(InvalidInput, match=r"@acme\.org only"):
         invites.sign_up(s, domain, "x@evil.org", "X", "long password")
     assert _counts() == before
     with session_scope() as s:

@@ -156,7 +156,7 @@ def test_a_pdf_page_is_rendered_to_a_png_of_the_asked_width() -> None:
         assert page.convert("L").getextrema()[0] < 100  # something dark is printed on it
 
 
-def test_a_damaged_pdf_has_no_pages_rather_than_an_error(settings) -> None:  # noqa: ANN001, ARG001
+def test_a_damaged_pdf_has_no_pages_rather_than_an_error(settings) -> None:
     from labelkit.storage import local
     from labelkit.ui import documents
 

@@ -27,7 +27,7 @@ def choice(value: str, score: float | None = None, probabilities: dict | None = 
     return [item]
 
 
-def task_ids(project) -> list[int]:  # noqa: ANN001
+def task_ids(project) -> list[int]:
     with session_scope(write=False) as s:
         return list(s.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all())
 
@@ -115,7 +115,7 @@ def test_imported_predictions_set_the_uncertainty_too(factory) -> None:
         assert [t.uncertainty for t in s.exec(select(Task).order_by(Task.id))] == [pytest.approx(0.75), None]
 
 
-def claim(user, project) -> int | None:  # noqa: ANN001
+def claim(user, project) -> int | None:
     with session_scope() as s:
         found = queue.claim_next(s, user, project.id)
     return found.task.id if found else None

@@ -9,7 +9,7 @@ from labelkit.labeling import queue
 from labelkit.models import Project, Role, utcnow
 
 
-def plan(session, query) -> str:  # noqa: ANN001
+def plan(session, query) -> str:
     conn = session.connection()
     compiled = query.compile(dialect=conn.dialect)
     if is_sqlite(session):

@@ -18,10 +18,10 @@ def choice(value: str = "Positive") -> list[dict]:
 
 
 @pytest.fixture
-def setup(factory):  # noqa: ANN001, ANN201
+def setup(factory):
     """A project of 4 tasks with overlap 1, and two annotators."""
 
-    def make(overlap: int = 1, tasks: int = 4, sampling: str = "sequential"):  # noqa: ANN202
+    def make(overlap: int = 1, tasks: int = 4, sampling: str = "sequential"):
         admin = factory.user(Role.ADMIN)
         project = factory.project(admin, overlap=overlap, sampling=sampling)
         factory.tasks(project, admin, tasks)
@@ -33,13 +33,13 @@ def setup(factory):  # noqa: ANN001, ANN201
     return make
 
 
-def claim(user, project):  # noqa: ANN001, ANN201
+def claim(user, project):
     with session_scope() as s:
         found = queue.claim_next(s, user, project.id)
     return found.task.id if found else None
 
 
-def submit(user, task_id: int, result=None):  # noqa: ANN001, ANN201
+def submit(user, task_id: int, result=None):
     with session_scope() as s:
         return submissions.submit(s, user, task_id, result or choice())
 
@@ -163,7 +163,7 @@ def test_updating_a_submitted_annotation_keeps_the_earlier_version(setup) -> Non
 
 
 def test_rejected_work_returns_to_its_annotator_first_with_the_comment(setup, factory) -> None:
-    project, (ann, _), admin = setup()
+    project, (ann, _), _admin = setup()
     reviewer = factory.user()
     factory.member(project, reviewer, Role.REVIEWER)
     for _ in range(2):

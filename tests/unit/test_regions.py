@@ -191,7 +191,7 @@ def test_a_box_drawn_on_the_canvas_is_in_percent_of_the_image() -> None:
     g = cs.geometry(turned, "rectangle", FRAME)
     assert g["rotation"] == 90
     # Label Studio rotates about the top-left corner: the corner is now at the right.
-    cx, cy = 72 + 180, 54 + 135
+    cx, _cy = 72 + 180, 54 + 135
     corner_x = cx + math.cos(math.radians(90)) * -180 - math.sin(math.radians(90)) * -135
     assert g["x"] == pytest.approx(corner_x * 100 / 720, abs=0.01)
 
@@ -250,7 +250,7 @@ def test_a_span_is_stored_as_label_studio_stores_named_entities() -> None:
         (40, 99, "symbol", (40, 45)),  # clipped to the text
     ],
 )
-def test_a_selection_snaps_to_what_the_config_asks(start: int, end: int, granularity: str, expected) -> None:  # noqa: ANN001
+def test_a_selection_snaps_to_what_the_config_asks(start: int, end: int, granularity: str, expected) -> None:
     from labelkit.ui.spans import snap
 
     assert snap("Ada Lovelace lived in London with her mother.", start, end, granularity) == expected

@@ -22,7 +22,7 @@ def choice(value: str) -> list[dict]:
 
 
 @pytest.fixture
-def labeled(factory):  # noqa: ANN001, ANN201
+def labeled(factory):
     """3 tasks; ann labeled tasks 1 and 2; rev is a reviewer."""
     admin = factory.user(Role.ADMIN, email="admin@example.com")
     project = factory.project(admin, title="Reviews")
@@ -39,12 +39,12 @@ def labeled(factory):  # noqa: ANN001, ANN201
     return project, admin, ann, rev
 
 
-def pending(user, project) -> list[dict]:  # noqa: ANN001
+def pending(user, project) -> list[dict]:
     with session_scope() as s:
         return review.review_queue(s, user, project.id)
 
 
-def export(user, project, fmt: str, only: str = "all") -> bytes:  # noqa: ANN001
+def export(user, project, fmt: str, only: str = "all") -> bytes:
     out = io.BytesIO()
     with session_scope(write=False) as s:
         exporters.export_project(s, user, project.id, fmt, out, only)
@@ -52,7 +52,7 @@ def export(user, project, fmt: str, only: str = "all") -> bytes:  # noqa: ANN001
 
 
 def test_reviewers_accept_reject_and_fix(labeled) -> None:
-    project, _, ann, rev = labeled
+    project, _, _ann, rev = labeled
     first, second = pending(rev, project)
     with session_scope() as s:
         review.accept(s, rev, first["annotation_id"])

@@ -18,7 +18,7 @@ from labelkit.storage import local
 
 
 @pytest.fixture
-def client(settings):  # noqa: ANN001, ANN201
+def client(settings):
     return TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
 
 

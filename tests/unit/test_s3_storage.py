@@ -215,7 +215,7 @@ def test_a_sync_that_fails_keeps_nothing(images, s3server, bucket) -> None:
     project, admin = images
     storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
     s3server.client().put_object(Bucket=bucket, Key="in/zz-broken.json", Body=b"[{\"image\": ")
-    with pytest.raises(InvalidInput, match="zz-broken.json: not valid JSON"):
+    with pytest.raises(InvalidInput, match=r"zz-broken\.json: not valid JSON"):
         sync(admin, storage_id)
     assert task_data(project) == [] and task_count(project) == 0
     with session_scope(write=False) as s:

@@ -12,7 +12,7 @@ import labelkit.models  # noqa: F401
 from labelkit.db import alembic_config, make_engine, migrate
 
 
-def _differences(engine) -> list:  # noqa: ANN001
+def _differences(engine) -> list:
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return compare_metadata(context, SQLModel.metadata)

@@ -17,7 +17,7 @@ from labelkit.projects.crud import list_projects
 
 
 @pytest.fixture
-def project_with_work(factory):  # noqa: ANN001, ANN201
+def project_with_work(factory):
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, title="Doomed")
     factory.tasks(project, admin, 3)
@@ -74,7 +74,7 @@ def test_deleted_tasks_leave_the_queue_and_come_back_on_restore(project_with_wor
 
 
 def test_deleting_an_annotation_frees_its_place_in_the_overlap(project_with_work) -> None:
-    project, admin, manager, _ = project_with_work
+    _project, admin, manager, _ = project_with_work
     with session_scope() as s:
         annotation = s.exec(select(Annotation)).one()
         trash.delete_annotation(s, manager, annotation.id)
@@ -86,7 +86,7 @@ def test_deleting_an_annotation_frees_its_place_in_the_overlap(project_with_work
 
 
 def test_the_trash_is_purged_after_the_retention_period(project_with_work) -> None:
-    project, admin, manager, _ = project_with_work
+    project, _admin, manager, _ = project_with_work
     with session_scope() as s:
         trash.delete_project(s, manager, project.id)
     with session_scope() as s:
