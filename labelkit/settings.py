@@ -9,7 +9,7 @@ from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     # A folder on this machine admins may import from (media stays there, referenced as
     # Label Studio's /data/local-files/?d=<path under it>); unset: no server folders.
     local_files_root: Path | None = None
+    # Tests only: password hashes at argon2's lowest cost (a hash takes 0.1 ms, not 200 ms),
+    # so thousands of test accounts cost nothing. Refused in production.
+    test_cheap_password_hashes: bool = False
+
+    @field_validator("test_cheap_password_hashes")
+    @classmethod
+    def _never_in_production(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("env") == "production":
+            raise ValueError("LABELKIT_TEST_CHEAP_PASSWORD_HASHES is for tests; it is refused in production")
+        return value
 
     @field_validator("open_signup_domains", mode="before")
     @classmethod

@@ -85,6 +85,7 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("LABELKIT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LABELKIT_DATABASE_URL", database_url)
     monkeypatch.setenv("LABELKIT_ENV", "test")
+    monkeypatch.setenv("LABELKIT_TEST_CHEAP_PASSWORD_HASHES", "true")  # argon2 at its lowest cost
     for key in ("LABELKIT_ADMIN_EMAIL", "LABELKIT_ADMIN_PASSWORD", "LABELKIT_OPEN_SIGNUP_DOMAINS", "LABELKIT_BASE_URL"):
         monkeypatch.delenv(key, raising=False)
     get_settings.cache_clear()

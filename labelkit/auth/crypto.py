@@ -8,14 +8,31 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from labelkit.errors import InvalidInput
+from labelkit.settings import get_settings
 
-_hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 8
+
+
+@cache
+def _hasher_of(cheap: bool) -> PasswordHasher:
+    """argon2 with its recommended parameters; in tests (LABELKIT_TEST_CHEAP_PASSWORD_HASHES)
+    at its lowest cost. A hash carries its parameters, so either kind verifies anywhere."""
+    return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1) if cheap else PasswordHasher()
+
+
+def _hasher() -> PasswordHasher:
+    return _hasher_of(get_settings().test_cheap_password_hashes)
+
+
+@cache
+def _dummy_hash(cheap: bool) -> str:
+    return _hasher_of(cheap).hash("labelkit-dummy-password")
 
 
 def new_token() -> str:
@@ -33,7 +50,7 @@ def same_hash(token: str, stored_hash: str) -> bool:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
@@ -42,7 +59,7 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         _burn()
         return False
     try:
-        return _hasher.verify(stored_hash, password)
+        return _hasher().verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -53,12 +70,10 @@ def password_problem(password: str) -> str | None:
     return None
 
 
-_DUMMY_HASH = _hasher.hash("labelkit-dummy-password")
-
-
 def _burn() -> None:
+    cheap = get_settings().test_cheap_password_hashes
     with contextlib.suppress(VerifyMismatchError):
-        _hasher.verify(_DUMMY_HASH, "not the password")
+        _hasher_of(cheap).verify(_dummy_hash(cheap), "not the password")
 
 
 class SecretUnreadable(InvalidInput):

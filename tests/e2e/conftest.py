@@ -113,6 +113,7 @@ def start_server(backend: str, postgres_url: str | None = None, secrets: str | N
         LABELKIT_DATA_DIR=str(workdir / "data"),
         LABELKIT_BASE_URL=f"http://localhost:{port}",  # what invite links start with
         PYTHONPATH=str(ROOT),
+        LABELKIT_TEST_CHEAP_PASSWORD_HASHES="true",  # argon2 at its lowest cost for test accounts
         **(settings or {}),  # more LABELKIT_* settings
     )
     shared = database_url is not None

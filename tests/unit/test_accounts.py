@@ -21,6 +21,26 @@ def test_passwords_are_stored_as_argon2_hashes(factory) -> None:
     assert "correct horse battery" not in stored
 
 
+def test_a_real_portal_hashes_at_argon2s_recommended_cost_and_refuses_the_test_shortcut(monkeypatch) -> None:
+    """The tests hash cheaply (LABELKIT_TEST_CHEAP_PASSWORD_HASHES); a portal without that
+    setting uses argon2id's recommended parameters, and production refuses the setting."""
+    from pydantic import ValidationError
+
+    from labelkit.auth import crypto
+    from labelkit.settings import Settings, get_settings
+
+    monkeypatch.delenv("LABELKIT_TEST_CHEAP_PASSWORD_HASHES", raising=False)
+    get_settings.cache_clear()
+    try:
+        stored = crypto.hash_password("correct horse battery")
+    finally:
+        get_settings.cache_clear()
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+    assert crypto.verify_password(stored, "correct horse battery")
+    with pytest.raises(ValidationError, match="refused in production"):
+        Settings(env="production", secret_key="x" * 40, test_cheap_password_hashes=True)
+
+
 def test_wrong_password_and_unknown_email_get_the_same_refusal(factory) -> None:
     factory.user(email="ann@example.com", password="correct horse battery")
     messages = []
