@@ -67,7 +67,16 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses the database runs on SQLite and on PostgreSQL, but those marked
+    `one_database`: they render or check something the database does not change (the SQL
+    under them is tested on both elsewhere), so SQLite, the embedded default, is enough."""
+    if "database_url" in metafunc.fixturenames:
+        one = metafunc.definition.get_closest_marker("one_database") is not None
+        metafunc.parametrize("database_url", BACKENDS[:1] if one else BACKENDS, indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: a fresh SQLite file, or the PostgreSQL test database truncated."""
     if request.param == "sqlite":

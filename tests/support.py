@@ -10,10 +10,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
+import pytest
 from sqlalchemy import create_engine, text
 
 BACKENDS = ["sqlite"] if os.environ.get("LABELKIT_TEST_SKIP_POSTGRES") == "1" else ["sqlite", "postgresql"]
+# .ci/run sets LABELKIT_TEST_STRICT=1: there, a test whose tool or side environment is missing
+# fails with the reason instead of skipping, so CI never passes with a part quietly untested.
+STRICT = os.environ.get("LABELKIT_TEST_STRICT") == "1"
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test whose tool or side environment cannot be had here; fail it on CI (STRICT)."""
+    if STRICT:
+        pytest.fail(f"{reason} (LABELKIT_TEST_STRICT=1: CI must have it)", pytrace=False)
+    pytest.skip(reason)
 
 
 def free_port() -> int:

@@ -12,6 +12,9 @@ from labelkit.db import session_scope
 from labelkit.models import AuthToken, Membership, Role, User
 from labelkit.ui.navigation import PAGES, allowed
 
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
+
 
 def texts(at) -> str:
     """Everything the page says, with Markdown's backslash escapes removed."""

@@ -26,6 +26,9 @@ from labelkit.ui.navigation import PAGES, SIGNED_IN, refusal
 from labelkit.ui.shell import SIGNED_OUT_PAGES
 from tests.app.conftest import APP, link_identity
 
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
+
 ROOT = Path(__file__).resolve().parents[2]
 PERSONAS = ["signed out", "annotator", "reviewer", "manager", "portal manager", "admin", "deactivated"]
 PROJECT_ROLE = {"annotator": Role.ANNOTATOR, "reviewer": Role.REVIEWER, "manager": Role.MANAGER, "deactivated": Role.MANAGER}

@@ -6,12 +6,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from sqlmodel import select
 
 from labelkit.db import session_scope
 from labelkit.models import Role, Task
 from labelkit.settings import get_settings
 from tests.app.test_access import texts
+
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
 
 SAMPLES = Path(__file__).resolve().parents[2] / "labelkit" / "samples"
 IMAGES = '<View><Image name="img" value="$image"/><Choices name="ok" toName="img"><Choice value="Fine"/></Choices></View>'

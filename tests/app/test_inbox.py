@@ -10,6 +10,9 @@ from labelkit.models import Comment, Role
 from labelkit.projects import notify
 from tests.app.test_access import count, texts
 
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
+
 COMMENT = "It is <script>alert(1)</script> **sarcastic**"
 
 

@@ -11,6 +11,9 @@ from labelkit.db import session_scope
 from labelkit.models import Annotation, AnnotationVersion, Role
 from tests.app.test_access import texts
 
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
+
 
 @pytest.fixture
 def team(factory):

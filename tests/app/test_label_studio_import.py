@@ -21,6 +21,10 @@ from labelkit.db import session_scope
 from labelkit.labeling import queue, submissions
 from labelkit.models import Role
 from tests.lsserver import LabelStudio, Offline, venv
+from tests.support import unavailable
+
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit. It starts a real Label Studio.
+pytestmark = [pytest.mark.one_database, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +32,7 @@ def label_studio() -> Iterator[LabelStudio]:
     try:
         folder = venv()
     except Offline as e:
-        pytest.skip(f"Label Studio could not be installed: pip cannot reach PyPI ({e})")
+        unavailable(f"Label Studio could not be installed: pip cannot reach PyPI ({e})")
     server = LabelStudio().start(folder)
     try:
         yield server

@@ -22,6 +22,9 @@ from streamlit.testing.v1 import AppTest
 from labelkit.config import parse_config
 from labelkit.errors import InvalidInput
 
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
+
 VERSION = "1.23.2"
 # Tags of Label Studio's paid edition that have no interface here (its PDF OCR template).
 ENTERPRISE_ONLY = {"<OcrLabels>"}

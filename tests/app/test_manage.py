@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from sqlmodel import func, select
 
 from labelkit import exporters
@@ -14,6 +15,9 @@ from labelkit.db import session_scope
 from labelkit.labeling import queue, submissions
 from labelkit.models import AuditEvent, Invite, Membership, Project, Role, Task, User
 from tests.app.test_access import texts
+
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
 
 
 def count(model, *where) -> int:

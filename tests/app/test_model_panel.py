@@ -12,6 +12,9 @@ from labelkit.settings import get_settings
 from tests.app.test_access import texts
 from tests.mlserver import Running, TestModelServer
 
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
+
 
 @pytest.fixture
 def model(settings, monkeypatch: pytest.MonkeyPatch):

@@ -3,10 +3,14 @@ the page (with the browser's address), and a refusal says how long to wait."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from labelkit.db import session_scope
 from labelkit.models import SigninFailure
+
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
 
 PASSWORD = "correct horse battery"
 

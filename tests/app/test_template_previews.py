@@ -7,6 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from labelkit.config.templates import TEMPLATES
 
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
+
 
 def _render(key: str) -> None:
     from labelkit.config import check_config, task_config

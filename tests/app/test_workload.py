@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from labelkit.db import session_scope
 from labelkit.labeling import assign, queue, submissions
 from labelkit.models import Annotation, Role, TaskAssignment
+
+# Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
+pytestmark = pytest.mark.one_database
 
 CHOICE = [{"id": "c", "from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
 

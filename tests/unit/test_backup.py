@@ -26,7 +26,7 @@ from labelkit.models import Role, Task
 from labelkit.ops.backup import BackupError, backup
 from labelkit.settings import get_settings
 from labelkit.storage import local
-from tests.support import BACKENDS, create_database
+from tests.support import BACKENDS, create_database, unavailable
 
 BATCH = 7  # tasks per import: a consistent copy holds a multiple of it
 MEDIA = b"\x89PNG not really an image"
@@ -170,7 +170,7 @@ def test_sqlite_backup_while_writes_go_on_is_consistent_and_restores(portal, tmp
 @pytest.mark.parametrize("portal", [b for b in BACKENDS if b == "postgresql"], indirect=True)
 def test_postgresql_backup_while_writes_go_on_restores_with_pg_restore(portal, tmp_path: Path, postgres_server_url: str) -> None:
     if shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump is not installed")
+        unavailable("pg_dump is not installed")
     from tests.conftest import Factory
 
     factory = Factory()

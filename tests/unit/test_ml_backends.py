@@ -19,6 +19,9 @@ from labelkit.models import AuditEvent, MLBackend, Prediction, Role, Task
 from labelkit.settings import get_settings
 from tests.mlserver import Running, TestModelServer
 
+# The ML backend protocol and its safety; the rows it keeps are plain inserts and updates.
+pytestmark = pytest.mark.one_database
+
 
 @pytest.fixture
 def private_ok(settings, monkeypatch: pytest.MonkeyPatch):

@@ -19,6 +19,7 @@ from tests.mlserver import (
     TestModelServer,
     label_studio_ml_venv,
 )
+from tests.support import unavailable
 from tests.unit.test_ml_backends import connect, model, private_ok, wait_for  # noqa: F401 - fixtures
 from tests.unit.test_predictions import choice
 
@@ -138,7 +139,7 @@ def test_a_backend_built_with_label_studio_ml_from_pypi(project_with_tasks, tmp_
     try:
         venv = label_studio_ml_venv()
     except (RuntimeError, OSError) as e:
-        pytest.skip(f"label-studio-ml could not be installed here: {e}")
+        unavailable(f"label-studio-ml could not be installed here: {e}")
     admin, project, ids = project_with_tasks
     with LabelStudioMLBackend(venv, tmp_path) as backend:
         connected = connect(admin, project, backend.url)
