@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from urllib.parse import urljoin, urlsplit
 
 from labelkit.errors import InvalidInput
@@ -56,27 +57,35 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return True
 
 
-def public_transport():
-    """An httpx transport that connects only to the addresses it has just checked.
+def public_transport(verify: ssl.SSLContext | bool = True):
+    """An httpx transport that connects only to the addresses it has just checked
+    (`verify`: how to check TLS certificates, as httpx takes it).
 
     check_public resolves the name once and the connection would resolve it again: a DNS
     server that answers a public address first and 127.0.0.1 next (DNS rebinding) would get
-    past the check. Here the connection resolves the name itself, refuses it unless every
-    address is public, and connects to the address it checked. No proxy from the environment
-    (a proxy would make the connection for us, to wherever it resolves)."""
-    import httpcore
+    past the check. Here each request's host is resolved once, refused unless every address
+    is public, and the request goes to the address that was checked, still naming the host
+    in its Host header and, for https, in TLS (SNI, and the certificate is checked against
+    the name). No proxy from the environment (a proxy would make the connection for us, to
+    wherever it resolves)."""
     import httpx
 
-    class PublicOnly(httpcore.SyncBackend):
-        def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                        socket_options=None) -> httpcore.NetworkStream:
-            address = _checked_address(host, port)
-            return super().connect_tcp(address, port, timeout=timeout, local_address=local_address,
-                                       socket_options=socket_options)
+    class PublicOnly(httpx.BaseTransport):
+        def __init__(self) -> None:
+            self._inner = httpx.HTTPTransport(trust_env=False, verify=verify)
 
-    transport = httpx.HTTPTransport(trust_env=False)
-    transport._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(), network_backend=PublicOnly())
-    return transport
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            host = request.url.host
+            address = _checked_address(host, request.url.port or (443 if request.url.scheme == "https" else 80))
+            if address != host:
+                request.url = request.url.copy_with(host=address)  # the Host header keeps the name
+                request.extensions = {**request.extensions, "sni_hostname": host}
+            return self._inner.handle_request(request)
+
+        def close(self) -> None:
+            self._inner.close()
+
+    return PublicOnly()
 
 
 def _checked_address(host: str, port: int) -> str:

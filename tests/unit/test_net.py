@@ -3,11 +3,14 @@ follows only redirects that stay allowed, and caps what it reads."""
 
 from __future__ import annotations
 
+import datetime
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
+import httpx
 import pytest
 
 from labelkit.errors import InvalidInput
@@ -74,3 +77,66 @@ def test_where_private_urls_are_allowed_redirects_are_followed_and_the_size_is_c
     assert timeseries.read_csv_text(f"{local_site}/data.csv").startswith("t,v")
     with pytest.raises(InvalidInput, match="larger than"):
         fetch.fetch_bytes(f"{local_site}/big", 1024)
+
+
+def _certificate(folder, name: str) -> tuple[str, str]:
+    """A self-signed certificate for the DNS name `name` only (no IP address in it)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False).sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+@pytest.mark.parametrize("certified", ["localhost", "elsewhere.example"])
+def test_https_goes_to_the_checked_address_but_tls_names_and_checks_the_host(
+        certified: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The transport connects to the address it checked (127.0.0.1), and still sends the
+    host's name in TLS (SNI) and in Host, and checks the certificate against the name: a
+    certificate for another name is refused."""
+    _allow_private(monkeypatch, True)
+    cert_file, key_file = _certificate(tmp_path, certified)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    names: list[str] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = self.headers["Host"].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    trusted = ssl.create_default_context(cafile=cert_file)
+    url = f"https://localhost:{server.server_port}/"
+    try:
+        with httpx.Client(transport=fetch.public_transport(verify=trusted)) as client:
+            if certified == "localhost":
+                answer = client.get(url)
+                assert answer.text == f"localhost:{server.server_port}"
+            else:
+                with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+                    client.get(url)
+    finally:
+        server.shutdown()
+    assert names == ["localhost"]
