@@ -1,4 +1,4 @@
-"""Agreement between annotators, and against ground truth (issue 7).
+"""Agreement between annotators, and against ground truth.
 
 score(config, a, b) is the one rule for how alike two results of one task are, in [0, 1]:
 each control both answered is compared the way its type calls for, then averaged:

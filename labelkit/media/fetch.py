@@ -1,7 +1,8 @@
-"""Fetching a URL that task data names, on the server's behalf (a time series' CSV, and
-later URL imports): only public addresses, unless LABELKIT_ALLOW_PRIVATE_URLS is set, so a
-task cannot make the server read its own network (cloud metadata, databases, admin pages);
-every redirect is checked the same way; the body is capped."""
+"""Fetching a URL on the server's behalf (a time series' CSV, task files at URLs, images
+packed into an export; model servers connect through it too): only public addresses,
+unless LABELKIT_ALLOW_PRIVATE_URLS is set, so task data cannot make the server read its own
+network (cloud metadata, databases, admin pages); every redirect is checked the same way;
+the body is capped."""
 
 from __future__ import annotations
 

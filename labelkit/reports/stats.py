@@ -1,4 +1,4 @@
-"""The project dashboard's numbers (issue 7): progress over time, throughput, lead time, skip
+"""The project dashboard's numbers: progress over time, throughput, lead time, skip
 rate, label distribution and review outcomes, per project and per person, between two dates.
 
 Everything is aggregated in SQL (GROUP BY day / person) so a page reads a few hundred rows

@@ -1,4 +1,4 @@
-"""The data manager (issue 7): every task of a project in a table, filtered, sorted and paged,
+"""The task table (Label Studio calls it the data manager): every task of a project in a table, filtered, sorted and paged,
 and bulk actions on a selection.
 
 Paging stays fast at 1,000,000 tasks: sorted by id (or by creation, which is the same order:

@@ -1,1 +1,2 @@
-"""Where media lives: the local media dir now (S3 joins later), and signed links to it."""
+"""Where media lives: files on this machine (uploads, the server folder) with signed links to
+them, and the S3 client that cloud storages use."""

@@ -1,4 +1,4 @@
-"""Agreement (issue 7): the metrics on hand-worked examples and against the libraries that
+"""Agreement: the metrics on hand-worked examples and against the libraries that
 compute the same numbers, score() per control type, and the project service on a team of
 three with ground truth (SQLite and PostgreSQL)."""
 

@@ -24,7 +24,7 @@ ORIGINAL_KEYS = {
     "text-classification", "sentiment", "image-classification", "multi-label", "image-tagging", "text-rating",
 }
 IMAGE_GROUPS = ("Image classification", "Object detection", "Segmentation", "Keypoints", "OCR")
-# The groups of every other data type (issue: "Every other data type").
+# The groups of every data type beyond text and images.
 OTHER_GROUPS = ("Audio", "Video", "Time series", "HTML and dialogue", "Ranking and comparison", "Documents")
 # The tags that have an interface here; an image template uses no other.
 IMAGE_TAGS = {

@@ -1,4 +1,4 @@
-"""The review loop of issue 7: notifications, review required or not, the review queue's orders,
+"""The review loop: notifications, review required or not, the review queue's orders,
 sending tasks back to review, comments with mentions, and a task's history."""
 
 from __future__ import annotations
