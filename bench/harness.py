@@ -169,7 +169,7 @@ def label_share(instance: Instance, project_id: int, every: int, annotator_email
 
     from labelkit.auth.accounts import create_user
     from labelkit.db import session_scope
-    from labelkit.labeling.counts import recount
+    from labelkit.labeling.counts import _recount
     from labelkit.models import Membership, Project
 
     instance.use()
@@ -192,7 +192,7 @@ def label_share(instance: Instance, project_id: int, every: int, annotator_email
                 "1.0, created_at, created_at, created_at FROM tasks WHERE project_id = :p AND id % :n = 0"), params)
         s.execute(text("UPDATE tasks SET total_annotations = 1, done = (1 >= (SELECT overlap FROM projects WHERE id = :p)) "
                        "WHERE project_id = :p AND id % :n = 0"), params)
-        recount(s, s.get(Project, project_id))
+        _recount(s, s.get(Project, project_id))
     if instance.backend == "postgresql":
         # PostgreSQL analyzes tables by itself (autovacuum); this is what it would soon have.
         # SQLite keeps no statistics unless asked (labelkit never asks): its per-index

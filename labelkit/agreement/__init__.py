@@ -216,7 +216,7 @@ def mean_pairwise(controls: list[Control], answers: list[dict]) -> float | None:
     return sum(scores) / len(scores) if scores else None
 
 
-def task_agreement(session: Session, project: Project, task_id: int) -> float | None:
+def _task_agreement(session: Session, project: Project, task_id: int) -> float | None:
     """Mean pairwise score of a task's submitted annotations (None: fewer than two, or
     nothing comparable). No permission check: callers have already checked the project."""
     results = session.exec(

@@ -157,7 +157,7 @@ def source_for(session: Session, actor: User, project_id: int, fields: StorageFi
     return found or add_storage(session, actor, project_id, fields)
 
 
-def storage_for_bucket(session: Session, project_id: int, bucket: str) -> CloudStorage | None:
+def _storage_for_bucket(session: Session, project_id: int, bucket: str) -> CloudStorage | None:
     """The project's storage that reads media of this bucket: a source first (its keys read
     the objects), else a target; None when the project has none, so a task can never make
     the portal read a bucket the project was not given."""

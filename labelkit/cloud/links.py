@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from labelkit.cloud import settings_of, storage_for_bucket
+from labelkit.cloud import _storage_for_bucket, settings_of
 from labelkit.errors import NotFound
 from labelkit.models import CloudStorage
 from labelkit.storage import local, s3
@@ -33,7 +33,7 @@ def presigned_media_url(session: Session, project_id: int | None, value: str) ->
     if parsed is None or project_id is None:
         return None
     bucket, key = parsed
-    storage = storage_for_bucket(session, project_id, bucket)
+    storage = _storage_for_bucket(session, project_id, bucket)
     if storage is None:
         return None
     cache_key = (storage.id, storage.bucket, storage.endpoint_url, storage.presign, key)

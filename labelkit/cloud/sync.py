@@ -116,7 +116,7 @@ def sync(session: Session, actor: User, storage_id: int) -> SyncReport:
             session.execute(insert(StorageObject), remembered)
             remembered = []
     writer.flush()
-    counts.tasks_added(session, project.id, writer.created)
+    counts._tasks_added(session, project.id, writer.created)
     storage.last_sync_at = now
     storage.last_error = ""
     session.add(storage)

@@ -65,7 +65,7 @@ def _targets(session: Session, project_id: int) -> list[CloudStorage]:
     )
 
 
-def annotation_submitted(session: Session, annotation: Annotation) -> None:
+def _annotation_submitted(session: Session, annotation: Annotation) -> None:
     """After a submit: write the annotation to the project's target storages once the
     submit commits. Never raises; a failure is logged and kept as the storage's error."""
     try:

@@ -155,8 +155,8 @@ def export_project(
     ctx = ExportContext(
         project=project,
         config=config,
-        tasks=lambda: reader.stream_tasks(session, condition, project.id, selection, tick),
-        data_keys=lambda: reader.data_keys(session, condition, config.data_keys),
+        tasks=lambda: reader._stream_tasks(session, condition, project.id, selection, tick),
+        data_keys=lambda: reader._data_keys(session, condition, config.data_keys),
     )
     if with_images:
         from labelkit.exporters.images import ImagePacker

@@ -73,7 +73,7 @@ class ImagePacker:
         """The settings of the project's storage with this bucket (a source storage first),
         or None when the project has none."""
         if bucket not in self._buckets:
-            storage = cloud.storage_for_bucket(self.session, self.project_id, bucket)
+            storage = cloud._storage_for_bucket(self.session, self.project_id, bucket)
             self._buckets[bucket] = cloud.settings_of(storage) if storage else None
         return self._buckets[bucket]
 

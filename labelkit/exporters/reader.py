@@ -32,7 +32,7 @@ class Selection:
     one_per_task: bool = False  # labelkit.exporters.choose picks it
 
 
-def stream_tasks(
+def _stream_tasks(
     session: Session, condition, project_id: int, selection: Selection, on_task: Callable[[], None] | None = None
 ) -> Iterator[ExportedTask]:
     last_id = 0
@@ -116,7 +116,7 @@ def _predictions(session: Session, project_id: int, low: int, high: int) -> list
     ).all()
 
 
-def data_keys(session: Session, condition, config_keys: list[str]) -> list[str]:
+def _data_keys(session: Session, condition, config_keys: list[str]) -> list[str]:
     """Every data key of the tasks, the config's first, then in first-seen order."""
     keys = list(config_keys)
     seen = set(keys)

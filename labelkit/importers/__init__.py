@@ -202,8 +202,8 @@ def import_sources(
         raise
     report.created, report.predictions = writer.created, writer.predictions
     report.annotations, report.unmatched = writer.annotations, writer.unmatched
-    counts.tasks_added(session, project.id, report.created)
-    counts.done_changed(session, project.id, writer.done)
+    counts._tasks_added(session, project.id, report.created)
+    counts._done_changed(session, project.id, writer.done)
     if progress:
         progress(1.0, f"{report.created} tasks imported")
     audit.record(session, actor, "task.import", f"project:{project.id}", project.id, created=report.created, files=report.files,

@@ -66,7 +66,7 @@ class Journal:
         self.file = None
 
 
-def sweep(session: Session) -> int:
+def _sweep(session: Session) -> int:
     """Remove the files of imports that died before committing; returns how many went."""
     removed = 0
     folder = journal_dir()

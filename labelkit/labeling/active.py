@@ -24,7 +24,7 @@ REPREDICT_LIMIT = 1000  # open tasks predicted again per run, in queue order
 BATCH = 50
 
 
-def annotation_counted(session: Session, annotation: Annotation) -> None:
+def _annotation_counted(session: Session, annotation: Annotation) -> None:
     """After a submit (in its transaction): count it towards each backend's next run and
     schedule the runs that are due for after the commit."""
     if annotation.state != AnnotationState.SUBMITTED:
@@ -47,7 +47,7 @@ def annotation_counted(session: Session, annotation: Annotation) -> None:
     event.listen(session, "after_commit", start, once=True)
 
 
-def open_task_ids(session: Session, project_id: int, limit: int = REPREDICT_LIMIT) -> list[int]:
+def _open_task_ids(session: Session, project_id: int, limit: int = REPREDICT_LIMIT) -> list[int]:
     """The open tasks a run predicts again: those the queue would serve, least certain
     first, then those with no prediction yet (the partial index ix_tasks_open_uncertain)."""
     from labelkit.labeling.queue import open_tasks
@@ -68,7 +68,7 @@ def repredict(backend_id: int) -> int:
     """Predict a project's open tasks again with one model server; never raises (a failure
     is kept as the backend's last error by the ML client). Returns the predictions stored."""
     from labelkit.db import session_scope
-    from labelkit.ml.predict import predict_tasks
+    from labelkit.ml.predict import _predict_tasks
 
     stored = 0
     try:
@@ -76,13 +76,13 @@ def repredict(backend_id: int) -> int:
             backend = session.get(MLBackend, backend_id)
             if backend is None:
                 return 0
-            ids = open_task_ids(session, backend.project_id)
+            ids = _open_task_ids(session, backend.project_id)
         for start in range(0, len(ids), BATCH):
             with session_scope() as session:
                 backend = session.get(MLBackend, backend_id)
                 if backend is None:
                     return stored
-                stored += predict_tasks(session, backend, ids[start:start + BATCH])
+                stored += _predict_tasks(session, backend, ids[start:start + BATCH])
     except Exception:  # a model run in the background must never take the server down
         log.exception("re-predicting with model server %s failed", backend_id)
     return stored

@@ -38,7 +38,7 @@ def notify(session: Session, user_id: int, kind: str, text: str, project_id: int
         from labelkit.projects import notify as notifications
     except ImportError:
         return
-    notifications.send(session, user_id, kind, text, project_id=project_id, task_id=task_id)
+    notifications._send(session, user_id, kind, text, project_id=project_id, task_id=task_id)
 
 
 def _members(session: Session, project_id: int, user_ids: list[int]) -> dict[int, User]:
@@ -132,7 +132,7 @@ def unassign_tasks(session: Session, actor: User, project_id: int, task_ids: lis
     return removed
 
 
-def unassigned_open_tasks(session: Session, project_id: int, limit: int) -> list[int]:
+def _unassigned_open_tasks(session: Session, project_id: int, limit: int) -> list[int]:
     """The first `limit` live, unfinished tasks nobody is assigned to, in id order (index walk)."""
     from labelkit.labeling.queue import open_tasks
 
@@ -149,7 +149,7 @@ def assign_next(session: Session, actor: User, project_id: int, count: int, user
     if not 1 <= int(count) <= MAX_TASKS_AT_ONCE:
         raise InvalidInput(f"Assign between 1 and {MAX_TASKS_AT_ONCE:,} tasks at once.")
     _members(session, project_id, user_ids)
-    ids = unassigned_open_tasks(session, project_id, int(count))
+    ids = _unassigned_open_tasks(session, project_id, int(count))
     if not ids:
         raise InvalidInput("Every unfinished task in this project is already assigned to someone.")
     assign_tasks(session, actor, project_id, ids, user_ids)
@@ -257,7 +257,7 @@ def resume(session: Session, actor: User, project_id: int, user_id: int) -> Memb
     return membership
 
 
-def paused_reason(session: Session, project_id: int, user_id: int) -> str | None:
+def _paused_reason(session: Session, project_id: int, user_id: int) -> str | None:
     """Why this person gets no new tasks in the project, or None when they are not paused."""
     row = session.exec(
         select(Membership.paused_at, Membership.paused_reason).where(
@@ -270,9 +270,9 @@ def paused_reason(session: Session, project_id: int, user_id: int) -> str | None
 
 
 def my_pause(session: Session, actor: User, project_id: int) -> str | None:
-    """paused_reason for the signed-in person (the label page)."""
+    """_paused_reason for the signed-in person (the label page)."""
     get_project(session, actor, project_id, Capability.PROJECT_VIEW)
-    return paused_reason(session, project_id, actor.id)
+    return _paused_reason(session, project_id, actor.id)
 
 
 def paused_people(session: Session, actor: User, project_id: int) -> list[dict]:

@@ -24,13 +24,13 @@ def _project_delta(session: Session, project_id: int, tasks: int = 0, done: int 
         )
 
 
-def tasks_added(session: Session, project_id: int, count: int) -> None:
+def _tasks_added(session: Session, project_id: int, count: int) -> None:
     _project_delta(session, project_id, tasks=count)
 
 
-def annotation_counted(session: Session, task: Task, overlap: int, delta: int) -> int:
+def _annotation_counted(session: Session, task: Task, overlap: int, delta: int) -> int:
     """A submitted annotation was added (+1) to or taken (-1) from a task the caller holds.
-    Returns the change to the project's done count, for the caller to pass to done_changed:
+    Returns the change to the project's done count, for the caller to pass to _done_changed:
     that update locks the project's row, so a busy caller makes it last in its transaction."""
     was_done = task.done
     total = task.total_annotations + delta
@@ -42,27 +42,27 @@ def annotation_counted(session: Session, task: Task, overlap: int, delta: int) -
     return 1 if done else -1
 
 
-def done_changed(session: Session, project_id: int, delta: int) -> None:
+def _done_changed(session: Session, project_id: int, delta: int) -> None:
     _project_delta(session, project_id, done=delta)
 
 
-def tasks_removed(session: Session, project_id: int, tasks: Sequence[Task], restored: bool = False) -> None:
+def _tasks_removed(session: Session, project_id: int, tasks: Sequence[Task], restored: bool = False) -> None:
     """Tasks went to the trash (or came back from it)."""
     sign = 1 if restored else -1
     _project_delta(session, project_id, tasks=sign * len(tasks), done=sign * sum(1 for t in tasks if t.done))
 
 
-def overlap_changed(session: Session, project: Project) -> None:
+def _overlap_changed(session: Session, project: Project) -> None:
     """Every task's done flag follows a new overlap (or share of overlap tasks); the project's done count with it."""
     from labelkit.labeling.overlap import needed_sql
 
     session.execute(
         update(Task).where(Task.project_id == project.id).values(done=Task.total_annotations >= needed_sql(project))
     )
-    recount(session, project)
+    _recount(session, project)
 
 
-def recount(session: Session, project: Project) -> None:
+def _recount(session: Session, project: Project) -> None:
     """Set a project's counters from its rows (after bulk changes, or to repair them)."""
     live = (Task.project_id == project.id) & col(Task.deleted_at).is_(None)
     project.task_count = session.exec(select(func.count(Task.id)).where(live)).one()

@@ -179,23 +179,23 @@ def accuracy(session: Session, actor: User, project_id: int) -> list[tuple[str, 
     return sorted(rows, key=lambda r: (r[2] is None, r[2] if r[2] is not None else 0, r[0]))
 
 
-def is_gold(session: Session, task_id: int) -> bool:
+def _is_gold(session: Session, task_id: int) -> bool:
     return session.exec(
         select(Annotation.id).where(Annotation.task_id == task_id, col(Annotation.ground_truth), Annotation.deleted_at.is_(None)).limit(1)
     ).first() is not None
 
 
-def after_submit(session: Session, project: Project, annotation: Annotation) -> None:
+def _after_submit(session: Session, project: Project, annotation: Annotation) -> None:
     """Called by labelkit.labeling.submissions.submit after its write: on a gold task, check the person's
     accuracy and pause them (telling the managers) when it is below the project's bar."""
     if project.gold_min_accuracy is None or annotation.ground_truth or annotation.user_id is None:
         return
-    if not is_gold(session, annotation.task_id):
+    if not _is_gold(session, annotation.task_id):
         return
     tasks, mean = _accuracies(session, project, annotation.user_id).get(annotation.user_id, (0, None))
     if mean is None or tasks < project.gold_min_tasks or mean >= project.gold_min_accuracy:
         return
-    if assign.paused_reason(session, project.id, annotation.user_id) is not None:
+    if assign._paused_reason(session, project.id, annotation.user_id) is not None:
         return
     membership = session.exec(
         select(Membership).where(Membership.project_id == project.id, Membership.user_id == annotation.user_id)

@@ -98,7 +98,7 @@ def _score(value: object) -> float | None:
     return number
 
 
-def store(session: Session, project: Project, predictions: Iterable[NewPrediction], ml_backend_id: int | None = None) -> int:
+def _store(session: Session, project: Project, predictions: Iterable[NewPrediction], ml_backend_id: int | None = None) -> int:
     """Add predictions to tasks of a project (already checked by the caller's service) and
     bring each task's uncertainty up to date. Returns how many were stored."""
     controls = set(check_config(project.label_config).controls)
@@ -129,7 +129,7 @@ def create_prediction(session: Session, actor: User, task_id: int, result: list,
     if task is None or task.deleted_at is not None:
         raise NotFound(f"There is no task {task_id}.")
     project = get_project(session, actor, task.project_id, Capability.TASK_IMPORT)
-    store(session, project, [NewPrediction(task_id, result, score, model_version)])
+    _store(session, project, [NewPrediction(task_id, result, score, model_version)])
     return session.exec(select(Prediction).where(Prediction.task_id == task_id).order_by(col(Prediction.id).desc())).first()
 
 

@@ -57,11 +57,11 @@ def lock_ttl() -> timedelta:
     return timedelta(minutes=get_settings().lock_minutes)
 
 
-def my_annotation(session: Session, task_id: int, user_id: int) -> Annotation | None:
+def _my_annotation(session: Session, task_id: int, user_id: int) -> Annotation | None:
     return session.exec(select(Annotation).where(Annotation.task_id == task_id, Annotation.user_id == user_id)).first()
 
 
-def lock_counts(session: Session, task_id: int, user_id: int, now: datetime) -> tuple[bool, int]:
+def _lock_counts(session: Session, task_id: int, user_id: int, now: datetime) -> tuple[bool, int]:
     """(whether this person holds a live lock on the task, how many others do), read in a
     statement of its own, so a fresh snapshot on PostgreSQL."""
     mine, others = session.exec(
@@ -102,8 +102,8 @@ def _held(session: Session, actor: User, project: Project, now: datetime) -> Ass
     ).first()
     if task is None:
         return None
-    hold(session, task, actor, now)
-    return Assignment(task, my_annotation(session, task.id, actor.id), "locked")
+    _hold(session, task, actor, now)
+    return Assignment(task, _my_annotation(session, task.id, actor.id), "locked")
 
 
 def _pending_work(session: Session, actor: User, project: Project, now: datetime) -> Assignment | None:
@@ -124,13 +124,13 @@ def _pending_work(session: Session, actor: User, project: Project, now: datetime
     rejected = [(a, t) for a, t in rows if a.review_status == ReviewStatus.REJECTED and a.state == AnnotationState.SUBMITTED]
     if rejected:
         annotation, task = rejected[0]
-        return Assignment(task, annotation, "rejected", review_comment=latest_review_comment(session, annotation.id))
+        return Assignment(task, annotation, "rejected", review_comment=_latest_review_comment(session, annotation.id))
     for annotation, task in reversed(rows):  # the latest draft first
         if annotation.state != AnnotationState.DRAFT or task.done:
             continue
-        _, others = lock_counts(session, task.id, actor.id, now)
+        _, others = _lock_counts(session, task.id, actor.id, now)
         if task.total_annotations + others < overlap.needed(project, task.id):
-            hold(session, task, actor, now)
+            _hold(session, task, actor, now)
             return Assignment(task, annotation, "draft")
     return None
 
@@ -216,20 +216,20 @@ def _claim_new(session: Session, actor: User, project: Project, now: datetime) -
     if task is None and project.gold_percent and random.random() * 100 < project.gold_percent:
         task = session.exec(gold_query(project, actor).limit(1)).first()
     if task is not None:
-        hold(session, task, actor, now)
+        _hold(session, task, actor, now)
         return Assignment(task, None, "new")
     if project.distribution == "manual":
         return None
     if project.sampling == "uncertainty":
         task = _first_free(session, uncertain_first(claim_query(project, actor, now, start_id=None)), actor, project, now)
         if task is not None:
-            hold(session, task, actor, now)
+            _hold(session, task, actor, now)
             return Assignment(task, None, "new")
     starts = [_random_start(session, project), 0] if project.sampling == "random" else [0]
     for start in starts:
         task = _first_free(session, claim_query(project, actor, now, start), actor, project, now)
         if task is not None:
-            hold(session, task, actor, now)
+            _hold(session, task, actor, now)
             return Assignment(task, None, "new")
     return None
 
@@ -277,15 +277,15 @@ def _first_free(session: Session, query, actor: User, project: Project, now: dat
                             .execution_options(populate_existing=True)).first()
         if task is None:
             return None
-        _, others = lock_counts(session, task.id, actor.id, now)
+        _, others = _lock_counts(session, task.id, actor.id, now)
         room = task.total_annotations + others < overlap.needed(project, task.id)
-        if not task.done and room and my_annotation(session, task.id, actor.id) is None:
+        if not task.done and room and _my_annotation(session, task.id, actor.id) is None:
             return task
         passed.append(task.id)
     return None
 
 
-def hold(session: Session, task: Task, actor: User, now: datetime) -> None:
+def _hold(session: Session, task: Task, actor: User, now: datetime) -> None:
     """Hold (or extend) this person's lock on the task; they hold one lock per project.
     An upsert: the same person in two browser tabs may claim at the same moment."""
     session.execute(
@@ -302,7 +302,7 @@ def hold(session: Session, task: Task, actor: User, now: datetime) -> None:
     )
 
 
-def release(session: Session, task_id: int, user_id: int) -> None:
+def _release(session: Session, task_id: int, user_id: int) -> None:
     """Give the task back to the queue."""
     session.execute(delete(TaskLock).where(TaskLock.task_id == task_id, TaskLock.user_id == user_id))
 
@@ -324,17 +324,17 @@ def task_for_work(session: Session, actor: User, task_id: int, for_update: bool 
 def open_task(session: Session, actor: User, task_id: int) -> Assignment:
     """Go back to a task: one the person worked on (or holds), or any task for reviewers and managers."""
     task, project = task_for_work(session, actor, task_id)
-    annotation = my_annotation(session, task.id, actor.id)
+    annotation = _my_annotation(session, task.id, actor.id)
     holds = session.get(TaskLock, (task.id, actor.id)) is not None
     if annotation is None and not holds:
         require(session, actor, Capability.ANNOTATION_REVIEW, project.id)
     comment = None
     if annotation is not None and annotation.review_status == ReviewStatus.REJECTED:
-        comment = latest_review_comment(session, annotation.id)
+        comment = _latest_review_comment(session, annotation.id)
     return Assignment(task, annotation, "history", review_comment=comment)
 
 
-def latest_review_comment(session: Session, annotation_id: int) -> str | None:
+def _latest_review_comment(session: Session, annotation_id: int) -> str | None:
     review = session.exec(
         select(Review)
         .where(Review.annotation_id == annotation_id, Review.action == ReviewAction.REJECT)

@@ -92,7 +92,7 @@ def _least_agreement_first(session: Session, project: Project, rows: list) -> li
     scores: dict[int, float | None] = {}
     for annotation, _ in rows:
         if annotation.task_id not in scores:
-            scores[annotation.task_id] = agreement.task_agreement(session, project, annotation.task_id)
+            scores[annotation.task_id] = agreement._task_agreement(session, project, annotation.task_id)
     # sorted() is stable: within one score, oldest first as fetched.
     return sorted(rows, key=lambda row: (scores[row[0].task_id] is None, scores[row[0].task_id] or 0.0))
 
@@ -197,7 +197,7 @@ def fix(session: Session, actor: User, annotation_id: int, result: list, comment
 def _tell_annotator(session: Session, actor: User, annotation: Annotation, kind: str, text: str) -> None:
     if annotation.user_id is not None:
         who = actor.name or actor.email
-        notify.send(session, annotation.user_id, kind, f"{who} {text}", annotation.project_id, annotation.task_id)
+        notify._send(session, annotation.user_id, kind, f"{who} {text}", annotation.project_id, annotation.task_id)
 
 
 def send_to_review(session: Session, actor: User, project_id: int, task_ids: list[int]) -> int:

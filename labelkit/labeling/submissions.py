@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from labelkit.cloud.targets import annotation_submitted
+from labelkit.cloud.targets import _annotation_submitted
 from labelkit.config import task_config
 from labelkit.db import write_lock
 from labelkit.errors import InvalidInput
@@ -27,7 +27,7 @@ class SubmitOutcome:
 def save_draft(session: Session, actor: User, task_id: int, result: list) -> Annotation | None:
     """Keep unsaved work; never touches a submitted annotation (use submit to update)."""
     task, _ = queue.task_for_work(session, actor, task_id)
-    annotation = queue.my_annotation(session, task.id, actor.id)
+    annotation = queue._my_annotation(session, task.id, actor.id)
     if annotation is not None and annotation.state != AnnotationState.DRAFT:
         return None
     now = utcnow()
@@ -70,7 +70,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
         raise InvalidInput("There is nothing to submit yet; label the task or skip it.")
     now = utcnow()
     done_delta = 0
-    annotation = queue.my_annotation(session, task.id, actor.id)
+    annotation = queue._my_annotation(session, task.id, actor.id)
     if annotation is not None and annotation.state == AnnotationState.SUBMITTED:
         _keep_version(session, annotation)
         annotation.result = result
@@ -83,11 +83,11 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
             annotation.reviewed_result = None
         outcome = SubmitOutcome(annotation, True, "Updated.")
     else:
-        holds_lock, others = queue.lock_counts(session, task.id, actor.id, now)
+        holds_lock, others = queue._lock_counts(session, task.id, actor.id, now)
         needed = overlap.needed(project, task.id)
         room = not task.done and (holds_lock or task.total_annotations + others < needed)
         # A gold task the queue gave this person: it takes their answer whatever its overlap.
-        room = room or (holds_lock and gold.is_gold(session, task.id))
+        room = room or (holds_lock and gold._is_gold(session, task.id))
         if annotation is None:
             annotation = Annotation(
                 task_id=task.id, project_id=task.project_id, user_id=actor.id, state=AnnotationState.DRAFT,
@@ -102,7 +102,7 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
             annotation.state = AnnotationState.SUBMITTED
             annotation.review_status = _review_status(project)
             annotation.submitted_at = now
-            done_delta = counts.annotation_counted(session, task, needed, +1)
+            done_delta = counts._annotation_counted(session, task, needed, +1)
             outcome = SubmitOutcome(annotation, True, "Submitted.")
         else:
             annotation.state = AnnotationState.DRAFT
@@ -112,16 +112,16 @@ def submit(session: Session, actor: User, task_id: int, result: list, lead_time:
                 "Your answer is kept as a draft; nothing was lost.",
             )
     session.add(annotation)
-    queue.release(session, task.id, actor.id)
+    queue._release(session, task.id, actor.id)
     session.flush()
     if outcome.counted:
-        gold.after_submit(session, project, annotation)  # an answer on a gold task is scored; may pause
+        gold._after_submit(session, project, annotation)  # an answer on a gold task is scored; may pause
     # Last: it locks the project's row until the commit, and every submit wants it.
-    counts.done_changed(session, project.id, done_delta)
-    annotation_submitted(session, annotation)  # to target storages after the commit; never raises
+    counts._done_changed(session, project.id, done_delta)
+    _annotation_submitted(session, annotation)  # to target storages after the commit; never raises
     # To model servers after the commit, in the background; created: first submitted just now.
-    ml_webhooks.annotation_submitted(session, annotation, created=annotation.submitted_at == now)
-    active.annotation_counted(session, annotation)  # may start a model's re-prediction after the commit
+    ml_webhooks._annotation_submitted(session, annotation, created=annotation.submitted_at == now)
+    active._annotation_counted(session, annotation)  # may start a model's re-prediction after the commit
     return outcome
 
 
@@ -135,7 +135,7 @@ def _review_status(project: Project, sent_back: bool = False) -> str | None:
 def skip(session: Session, actor: User, task_id: int) -> Annotation:
     """Pass on a task: it is not shown to this person again, and others still get it."""
     task, _ = queue.task_for_work(session, actor, task_id)
-    annotation = queue.my_annotation(session, task.id, actor.id)
+    annotation = queue._my_annotation(session, task.id, actor.id)
     if annotation is not None and annotation.state == AnnotationState.SUBMITTED:
         raise InvalidInput("You already submitted this task; update it instead of skipping.")
     now = utcnow()
@@ -150,6 +150,6 @@ def skip(session: Session, actor: User, task_id: int) -> Annotation:
     annotation.result = []
     annotation.updated_at = now
     session.add(annotation)
-    queue.release(session, task.id, actor.id)
+    queue._release(session, task.id, actor.id)
     session.flush()
     return annotation

@@ -23,13 +23,12 @@ from labelkit.ml.predict import (
     PredictSummary,
     interactive_prediction,
     predict,
-    predict_tasks,
     suggestion_caption,
 )
-from labelkit.ml.webhooks import annotation_submitted, start_training
+from labelkit.ml.webhooks import start_training
 
 __all__ = [
-    "BackendFields", "ModelServerError", "PredictSummary", "PredictionStopped", "annotation_submitted", "check",
+    "BackendFields", "ModelServerError", "PredictSummary", "PredictionStopped", "check",
     "choose_model_version", "connect", "get_backend", "interactive_prediction", "list_backends", "parse_header",
-    "predict", "predict_tasks", "remove", "start_training", "suggestion_caption", "update",
+    "predict", "remove", "start_training", "suggestion_caption", "update",
 ]

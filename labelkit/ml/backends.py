@@ -109,19 +109,19 @@ def hostname() -> str:
     return (get_settings().base_url or "http://localhost:8501").rstrip("/")
 
 
-def project_backends(session: Session, project_id: int) -> list[MLBackend]:
+def _project_backends(session: Session, project_id: int) -> list[MLBackend]:
     """The model servers of a project (no permission check: for labelkit's own hooks)."""
     return list(session.exec(select(MLBackend).where(MLBackend.project_id == project_id).order_by(col(MLBackend.id))).all())
 
 
-def end_transaction(session: Session) -> None:
+def _end_transaction(session: Session) -> None:
     """Commit what is done so far, so that no database lock is held while a model server
     thinks (SQLite has one writer: labeling would wait). Like streaming imports committing
     per batch, calls to model servers are the stated exception to "services only flush"."""
     session.commit()
 
 
-def note_state(session: Session, backend: MLBackend, error: str = "") -> None:
+def _note_state(session: Session, backend: MLBackend, error: str = "") -> None:
     backend.state = "error" if error else "connected"
     backend.last_error = error[:2000]
     backend.last_checked_at = utcnow()
@@ -136,12 +136,12 @@ def note_state_apart(backend_id: int, error: str) -> None:
         with session_scope() as session:
             backend = session.get(MLBackend, backend_id)
             if backend is not None:
-                note_state(session, backend, error)
+                _note_state(session, backend, error)
     except Exception:
         log.exception("could not note the state of model server %s", backend_id)
 
 
-def setup(session: Session, backend: MLBackend, project: Project) -> str:
+def _setup(session: Session, backend: MLBackend, project: Project) -> str:
     """POST /setup with the project and the backend's token; keeps the reported model version.
     The caller has ended its transaction (no lock is held during the call)."""
     version = client_of(backend).setup(uid_of(project), project.label_config, hostname(),
@@ -167,21 +167,21 @@ def connect(session: Session, actor: User, project_id: int, fields: BackendField
         headers_encrypted=crypto.encrypt_secret(json.dumps(fields.headers)) if fields.headers else "",
         is_interactive=fields.interactive, predict_every=fields.predict_every, created_by=actor.id,
     )
-    end_transaction(session)
+    _end_transaction(session)
     client_of(backend).health()
     token = create_api_token(session, actor, f"model server {backend.title}"[:200])
     backend.access_token_encrypted = crypto.encrypt_secret(token)
     backend.access_token_id = session.exec(select(AuthToken.id).where(AuthToken.token_hash == crypto.token_hash(token))).one()
     session.add(backend)
     session.flush()
-    end_transaction(session)  # the token must exist when the server first uses it
+    _end_transaction(session)  # the token must exist when the server first uses it
     try:
-        setup(session, backend, project)
+        _setup(session, backend, project)
     except ModelServerError:
         _forget(session, backend)
-        end_transaction(session)
+        _end_transaction(session)
         raise
-    note_state(session, backend)
+    _note_state(session, backend)
     audit.record(session, actor, "ml.connect", f"ml_backend:{backend.id}", project.id, url=backend.url,
                  model_version=backend.model_version)
     return backend
@@ -208,7 +208,7 @@ def get_backend(session: Session, actor: User, backend_id: int) -> MLBackend:
 
 def list_backends(session: Session, actor: User, project_id: int) -> list[MLBackend]:
     get_project(session, actor, project_id, Capability.MODEL_MANAGE)
-    return project_backends(session, project_id)
+    return _project_backends(session, project_id)
 
 
 def update(session: Session, actor: User, backend_id: int, fields: BackendFields) -> MLBackend:
@@ -223,9 +223,9 @@ def update(session: Session, actor: User, backend_id: int, fields: BackendFields
                           basic_auth_pass_encrypted=backend.basic_auth_pass_encrypted,
                           headers_encrypted=backend.headers_encrypted,
                           access_token_encrypted=backend.access_token_encrypted, model_version=backend.model_version)
-        end_transaction(session)
+        _end_transaction(session)
         client_of(probe).health()
-        setup(session, probe, project)
+        _setup(session, probe, project)
         backend.model_version = probe.model_version
     backend.url, backend.title = fields.url, fields.title or fields.url
     backend.auth_method = "basic" if fields.basic_auth_user else "none"
@@ -246,14 +246,14 @@ def check(session: Session, actor: User, backend_id: int) -> MLBackend:
     the outcome as the backend's state and last error. Never raises for a server's failure."""
     backend = get_backend(session, actor, backend_id)
     project = session.get(Project, backend.project_id)
-    end_transaction(session)
+    _end_transaction(session)
     try:
         client_of(backend).health()
-        setup(session, backend, project)
+        _setup(session, backend, project)
     except ModelServerError as e:
-        note_state(session, backend, str(e))
+        _note_state(session, backend, str(e))
     else:
-        note_state(session, backend)
+        _note_state(session, backend)
     return backend
 
 

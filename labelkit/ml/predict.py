@@ -19,14 +19,14 @@ from sqlmodel import Session, col, select
 from labelkit import audit
 from labelkit.auth.permissions import Capability
 from labelkit.errors import InvalidInput, NotFound
-from labelkit.labeling.predictions import NewPrediction, store
+from labelkit.labeling.predictions import NewPrediction, _store
 from labelkit.ml.backends import (
+    _end_transaction,
+    _note_state,
+    _project_backends,
+    _setup,
     client_of,
-    end_transaction,
-    note_state,
     note_state_apart,
-    project_backends,
-    setup,
     uid_of,
 )
 from labelkit.ml.client import ModelServerError, ModelServerTimeout
@@ -74,7 +74,7 @@ def _tasks_query(project_id: int, only_unlabeled: bool, model_version: str):
     return query
 
 
-def predict_tasks(session: Session, backend: MLBackend, task_ids: list[int], timeout: float | None = None) -> int:
+def _predict_tasks(session: Session, backend: MLBackend, task_ids: list[int], timeout: float | None = None) -> int:
     """One /predict call for these tasks of the backend's project; stores what it answers
     (in the caller's transaction) and returns how many predictions. No permission check:
     labelkit's own triggers (active learning, interactive) call it. Raises ModelServerError."""
@@ -92,18 +92,18 @@ def predict_tasks(session: Session, backend: MLBackend, task_ids: list[int], tim
 def _send(session: Session, backend: MLBackend, project: Project, tasks: list[dict], timeout: float | None = None) -> int:
     if not tasks:
         return 0
-    end_transaction(session)
+    _end_transaction(session)
     answered = client_of(backend, timeout).predict(tasks, uid_of(project), project.label_config, backend.model_version or None)
     found = [NewPrediction(t.task_id, p["result"], p.get("score"), p["model_version"] or backend.model_version)
              for t in answered for p in t.predictions]
     try:
-        return store(session, project, found, ml_backend_id=backend.id)
+        return _store(session, project, found, ml_backend_id=backend.id)
     except (InvalidInput, NotFound) as e:
         raise ModelServerError(f"The model server at {backend.url} answered predictions labelkit cannot keep: {e}") from None
 
 
 def _backend_of(session: Session, project_id: int, backend_id: int | None) -> MLBackend:
-    backends = project_backends(session, project_id)
+    backends = _project_backends(session, project_id)
     if backend_id is not None:
         backends = [b for b in backends if b.id == backend_id]
     if not backends:
@@ -118,12 +118,12 @@ def predict(session: Session, actor: User, project_id: int, only_unlabeled: bool
     batch after keeping the batches before it and the server's error."""
     project = get_project(session, actor, project_id, Capability.MODEL_MANAGE)
     backend = _backend_of(session, project.id, backend_id)
-    end_transaction(session)
+    _end_transaction(session)
     try:
-        setup(session, backend, project)  # a restarted server needs it before /predict; the version may be new
+        _setup(session, backend, project)  # a restarted server needs it before /predict; the version may be new
     except ModelServerError as e:
-        note_state(session, backend, str(e))
-        end_transaction(session)
+        _note_state(session, backend, str(e))
+        _end_transaction(session)
         raise PredictionStopped(str(e), PredictSummary(backend.id, backend.model_version, error=str(e))) from None
     summary = PredictSummary(backend.id, backend.model_version)
     query = _tasks_query(project.id, only_unlabeled, backend.model_version)
@@ -141,17 +141,17 @@ def predict(session: Session, actor: User, project_id: int, only_unlabeled: bool
         except ModelServerError as e:
             session.rollback()
             summary.failed, summary.error = len(rows), str(e)
-            note_state(session, backend, summary.error)
+            _note_state(session, backend, summary.error)
             _record(session, actor, project, summary, only_unlabeled)
-            end_transaction(session)
+            _end_transaction(session)
             done = f"{summary.sent} of {summary.total} tasks were pre-labeled before it stopped; those are kept."
             raise PredictionStopped(f"{e} {done}", summary) from None
         summary.sent += len(rows)
-        end_transaction(session)
+        _end_transaction(session)
         if progress:
             progress(summary.sent, summary.total)
     if backend.state != "connected":
-        note_state(session, backend)
+        _note_state(session, backend)
     _record(session, actor, project, summary, only_unlabeled)
     return summary
 
@@ -172,15 +172,15 @@ def interactive_prediction(session: Session, project: Project, task: Task) -> tu
     for the person labeling); never raises. Ends the caller's transaction first. A server
     that failed in the last minute is not asked again (nobody waits for it task after task)."""
     try:
-        backend = next((b for b in project_backends(session, project.id) if b.is_interactive), None)
+        backend = next((b for b in _project_backends(session, project.id) if b.is_interactive), None)
         if backend is None:
             return None, None
         if _resting(backend):
             return None, "The model is not answering at the moment; label without its suggestion."
         timeout = min(INTERACTIVE_TIMEOUT, backend.timeout)
-        stored = predict_tasks(session, backend, [task.id], timeout=timeout)
+        stored = _predict_tasks(session, backend, [task.id], timeout=timeout)
         if backend.state != "connected":
-            note_state(session, backend)
+            _note_state(session, backend)
         if not stored:
             return None, None
         found = session.exec(select(Prediction).where(Prediction.task_id == task.id, Prediction.ml_backend_id == backend.id)

@@ -16,11 +16,11 @@ from labelkit.auth.permissions import Capability
 from labelkit.cloud.targets import annotation_body
 from labelkit.errors import NotFound
 from labelkit.ml.backends import (
+    _end_transaction,
+    _note_state,
+    _project_backends,
     client_of,
-    end_transaction,
-    note_state,
     note_state_apart,
-    project_backends,
 )
 from labelkit.ml.client import ModelServerClient, ModelServerError
 from labelkit.models import Annotation, AnnotationState, Project, Task, User
@@ -35,7 +35,7 @@ def project_payload(project: Project) -> dict:
             "model_version": project.model_version, "created_at": project.created_at.isoformat()}
 
 
-def annotation_payload(session: Session, annotation: Annotation, project: Project) -> dict:
+def _annotation_payload(session: Session, annotation: Annotation, project: Project) -> dict:
     task = session.get(Task, annotation.task_id)
     user = session.get(User, annotation.user_id) if annotation.user_id else None
     body = json.loads(annotation_body(annotation, task, user.email if user else None))
@@ -59,7 +59,7 @@ def _send_all(sends: list[tuple[int, bool, ModelServerClient]], action: str, pay
                 note_state_apart(backend_id, "")
 
 
-def annotation_submitted(session: Session, annotation: Annotation, created: bool) -> _Pending | None:
+def _annotation_submitted(session: Session, annotation: Annotation, created: bool) -> _Pending | None:
     """After a submit: once it commits, send ANNOTATION_CREATED (or _UPDATED) to the
     project's model servers in a background thread. Never raises; one indexed query when
     the project has no model server. The thread is returned for tests once started."""
@@ -67,11 +67,11 @@ def annotation_submitted(session: Session, annotation: Annotation, created: bool
     try:
         if annotation.state != AnnotationState.SUBMITTED:
             return None
-        backends = project_backends(session, annotation.project_id)
+        backends = _project_backends(session, annotation.project_id)
         if not backends:
             return None
         project = session.get(Project, annotation.project_id)
-        payload = annotation_payload(session, annotation, project)
+        payload = _annotation_payload(session, annotation, project)
         sends = [(b.id, b.state != "connected", client_of(b)) for b in backends]
     except Exception:
         log.exception("could not prepare the webhook for annotation %s", annotation.id)
@@ -103,23 +103,23 @@ def start_training(session: Session, actor: User, project_id: int, backend_id: i
     """Send START_TRAINING to the project's model servers (or one); how many took it.
     Raises ModelServerError naming the first that failed (its error is kept on it)."""
     project = get_project(session, actor, project_id, Capability.MODEL_MANAGE)
-    backends = [b for b in project_backends(session, project.id) if backend_id is None or b.id == backend_id]
+    backends = [b for b in _project_backends(session, project.id) if backend_id is None or b.id == backend_id]
     if not backends:
         raise NotFound(f"Project {project.id} has no model server" + (f" {backend_id}." if backend_id else " connected."))
     payload = {"project": project_payload(project)}
     audit.record(session, actor, "ml.train", f"project:{project.id}", project.id, backends=[b.id for b in backends])
-    end_transaction(session)
+    _end_transaction(session)
     failures = []
     for backend in backends:
         try:
             client_of(backend).webhook("START_TRAINING", payload)
         except ModelServerError as e:
-            note_state(session, backend, f"START_TRAINING failed: {e}")
+            _note_state(session, backend, f"START_TRAINING failed: {e}")
             failures.append(str(e))
         else:
             if backend.state != "connected":
-                note_state(session, backend)
+                _note_state(session, backend)
     if failures:
-        end_transaction(session)
+        _end_transaction(session)
         raise ModelServerError(failures[0])
     return len(backends)

@@ -13,7 +13,7 @@ def prepare() -> None:
     """Everything a fresh data dir or a new version needs before serving."""
     from labelkit.auth.accounts import ensure_first_admin
     from labelkit.importers import journal
-    from labelkit.projects.trash import purge_expired
+    from labelkit.projects.trash import _purge_expired
     from labelkit.storage import local
 
     settings = get_settings()
@@ -24,5 +24,5 @@ def prepare() -> None:
     with session_scope() as session:
         startup_lock(session)  # another replica may be starting on the same database
         ensure_first_admin(session, settings)
-        purge_expired(session)
-        journal.sweep(session)  # media of imports a killed process never committed
+        _purge_expired(session)
+        journal._sweep(session)  # media of imports a killed process never committed

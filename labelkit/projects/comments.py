@@ -60,12 +60,12 @@ def visible_task(session: Session, actor: User, task_id: int, capability: Capabi
     if task is None or task.deleted_at is not None:
         raise NotFound(f"There is no task {task_id}.")
     project = get_project(session, actor, task.project_id, capability)
-    if not sees_task(session, actor, task):
+    if not _sees_task(session, actor, task):
         raise PermissionDenied("You can only see the tasks you work on in this project.")
     return task, project
 
 
-def sees_task(session: Session, user: User, task: Task) -> bool:
+def _sees_task(session: Session, user: User, task: Task) -> bool:
     if can(session, user, Capability.TASK_BROWSE, task.project_id):
         return True
     mine = (
@@ -98,8 +98,8 @@ def add_comment(session: Session, actor: User, task_id: int, text: str) -> Poste
             posted.unknown.append(name)
         elif member.id in told:
             continue
-        elif sees_task(session, member, task):
-            notify.send(session, member.id, "mention", f"{who} mentioned you on task {task.id}: {short}", project.id, task.id)
+        elif _sees_task(session, member, task):
+            notify._send(session, member.id, "mention", f"{who} mentioned you on task {task.id}: {short}", project.id, task.id)
             posted.mentioned.append(member.email)
             told.add(member.id)
         else:
@@ -109,7 +109,7 @@ def add_comment(session: Session, actor: User, task_id: int, text: str) -> Poste
     ).all()
     for user_id in annotators:
         if user_id is not None and user_id not in told:
-            notify.send(session, user_id, "comment", f"{who} commented on task {task.id}: {short}", project.id, task.id)
+            notify._send(session, user_id, "comment", f"{who} commented on task {task.id}: {short}", project.id, task.id)
             told.add(user_id)
     audit.record(session, actor, "comment.add", f"comment:{comment.id}", project.id, task=task.id)
     return posted

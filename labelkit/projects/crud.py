@@ -125,7 +125,7 @@ def update_project(session: Session, actor: User, project_id: int, fields: Proje
     session.add(project)
     if "overlap" in changed or "overlap_percent" in changed:
         session.flush()
-        counts.overlap_changed(session, project)
+        counts._overlap_changed(session, project)
     if changed:
         audit.record(session, actor, "project.update", f"project:{project.id}", project.id, changed=changed)
     return project

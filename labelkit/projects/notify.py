@@ -17,7 +17,7 @@ KINDS = ("rejected", "fixed", "assigned", "mention", "comment", "review", "pause
 TEXT_LIMIT = 2000
 
 
-def send(
+def _send(
     session: Session,
     user_id: int,
     kind: str,

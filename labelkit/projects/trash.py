@@ -82,7 +82,7 @@ def delete_tasks(session: Session, actor: User, project_id: int, task_ids: list[
     for task in tasks:
         task.deleted_at, task.deleted_by = now, actor.id
         session.add(task)
-    counts.tasks_removed(session, project_id, tasks)
+    counts._tasks_removed(session, project_id, tasks)
     audit.record(session, actor, "task.delete", f"project:{project_id}", project_id, tasks=sorted(task_ids))
     return summary
 
@@ -103,7 +103,7 @@ def _count_change(session: Session, annotation: Annotation, delta: int) -> None:
     # Locked and read fresh, as a submit reads it (queue.task_for_work): counts are written from it.
     task = session.get(Task, annotation.task_id, with_for_update=True, populate_existing=True)
     project = session.get(Project, annotation.project_id)
-    counts.done_changed(session, project.id, counts.annotation_counted(session, task, overlap.needed(project, task.id), delta))
+    counts._done_changed(session, project.id, counts._annotation_counted(session, task, overlap.needed(project, task.id), delta))
 
 
 def list_trash(session: Session, actor: User) -> list[dict]:
@@ -161,11 +161,11 @@ def restore(session: Session, actor: User, kind: str, item_id: int) -> None:
     if kind == "annotation" and item.state == AnnotationState.SUBMITTED:
         _count_change(session, item, +1)
     elif kind == "task":
-        counts.tasks_removed(session, item.project_id, [item], restored=True)
+        counts._tasks_removed(session, item.project_id, [item], restored=True)
     audit.record(session, actor, f"{kind}.restore", f"{kind}:{item_id}", getattr(item, "project_id", item_id))
 
 
-def purge_expired(session: Session) -> int:
+def _purge_expired(session: Session) -> int:
     """Delete for good what has been in the trash longer than the retention period."""
     cutoff = utcnow() - timedelta(days=get_settings().trash_days)
     purged = 0

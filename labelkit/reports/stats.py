@@ -112,7 +112,7 @@ def _who(user_id: int | None, emails: dict[int, str]) -> str:
     return emails.get(user_id, "(deleted account)") if user_id is not None else "(deleted account)"
 
 
-def progress_over_time(session: Session, project_id: int, filters: Filters) -> list[dict]:
+def _progress_over_time(session: Session, project_id: int, filters: Filters) -> list[dict]:
     """Per day: submissions and tasks done (on the day of their last submission), with running totals."""
     day = _day(session, Annotation.submitted_at)
     submissions = dict(session.exec(
@@ -149,7 +149,7 @@ def progress_over_time(session: Session, project_id: int, filters: Filters) -> l
     return rows
 
 
-def throughput(session: Session, project_id: int, filters: Filters, emails: dict[int, str]) -> list[dict]:
+def _throughput(session: Session, project_id: int, filters: Filters, emails: dict[int, str]) -> list[dict]:
     """Submissions per person per day."""
     day = _day(session, Annotation.submitted_at)
     rows = session.exec(
@@ -169,7 +169,7 @@ def _interpolate(rows: dict[int, float], n: int, tenths: int) -> float:
     return low + (high - low) * fraction
 
 
-def lead_times(session: Session, project_id: int, filters: Filters) -> dict[int | None, dict]:
+def _lead_times(session: Session, project_id: int, filters: Filters) -> dict[int | None, dict]:
     """Per person (and None: everyone): count, p10, median and p90 of lead time in seconds."""
     out: dict[int | None, dict] = {}
     for per_person in (True, False):
@@ -198,7 +198,7 @@ def lead_times(session: Session, project_id: int, filters: Filters) -> dict[int 
     return out
 
 
-def people(session: Session, project_id: int, filters: Filters, emails: dict[int, str]) -> list[dict]:
+def _people(session: Session, project_id: int, filters: Filters, emails: dict[int, str]) -> list[dict]:
     """Per person: submitted, skipped, skip rate, lead time quantiles and review outcomes."""
     when = func.coalesce(Annotation.submitted_at, Annotation.updated_at)
     base = and_(_live(project_id), _in_range(when, filters))
@@ -218,7 +218,7 @@ def people(session: Session, project_id: int, filters: Filters, emails: dict[int
         select(Annotation.user_id, outcome, func.count(Annotation.id)).join(Task, Task.id == Annotation.task_id)
         .where(_submitted(project_id, filters)).group_by(Annotation.user_id, outcome)
     ).all()
-    leads = lead_times(session, project_id, filters)
+    leads = _lead_times(session, project_id, filters)
     table: dict[int | None, dict] = defaultdict(lambda: {"submitted": 0, "skipped": 0, "accepted": 0, "fixed": 0,
                                                          "rejected": 0, "pending": 0, "not reviewed": 0})
     for user_id, state, n in states:
@@ -237,7 +237,7 @@ def people(session: Session, project_id: int, filters: Filters, emails: dict[int
     return sorted(rows, key=lambda r: r["annotator"])
 
 
-def label_distribution(session: Session, project_id: int, label_config: str, filters: Filters,
+def _label_distribution(session: Session, project_id: int, label_config: str, filters: Filters,
                        sample: int = LABEL_SAMPLE) -> tuple[list[dict], bool]:
     """How often each control's values appear in submitted answers (the reviewer's fix where
     there is one); regions count by their labels. Returns (rows, whether it was a sample)."""
@@ -282,7 +282,7 @@ def _flat(value) -> list[str]:
     return [str(value)]
 
 
-def emails_of(session: Session, project_id: int) -> dict[int, str]:
+def _emails_of(session: Session, project_id: int) -> dict[int, str]:
     """Everyone with work in the project (members or not any more), by id."""
     ids = select(Annotation.user_id).where(Annotation.project_id == project_id).distinct()
     return dict(session.exec(select(User.id, User.email).where(col(User.id).in_(ids))).all())
@@ -291,18 +291,18 @@ def emails_of(session: Session, project_id: int) -> dict[int, str]:
 def people_choices(session: Session, actor: User, project_id: int) -> dict[int, str]:
     """The people a dashboard can be filtered by: everyone with work in the project."""
     get_project(session, actor, project_id, Capability.PROGRESS_VIEW)
-    return dict(sorted(emails_of(session, project_id).items(), key=lambda kv: kv[1]))
+    return dict(sorted(_emails_of(session, project_id).items(), key=lambda kv: kv[1]))
 
 
 def dashboard(session: Session, actor: User, project_id: int, filters: Filters | None = None) -> Dashboard:
     """Every number of the project dashboard (PROGRESS_VIEW), for the dates and person in `filters`."""
     project = get_project(session, actor, project_id, Capability.PROGRESS_VIEW)
     filters = (filters or Filters()).check()
-    emails = emails_of(session, project_id)
-    over_time = progress_over_time(session, project_id, filters)
-    per_person = people(session, project_id, filters, emails)
-    labels, sampled = label_distribution(session, project_id, project.label_config, filters)
-    everyone = lead_times(session, project_id, filters).get(None, {})
+    emails = _emails_of(session, project_id)
+    over_time = _progress_over_time(session, project_id, filters)
+    per_person = _people(session, project_id, filters, emails)
+    labels, sampled = _label_distribution(session, project_id, project.label_config, filters)
+    everyone = _lead_times(session, project_id, filters).get(None, {})
     submitted = sum(r["submitted"] for r in per_person)
     skipped = sum(r["skipped"] for r in per_person)
     reviewed = sum(r["accepted"] + r["fixed"] + r["rejected"] for r in per_person)
@@ -321,5 +321,5 @@ def dashboard(session: Session, actor: User, project_id: int, filters: Filters |
     notes = []
     if sampled:
         notes.append(f"The label distribution counts the newest {LABEL_SAMPLE:,} answers in these dates; narrow the dates to see all.")
-    return Dashboard(project_id, filters, tiles, over_time, throughput(session, project_id, filters, emails), per_person,
+    return Dashboard(project_id, filters, tiles, over_time, _throughput(session, project_id, filters, emails), per_person,
                      labels, sampled, notes)

@@ -306,7 +306,7 @@ def _agreement(session: Session, project: Project, task_id: int) -> float | None
     try:
         from labelkit import agreement
 
-        return agreement.task_agreement(session, project, task_id)
+        return agreement._task_agreement(session, project, task_id)
     except (ImportError, AttributeError):
         return None
 
@@ -392,10 +392,10 @@ def export_selected(session: Session, actor: User, project_id: int, task_ids: li
 
 def annotators(session: Session, actor: User, project_id: int) -> dict[int, str]:
     """Everyone with work in the project, by id (for the annotator filter)."""
-    from labelkit.reports.stats import emails_of
+    from labelkit.reports.stats import _emails_of
 
     get_project(session, actor, project_id, Capability.TASK_BROWSE)
-    return dict(sorted(emails_of(session, project_id).items(), key=lambda kv: kv[1]))
+    return dict(sorted(_emails_of(session, project_id).items(), key=lambda kv: kv[1]))
 
 
 def control_names(project: Project) -> list[str]:

@@ -282,8 +282,8 @@ def test_project_agreement_with_three_annotators_and_ground_truth(team) -> None:
     with session_scope() as s:
         assert agreement_report.tasks_below(s, reviewer, project.id, 0.5, limit=10, offset=0) == [(tasks[1], pytest.approx(1 / 3))]
         assert agreement_report.tasks_below(s, manager, project.id, 1.0, limit=10, offset=1) == []
-        assert agreement.task_agreement(s, s.get(Project, project.id), tasks[1]) == pytest.approx(1 / 3)
-        assert agreement.task_agreement(s, s.get(Project, project.id), tasks[4]) is None
+        assert agreement._task_agreement(s, s.get(Project, project.id), tasks[1]) == pytest.approx(1 / 3)
+        assert agreement._task_agreement(s, s.get(Project, project.id), tasks[4]) is None
 
 
 def test_two_annotators_get_cohens_kappa_matching_scikit_learn(factory) -> None:

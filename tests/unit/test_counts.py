@@ -28,7 +28,7 @@ def stored_and_recounted(project_id: int) -> tuple[tuple, tuple]:
         for task_id, (total, done) in flags.items():
             assert total == real.get(task_id, 0), task_id
             assert done == (total >= project.overlap), task_id
-        counts.recount(s, project)
+        counts._recount(s, project)
         recounted = (project.task_count, project.done_count)
         s.rollback()
     return stored, recounted

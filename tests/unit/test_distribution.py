@@ -157,7 +157,7 @@ def test_manual_distribution_gives_only_assigned_tasks(team) -> None:
         assert got == ids[:3]
     with session_scope() as s:  # the next three go to the next request
         assert assign.assign_next(s, manager, project.id, 3, [a.id]) == 3
-        assert assign.unassigned_open_tasks(s, project.id, 100) == ids[6:]
+        assert assign._unassigned_open_tasks(s, project.id, 100) == ids[6:]
     assert claim(a, project.id) == ids[3]
     assert claim(b, project.id) is None
 
@@ -216,7 +216,7 @@ def test_holders_and_release(team) -> None:
             assign.release(s, manager, project.id, first, a.id)
     # The draft is kept; the released task can go to someone else now.
     with session_scope() as s:
-        assert queue.my_annotation(s, first, a.id).result == choice("Negative")
+        assert queue._my_annotation(s, first, a.id).result == choice("Negative")
 
 
 def test_pause_blocks_new_tasks(team) -> None:

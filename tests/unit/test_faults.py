@@ -334,7 +334,7 @@ def test_a_sweep_leaves_a_running_import_alone(factory) -> None:
         running = journal.Journal(s, project.id, [])  # held by this (live) import
         path = local_upload(project.id, "in-flight.png")
         with lkdb.session_scope() as other:
-            assert journal.sweep(other) == 0
+            assert journal._sweep(other) == 0
         assert Path(path).exists() and journals() == [running.path]
         running.close()
     assert journals() == []

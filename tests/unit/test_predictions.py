@@ -51,7 +51,7 @@ def test_stored_predictions_keep_version_and_score_and_set_the_task_uncertainty(
     factory.tasks(project, admin, 3)
     first, second, _ = task_ids(project)
     with session_scope() as s:
-        stored = predictions.store(s, project, [NewPrediction(first, choice("Positive"), 0.8, "v1"),
+        stored = predictions._store(s, project, [NewPrediction(first, choice("Positive"), 0.8, "v1"),
                                                 NewPrediction(second, choice("Negative"), 0.3, "v1")])
     assert stored == 2
     with session_scope() as s:
@@ -80,7 +80,7 @@ def test_a_wrong_prediction_is_refused_whole_and_changes_nothing(factory) -> Non
     ]
     for rows, error, words in wrong:
         with pytest.raises(error, match=words), session_scope() as s:
-            predictions.store(s, project, rows)
+            predictions._store(s, project, rows)
     with session_scope(write=False) as s:
         assert s.exec(select(Prediction)).all() == []
         assert s.get(Task, first).uncertainty is None
@@ -127,7 +127,7 @@ def test_uncertainty_sampling_serves_the_least_certain_first_then_the_rest(facto
     factory.tasks(project, admin, 5)
     ids = task_ids(project)
     with session_scope() as s:
-        predictions.store(s, project, [NewPrediction(ids[1], choice("Positive"), 0.9, "v1"),
+        predictions._store(s, project, [NewPrediction(ids[1], choice("Positive"), 0.9, "v1"),
                                        NewPrediction(ids[3], choice("Positive"), 0.2, "v1"),
                                        NewPrediction(ids[4], choice("Positive", probabilities={"Positive": 0.6, "Negative": 0.4}), 0.6, "v1")])
     served = []
@@ -177,18 +177,18 @@ def test_a_re_prediction_asks_for_the_open_tasks_least_certain_first(factory, mo
     factory.tasks(project, admin, 4)
     ids = task_ids(project)
     with session_scope() as s:
-        predictions.store(s, project, [NewPrediction(ids[2], choice("Positive"), 0.1, "v1"),
+        predictions._store(s, project, [NewPrediction(ids[2], choice("Positive"), 0.1, "v1"),
                                        NewPrediction(ids[0], choice("Positive"), 0.7, "v1")])
         backend = MLBackend(project_id=project.id, url="http://127.0.0.1:9/", predict_every=1)
         s.add(backend)
         s.flush()
         backend_id = backend.id
     with session_scope() as s:
-        assert active.open_task_ids(s, project.id) == [ids[2], ids[0], ids[1], ids[3]]
-        assert active.open_task_ids(s, project.id, limit=3) == [ids[2], ids[0], ids[1]]
+        assert active._open_task_ids(s, project.id) == [ids[2], ids[0], ids[1], ids[3]]
+        assert active._open_task_ids(s, project.id, limit=3) == [ids[2], ids[0], ids[1]]
     asked: list[list[int]] = []
     ml_predict = importlib.import_module("labelkit.ml.predict")  # the package's `predict` is the service function
-    monkeypatch.setattr(ml_predict, "predict_tasks", lambda session, backend, batch: asked.append(list(batch)) or len(batch))
+    monkeypatch.setattr(ml_predict, "_predict_tasks", lambda session, backend, batch: asked.append(list(batch)) or len(batch))
     monkeypatch.setattr(active, "BATCH", 3)
     assert active.repredict(backend_id) == 4
     assert asked == [[ids[2], ids[0], ids[1]], [ids[3]]]

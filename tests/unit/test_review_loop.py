@@ -21,9 +21,9 @@ def test_notifications_are_each_persons_own_and_marked_read(factory) -> None:
     ann = factory.user(email="ann@example.com")
     other = factory.user(email="other@example.com")
     with session_scope() as s:
-        first = notify.send(s, ann.id, "rejected", "Fix the label").id
-        notify.send(s, ann.id, "assigned", "2 new tasks")
-        mine_for_other = notify.send(s, other.id, "mention", "hello").id
+        first = notify._send(s, ann.id, "rejected", "Fix the label").id
+        notify._send(s, ann.id, "assigned", "2 new tasks")
+        mine_for_other = notify._send(s, other.id, "mention", "hello").id
     with session_scope() as s:
         assert notify.count_unread(s, ann) == 2
         assert [n.text for n in notify.unread(s, ann)] == ["2 new tasks", "Fix the label"]
@@ -154,7 +154,7 @@ def test_review_orders(team, monkeypatch) -> None:
     import labelkit
 
     stub = types.ModuleType("labelkit.agreement")
-    stub.task_agreement = lambda session, project, task_id: scores[task_id]
+    stub._task_agreement = lambda session, project, task_id: scores[task_id]
     monkeypatch.setitem(sys.modules, "labelkit.agreement", stub)
     monkeypatch.setattr(labelkit, "agreement", stub, raising=False)
     # least agreement first; tasks with nothing to compare last

@@ -375,7 +375,7 @@ def test_a_failing_target_never_fails_the_submit_and_its_error_is_kept(texts, s3
     task_id, annotation_id = label_next(ann, project, "Positive")
 
     with session_scope(write=False) as s:
-        assert queue.my_annotation(s, task_id, ann.id).state == "submitted"
+        assert queue._my_annotation(s, task_id, ann.id).state == "submitted"
         error = cloud.list_storages(s, admin, project.id)[0]["last_error"]
     assert f"Annotation {annotation_id} was not written" in error and "access denied" in error
     with pytest.raises(InvalidInput, match="access denied"), session_scope() as s:

@@ -132,7 +132,7 @@ def test_label_distribution_counts_the_reviewers_fix(team) -> None:
     ]
     assert not d.labels_sampled
     with session_scope(write=False) as s:
-        rows, sampled = stats.label_distribution(s, team["project"].id, team["project"].label_config, stats.Filters(), sample=2)
+        rows, sampled = stats._label_distribution(s, team["project"].id, team["project"].label_config, stats.Filters(), sample=2)
     # the newest two: bob t2 (Positive) and bob t1 (fixed to Negative)
     assert sampled and sorted((r["value"], r["count"]) for r in rows) == [("Negative", 1), ("Positive", 1)]
 

@@ -199,7 +199,7 @@ def test_predictions_show_with_their_score_and_version_and_sort_by_uncertainty(t
     manager, ids, project = table["manager"], table["ids"], table["project"]
     with session_scope() as s:
         live = s.get(Project, project.id)
-        predictions.store(s, live, [predictions.NewPrediction(ids[4], choice("Negative"), 0.55, "v2"),
+        predictions._store(s, live, [predictions.NewPrediction(ids[4], choice("Negative"), 0.55, "v2"),
                                     predictions.NewPrediction(ids[5], choice("Positive"), 0.9, "v2")])
     with session_scope() as s:
         page = tt.page(s, manager, project.id, TaskQuery(sort="uncertainty", descending=True),

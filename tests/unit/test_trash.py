@@ -90,10 +90,10 @@ def test_the_trash_is_purged_after_the_retention_period(project_with_work) -> No
     with session_scope() as s:
         trash.delete_project(s, manager, project.id)
     with session_scope() as s:
-        assert trash.purge_expired(s) == 0
+        assert trash._purge_expired(s) == 0
         s.get(Project, project.id).deleted_at = utcnow() - timedelta(days=31)
     with session_scope() as s:
-        assert trash.purge_expired(s) == 1
+        assert trash._purge_expired(s) == 1
     with session_scope() as s:
         assert s.get(Project, project.id) is None
         assert s.exec(select(Task)).all() == []  # its tasks went with it
