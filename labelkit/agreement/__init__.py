@@ -32,6 +32,7 @@ from labelkit.config import LabelConfig, parse_config
 from labelkit.config.tags import CLASSIFICATION_CONTROLS, REGION_CONTROLS
 from labelkit.models import Annotation, AnnotationState, Project
 from labelkit.results import regions as regions_mod
+from labelkit.results.geometry import box_in_pixels, ellipse_in_pixels, to_pixels
 from labelkit.results.items import REGIONS, values_of
 
 BATCH = 500
@@ -116,15 +117,13 @@ def _region_answer(found: list[dict]) -> dict[str, list]:
                 spans_exact.append((json.dumps([g.get("start"), g.get("startOffset")]),
                                     json.dumps([g.get("end"), g.get("endOffset")]), label))
             elif shape == "rectangle":
-                areas.append((label, metrics.rectangle(
-                    g["x"] * width / 100, g["y"] * height / 100, g["width"] * width / 100,
-                    g["height"] * height / 100, float(g.get("rotation") or 0))))
+                x, y, w, h, rotation = box_in_pixels(g, width, height)
+                areas.append((label, metrics.rectangle(x, y, w, h, float(rotation))))
             elif shape == "polygon":
-                areas.append((label, metrics.polygon([(p[0] * width / 100, p[1] * height / 100) for p in g["points"]])))
+                areas.append((label, metrics.polygon([to_pixels(p[0], p[1], width, height) for p in g["points"]])))
             elif shape == "ellipse":
-                areas.append((label, metrics.ellipse(
-                    g["x"] * width / 100, g["y"] * height / 100, g["radiusX"] * width / 100,
-                    g["radiusY"] * height / 100, float(g.get("rotation") or 0))))
+                x, y, rx, ry, rotation = ellipse_in_pixels(g, width, height)
+                areas.append((label, metrics.ellipse(x, y, rx, ry, float(rotation))))
             elif shape == "keypoint":
                 points.append((label, float(g["x"]), float(g["y"])))
             else:

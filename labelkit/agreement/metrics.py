@@ -20,11 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from rapidfuzz.distance import Levenshtein
-from shapely import affinity, make_valid
-from shapely.geometry import Point, Polygon
+from shapely import make_valid
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from labelkit.results.geometry import Box, Ellipse, box_corners, ellipse_outline
+
 IOU_THRESHOLD = 0.5
+ELLIPSE_SIDES = 128  # an ellipse's polygon for IoU: as many sides as shapely's circle buffer (quad_segs=32)
 
 
 # ---------------------------------------------------------------- categories
@@ -239,17 +242,15 @@ def span_prf(a: Sequence[tuple], b: Sequence[tuple], mode: str = "exact") -> Mat
 
 
 def rectangle(x: float, y: float, width: float, height: float, rotation: float = 0.0) -> Polygon:
-    """A box as Label Studio draws it: top-left corner (x, y), rotated `rotation` degrees
-    clockwise on screen (y down) about that corner."""
-    box = Polygon([(x, y), (x + width, y), (x + width, y + height), (x, y + height)])
-    if rotation:
-        box = affinity.rotate(box, rotation, origin=(x, y))  # y down: positive is clockwise on screen
-    return box
+    """A box in pixels as Label Studio draws it: top-left corner (x, y), turned `rotation`
+    degrees clockwise on screen about that corner (labelkit.results.geometry)."""
+    return Polygon(box_corners(Box(x, y, width, height, rotation)))
 
 
-def ellipse(x: float, y: float, rx: float, ry: float, rotation: float = 0.0) -> BaseGeometry:
-    shape = affinity.scale(Point(x, y).buffer(1.0, quad_segs=32), rx, ry, origin=(x, y))
-    return affinity.rotate(shape, rotation, origin=(x, y)) if rotation else shape
+def ellipse(x: float, y: float, rx: float, ry: float, rotation: float = 0.0) -> Polygon:
+    """An ellipse in pixels (center, radii), turned `rotation` degrees clockwise on screen about
+    its center, as a polygon of ELLIPSE_SIDES sides."""
+    return Polygon(ellipse_outline(Ellipse(x, y, rx, ry, rotation), ELLIPSE_SIDES))
 
 
 def polygon(points: Sequence[Sequence[float]]) -> BaseGeometry:

@@ -51,6 +51,14 @@ from labelkit.errors import LabelkitError
 from labelkit.exporters import choose
 from labelkit.exporters.base import ExportContext, Exporter, zip_entry
 from labelkit.results import brush
+from labelkit.results.geometry import (
+    box_corners,
+    box_in_pixels,
+    ellipse_bounds,
+    ellipse_in_pixels,
+    ellipse_outline,
+    to_pixels,
+)
 from labelkit.results.regions import regions_of
 from labelkit.storage import local
 
@@ -58,7 +66,6 @@ CATEGORY_CONTROLS = ("RectangleLabels", "PolygonLabels", "EllipseLabels", "KeyPo
 # Tools that draw what COCO holds; a bare tool takes its class from a <Labels> on the image.
 _TOOLS = ("RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "EllipseLabels", "Ellipse",
           "KeyPointLabels", "KeyPoint", "BrushLabels", "Brush")
-ELLIPSE_POINTS = 36  # an ellipse's segmentation outline: a point every 10 degrees
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -160,40 +167,8 @@ def class_of(region: dict, classes: dict[str, int]) -> int | None:
     return None
 
 
-def box_corners(geometry: dict, width: int, height: int) -> list[tuple[float, float]]:
-    """A rectangle's 4 corners in pixels, rotated clockwise (degrees) about its top-left
-    corner, as Label Studio draws it."""
-    x, y = geometry["x"] / 100 * width, geometry["y"] / 100 * height
-    w, h = geometry["width"] / 100 * width, geometry["height"] / 100 * height
-    angle = math.radians(geometry.get("rotation") or 0)
-    cos, sin = math.cos(angle), math.sin(angle)
-    return [(x + dx * cos - dy * sin, y + dx * sin + dy * cos) for dx, dy in ((0, 0), (w, 0), (w, h), (0, h))]
-
-
 def polygon_points(geometry: dict, width: int, height: int) -> list[tuple[float, float]]:
-    return [(float(p[0]) / 100 * width, float(p[1]) / 100 * height) for p in geometry.get("points") or [] if len(p) >= 2]
-
-
-def ellipse_outline(geometry: dict, width: int, height: int, count: int = ELLIPSE_POINTS) -> list[tuple[float, float]]:
-    """Points on an ellipse (center x, y; radii in percent of the width and height),
-    rotated clockwise (degrees) about its center, in pixels."""
-    cx, cy = geometry["x"] / 100 * width, geometry["y"] / 100 * height
-    rx, ry = geometry["radiusX"] / 100 * width, geometry["radiusY"] / 100 * height
-    angle = math.radians(geometry.get("rotation") or 0)
-    cos, sin = math.cos(angle), math.sin(angle)
-    steps = [2 * math.pi * i / count for i in range(count)]
-    return [(cx + rx * math.cos(t) * cos - ry * math.sin(t) * sin, cy + rx * math.cos(t) * sin + ry * math.sin(t) * cos)
-            for t in steps]
-
-
-def ellipse_box(geometry: dict, width: int, height: int) -> list[tuple[float, float]]:
-    """Two corners of the axis-aligned box around an ellipse, in pixels (exact)."""
-    cx, cy = geometry["x"] / 100 * width, geometry["y"] / 100 * height
-    rx, ry = geometry["radiusX"] / 100 * width, geometry["radiusY"] / 100 * height
-    angle = math.radians(geometry.get("rotation") or 0)
-    ex = math.hypot(rx * math.cos(angle), ry * math.sin(angle))
-    ey = math.hypot(rx * math.sin(angle), ry * math.cos(angle))
-    return [(cx - ex, cy - ey), (cx + ex, cy + ey)]
+    return [to_pixels(float(p[0]), float(p[1]), width, height) for p in geometry.get("points") or [] if len(p) >= 2]
 
 
 def bounds(points: list[tuple[float, float]]) -> tuple[float, float, float, float]:
@@ -235,7 +210,7 @@ def coco_fields(region: dict, image: LabeledImage) -> dict | None:
 def _fields(region: dict, width: int, height: int) -> dict | None:
     shape, geometry = region["shape"], region["geometry"]
     if shape == "rectangle":
-        corners = box_corners(geometry, width, height)
+        corners = box_corners(box_in_pixels(geometry, width, height))
         fields = {"bbox": _bbox(corners), "area": _r(_shoelace(corners)), "segmentation": []}
         if geometry.get("rotation"):
             fields["segmentation"] = [[_r(v) for p in corners for v in p]]
@@ -248,12 +223,11 @@ def _fields(region: dict, width: int, height: int) -> dict | None:
         return {"bbox": _bbox(points), "area": _r(_shoelace(points)),
                 "segmentation": [[_r(v) for p in points for v in p]]}
     if shape == "ellipse":
-        outline = ellipse_outline(geometry, width, height)
-        rx, ry = geometry["radiusX"] / 100 * width, geometry["radiusY"] / 100 * height
-        return {"bbox": _bbox(ellipse_box(geometry, width, height)), "area": _r(math.pi * rx * ry),
-                "segmentation": [[_r(v) for p in outline for v in p]]}
+        ellipse = ellipse_in_pixels(geometry, width, height)
+        return {"bbox": _bbox(ellipse_bounds(ellipse)), "area": _r(math.pi * ellipse.radius_x * ellipse.radius_y),
+                "segmentation": [[_r(v) for p in ellipse_outline(ellipse) for v in p]]}
     if shape == "keypoint":
-        x, y = _r(geometry["x"] / 100 * width), _r(geometry["y"] / 100 * height)
+        x, y = (_r(v) for v in to_pixels(geometry["x"], geometry["y"], width, height))
         return {"bbox": [x, y, 0, 0], "area": 0, "segmentation": [], "keypoints": [x, y, 2], "num_keypoints": 1}
     if shape == "brush" and geometry.get("rle"):
         return _mask_fields(brush.decode(geometry["rle"], width, height))

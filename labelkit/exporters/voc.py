@@ -35,20 +35,23 @@ from labelkit.exporters.base import ExportContext, Exporter, zip_entry
 from labelkit.exporters.coco import (
     LabeledImage,
     bounds,
-    box_corners,
     category_names,
     class_of,
-    ellipse_box,
     labeled_images,
     packed_image,
     polygon_points,
     refusal,
 )
+from labelkit.results.geometry import box_corners, box_in_pixels, ellipse_bounds, ellipse_in_pixels
 
 _TOOLS = ("RectangleLabels", "Rectangle", "PolygonLabels", "Polygon", "EllipseLabels", "Ellipse")
 CLASS_CONTROLS = ("RectangleLabels", "PolygonLabels", "EllipseLabels", "Labels")
 # Points whose box is the region's box, in pixels.
-_OUTLINES = {"rectangle": box_corners, "polygon": polygon_points, "ellipse": ellipse_box}
+_OUTLINES = {
+    "rectangle": lambda value, width, height: box_corners(box_in_pixels(value, width, height)),
+    "polygon": polygon_points,
+    "ellipse": lambda value, width, height: ellipse_bounds(ellipse_in_pixels(value, width, height)),
+}
 SHAPES = tuple(_OUTLINES)
 
 

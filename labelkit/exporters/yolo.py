@@ -44,6 +44,14 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from labelkit.config import LABEL_REGION_CONTROLS, LabelConfig
 from labelkit.exporters.base import ExportContext, ExportedTask, Exporter, zip_entry
+from labelkit.results.geometry import (
+    box_corners,
+    box_in_pixels,
+    ellipse_bounds,
+    ellipse_corners,
+    ellipse_in_pixels,
+    ellipse_outline,
+)
 from labelkit.results.regions import regions_of
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -56,7 +64,8 @@ SHAPES = {
 _TOOLS = {"rectangle": ("RectangleLabels", "Rectangle"), "polygon": ("PolygonLabels", "Polygon"),
           "ellipse": ("EllipseLabels", "Ellipse")}
 _WORDS = {"rectangle": "boxes", "polygon": "polygons", "ellipse": "ellipses"}
-ELLIPSE_POINTS = 36  # a segmentation outline of an ellipse: a point every 10 degrees
+# An ellipse in each format: the box around it, an outline of 36 points, its own turned box.
+_ELLIPSE_AS = {"YOLO": ellipse_bounds, "YOLO_SEG": ellipse_outline, "YOLO_OBB": ellipse_corners}
 
 
 def _images(config: LabelConfig) -> list:
@@ -112,51 +121,19 @@ def _num(value: float) -> str:
     return f"{_clip(value):.6f}"
 
 
-def corners(geometry: dict, width: float | None, height: float | None) -> list[tuple[float, float]]:
-    """A rectangle's 4 corners, normalized 0-1 (not clipped): top-left, top-right,
-    bottom-right, bottom-left before rotation, rotated clockwise (degrees) about the
-    top-left corner in pixels, as Label Studio draws it."""
-    w_px, h_px = (width or 100.0), (height or 100.0)  # without the size: rotate in percent
-    x, y = geometry["x"] / 100 * w_px, geometry["y"] / 100 * h_px
-    w, h = geometry["width"] / 100 * w_px, geometry["height"] / 100 * h_px
-    angle = math.radians(geometry.get("rotation") or 0)
-    cos, sin = math.cos(angle), math.sin(angle)
-    points = []
-    for dx, dy in ((0, 0), (w, 0), (w, h), (0, h)):
-        points.append(((x + dx * cos - dy * sin) / w_px, (y + dx * sin + dy * cos) / h_px))
-    return points
-
-
-def ellipse_points(geometry: dict, width: float | None, height: float | None, fmt: str) -> list[tuple[float, float]]:
-    """An ellipse (center x, y; radii in percent of the width and height; rotated
-    clockwise about its center, in pixels) as points normalized 0-1: for YOLO two corners
-    of the box around it, for YOLO_OBB the 4 corners of its own rotated box, for YOLO_SEG
-    an outline of ELLIPSE_POINTS points."""
-    w_px, h_px = (width or 100.0), (height or 100.0)
-    cx, cy = geometry["x"] / 100 * w_px, geometry["y"] / 100 * h_px
-    rx, ry = geometry["radiusX"] / 100 * w_px, geometry["radiusY"] / 100 * h_px
-    angle = math.radians(geometry.get("rotation") or 0)
-    cos, sin = math.cos(angle), math.sin(angle)
-
-    def at(dx: float, dy: float) -> tuple[float, float]:
-        return (cx + dx * cos - dy * sin) / w_px, (cy + dx * sin + dy * cos) / h_px
-
-    if fmt == "YOLO":
-        ex, ey = math.hypot(rx * cos, ry * sin), math.hypot(rx * sin, ry * cos)
-        return [((cx - ex) / w_px, (cy - ey) / h_px), ((cx + ex) / w_px, (cy + ey) / h_px)]
-    if fmt == "YOLO_OBB":
-        return [at(-rx, -ry), at(rx, -ry), at(rx, ry), at(-rx, ry)]
-    steps = [2 * math.pi * i / ELLIPSE_POINTS for i in range(ELLIPSE_POINTS)]
-    return [at(rx * math.cos(t), ry * math.sin(t)) for t in steps]
-
-
 def _points(region: dict, fmt: str) -> list[tuple[float, float]]:
-    size = region.get("original_width"), region.get("original_height")
+    """The region's points normalized 0-1 (not clipped): a box's 4 corners; an ellipse's box
+    (2 corners) for YOLO, its own turned box (4 corners) for YOLO_OBB, an outline for YOLO_SEG."""
+    value = region["geometry"]
+    if region["shape"] not in ("rectangle", "ellipse"):
+        return [(p[0] / 100, p[1] / 100) for p in value.get("points") or [] if len(p) >= 2]
+    # Turned in pixels; without the image's size, in percent (as if it were 100 x 100).
+    width, height = (region.get("original_width") or 100.0), (region.get("original_height") or 100.0)
     if region["shape"] == "rectangle":
-        return corners(region["geometry"], *size)
-    if region["shape"] == "ellipse":
-        return ellipse_points(region["geometry"], *size, fmt)
-    return [(p[0] / 100, p[1] / 100) for p in region["geometry"].get("points") or [] if len(p) >= 2]
+        pixels = box_corners(box_in_pixels(value, width, height))
+    else:
+        pixels = _ELLIPSE_AS[fmt](ellipse_in_pixels(value, width, height))
+    return [(x / width, y / height) for x, y in pixels]
 
 
 def line(fmt: str, class_id: int, region: dict) -> str | None:

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from labelkit.errors import InvalidInput
 from labelkit.results import brush
+from labelkit.results.geometry import (
+    Box,
+    Ellipse,
+    box_corners,
+    ellipse_outline,
+    rotate_point,
+    to_percent,
+    to_pixels,
+)
 
 # The canvas's drawing modes for each shape.
 MODES = {"rectangle": "labeled_rect", "polygon": "polygon", "keypoint": "point", "ellipse": "circle", "brush": "freedraw"}
@@ -33,15 +41,12 @@ class Frame:
     natural_height: int
 
     def px(self, x: float, y: float) -> tuple[float, float]:
-        return x * self.width / 100, y * self.height / 100
+        """A point or a size in percent of the image, in canvas pixels."""
+        return to_pixels(x, y, self.width, self.height)
 
     def pct(self, x: float, y: float) -> tuple[float, float]:
-        return x * 100 / self.width, y * 100 / self.height
-
-
-def _rotate(x: float, y: float, degrees: float) -> tuple[float, float]:
-    a = math.radians(degrees)
-    return x * math.cos(a) - y * math.sin(a), x * math.sin(a) + y * math.cos(a)
+        """A point or a size in canvas pixels, in percent of the image."""
+        return to_percent(x, y, self.width, self.height)
 
 
 def _size(obj: dict) -> tuple[float, float]:
@@ -63,7 +68,7 @@ def _center(obj: dict) -> tuple[float, float]:
     oy = obj.get("originY", "top")
     ox = _ORIGIN.get(ox, 0.0) if isinstance(ox, str) else float(ox)
     oy = _ORIGIN.get(oy, 0.0) if isinstance(oy, str) else float(oy)
-    dx, dy = _rotate((0.5 - ox) * (width + stroke_x), (0.5 - oy) * (height + stroke_y), float(obj.get("angle", 0)))
+    dx, dy = rotate_point(((0.5 - ox) * (width + stroke_x), (0.5 - oy) * (height + stroke_y)), float(obj.get("angle", 0)))
     return float(obj.get("left", 0)) + dx, float(obj.get("top", 0)) + dy
 
 
@@ -89,7 +94,7 @@ def geometry(obj: dict, shape: str, frame: Frame) -> dict:
     angle = float(obj.get("angle", 0)) % 360
     width, height = _size(obj)
     if shape == "rectangle":
-        dx, dy = _rotate(-width / 2, -height / 2, angle)
+        dx, dy = rotate_point((-width / 2, -height / 2), angle)  # Label Studio's corner, from the centre
         x, y = frame.pct(cx + dx, cy + dy)
         w, h = frame.pct(width, height)
         return {"x": x, "y": y, "width": w, "height": h, "rotation": angle}
@@ -109,7 +114,7 @@ def geometry(obj: dict, shape: str, frame: Frame) -> dict:
         sx, sy = float(obj.get("scaleX", 1)), float(obj.get("scaleY", 1))
         out = []
         for p in points:
-            dx, dy = _rotate((p["x"] - px) * sx, (p["y"] - py) * sy, angle)
+            dx, dy = rotate_point(((p["x"] - px) * sx, (p["y"] - py) * sy), angle)
             out.append(list(frame.pct(cx + dx, cy + dy)))
         return {"points": out, "closed": True}
     raise ValueError(shape)
@@ -127,7 +132,7 @@ def to_object(region: dict, frame: Frame, color: str, caption: str, can_rotate: 
         width, height = frame.px(g["width"], g["height"])
         x, y = frame.px(g["x"], g["y"])
         angle = float(g.get("rotation") or 0)
-        dx, dy = _rotate(width / 2, height / 2, angle)
+        dx, dy = rotate_point((width / 2, height / 2), angle)  # Fabric's centre, from Label Studio's corner
         box = {**style, "left": x + dx, "top": y + dy, "width": width, "height": height, "angle": angle}
         if can_rotate:  # the canvas turns plain boxes only; their label is in the list beside
             return {**box, "type": "Rect", "lockRotation": False}
@@ -362,21 +367,13 @@ def draw_regions(path, regions: list[dict], colors: dict[str, str]):
             overlay.paste(Image.new("RGBA", image.size, color), (0, 0), layer)
             continue
         if region["shape"] == "rectangle":
-            x, y = frame.px(g["x"], g["y"])
-            w, h = frame.px(g["width"], g["height"])
-            angle = float(g.get("rotation") or 0)
-            corners = [(0, 0), (w, 0), (w, h), (0, h)]
-            points = [(x + dx, y + dy) for dx, dy in (_rotate(cx, cy, angle) for cx, cy in corners)]
+            box = Box(*frame.px(g["x"], g["y"]), *frame.px(g["width"], g["height"]), float(g.get("rotation") or 0))
+            points = box_corners(box)
         elif region["shape"] == "polygon":
             points = [frame.px(p[0], p[1]) for p in g.get("points") or []]
         elif region["shape"] == "ellipse":
-            cx, cy = frame.px(g["x"], g["y"])
-            rx, ry = frame.px(g["radiusX"], g["radiusY"])
-            angle = float(g.get("rotation") or 0)
-            points = [
-                (cx + dx, cy + dy)
-                for dx, dy in (_rotate(rx * math.cos(t / 18 * math.pi), ry * math.sin(t / 18 * math.pi), angle) for t in range(36))
-            ]
+            ellipse = Ellipse(*frame.px(g["x"], g["y"]), *frame.px(g["radiusX"], g["radiusY"]), float(g.get("rotation") or 0))
+            points = ellipse_outline(ellipse)
         else:
             cx, cy = frame.px(g["x"], g["y"])
             draw.ellipse((cx - 4, cy - 4, cx + 4, cy + 4), fill=color)
