@@ -122,7 +122,7 @@ def load(session) -> tuple:  # a Session (pages import no sqlmodel)
     else:
         assignment = queue.claim_next(session, user, project.id)
     shown = (
-        predictions.pre_annotation(session, assignment.task.id, project.model_version)
+        predictions.pre_annotation(session, user, assignment.task.id, project.model_version)
         if assignment is not None and assignment.annotation is None
         else None
     )
@@ -148,7 +148,7 @@ def _workspace() -> None:
         return
     notice = None
     if assignment is not None and assignment.annotation is None and shown is None:  # ask an interactive model
-        shown, notice = suggestion(project, assignment.task.id)
+        shown, notice = suggestion(user, project, assignment.task.id)
         predicted = shown.result if shown is not None else None
 
     share = mine["project_done"] / mine["project_total"] if mine["project_total"] else 0.0

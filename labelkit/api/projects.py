@@ -26,8 +26,8 @@ SAMPLING_NAMES = {ours: theirs for theirs, ours in SAMPLING.items()}
 MAX_PAGE_SIZE = 1000
 
 
-def project_json(session: Session, project: Project, counts: dict[str, int] | None = None) -> dict:
-    counts = counts or crud.totals(session, [project.id])[project.id]
+def project_json(session: Session, user: User, project: Project, counts: dict[str, int] | None = None) -> dict:
+    counts = counts or crud.totals(session, user, [project.id])[project.id]
     creator = session.get(User, project.created_by) if project.created_by else None
     return {
         "id": project.id,
@@ -83,8 +83,8 @@ def list_projects(
         if start and start >= len(found):
             raise_invalid_page()
         shown = found[start:start + page_size]
-        counts = crud.totals(session, [p.id for p in shown])
-        results = [project_json(session, p, counts[p.id]) for p in shown]
+        counts = crud.totals(session, user, [p.id for p in shown])
+        results = [project_json(session, user, p, counts[p.id]) for p in shown]
     more = start + page_size < len(found)
     return {"count": len(found), "next": page_link(request, page + 1 if more else None),
             "previous": page_link(request, page - 1 if page > 1 else None), "results": results}
@@ -101,13 +101,13 @@ def create_project(body: schemas.ProjectIn, user: User = Depends(current_user)) 
     with session_scope() as session:
         fields = _fields(body, crud.ProjectFields(title=body.title, label_config=body.label_config))
         project = crud.create_project(session, user, fields)
-        return project_json(session, project)
+        return project_json(session, user, project)
 
 
 @router.get("/projects/{id}", response_model=schemas.Project, responses=errors(400, 401, 404))
 def get_project(id: Id, user: User = Depends(current_user)) -> dict:
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, id):
-        return project_json(session, crud.get_project(session, user, id))
+        return project_json(session, user, crud.get_project(session, user, id))
 
 
 @router.patch("/projects/{id}", response_model=schemas.Project, responses=errors(400, 401, 403, 404))
@@ -117,7 +117,7 @@ def update_project(id: Id, body: schemas.ProjectPatch, user: User = Depends(curr
         project = crud.update_project(session, user, id, _fields(body, crud.ProjectFields.of(project)))
         if body.model_version is not None and body.model_version != project.model_version:
             project = backends.choose_model_version(session, user, id, body.model_version)
-        return project_json(session, project)
+        return project_json(session, user, project)
 
 
 @router.delete("/projects/{id}", status_code=204, response_class=Response, responses=errors(400, 401, 403, 404))

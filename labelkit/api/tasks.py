@@ -58,7 +58,7 @@ def _page(session: Session, user: User, project_id: int, query: task_table.TaskQ
     ids, _ = task_table.page_ids(session, user, project_id, query, page, size)
     if not ids and page > 1:
         raise NotFound("Invalid page.")  # as Django REST framework says it; label-studio-sdk's pager stops there
-    return [task_json(d) for d in task_detail.details(session, task_detail.tasks_by_id(session, ids))]
+    return [task_json(d) for d in task_detail.details(session, user, task_detail.tasks_by_id(session, user, project_id, ids))]
 
 
 def _query(only_annotated: bool | None, labeled: bool | None, annotator: str | None, label: str | None,
@@ -88,7 +88,7 @@ def list_tasks(
     with session_scope(write=False) as session, outsiders_see_nothing(session, user, project):
         tasks = _page(session, user, project, query, page, page_size)
         total, _ = task_table.count(session, user, project, query)
-        counts = crud.totals(session, [project])[project]
+        counts = crud.totals(session, user, [project])[project]
     return {"tasks": tasks, "total": total, "total_annotations": counts["annotations"], "total_predictions": counts["predictions"]}
 
 
@@ -124,4 +124,4 @@ def next_task(id: Id, user: User = Depends(current_user)) -> dict:
         assignment = queue.claim_next(session, user, id)
         if assignment is None:
             raise NotFound(f"There are no more tasks for you in project {id}.")
-        return {**task_json(task_detail.details(session, [assignment.task], user.id)[0]), "queue": assignment.reason}
+        return {**task_json(task_detail.details(session, user, [assignment.task], only_own=True)[0]), "queue": assignment.reason}

@@ -123,7 +123,7 @@ def invite_create(role: str, project_ref: str | None, email: str | None, expires
     ready()
     with session_scope() as session:
         actor = operator(session, as_email)
-        project_id = find_project(session, project_ref).id if project_ref else None
+        project_id = find_project(session, actor, project_ref).id if project_ref else None
         created, token = create_invite(
             session, actor, role, project_id=project_id, email=email, expires_days=expires_days, max_uses=max_uses
         )

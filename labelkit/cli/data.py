@@ -81,7 +81,7 @@ def import_command(project_ref: str, sources: tuple[str, ...], format_name: str 
     if files or urls:
         with session_scope() as session, ExitStack() as stack:
             actor = operator(session, as_email)
-            target = find_project(session, project_ref)
+            target = find_project(session, actor, project_ref)
             if in_place:
                 names = [n for p in files for n in server_folder.list_files(str(p.resolve()))]
                 streams = server_folder.opened(names)
@@ -117,7 +117,7 @@ def _sync_bucket(project_ref: str, url: str, endpoint: str, region: str, as_emai
         raise click.ClickException(f"{url}: write an S3 source as s3://bucket/prefix.")
     with session_scope() as session:
         actor = operator(session, as_email)
-        target = find_project(session, project_ref)
+        target = find_project(session, actor, project_ref)
         fields = cloud.StorageFields(cloud.SOURCE, bucket, prefix, region=region, endpoint_url=endpoint)
         storage_id = cloud.source_for(session, actor, target.id, fields).id
     with session_scope() as session:
@@ -148,7 +148,7 @@ def export_command(project_ref: str, format_name: str, out_path: Path, only: str
     try:
         with session_scope(write=False) as session, partial.open("wb") as out:
             actor = operator(session, as_email)
-            target = find_project(session, project_ref)
+            target = find_project(session, actor, project_ref)
             report = exporters.export_project(session, actor, target.id, format_name, out, only, annotator=annotator,
                                               predictions=predictions, one_per_task=one_per_task, with_images=with_images)
         partial.replace(out_path)

@@ -39,7 +39,7 @@ def ml_connect(project_ref: str, url: str, title: str, auth_user: str, auth_pass
     ready()
     with session_scope() as session:
         actor = operator(session, as_email)
-        project = find_project(session, project_ref)
+        project = find_project(session, actor, project_ref)
         backend = ml.connect(session, actor, project.id, ml.BackendFields(
             url=url, title=title, basic_auth_user=auth_user, basic_auth_password=auth_password, headers=parsed,
             timeout=timeout, interactive=interactive, predict_every=predict_every))
@@ -66,7 +66,7 @@ def ml_predict(project_ref: str, all_tasks: bool, backend_id: int | None, as_ema
     ready()
     with session_scope() as session:
         actor = operator(session, as_email)
-        project = find_project(session, project_ref)
+        project = find_project(session, actor, project_ref)
         try:
             summary = ml.predict(session, actor, project.id, only_unlabeled=not all_tasks, progress=progress,
                                  backend_id=backend_id)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from labelkit.auth.permissions import Capability, require
 from labelkit.cloud import _storage_for_bucket, settings_of
 from labelkit.errors import NotFound
-from labelkit.models import CloudStorage
+from labelkit.models import CloudStorage, User
 from labelkit.storage import local, s3
 
 LINK_SECONDS = 3600
@@ -25,13 +26,15 @@ LINK_SECONDS = 3600
 _links: dict[tuple, tuple[str, float]] = {}
 
 
-def presigned_media_url(session: Session, project_id: int | None, value: str) -> str | None:
-    """A presigned link to an s3://bucket/key value, if one of the project's storages has
-    that bucket (else None: a task cannot make the portal sign links to any bucket). The
-    same link is given for half its life, so a page that reruns keeps its image."""
+def presigned_media_url(session: Session, actor: User, project_id: int | None, value: str) -> str | None:
+    """A presigned link to an s3://bucket/key value, for someone who may open the project, if
+    one of the project's storages has that bucket (else None: a task cannot make the portal
+    sign links to any bucket). The same link is given for half its life, so a page that
+    reruns keeps its image."""
     parsed = s3.parse_url(value)
     if parsed is None or project_id is None:
         return None
+    require(session, actor, Capability.PROJECT_VIEW, project_id)
     bucket, key = parsed
     storage = _storage_for_bucket(session, project_id, bucket)
     if storage is None:

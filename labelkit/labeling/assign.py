@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 MAX_TASKS_AT_ONCE = 10_000
 
 
-def notify(session: Session, user_id: int, kind: str, text: str, project_id: int | None = None, task_id: int | None = None) -> None:
+def _notify(session: Session, user_id: int, kind: str, text: str, project_id: int | None = None, task_id: int | None = None) -> None:
     """An in-app notification (labelkit.projects.notify); nothing when that module is not there."""
     try:
         from labelkit.projects import notify as notifications
@@ -104,7 +104,7 @@ def assign_tasks(session: Session, actor: User, project_id: int, task_ids: list[
             tasks=len(ids), people=sorted(people), assignments=total,
         )
         for user_id, count in made.items():
-            notify(
+            _notify(
                 session, user_id, "assigned",
                 f"{actor.display} assigned you {count} task{'s' * (count != 1)} to label.", project_id=project_id,
                 task_id=ids[0] if count == 1 else None,
@@ -207,7 +207,7 @@ def release(session: Session, actor: User, project_id: int, task_id: int, user_i
     session.delete(lock)
     audit.record(session, actor, "task.release", f"task:{task_id}", project_id, user=user_id)
     if user_id != actor.id:
-        notify(session, user_id, "released", f"{actor.display} gave task {task_id} back to the queue; any draft of yours is kept.",
+        _notify(session, user_id, "released", f"{actor.display} gave task {task_id} back to the queue; any draft of yours is kept.",
                project_id=project_id, task_id=task_id)
 
 
@@ -238,7 +238,7 @@ def pause(session: Session, actor: User | None, project_id: int, user_id: int, r
     membership.paused_reason = reason or "A project manager paused your work here."
     session.add(membership)
     audit.record(session, actor, "member.pause", f"user:{user_id}", project_id, reason=membership.paused_reason)
-    notify(session, user_id, "paused", f"You are paused in this project: {membership.paused_reason}", project_id=project_id)
+    _notify(session, user_id, "paused", f"You are paused in this project: {membership.paused_reason}", project_id=project_id)
     session.flush()
     return membership
 
@@ -252,7 +252,7 @@ def resume(session: Session, actor: User, project_id: int, user_id: int) -> Memb
     membership.paused_reason = ""
     session.add(membership)
     audit.record(session, actor, "member.resume", f"user:{user_id}", project_id)
-    notify(session, user_id, "resumed", "You can label in this project again.", project_id=project_id)
+    _notify(session, user_id, "resumed", "You can label in this project again.", project_id=project_id)
     session.flush()
     return membership
 

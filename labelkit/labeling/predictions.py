@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from labelkit.auth.permissions import Capability
+from labelkit.auth.permissions import Capability, require
 from labelkit.config import check_config
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.models import Prediction, Project, Task, User, utcnow
@@ -151,8 +151,14 @@ def list_predictions(session: Session, actor: User, project_id: int | None = Non
     return list(session.exec(query.limit(limit) if limit is not None else query).all())
 
 
-def model_versions(session: Session, project_id: int) -> list[tuple[str, int]]:
-    """The model versions with predictions in a project and how many each has, newest first."""
+def model_versions(session: Session, actor: User, project_id: int) -> list[tuple[str, int]]:
+    """The model versions with predictions in a project and how many each has, newest first
+    (for the project's managers, who pick the version shown)."""
+    get_project(session, actor, project_id, Capability.MODEL_MANAGE)
+    return _model_versions(session, project_id)
+
+
+def _model_versions(session: Session, project_id: int) -> list[tuple[str, int]]:
     rows = session.exec(
         select(Prediction.model_version, func.count(), func.max(Prediction.id))
         .where(Prediction.project_id == project_id)
@@ -162,9 +168,13 @@ def model_versions(session: Session, project_id: int) -> list[tuple[str, int]]:
     return [(version, count) for version, count, _ in rows]
 
 
-def pre_annotation(session: Session, task_id: int, model_version: str = "") -> Prediction | None:
-    """The prediction shown (editable) before anyone labels a task: the newest of the
-    project's chosen model version, or the newest of any when none is chosen."""
+def pre_annotation(session: Session, actor: User, task_id: int, model_version: str = "") -> Prediction | None:
+    """The prediction shown (editable) to someone labeling a task before they answer it: the
+    newest of the project's chosen model version, or the newest of any when none is chosen."""
+    task = session.get(Task, task_id)
+    if task is None or task.deleted_at is not None:
+        raise NotFound(f"There is no task {task_id}.")
+    require(session, actor, Capability.TASK_ANNOTATE, task.project_id)
     query = select(Prediction).where(Prediction.task_id == task_id)
     if model_version:
         query = query.where(Prediction.model_version == model_version)

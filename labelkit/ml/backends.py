@@ -266,11 +266,11 @@ def remove(session: Session, actor: User, backend_id: int) -> None:
 
 def choose_model_version(session: Session, actor: User, project_id: int, model_version: str) -> Project:
     """The model version whose predictions the label page shows ("" = the newest of any)."""
-    from labelkit.labeling.predictions import model_versions
+    from labelkit.labeling.predictions import _model_versions
 
     project = get_project(session, actor, project_id, Capability.MODEL_MANAGE)
     model_version = (model_version or "").strip()
-    if model_version and model_version not in {v for v, _ in model_versions(session, project.id)}:
+    if model_version and model_version not in {v for v, _ in _model_versions(session, project.id)}:
         raise InvalidInput(f"Project {project.id} has no predictions of model version {model_version!r}.")
     project.model_version = model_version
     session.add(project)

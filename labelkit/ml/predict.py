@@ -17,7 +17,7 @@ from sqlalchemy import exists, func
 from sqlmodel import Session, col, select
 
 from labelkit import audit
-from labelkit.auth.permissions import Capability
+from labelkit.auth.permissions import Capability, require
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.labeling.predictions import NewPrediction, _store
 from labelkit.ml.backends import (
@@ -166,11 +166,15 @@ def _record(session: Session, actor: User, project: Project, summary: PredictSum
 # --- a suggestion when a task opens ------------------------------------------------
 
 
-def interactive_prediction(session: Session, project: Project, task: Task) -> tuple[Prediction | None, str | None]:
-    """A prediction from the project's interactive model server for a task that has none:
-    one /predict call with a short timeout, stored. On any failure: (None, a short notice
-    for the person labeling); never raises. Ends the caller's transaction first. A server
-    that failed in the last minute is not asked again (nobody waits for it task after task)."""
+def interactive_prediction(session: Session, actor: User, project: Project, task: Task) -> tuple[Prediction | None, str | None]:
+    """A prediction from the project's interactive model server for a task that has none, for
+    someone who labels in the project: one /predict call with a short timeout, stored. On any
+    failure of the model: (None, a short notice for the person labeling); it raises only when
+    the person may not label here. Ends the caller's transaction first. A server that failed
+    in the last minute is not asked again (nobody waits for it task after task)."""
+    require(session, actor, Capability.TASK_ANNOTATE, project.id)
+    if task.project_id != project.id:
+        raise NotFound(f"There is no task {task.id} in project {project.id}.")
     try:
         backend = next((b for b in _project_backends(session, project.id) if b.is_interactive), None)
         if backend is None:

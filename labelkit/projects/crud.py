@@ -9,7 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from labelkit import audit
 from labelkit.auth.accounts import find_user, normalize_email
-from labelkit.auth.permissions import PROJECT_ROLES, Capability, require, require_in_project, visible_projects
+from labelkit.auth.permissions import PROJECT_ROLES, Capability, can, require, require_in_project, visible_projects
 from labelkit.config import check_config
 from labelkit.errors import Conflict, InvalidInput, NotFound
 from labelkit.labeling import counts
@@ -97,20 +97,22 @@ def get_project(session: Session, actor: User, project_id: int, capability: Capa
     return row[0]
 
 
-def find_project(session: Session, ref: str | int) -> Project:
-    """A project by id or exact title (the CLI's PROJECT argument)."""
+def find_project(session: Session, actor: User, ref: str | int, capability: Capability = Capability.PROJECT_VIEW) -> Project:
+    """A project by id or exact title (the CLI's PROJECT argument), if the actor holds
+    `capability` in it; projects the actor cannot open are not found."""
     query = select(Project).where(Project.deleted_at.is_(None))
     if str(ref).isdigit():
         project = session.exec(query.where(Project.id == int(ref))).first()
         if project:
-            return project
-    matches = session.exec(query.where(Project.title == str(ref))).all()
+            return get_project(session, actor, project.id, capability)
+    matches = [p for p in session.exec(query.where(Project.title == str(ref))).all()
+               if can(session, actor, Capability.PROJECT_VIEW, p.id)]
     if not matches:
         raise NotFound(f"There is no project with id or title {ref!r}.")
     if len(matches) > 1:
         ids = ", ".join(str(p.id) for p in matches)
         raise Conflict(f"Several projects are titled {ref!r} (ids {ids}); use the id.")
-    return matches[0]
+    return get_project(session, actor, matches[0].id, capability)
 
 
 def update_project(session: Session, actor: User, project_id: int, fields: ProjectFields) -> Project:
@@ -161,13 +163,18 @@ def list_projects(session: Session, actor: User) -> list[dict]:
     ]
 
 
-def totals(session: Session, project_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Counts Label Studio shows per project, for projects the caller may already open: tasks
-    with a submitted annotation, submitted and skipped annotations, predictions (one grouped
-    query each, by the projects' indexes)."""
+def totals(session: Session, actor: User, project_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Counts Label Studio shows per project, for projects the actor may open: tasks with a
+    submitted annotation, submitted and skipped annotations, predictions (one grouped query
+    each, by the projects' indexes)."""
     found = {pid: {"annotated_tasks": 0, "annotations": 0, "skipped": 0, "predictions": 0} for pid in project_ids}
     if not project_ids:
         return found
+    if actor.role != Role.ADMIN:
+        members = set(session.exec(select(Membership.project_id).where(Membership.user_id == actor.id,
+                                                                        col(Membership.project_id).in_(project_ids))))
+        if missing := set(project_ids) - members:
+            raise NotFound(f"There is no project {min(missing)}.")
     ids = col(Task.project_id).in_(project_ids)
     for pid, n in session.exec(select(Task.project_id, func.count()).where(ids, Task.deleted_at.is_(None), Task.total_annotations > 0)
                                .group_by(Task.project_id)):

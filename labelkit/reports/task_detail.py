@@ -36,9 +36,17 @@ def _shown_annotations():
     return col(Annotation.state).in_([AnnotationState.SUBMITTED, AnnotationState.SKIPPED]) & Annotation.deleted_at.is_(None)
 
 
-def details(session: Session, tasks: list[Task], only_user_id: int | None = None) -> list[TaskDetail]:
-    """The annotations and predictions of tasks the caller was already allowed to see
-    (two queries for the lot); only_user_id: only that person's annotations."""
+def details(session: Session, actor: User, tasks: list[Task], only_own: bool = False) -> list[TaskDetail]:
+    """The annotations and predictions of tasks (two queries for the lot): everyone's for
+    someone who browses the tasks' projects, or with `only_own` only the actor's own
+    annotations, for someone who labels there (the task they were just given)."""
+    needed = Capability.PROJECT_VIEW if only_own else Capability.TASK_BROWSE
+    for project_id in {t.project_id for t in tasks}:
+        require(session, actor, needed, project_id)
+    return _details(session, tasks, actor.id if only_own else None)
+
+
+def _details(session: Session, tasks: list[Task], only_user_id: int | None) -> list[TaskDetail]:
     ids = [t.id for t in tasks]
     found: dict[int, TaskDetail] = {t.id: TaskDetail(t, [], []) for t in tasks}
     if not ids:
@@ -53,11 +61,14 @@ def details(session: Session, tasks: list[Task], only_user_id: int | None = None
     return [found[i] for i in ids]
 
 
-def tasks_by_id(session: Session, ids: list[int]) -> list[Task]:
-    """Live tasks in the order of `ids` (ids from a checked service, such as task_table.page_ids)."""
+def tasks_by_id(session: Session, actor: User, project_id: int, ids: list[int]) -> list[Task]:
+    """Live tasks of a project whose tasks the actor browses, in the order of `ids` (such as a
+    page of task_table.page_ids); ids of other projects are left out."""
+    require(session, actor, Capability.TASK_BROWSE, project_id)
     if not ids:
         return []
-    rows = {t.id: t for t in session.exec(select(Task).where(col(Task.id).in_(ids), Task.deleted_at.is_(None)))}
+    query = select(Task).where(col(Task.id).in_(ids), Task.project_id == project_id, Task.deleted_at.is_(None))
+    rows = {t.id: t for t in session.exec(query)}
     return [rows[i] for i in ids if i in rows]
 
 
@@ -83,7 +94,7 @@ def visible_task(session: Session, actor: User, task_id: int) -> tuple[Task, int
 
 def get_task(session: Session, actor: User, task_id: int) -> TaskDetail:
     task, only = visible_task(session, actor, task_id)
-    return details(session, [task], only)[0]
+    return _details(session, [task], only)[0]
 
 
 def get_annotation(session: Session, actor: User, annotation_id: int) -> Annotation:

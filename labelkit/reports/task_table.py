@@ -150,8 +150,8 @@ def _updated():
     return func.coalesce(newest, Task.created_at)
 
 
-def page_query(session: Session, actor: User, project: Project, query: TaskQuery, cursor: int | None, size: int):
-    """The SELECT of one page of task ids (exposed for the query-plan test)."""
+def _page_query(session: Session, actor: User, project: Project, query: TaskQuery, cursor: int | None, size: int):
+    """The SELECT of one page of task ids (the query-plan test reads it); no permission check."""
     condition = _condition(session, actor, project, query)
     ids = select(Task.id).where(condition)
     if query.sort in ("id", "created"):  # keyset over the primary key
@@ -178,7 +178,7 @@ def page(session: Session, actor: User, project_id: int, query: TaskQuery | None
     unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise InvalidInput(f"There is no column {unknown[0]!r}; the columns are: {', '.join(COLUMNS)}.")
-    ids = list(session.exec(page_query(session, actor, project, query, cursor, size)).all())
+    ids = list(session.exec(_page_query(session, actor, project, query, cursor, size)).all())
     more = len(ids) > size
     ids = ids[:size]
     if query.sort in ("id", "created"):
@@ -198,7 +198,7 @@ def page_ids(session: Session, actor: User, project_id: int, query: TaskQuery | 
     query = (query or TaskQuery()).check()
     if number < 1 or not 1 <= size <= MAX_API_PAGE:
         raise InvalidInput(f"Pages are numbered from 1 and hold 1 to {MAX_API_PAGE} tasks.")
-    ids = list(session.exec(page_query(session, actor, project, query, None, size)
+    ids = list(session.exec(_page_query(session, actor, project, query, None, size)
                             .offset((number - 1) * size)).all())
     if query.control and query.label:
         ids = [r["id"] for r in _rows(session, project, ids, ("id",), query)[0]]

@@ -32,11 +32,16 @@ def s3_url(value: str, project_id: int | None = None) -> str | None:
 
     from labelkit.cloud import links as cloud
     from labelkit.db import session_scope
+    from labelkit.models import User
+    from labelkit.ui.context import USER_KEY
 
     project_id = project_id if project_id is not None else st.session_state.get("lk_project")
+    user_id = st.session_state.get(USER_KEY)
+    if user_id is None:
+        return None
     try:
         with session_scope(write=False) as session:
-            url = cloud.presigned_media_url(session, project_id, value)
+            url = cloud.presigned_media_url(session, session.get(User, user_id), project_id, value)
     except LabelkitError:
         return None
     return _on_this_server(url, st.context.url) if url and url.startswith("/") else url

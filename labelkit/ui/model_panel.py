@@ -23,7 +23,7 @@ def model_panel(user: User, project: Project) -> None:
             st.info("Only the project's managers attach model servers.")
             return
         backends = ml.list_backends(session, user, project.id)
-        versions = predictions.model_versions(session, project.id)
+        versions = predictions.model_versions(session, user, project.id)
     flash = st.session_state.pop(FLASH, None)
     if flash:
         {"ok": st.success, "error": st.error}[flash[0]](flash[1])
@@ -148,7 +148,7 @@ def _connect_form(user: User, project: Project) -> None:
 # --- on the label page ---------------------------------------------------------------
 
 
-def suggestion(project: Project, task_id: int) -> tuple[Prediction | None, str | None]:
+def suggestion(user: User, project: Project, task_id: int) -> tuple[Prediction | None, str | None]:
     """A suggestion from the project's interactive model server for a task opened without a
     prediction: asked once per task in this browser tab (a slow model is not asked again
     on every click), in a transaction of its own."""
@@ -161,7 +161,7 @@ def suggestion(project: Project, task_id: int) -> tuple[Prediction | None, str |
             return session.get(Prediction, prediction_id), None
     with session_scope() as session:
         task = session.get(Task, task_id)
-        found, notice = ml.interactive_prediction(session, project, task) if task is not None else (None, None)
+        found, notice = ml.interactive_prediction(session, user, project, task) if task is not None else (None, None)
     asked[task_id] = (found.id if found is not None else None, notice)
     return found, notice
 

@@ -47,6 +47,7 @@ from labelkit.models import (
     User,
 )
 from labelkit.projects import comments
+from labelkit.reports.task_table import TaskQuery
 from labelkit.server import routes
 
 POSITIVE = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]
@@ -367,7 +368,8 @@ def b_calls_as(client, world: World, caller: str) -> list[str]:
 # The services: every function of labelkit that takes (session, actor, <an id>...), called by
 # A's manager (who holds every project capability in A) with B's ids, is refused.
 
-ID_PARAMS = {"project_id", "task_id", "annotation_id", "storage_id", "backend_id", "prediction_id", "comment_id"}
+ID_PARAMS = {"project_id", "task_id", "annotation_id", "storage_id", "backend_id", "prediction_id", "comment_id",
+             "project_ids", "ref", "project", "task", "tasks"}
 # Functions of that shape that are not a door into a project, and why.
 NOT_GUARDS = {
     "labelkit.audit.record": "writes an audit event about what the caller did; callers check first",
@@ -398,7 +400,11 @@ def b_arguments(w: World) -> dict:
     from labelkit.projects.crud import ProjectFields
 
     payload = b'[{"text": "smuggled"}]'
+    with session_scope(write=False) as s:  # B's rows, for services that take them loaded (as a checked call gave them)
+        b_project, b_task = s.get(Project, w.b.id), s.get(Task, w.b_ids.task)
     return {
+        "project_ids": [w.b.id], "ref": str(w.b.id), "project": b_project, "task": b_task, "tasks": [b_task],
+        "value": f"s3://b-bucket/{SECRET_B}.png", "query": TaskQuery(), "cursor": None, "size": 10,
         "project_id": w.b.id, "task_id": w.b_ids.task, "annotation_id": w.b_ids.annotation, "prediction_id": w.b_ids.prediction,
         "storage_id": w.b_storage, "backend_id": w.b_backend, "comment_id": w.b_comment,
         "task_ids": [w.b_ids.task], "user_ids": [w.users["b manager"].id], "user_id": w.users["b manager"].id,

@@ -392,7 +392,7 @@ def test_an_s3_store_that_stops_gives_clear_messages_and_labeling_goes_on(factor
         sync(s, admin, source)
     with lkdb.session_scope() as s:  # labeling goes on: the queue, the media link, the submit
         task = queue.claim_next(s, annotator, project.id).task
-        link = links.presigned_media_url(s, project.id, task.data["image"])
+        link = links.presigned_media_url(s, annotator, project.id, task.data["image"])
         outcome = submissions.submit(s, annotator, task.id, [
             {"from_name": "kind", "to_name": "image", "type": "choices", "value": {"choices": ["Cat"]}}])
     assert outcome.message == "Submitted."
@@ -429,7 +429,7 @@ def test_a_model_server_that_stops_gives_a_notice_and_labeling_goes_on(factory, 
         ml.predict(s, admin, project.id)
     with lkdb.session_scope() as s:
         task = queue.claim_next(s, admin, project.id).task
-        found, notice = ml.interactive_prediction(s, s.get(Project, project.id), s.get(Task, task.id))
+        found, notice = ml.interactive_prediction(s, admin, s.get(Project, project.id), s.get(Task, task.id))
     assert found is None and "label without" in notice
     with lkdb.session_scope() as s:
         assert submissions.submit(s, admin, task.id, POSITIVE).message == "Submitted."

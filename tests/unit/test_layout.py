@@ -75,3 +75,55 @@ def test_test_modules_have_names_of_their_own() -> None:
     """tests/ has no package __init__ files: two test modules of one name stop pytest's collection."""
     names = Counter(p.name for p in (ROOT / "tests").rglob("test_*.py"))
     assert [n for n, count in names.items() if count > 1] == []
+
+
+# Who may call what. A service function takes the session, then the acting user, and checks
+# that person's permission (DESIGN.md). One that takes no acting user checks nothing: it is
+# internal (its name starts with "_"), or its module is one of these, for the reason given.
+ACTS_WITHOUT_AN_ACTOR = {
+    "labelkit.auth": "identity itself: sign-in, sessions, invites and the permission checks act for the person they identify",
+    "labelkit.db": "the engine's locks; no data",
+    "labelkit.ops": "operator tooling, run from a shell (`labelkit demo`, `labelkit backup`) or at start-up",
+}
+INTERFACES = ("pages", "app.py", "labelkit/ui", "labelkit/api", "labelkit/cli", "labelkit/server.py")
+
+
+def _modules(folder: Path, prefix: str):
+    for path in sorted(folder.rglob("*.py")):
+        parts = path.relative_to(folder).with_suffix("").parts
+        yield ".".join((prefix, *(p for p in parts if p != "__init__"))), path
+
+
+def test_service_functions_without_the_acting_user_are_internal() -> None:
+    offenders = []
+    for name, path in _modules(ROOT / "labelkit", "labelkit"):
+        if name.split(".")[1:2] in (["ui"], ["api"], ["cli"], ["server"]) or any(name.startswith(m) for m in ACTS_WITHOUT_AN_ACTOR):
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                params = [a.arg for a in node.args.args]
+                if params[:1] == ["session"] and params[1:2] != ["actor"]:
+                    offenders.append(f"{name}.{node.name}({', '.join(params[:3])}...)")
+    assert offenders == [], "take the acting user and check, or name the function _internal"
+
+
+def test_pages_ui_api_and_cli_call_no_internal_service_function() -> None:
+    """What a page, the API or the CLI calls checks the caller's permission itself."""
+    offenders = []
+    for entry in INTERFACES:
+        paths = [ROOT / entry] if entry.endswith(".py") else sorted((ROOT / entry).rglob("*.py"))
+        for path in paths:
+            tree = ast.parse(path.read_text())
+            modules = set()
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("labelkit"):
+                    private = [a.name for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+                    offenders += [f"{path.relative_to(ROOT)}:{node.lineno} imports {node.module}.{n}" for n in private]
+                    modules |= {a.asname or a.name for a in node.names}
+                elif isinstance(node, ast.Import):
+                    modules |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.startswith("labelkit")}
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")
+                        and isinstance(node.value, ast.Name) and node.value.id in modules):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} calls {node.value.id}.{node.attr}")
+    assert offenders == []

@@ -190,7 +190,7 @@ def test_pre_labeling_unlabeled_tasks_goes_in_batches_with_progress_and_keeps_ve
         assert all(p.score is not None and p.result[0]["from_name"] == "sentiment" for p in rows)
         assert first not in {p.task_id for p in rows}
         assert all(0 < t.uncertainty < 1 for t in s.exec(select(Task).where(Task.id != first)).all())
-        assert predictions.model_versions(s, project.id) == [("example-v1", 19)]
+        assert predictions.model_versions(s, admin, project.id) == [("example-v1", 19)]
     with session_scope() as s:  # again: nothing left unlabeled by this version
         assert ml.predict(s, admin, project.id).sent == 0
     with session_scope() as s:  # all: every task again

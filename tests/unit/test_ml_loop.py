@@ -58,6 +58,8 @@ def test_submits_and_updates_reach_the_server_which_retrains_and_predicts_differ
     wait_for(lambda: len(model.events) == 3)
     assert model.events[-1] == "ANNOTATION_UPDATED"
     learned = next(iter(model.models.values()))
+    # The server notes an event when it arrives, then learns and trains: wait for those too.
+    wait_for(lambda: learned.model_version == "example-v3")
     assert sorted(label for _, label in learned.examples.values()) == ["Neutral", "Positive"]
     with session_scope() as s:
         summary = ml.predict(s, admin, project.id, only_unlabeled=False)
@@ -98,16 +100,16 @@ def test_a_task_opening_gets_a_suggestion_and_a_slow_model_gives_a_notice_in_tim
     admin, project, ids = project_with_tasks
     connect(admin, project, model.url, interactive=True)
     with session_scope() as s:
-        found, notice = ml.interactive_prediction(s, project, s.get(Task, ids[0]))
+        found, notice = ml.interactive_prediction(s, admin, project, s.get(Task, ids[0]))
         assert notice is None and found.model_version == "example-v0" and found.ml_backend_id
         assert ml.suggestion_caption(found) == "Suggested by model example-v0 (score 0.33); edit as you like."
     model.delay = 4  # longer than the 3 s a person waits
     with session_scope() as s:
-        found, notice = ml.interactive_prediction(s, project, s.get(Task, ids[1]))
+        found, notice = ml.interactive_prediction(s, admin, project, s.get(Task, ids[1]))
     assert found is None and notice == "The model did not answer in 3 s; label without its suggestion."
     asked = model.predict_calls
     with session_scope() as s:  # the next task does not wait for it again
-        found, notice = ml.interactive_prediction(s, project, s.get(Task, ids[2]))
+        found, notice = ml.interactive_prediction(s, admin, project, s.get(Task, ids[2]))
     assert found is None and notice == "The model is not answering at the moment; label without its suggestion."
     assert model.predict_calls == asked
     with session_scope() as s:

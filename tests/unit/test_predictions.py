@@ -60,9 +60,9 @@ def test_stored_predictions_keep_version_and_score_and_set_the_task_uncertainty(
         made = predictions.create_prediction(s, admin, first, choice("Negative"), 0.95, "v2")
         assert (made.model_version, made.score) == ("v2", 0.95)
         assert s.get(Task, first).uncertainty == pytest.approx(0.05)  # the newest prediction counts
-        assert predictions.model_versions(s, project.id) == [("v2", 1), ("v1", 2)]
-        assert predictions.pre_annotation(s, first, "v1").result[0]["value"]["choices"] == ["Positive"]
-        assert predictions.pre_annotation(s, first, "").model_version == "v2"
+        assert predictions.model_versions(s, admin, project.id) == [("v2", 1), ("v1", 2)]
+        assert predictions.pre_annotation(s, admin, first, "v1").result[0]["value"]["choices"] == ["Positive"]
+        assert predictions.pre_annotation(s, admin, first, "").model_version == "v2"
         assert [p.task_id for p in predictions.list_predictions(s, admin, task_id=second)] == [second]
 
 

@@ -130,12 +130,12 @@ def test_presigned_links_fetch_the_image_and_a_wrong_secret_is_refused(images, s
     sync(admin, storage_id)
     value = f"s3://{bucket}/in/a.png"
     with session_scope(write=False) as s:
-        url = links.presigned_media_url(s, project.id, value)
+        url = links.presigned_media_url(s, admin, project.id, value)
         # The same link while it is young (a rerun keeps its image), none for other projects' buckets.
-        assert links.presigned_media_url(s, project.id, value) == url
+        assert links.presigned_media_url(s, admin, project.id, value) == url
         other = factory.project(admin, config=IMAGES, title="Other")
-        assert links.presigned_media_url(s, other.id, value) is None
-        assert links.presigned_media_url(s, project.id, "s3://another-bucket/in/a.png") is None
+        assert links.presigned_media_url(s, admin, other.id, value) is None
+        assert links.presigned_media_url(s, admin, project.id, "s3://another-bucket/in/a.png") is None
 
     response = httpx.get(url)
     assert response.status_code == 200
@@ -159,8 +159,8 @@ def test_media_of_a_bucket_browsers_cannot_reach_streams_through_the_server(imag
     s3server.client().put_object(Bucket=bucket, Key="in/clip.wav", Body=bytes(range(256)) * 4, ContentType="audio/wav")
     storage_id = add(admin, project, fields(s3server, bucket, prefix="in/", pattern="*.png", presign=False))
     with session_scope(write=False) as s:
-        url = links.presigned_media_url(s, project.id, f"s3://{bucket}/in/a.png")
-        clip = links.presigned_media_url(s, project.id, f"s3://{bucket}/in/clip.wav")
+        url = links.presigned_media_url(s, admin, project.id, f"s3://{bucket}/in/a.png")
+        clip = links.presigned_media_url(s, admin, project.id, f"s3://{bucket}/in/clip.wav")
         assert cloud.list_storages(s, admin, project.id)[0]["presign"] is False
     assert url.startswith(f"/data/storage/{storage_id}/in/a.png?")  # on this server, not the bucket's address
     client = TestClient(Starlette(routes=routes), base_url="http://localhost")
@@ -248,11 +248,19 @@ def test_only_managers_and_admins_manage_storages(images, s3server, bucket, fact
     assert sync(manager, storage_id).tasks == 4
 
 
-def test_the_pages_show_s3_media_through_presigned_links(images, s3server, bucket) -> None:
+def test_the_pages_show_s3_media_through_presigned_links(images, s3server, bucket, factory, monkeypatch) -> None:
+    import streamlit as st
+
     from labelkit.ui import media
+    from labelkit.ui.context import USER_KEY
 
     project, admin = images
     sync(admin, add(admin, project, fields(s3server, bucket, prefix="in/", pattern="*.png")))
+    monkeypatch.setattr(st, "session_state", {})
+    assert media.s3_url(f"s3://{bucket}/in/sub/b.png", project.id) is None  # nobody signed in: nothing signed
+    st.session_state[USER_KEY] = factory.user(Role.ANNOTATOR).id  # not a member of the project
+    assert media.s3_url(f"s3://{bucket}/in/sub/b.png", project.id) is None
+    st.session_state[USER_KEY] = admin.id
     url = media.s3_url(f"s3://{bucket}/in/sub/b.png", project.id)
     with Image.open(io.BytesIO(httpx.get(url).raise_for_status().content)) as image:
         assert image.getpixel((3, 2)) == (0, 0, 255)

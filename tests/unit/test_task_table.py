@@ -185,7 +185,7 @@ def test_the_page_query_walks_the_primary_key(table, factory) -> None:
     with session_scope() as s:
         project = s.get(Project, table["project"].id)
         for query in (TaskQuery(), TaskQuery(descending=True), TaskQuery(labeled=False, search="text")):
-            shown = plan(s, tt.page_query(s, table["manager"], project, query, cursor=table["ids"][2], size=50))
+            shown = plan(s, tt._page_query(s, table["manager"], project, query, cursor=table["ids"][2], size=50))
             if is_sqlite(s):
                 assert "USING INTEGER PRIMARY KEY" in shown and "TEMP B-TREE" not in shown, shown
             else:
