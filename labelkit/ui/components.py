@@ -15,6 +15,9 @@ def asset(name: str) -> str:
     return resources.files("labelkit.ui").joinpath("assets", name).read_text(encoding="utf-8")
 
 
-def component(name: str, html: str):
-    """The component labelkit.<name>, from assets/<name>.js and assets/<name>.css."""
-    return st.components.v2.component(f"labelkit.{name}", html=html, css=asset(f"{name}.css"), js=asset(f"{name}.js"))
+def component(name: str, html: str, uses: tuple[str, ...] = ()):
+    """The component labelkit.<name>, from assets/<name>.js and assets/<name>.css. `uses` names
+    shared scripts (assets/<use>.js, plain function declarations) put before its own, so that
+    its module, which components v2 takes as one string, has their functions in scope."""
+    js = "\n".join(asset(f"{script}.js") for script in (*uses, name))
+    return st.components.v2.component(f"labelkit.{name}", html=html, css=asset(f"{name}.css"), js=js)

@@ -28,7 +28,7 @@ from labelkit.ui.components import component
 from labelkit.ui.region_panel import PALETTE, ObjectEditor
 from labelkit.ui.text import plain
 
-_component = component("dialogue", '<div class="lk-dialogue"></div>')
+_component = component("dialogue", '<div class="lk-dialogue"></div>', uses=("selection",))
 
 
 # The conversation as data (no Streamlit)

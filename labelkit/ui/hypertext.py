@@ -27,7 +27,7 @@ from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.region_panel import ObjectEditor
 
-_component = component("hypertext", '<div class="lk-html"></div>')
+_component = component("hypertext", '<div class="lk-html"></div>', uses=("selection",))
 
 
 def document_html(obj: ObjectTag, data: dict) -> str | None:

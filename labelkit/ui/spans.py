@@ -18,7 +18,7 @@ from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.region_panel import ObjectEditor
 
-_component = component("spans", '<div class="lk-text"></div>')
+_component = component("spans", '<div class="lk-text"></div>', uses=("selection",))
 _WORD = re.compile(r"\w")
 
 

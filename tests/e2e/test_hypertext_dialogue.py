@@ -1,14 +1,14 @@
-"""HTML and dialogues in a real browser: select an entity in a task's HTML and text in a
-conversation, label a whole turn with one click and answer for it, submit, and find
-Label Studio's "hypertextlabels" (xpaths, offsets, globalOffsets) and "paragraphlabels"
-(turn indices as strings, offsets) results. The HTML's script never runs."""
+"""HTML and dialogues in a real browser: select an entity in a task's HTML (widened to
+whole words) and text in a conversation, label a whole turn with one click and answer for
+it, submit, and find Label Studio's "hypertextlabels" (xpaths, offsets, globalOffsets) and
+"paragraphlabels" (turn indices as strings, offsets) results. The HTML's script never runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
@@ -21,7 +21,7 @@ HTML_CONFIG = """<View>
     <Label value="Person" background="#e6194b"/>
     <Label value="Place" background="#4363d8"/>
   </HyperTextLabels>
-  <HyperText name="page" value="$html"/>
+  <HyperText name="page" value="$html" granularity="word"/>
 </View>"""
 HTML = ('<div><p>Hello <b>Ada Lovelace</b> from London.</p>'
         '<script>document.title = "pwned"</script><p onclick="document.title=1">Bye.</p></div>')
@@ -100,8 +100,12 @@ def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> Non
     settled(page)
     page.locator('button:has-text("Place")').first.click()
     settled(page)
-    select_html(page, TEXT.index("London"), TEXT.index("London") + 6)
+    select_html(page, TEXT.index("London") + 1, TEXT.index("London") + 5)  # "ondo": word granularity widens it
     see(page, '2. Place · "London"')
+    settled(page)
+    page.locator(".lk-html .lk-hl", has_text="Ada Lovelace").first.click()  # a click on a highlight picks it
+    expect(page.locator(".lk-html .lk-picked")).to_have_text("Ada Lovelace", timeout=20_000)
+    settled(page)
     assert page.locator(".lk-html .lk-hl").count() == 2  # both drawn over the HTML
     page.locator(".lk-html a, .lk-html p").last.click()  # clicking the page runs nothing it carried
     assert page.title() != "pwned" and page.title() != "1"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
@@ -68,6 +68,9 @@ def test_label_entities_and_relate_them(server: Server, new_page, tmp_path: Path
     settled(page)
     select_text(page, TEXT.index("London"), TEXT.index("London") + 6)
     see(page, '2. Place · "London"')
+    settled(page)
+    page.locator(".lk-text .lk-span", has_text="Ada Lovelace").first.click()  # a click on a span picks it
+    expect(page.locator(".lk-text .lk-picked")).to_have_text("Ada Lovelace", timeout=20_000)
     settled(page)
     page.get_by_text("Relations (0)").click()
     page.get_by_role("button", name="Relate").click()

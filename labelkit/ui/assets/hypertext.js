@@ -67,7 +67,7 @@ const wrap = (root, from, to, make) => {
 };
 
 export default function (component) {
-  const { data, parentElement, setTriggerValue } = component;
+  const { data, parentElement } = component;
   const box = parentElement.querySelector(".lk-html");
   const html = data.html || "";
   const copy = document.createElement("template");
@@ -89,7 +89,7 @@ export default function (component) {
       span.className = "lk-hl" + (r.id === data.picked ? " lk-picked" : "");
       span.style.background = r.color + "66";
       span.title = r.label;
-      span.dataset.id = r.id;
+      span.dataset.ids = r.id;  // nested in the highlights drawn before it: a click picks the innermost
       return span;
     });
   }
@@ -99,36 +99,15 @@ export default function (component) {
     event.preventDefault();  // never leave the labeling page; clickableLinks opens a new tab
     if (data.clickableLinks && link.href) window.open(link.href, "_blank", "noopener,noreferrer");
   };
-  box.onmouseup = () => {
-    if (data.disabled) return;
-    const root = parentElement.getSelection ? parentElement : document;
-    const sel = root.getSelection();
-    if (!sel || sel.rangeCount === 0) return;
-    const range = sel.getRangeAt(0);
-    if (range.collapsed) {
-      const hit = range.startContainer.parentElement && range.startContainer.parentElement.closest(".lk-hl");
-      if (hit) setTriggerValue("picked", hit.dataset.id);
-      return;
-    }
-    if (!box.contains(range.startContainer) || !box.contains(range.endContainer)) return;
-    const before = document.createRange();
-    before.setStart(box, 0);
-    before.setEnd(range.startContainer, range.startOffset);
-    let start = before.toString().length;
-    let end = start + range.toString().length;
-    sel.removeAllRanges();
-    while (start < end && /\s/.test(full[start])) start++;
-    while (end > start && /\s/.test(full[end - 1])) end--;
-    if (data.granularity === "word") {
-      while (start > 0 && /\w/.test(full[start - 1]) && /\w/.test(full[start])) start--;
-      while (end < full.length && /\w/.test(full[end]) && /\w/.test(full[end - 1])) end++;
-    }
-    if (end <= start) return;
-    const s = locate(originals, start, false), e = locate(originals, end, true);
-    if (!s || !e) return;
-    setTriggerValue("selected", {
+  watchSelection(component, box, (range) => {
+    const { start, end } = offsetsIn(box, range);  // the same characters as in the untouched copy
+    const bounds = snap(full, start, end, data.granularity);
+    if (!bounds) return null;
+    const s = locate(originals, bounds.start, false), e = locate(originals, bounds.end, true);
+    if (!s || !e) return null;
+    return {
       start: xpathOf(s[0], pristine), startOffset: s[1], end: xpathOf(e[0], pristine), endOffset: e[1],
-      globalOffsets: { start: start, end: end }, text: full.slice(start, end),
-    });
-  };
+      globalOffsets: bounds, text: full.slice(bounds.start, bounds.end),
+    };
+  });
 }
