@@ -18,18 +18,14 @@ from labelkit.models import AnnotationState, ReviewStatus
 from labelkit.projects import notify
 from labelkit.results.items import build_result, summary, values_of
 from labelkit.ui import controls, labeling, saving, task_talk
-from labelkit.ui.context import choose_project, page_user
+from labelkit.ui.context import page_project
 from labelkit.ui.model_panel import suggestion, suggestion_note
 from labelkit.ui.text import plain
 from labelkit.ui.timings import timed
 from labelkit.ui.workload import empty_queue_notice
 
-user = page_user("label")
-project = choose_project(user, Capability.TASK_ANNOTATE)
-if project is None:
-    st.title("Label")
-    st.info("You are not in any project yet. Ask a project manager to invite you to one.")
-    st.stop()
+user, project = page_project("label", Capability.TASK_ANNOTATE, None,
+                             "You are not in any project yet. Ask a project manager to invite you to one.")
 opened: dict = st.session_state.setdefault("lk_open", {})
 if st.query_params.get("task", "").isdigit():  # a link to one task (from the Inbox): its notes are read
     opened[project.id] = int(st.query_params["task"])
@@ -39,7 +35,6 @@ if st.query_params.get("task", "").isdigit():  # a link to one task (from the In
 FLASH = "lk_flash"
 PENDING = f"lk_pending_submit:{project.id}"  # an answer whose Submit is not saved yet
 
-st.title(plain(project.title), anchor=False)
 if project.instructions:
     first_look = not st.session_state.get(f"lk_worked_{project.id}")
     with st.expander("Instructions", icon=":material/menu_book:", expanded=first_look):

@@ -11,15 +11,10 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.projects import crud
 from labelkit.reports import task_table as tt
-from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.context import page_project, show_error
 from labelkit.ui.text import plain
 
-user = page_user("tasks")
-project = choose_project(user, Capability.TASK_BROWSE)
-st.title("Tasks", anchor=False)
-if project is None:
-    st.info("You browse no project's tasks yet.")
-    st.stop()
+user, project = page_project("tasks", Capability.TASK_BROWSE, "Tasks", "You browse no project's tasks yet.")
 st.caption(plain(project.title))
 P = f"lk_tasks_{project.id}"
 
