@@ -21,7 +21,7 @@ from labelkit.media import audio
 from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.media import image_source
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 from labelkit.ui.waveform import player
 
 

@@ -25,7 +25,8 @@ from labelkit.results import regions as rg
 from labelkit.storage import local
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import PALETTE, ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
+from labelkit.ui.region_panel import PALETTE
 from labelkit.ui.text import plain
 
 _component = component("dialogue", '<div class="lk-dialogue"></div>')

@@ -25,7 +25,7 @@ from labelkit.storage import local
 from labelkit.ui import media
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _component = component("hypertext", '<div class="lk-html"></div>')
 

@@ -1,7 +1,8 @@
 """Beside the image: the list of its regions, the selected region's labels and
-per-region answers, delete and restore; under it, the relations between regions. Also
-the read-only view of regions (review, history). Shared by the image editor
-(labelkit.ui.image_regions), whose state methods the panel uses."""
+per-region answers, delete and restore; under it, the relations between regions. Shared
+by the image editor (labelkit.ui.image_regions) and the editor of other objects
+(labelkit.ui.object_regions), whose state methods the panel uses. Also show_once for the
+read-only views of the object modules (labelkit.ui.region_view draws a whole result)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from labelkit.config.parser import walk
 from labelkit.config.tags import REGION_TOOLS
 from labelkit.results import regions as rg
 from labelkit.ui import canvas_shapes as cs
-from labelkit.ui.media import image_source
 from labelkit.ui.text import plain
 
 SHAPE_OF_TOOL = {
@@ -105,7 +105,7 @@ def region_color(config: LabelConfig, region: dict, data: dict | None = None) ->
 
 class RegionPanel:
     """The panel's part of a region editor (mixed into labelkit.ui.image_regions.Editor and
-    ObjectEditor below, which provide config, image (the object), data, prefix, where,
+    labelkit.ui.object_regions.ObjectEditor, which provide config, image (the object), data, prefix, where,
     disabled, shortcut, mine (which regions are this object's) and redraw)."""
 
     # The task's regions in session state, and this object's share of them
@@ -326,7 +326,6 @@ def rg_label(control: ControlTag) -> str:
     return control.name.replace("_", " ").replace("-", " ").strip().capitalize()
 
 
-
 def image_values(data: dict, image: ObjectTag) -> list[str]:
     """The image(s) an <Image> shows for a task: value="$image", or valueList="$images"."""
     ref = image.node.attrs.get("valueList") or image.value
@@ -334,7 +333,6 @@ def image_values(data: dict, image: ObjectTag) -> list[str]:
     if isinstance(found, list):
         return [str(v) for v in found]
     return [] if found is None else [str(found)]
-
 
 
 def show_once(component, data: dict) -> None:
@@ -353,84 +351,3 @@ def show_once(component, data: dict) -> None:
             return
         except (StreamlitDuplicateElementId, StreamlitDuplicateElementKey):
             continue
-
-
-def show(config: LabelConfig, data: dict, found: list[dict], relations: list[dict]) -> None:
-    """Regions read-only: drawn on their image where it is a local file, marked on their
-    text, audio, video... by that object's module, and listed with their labels and
-    per-region answers."""
-    from labelkit.ui import labeling, spans  # they draw with this module
-
-    for obj in config.objects.values():
-        mine = [r for r in found if r["to_name"] == obj.name]
-        module = spans if obj.tag == "Text" else labeling.object_module(obj.tag)
-        if mine and module is not None and hasattr(module, "show"):
-            module.show(config, obj, data, mine)
-    for image in config.objects_of("Image"):
-        values = image_values(data, image)
-        mine = [r for r in found if r["to_name"] == image.name]
-        if not mine:
-            continue
-        for index, value in enumerate(values):
-            here = [r for r in mine if (r.get("item_index") or 0) == index]
-            source = image_source(value)
-            if here and source is not None and not isinstance(source, str):
-                colors = {r["id"]: region_color(config, r, data) for r in here}
-                st.image(cs.draw_regions(source, here, colors), width="stretch")
-    numbers = {r["id"]: n for n, r in enumerate(found, start=1)}
-    lines = []
-    for n, region in enumerate(found, start=1):
-        answers = "; ".join(
-            f"{rg_label(config.controls[k]) if k in config.controls else k}: {rg.answer_text(v)}"
-            for k, v in region["attributes"].items() if v not in (None, "", [])
-        )
-        obj = config.objects.get(region["to_name"])
-        module = labeling.object_module(obj.tag) if obj is not None else None
-        words = module.describe_region(config, obj, data, region) if hasattr(module, "describe_region") else None
-        lines.append(f"{n}. {words or rg.describe(region)}" + (f" ({answers})" if answers else ""))
-    for rel in relations:
-        labels = f" {', '.join(rel.get('labels') or [])}" if rel.get("labels") else ""
-        lines.append(f"{numbers.get(rel['from_id'], '?')} →{labels} → {numbers.get(rel['to_id'], '?')}")
-    st.markdown("\n".join(f"- {plain(line)}" for line in lines))
-
-
-class ObjectEditor(RegionPanel):
-    """The region editor of one object that is not an image (a text, HTML, a dialogue,
-    audio, a video, a time series): its regions are those on this object, drawn afresh from
-    session state on every run; new ones take the label picked above it."""
-
-    def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:
-        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{obj.name}:"
-        self.tools = tools_for(config, obj.name)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the object is drawn from the regions on every run."""
-
-    def new_region(self, shape: str, geometry: dict, tool: ControlTag, labels: dict | None = None) -> dict:
-        """A region drawn with this tool, labeled with the label picked above the object."""
-        if labels is None:
-            label = st.session_state.get(f"{self.where}:label")
-            labels = {tool.name: [label]} if label else {}
-        return {"id": rg.region_id(), "to_name": self.image.name, "item_index": None, "shape": shape,
-                "geometry": geometry, "tool": tool.name, "labels": labels, "attributes": {}, "origin": "manual"}
-
-    def keep(self, region: dict) -> None:
-        """A new region stored beside the others, and picked in the list."""
-        self.store([*self.regions, region])
-        self.select(region["id"])
-
-    def select(self, region_id: str) -> None:
-        st.session_state[f"{self.prefix}:selected"] = region_id
-
-    def pick_from(self, component_key: str) -> None:
-        """The region the component says was clicked, picked in the list."""
-        chosen = (st.session_state.get(component_key) or {}).get("picked")
-        if chosen:
-            self.select(chosen)

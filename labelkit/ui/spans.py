@@ -16,7 +16,7 @@ from labelkit.config import LabelConfig, ObjectTag
 from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _component = component("spans", '<div class="lk-text"></div>')
 _WORD = re.compile(r"\w")

@@ -21,7 +21,7 @@ from labelkit.media import timeseries as ts
 from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _HTML = '<div class="lk-ts"><svg class="lk-ts-plot"></svg><div class="lk-ts-hint"></div></div>'
 _component = component("timeseries", _HTML)

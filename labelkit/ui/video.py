@@ -27,7 +27,7 @@ from labelkit.ui import canvas_shapes as cs
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.media import browser_url, image_source
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _component = component("video", '<div class="lk-video"></div>')
 
