@@ -1,8 +1,11 @@
 """The region editor of one object that is not an image: a text, HTML, a dialogue, audio,
 a video, a time series (labelkit.ui.spans, hypertext, dialogue, audio, video, timeseries
-subclass it), with the region panel (labelkit.ui.region_panel) as its part."""
+subclass it). It is the editor's side of the region panel's contract
+(labelkit.ui.region_panel.RegionEditor), shared by all of them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -17,15 +20,15 @@ class ObjectEditor(RegionPanel):
     session state on every run; new ones take the label picked above it."""
 
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:
-        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
+                 shortcut: Callable[[str | None], str | None] | None = None) -> None:
+        self.config, self.obj, self.data, self.prefix = config, obj, data, prefix
         self.disabled = disabled
         self.shortcut = shortcut or (lambda hotkey: None)
         self.where = f"{prefix}:{obj.name}:"
-        self.tools = tools_for(config, obj.name)
+        self.tools: list[ControlTag] = tools_for(config, obj.name)  # the controls that make regions here
 
     def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
+        return region["to_name"] == self.obj.name
 
     def redraw(self) -> None:
         """Nothing to reload: the object is drawn from the regions on every run."""
@@ -35,7 +38,7 @@ class ObjectEditor(RegionPanel):
         if labels is None:
             label = st.session_state.get(f"{self.where}:label")
             labels = {tool.name: [label]} if label else {}
-        return {"id": rg.region_id(), "to_name": self.image.name, "item_index": None, "shape": shape,
+        return {"id": rg.region_id(), "to_name": self.obj.name, "item_index": None, "shape": shape,
                 "geometry": geometry, "tool": tool.name, "labels": labels, "attributes": {}, "origin": "manual"}
 
     def keep(self, region: dict) -> None:

@@ -74,7 +74,7 @@ class SpanEditor(ObjectEditor):
         tool = self.tools[0] if self.tools else None
         if not chosen or tool is None:
             return
-        granularity = (self.image.node.attrs.get("granularity") or tool.attrs.get("granularity") or "symbol").lower()
+        granularity = (self.obj.node.attrs.get("granularity") or tool.attrs.get("granularity") or "symbol").lower()
         bounds = snap(self.value, int(chosen["start"]), int(chosen["end"]), granularity)
         if bounds is None:
             return
