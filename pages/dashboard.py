@@ -7,15 +7,10 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.reports import stats
 from labelkit.ui import dashboard as draw
-from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.context import page_project, show_error
 from labelkit.ui.text import plain
 
-user = page_user("dashboard")
-project = choose_project(user, Capability.PROGRESS_VIEW)
-st.title("Dashboard", anchor=False)
-if project is None:
-    st.info("You follow no project's progress yet.")
-    st.stop()
+user, project = page_project("dashboard", Capability.PROGRESS_VIEW, "Dashboard", "You follow no project's progress yet.")
 st.caption(plain(project.title))
 
 try:

@@ -10,15 +10,10 @@ from labelkit.auth.permissions import Capability
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.settings import get_settings
-from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.context import page_project, show_error
 from labelkit.ui.text import plain
 
-user = page_user("export")
-project = choose_project(user, Capability.PROJECT_EXPORT)
-st.title("Export", anchor=False)
-if project is None:
-    st.info("You can export no project.")
-    st.stop()
+user, project = page_project("export", Capability.PROJECT_EXPORT, "Export", "You can export no project.")
 
 unfit = exporters.unfit_formats(project)
 names = [n for n in exporters.FORMATS if n not in unfit]

@@ -9,15 +9,11 @@ from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.importers import server_folder
 from labelkit.settings import get_settings
-from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.context import page_project, show_error
 from labelkit.ui.text import plain
 
-user = page_user("import")
-project = choose_project(user, Capability.TASK_IMPORT)
-st.title("Import tasks", anchor=False)
-if project is None:
-    st.info("You can import into no project. Create one on the Projects page first.")
-    st.stop()
+user, project = page_project("import", Capability.TASK_IMPORT, "Import tasks",
+                             "You can import into no project. Create one on the Projects page first.")
 
 keys = parse_config(project.label_config).data_keys
 key_list = ", ".join(f"`{k}`" for k in keys) or "no keys"

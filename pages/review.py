@@ -11,19 +11,14 @@ from labelkit.labeling import review
 from labelkit.models import ReviewStatus
 from labelkit.results.items import build_result, values_of
 from labelkit.ui import controls, labeling, task_talk
-from labelkit.ui.context import choose_project, page_user
+from labelkit.ui.context import page_project
 from labelkit.ui.text import plain
 from labelkit.ui.workload import ground_truth_toggle
 
 ORDER_NOTE = {"oldest": "oldest first", "newest": "newest first", "random": "in random order",
               "disagreement": "least agreement first"}
 
-user = page_user("review")
-project = choose_project(user, Capability.ANNOTATION_REVIEW)
-st.title("Review", anchor=False)
-if project is None:
-    st.info("You review in no project yet.")
-    st.stop()
+user, project = page_project("review", Capability.ANNOTATION_REVIEW, "Review", "You review in no project yet.")
 
 flash = st.session_state.pop("lk_review_flash", None)
 if flash:

@@ -8,14 +8,10 @@ from labelkit.cloud.sync import sync
 from labelkit.cloud.targets import export_now
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
-from labelkit.ui.context import choose_project, page_user, show_error
+from labelkit.ui.context import page_project, show_error
 
-user = page_user("storage")
-project = choose_project(user, Capability.STORAGE_MANAGE)
-st.title("Cloud storage", anchor=False)
-if project is None:
-    st.info("You manage no project's storage. Create a project on the Projects page first.")
-    st.stop()
+user, project = page_project("storage", Capability.STORAGE_MANAGE, "Cloud storage",
+                             "You manage no project's storage. Create a project on the Projects page first.")
 
 st.markdown(
     f"S3 buckets of **{project.title}** (AWS or any S3-compatible store). A **source** makes tasks of its objects "

@@ -21,7 +21,7 @@ from labelkit.media import audio
 from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.media import image_source
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 from labelkit.ui.waveform import player
 
 
@@ -71,7 +71,7 @@ class SegmentEditor(ObjectEditor):
         picked = self.picked
         editable = tool is not None and not self.disabled
         callbacks = {"on_drawn_change": self.add, "on_picked_change": self.pick, "on_moved_change": self.resize} if editable else {}
-        player(self.image, self.value, _segments(self.config, self.regions, self.data), key=f"{self.where}wave",
+        player(self.obj, self.value, _segments(self.config, self.regions, self.data), key=f"{self.where}wave",
                picked=picked, editable=editable, **callbacks)
         if self.disabled:
             pass
@@ -89,9 +89,9 @@ class SegmentEditor(ObjectEditor):
         if not drawn or tool is None:
             return
         label = st.session_state.get(f"{self.where}:label")
-        owner = next((c for c in rp.label_controls(self.config, self.image.name, tool)
+        owner = next((c for c in rp.label_controls(self.config, self.obj.name, tool)
                       if any(o.stored == label for o in c.options_for(self.data))), tool)
-        region = audio.new_segment(self.image.name, tool.name, owner.name, label, drawn["start"], drawn["end"],
+        region = audio.new_segment(self.obj.name, tool.name, owner.name, label, drawn["start"], drawn["end"],
                                    self.duration() or drawn.get("duration"))
         if region is not None:
             self.keep(region)

@@ -79,6 +79,19 @@ def choose_project(user: User, capability: Capability, label: str = "Project") -
     return by_id[chosen]
 
 
+def page_project(key: str, capability: Capability, title: str | None, nothing_yet: str) -> tuple[User, Project]:
+    """The person on this page and the project they work on here, under the page's title
+    (None: the project's own); with no such project the page says `nothing_yet` and stops."""
+    user = page_user(key)
+    project = choose_project(user, capability)
+    if project is None:
+        st.title(title or SPECS[key].title, anchor=False)
+        st.info(nothing_yet)
+        st.stop()
+    st.title(title or plain(project.title), anchor=False)
+    return user, project
+
+
 def show_error(error: Exception) -> None:
     """A refusal with its list of problems, one per line."""
     issues = getattr(error, "issues", None)

@@ -16,7 +16,7 @@ import streamlit as st
 from labelkit.config import ControlTag, LabelConfig, Node
 from labelkit.config.parser import truthy
 from labelkit.results.items import REGIONS, RELATIONS
-from labelkit.ui import documents, region_panel
+from labelkit.ui import documents, region_panel, region_view
 from labelkit.ui.text import plain
 
 _PATH = "\x1f"  # joins the steps of a taxonomy path in widget state
@@ -284,7 +284,7 @@ def show_result(config: LabelConfig, values: dict[str, Any], data: dict | None =
     found = values.get(REGIONS) or []
     if found:
         shown = True
-        region_panel.show(config, data or {}, found, values.get(RELATIONS) or [])
+        region_view.show(config, data or {}, found, values.get(RELATIONS) or [])
     for name, control in config.controls.items():
         value = values.get(name)
         if value in (None, "", []) or control.per_region:

@@ -25,7 +25,8 @@ from labelkit.results import regions as rg
 from labelkit.storage import local
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import PALETTE, ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
+from labelkit.ui.region_panel import PALETTE
 from labelkit.ui.text import plain
 
 _component = component("dialogue", '<div class="lk-dialogue"></div>', uses=("selection",))
@@ -155,10 +156,10 @@ class DialogueEditor(ObjectEditor):
             st.caption("Select text in a turn (or across turns) to label it; click a turn's author to label the "
                        "whole turn; click a highlight to pick it in the list.")
         column, side = st.columns([3, 2]) if not self.disabled else (st.container(), None)
-        shown = _turns_for_component(self.image, self.turns, self.config, self.data, self.regions)
+        shown = _turns_for_component(self.obj, self.turns, self.config, self.data, self.regions)
         with column:
             _component(
-                data=_view(self.image, shown, picked=st.session_state.get(f"{self.prefix}:selected"),
+                data=_view(self.obj, shown, picked=st.session_state.get(f"{self.prefix}:selected"),
                            disabled=self.disabled),
                 key=f"{self.where}dialogue",
                 on_selected_change=self.add, on_turn_change=self.add_turn, on_picked_change=self.pick,

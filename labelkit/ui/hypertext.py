@@ -25,7 +25,7 @@ from labelkit.storage import local
 from labelkit.ui import media
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _component = component("hypertext", '<div class="lk-html"></div>', uses=("selection",))
 
@@ -84,13 +84,13 @@ class HyperTextEditor(ObjectEditor):
             self.label_buttons(tool)
             st.caption("Select text with the mouse to label it; click a highlight to pick it in the list.")
         column, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
-        granularity = (self.image.node.attrs.get("granularity") or (tool.attrs.get("granularity") if tool else "") or "symbol")
+        granularity = (self.obj.node.attrs.get("granularity") or (tool.attrs.get("granularity") if tool else "") or "symbol")
         with column:
             _component(
-                data={"html": _html(self.image, self.data), "regions": _spans(self.config, self.regions, self.data),
+                data={"html": _html(self.obj, self.data), "regions": _spans(self.config, self.regions, self.data),
                       "picked": st.session_state.get(f"{self.prefix}:selected"),
-                      "disabled": self.disabled or self.image.node.attrs.get("selectionEnabled", "").lower() == "false",
-                      "granularity": granularity.lower(), **_options(self.image)},
+                      "disabled": self.disabled or self.obj.node.attrs.get("selectionEnabled", "").lower() == "false",
+                      "granularity": granularity.lower(), **_options(self.obj)},
                 key=f"{self.where}html", on_selected_change=self.add, on_picked_change=self.pick,
             )
         if side is not None:

@@ -47,7 +47,7 @@ class Editor(RegionPanel):
         self, config: LabelConfig, image: ObjectTag, data: dict, value: str, index: int | None, prefix: str,
         disabled: bool, shortcut=None, width: int = BASE_WIDTH,
     ) -> None:
-        self.config, self.image, self.data, self.value, self.index = config, image, data, value, index
+        self.config, self.obj, self.data, self.value, self.index = config, image, data, value, index
         self.prefix = prefix
         self.disabled, self.width = disabled, width
         self.shortcut = shortcut or (lambda hotkey: None)
@@ -57,7 +57,7 @@ class Editor(RegionPanel):
     # State
 
     def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name and region.get("item_index") == self.index
+        return region["to_name"] == self.obj.name and region.get("item_index") == self.index
 
     def redraw(self) -> None:
         st.session_state.pop(f"{self.where}:drawing", None)
@@ -87,7 +87,7 @@ class Editor(RegionPanel):
             st.session_state[f"{self.where}:drawing"] = drawing
         shape = SHAPE_OF_TOOL[tool.tag] if tool is not None else "rectangle"
         label = st.session_state.get(f"{self.where}:label")
-        color = label_color(self.config, self.image.name, label, self.data)
+        color = label_color(self.config, self.obj.name, label, self.data)
         canvas, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
         with canvas:
             turnable = shape == "rectangle" and tool is not None and rotatable(tool)
@@ -120,7 +120,7 @@ class Editor(RegionPanel):
             color = region_color(self.config, region, self.data)
             if region["shape"] == "brush":
                 canvas = region.get("canvas") or {}
-                obj = (
+                drawn = (
                     {"type": "Path", "path": canvas["path"], "left": canvas["left"], "top": canvas["top"],
                      "stroke": color, "strokeWidth": canvas["strokeWidth"], "fill": None, "strokeLineCap": "round",
                      "strokeLineJoin": "round", "originX": "left", "originY": "top", "opacity": 0.6}
@@ -128,9 +128,9 @@ class Editor(RegionPanel):
                 )
             else:
                 tool = self.config.controls.get(region["tool"])
-                obj = cs.to_object(region, frame, color, caption(region), rotatable(tool) if tool else False)
-            if obj is not None:
-                out.append(obj)
+                drawn = cs.to_object(region, frame, color, caption(region), rotatable(tool) if tool else False)
+            if drawn is not None:
+                out.append(drawn)
         return out
 
     def remember_size(self, result: Any) -> None:
@@ -151,20 +151,20 @@ class Editor(RegionPanel):
             return
         st.session_state[f"{self.where}:seen"] = digest
 
-        def new_region(kind: str, obj: dict) -> dict | None:
+        def new_region(kind: str, drawn: dict) -> dict | None:
             if tool is None or kind != shape:
                 return None
             region = {
-                "id": region_id(), "to_name": self.image.name, "item_index": self.index, "shape": kind,
+                "id": region_id(), "to_name": self.obj.name, "item_index": self.index, "shape": kind,
                 "tool": tool.name, "labels": {}, "attributes": {}, "origin": "manual",
                 "original_width": frame.natural_width, "original_height": frame.natural_height,
             }
             if kind == "brush":
-                region["canvas"] = cs.brush_canvas(obj)
+                region["canvas"] = cs.brush_canvas(drawn)
                 region["geometry"] = cs.brush_geometry(region["canvas"], frame)
             else:
-                region["geometry"] = cs.geometry(obj, kind, frame)
-            owner = next((c for c in label_controls(self.config, self.image.name, tool)
+                region["geometry"] = cs.geometry(drawn, kind, frame)
+            owner = next((c for c in label_controls(self.config, self.obj.name, tool)
                           if any(o.stored == label for o in c.options_for(self.data))), None)
             if owner is not None and label:
                 region["labels"][owner.name] = [label]

@@ -1,12 +1,18 @@
-"""Beside the image: the list of its regions, the selected region's labels and
-per-region answers, delete and restore; under it, the relations between regions. Also
-the read-only view of regions (review, history). Shared by the image editor
-(labelkit.ui.image_regions), whose state methods the panel uses."""
+"""Beside an object (an image, a text, audio, a video...): the list of its regions, the
+selected region's labels and per-region answers, delete and restore; under it, the
+relations between regions. A part of every region editor: the image editor
+(labelkit.ui.image_regions) and the editor of other objects (labelkit.ui.object_regions);
+what the panel needs from them is the RegionEditor contract below. Also which controls
+make and label an object's regions and in which colour, and show_once for the read-only
+views of the object modules (labelkit.ui.region_view draws a whole result)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from abc import abstractmethod
+from collections.abc import Callable
+from typing import Protocol
 
 import streamlit as st
 
@@ -15,7 +21,6 @@ from labelkit.config.parser import walk
 from labelkit.config.tags import REGION_TOOLS
 from labelkit.results import regions as rg
 from labelkit.ui import canvas_shapes as cs
-from labelkit.ui.media import image_source
 from labelkit.ui.text import plain
 
 SHAPE_OF_TOOL = {
@@ -48,34 +53,34 @@ def seed(prefix: str, values_regions: list[dict], relations: list[dict]) -> None
     st.session_state[relations_key(prefix)] = [dict(r) for r in relations]
 
 
-def bound(config: LabelConfig, image: str) -> list[ControlTag]:
-    return [c for c in config.controls.values() if image in c.to_name]
+def bound(config: LabelConfig, obj_name: str) -> list[ControlTag]:
+    return [c for c in config.controls.values() if obj_name in c.to_name]
 
 
-def tools_for(config: LabelConfig, image: str) -> list[ControlTag]:
+def tools_for(config: LabelConfig, obj_name: str) -> list[ControlTag]:
     """The controls that make regions on this object: shape tools on an image, Labels on a
     text or audio, HyperTextLabels on HTML, VideoRectangle and TimelineLabels on a video..."""
-    obj = config.objects.get(image)
+    obj = config.objects.get(obj_name)
     if obj is None or obj.tag == "Image":
-        return [c for c in bound(config, image) if c.tag in SHAPE_OF_TOOL]
+        return [c for c in bound(config, obj_name) if c.tag in SHAPE_OF_TOOL]
     tools = REGION_TOOLS.get(obj.tag, ())
     if obj.tag == "Video":  # there <Labels> name the tracked boxes, they draw nothing
         tools = tuple(t for t in tools if t != "Labels")
-    return [c for c in bound(config, image) if c.tag in tools]
+    return [c for c in bound(config, obj_name) if c.tag in tools]
 
 
-def label_controls(config: LabelConfig, image: str, tool: ControlTag | None) -> list[ControlTag]:
+def label_controls(config: LabelConfig, obj_name: str, tool: ControlTag | None) -> list[ControlTag]:
     """The controls whose options label a region drawn with this tool: the tool itself
-    when it is a Labels-family control, and the plain <Labels> on the same image."""
+    when it is a Labels-family control, and the plain <Labels> on the same object."""
     found = [tool] if tool is not None and tool.tag.endswith("Labels") else []
     if tool is not None and tool.tag == "TimelineLabels":  # a video's <Labels> name its boxes, not its ranges
         return found
-    return found + [c for c in bound(config, image) if c.tag == "Labels" and c is not tool]
+    return found + [c for c in bound(config, obj_name) if c.tag == "Labels" and c is not tool]
 
 
-def label_color(config: LabelConfig, image: str, label: str | None, data: dict | None = None) -> str:
+def label_color(config: LabelConfig, obj_name: str, label: str | None, data: dict | None = None) -> str:
     index = 0
-    for control in [c for c in bound(config, image) if c.tag.endswith("Labels")]:
+    for control in [c for c in bound(config, obj_name) if c.tag.endswith("Labels")]:
         for option in control.options_for(data):
             if option.stored == label:
                 return _hex(option.background) or PALETTE[index % len(PALETTE)]
@@ -103,10 +108,32 @@ def region_color(config: LabelConfig, region: dict, data: dict | None = None) ->
     return label_color(config, region["to_name"], names[0] if names else None, data)
 
 
-class RegionPanel:
-    """The panel's part of a region editor (mixed into labelkit.ui.image_regions.Editor and
-    ObjectEditor below, which provide config, image (the object), data, prefix, where,
-    disabled, shortcut, mine (which regions are this object's) and redraw)."""
+class RegionEditor(Protocol):
+    """What the region panel needs from the editor it is part of. The image editor
+    (labelkit.ui.image_regions.Editor) and the editor of other objects
+    (labelkit.ui.object_regions.ObjectEditor) provide it; RegionPanel builds on it."""
+
+    config: LabelConfig  # the task's label config
+    obj: ObjectTag  # the object whose regions are edited: an <Image>, a <Text>, an <Audio>, a <Video>...
+    data: dict  # the task's data (label options may come from it)
+    prefix: str  # the task's key in session state: all its regions and relations live under it
+    where: str  # the key prefix of this editor's own widgets: its object (on a valueList, its image)
+    disabled: bool  # read-only (as on the review page): the panel then offers no relations
+    shortcut: Callable[[str | None], str | None]  # a label's hotkey as a button shortcut, or None
+
+    @abstractmethod
+    def mine(self, region: dict) -> bool:
+        """Whether a region of the task is one of this editor's (on its object, its image)."""
+
+    @abstractmethod
+    def redraw(self) -> None:
+        """After the panel changed the regions: the editor draws them afresh (the image
+        editor rebuilds its canvas; the others draw from the regions on every run anyway)."""
+
+
+class RegionPanel(RegionEditor):
+    """The panel's part of a region editor: the editor subclasses it and provides the rest
+    (RegionEditor); an editor without mine() or redraw() cannot be made."""
 
     # The task's regions in session state, and this object's share of them
 
@@ -131,14 +158,14 @@ class RegionPanel:
     def label_buttons(self, tool: ControlTag) -> None:
         """The label the next region gets: a button per label, with its hotkey, and the
         config's <Filter> as a search box when there are many."""
-        options = [o for c in label_controls(self.config, self.image.name, tool) for o in c.options_for(self.data)]
+        options = [o for c in label_controls(self.config, self.obj.name, tool) for o in c.options_for(self.data)]
         if not options:
             return
         key = f"{self.where}:label"
         stored = [o.stored for o in options]
         if st.session_state.get(key) not in stored:
             st.session_state[key] = stored[0]
-        names = {c.name for c in label_controls(self.config, self.image.name, tool)}
+        names = {c.name for c in label_controls(self.config, self.obj.name, tool)}
         search = next((n for n in walk(self.config.root) if n.tag == "Filter" and n.attrs.get("toName") in names), None)
         wanted = ""
         if search is not None:
@@ -184,7 +211,7 @@ class RegionPanel:
             st.button(f"Restore the {len(removed)} region{'s' * many} just deleted" if many else "Restore the region just deleted",
                       icon=":material/undo:", key=f"{self.where}:restore", on_click=self.restore)
         if not regions:
-            st.caption("Draw on the image to add one." if self.image.tag == "Image" else "Select on the left to add one.")
+            st.caption("Draw on the image to add one." if self.obj.tag == "Image" else "Select on the left to add one.")
             return
         selected_key = f"{self.prefix}:selected"
         ids = [r["id"] for r in regions]
@@ -203,7 +230,7 @@ class RegionPanel:
 
     def region_labels(self, region: dict) -> None:
         tool = self.config.controls.get(region["tool"])
-        for control in label_controls(self.config, self.image.name, tool):
+        for control in label_controls(self.config, self.obj.name, tool):
             key = f"{self.where}:labels:{region['id']}:{control.name}"
             labels = list(region["labels"].get(control.name, []))
             st.session_state[key] = labels if control.multiple else (labels[0] if labels else None)
@@ -273,14 +300,14 @@ class RegionPanel:
     # Relations
 
     def relations(self) -> None:
-        """Relations between any regions of the task, drawn once: under the last image."""
+        """Relations between any regions of the task, drawn once: under the last object with regions."""
         control = self.config.relations
-        images = [o.name for o in self.config.objects.values() if tools_for(self.config, o.name)]  # any object with regions
-        if control is None or self.disabled or not images or self.image.name != images[-1]:
+        with_regions = [o.name for o in self.config.objects.values() if tools_for(self.config, o.name)]
+        if control is None or self.disabled or not with_regions or self.obj.name != with_regions[-1]:
             return
         regions = list(self.all_regions)
         relations = st.session_state.setdefault(relations_key(self.prefix), [])
-        several = len(images) > 1 or any(r.get("item_index") for r in regions)
+        several = len(with_regions) > 1 or any(r.get("item_index") for r in regions)
 
         def name(n: int, r: dict) -> str:
             where = f" on {r['to_name']}" + (f" #{r['item_index'] + 1}" if r.get("item_index") is not None else "")
@@ -326,7 +353,6 @@ def rg_label(control: ControlTag) -> str:
     return control.name.replace("_", " ").replace("-", " ").strip().capitalize()
 
 
-
 def image_values(data: dict, image: ObjectTag) -> list[str]:
     """The image(s) an <Image> shows for a task: value="$image", or valueList="$images"."""
     ref = image.node.attrs.get("valueList") or image.value
@@ -334,7 +360,6 @@ def image_values(data: dict, image: ObjectTag) -> list[str]:
     if isinstance(found, list):
         return [str(v) for v in found]
     return [] if found is None else [str(found)]
-
 
 
 def show_once(component, data: dict) -> None:
@@ -353,84 +378,3 @@ def show_once(component, data: dict) -> None:
             return
         except (StreamlitDuplicateElementId, StreamlitDuplicateElementKey):
             continue
-
-
-def show(config: LabelConfig, data: dict, found: list[dict], relations: list[dict]) -> None:
-    """Regions read-only: drawn on their image where it is a local file, marked on their
-    text, audio, video... by that object's module, and listed with their labels and
-    per-region answers."""
-    from labelkit.ui import labeling, spans  # they draw with this module
-
-    for obj in config.objects.values():
-        mine = [r for r in found if r["to_name"] == obj.name]
-        module = spans if obj.tag == "Text" else labeling.object_module(obj.tag)
-        if mine and module is not None and hasattr(module, "show"):
-            module.show(config, obj, data, mine)
-    for image in config.objects_of("Image"):
-        values = image_values(data, image)
-        mine = [r for r in found if r["to_name"] == image.name]
-        if not mine:
-            continue
-        for index, value in enumerate(values):
-            here = [r for r in mine if (r.get("item_index") or 0) == index]
-            source = image_source(value)
-            if here and source is not None and not isinstance(source, str):
-                colors = {r["id"]: region_color(config, r, data) for r in here}
-                st.image(cs.draw_regions(source, here, colors), width="stretch")
-    numbers = {r["id"]: n for n, r in enumerate(found, start=1)}
-    lines = []
-    for n, region in enumerate(found, start=1):
-        answers = "; ".join(
-            f"{rg_label(config.controls[k]) if k in config.controls else k}: {rg.answer_text(v)}"
-            for k, v in region["attributes"].items() if v not in (None, "", [])
-        )
-        obj = config.objects.get(region["to_name"])
-        module = labeling.object_module(obj.tag) if obj is not None else None
-        words = module.describe_region(config, obj, data, region) if hasattr(module, "describe_region") else None
-        lines.append(f"{n}. {words or rg.describe(region)}" + (f" ({answers})" if answers else ""))
-    for rel in relations:
-        labels = f" {', '.join(rel.get('labels') or [])}" if rel.get("labels") else ""
-        lines.append(f"{numbers.get(rel['from_id'], '?')} →{labels} → {numbers.get(rel['to_id'], '?')}")
-    st.markdown("\n".join(f"- {plain(line)}" for line in lines))
-
-
-class ObjectEditor(RegionPanel):
-    """The region editor of one object that is not an image (a text, HTML, a dialogue,
-    audio, a video, a time series): its regions are those on this object, drawn afresh from
-    session state on every run; new ones take the label picked above it."""
-
-    def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
-                 shortcut=None) -> None:
-        self.config, self.image, self.data, self.prefix = config, obj, data, prefix
-        self.disabled = disabled
-        self.shortcut = shortcut or (lambda hotkey: None)
-        self.where = f"{prefix}:{obj.name}:"
-        self.tools = tools_for(config, obj.name)
-
-    def mine(self, region: dict) -> bool:
-        return region["to_name"] == self.image.name
-
-    def redraw(self) -> None:
-        """Nothing to reload: the object is drawn from the regions on every run."""
-
-    def new_region(self, shape: str, geometry: dict, tool: ControlTag, labels: dict | None = None) -> dict:
-        """A region drawn with this tool, labeled with the label picked above the object."""
-        if labels is None:
-            label = st.session_state.get(f"{self.where}:label")
-            labels = {tool.name: [label]} if label else {}
-        return {"id": rg.region_id(), "to_name": self.image.name, "item_index": None, "shape": shape,
-                "geometry": geometry, "tool": tool.name, "labels": labels, "attributes": {}, "origin": "manual"}
-
-    def keep(self, region: dict) -> None:
-        """A new region stored beside the others, and picked in the list."""
-        self.store([*self.regions, region])
-        self.select(region["id"])
-
-    def select(self, region_id: str) -> None:
-        st.session_state[f"{self.prefix}:selected"] = region_id
-
-    def pick_from(self, component_key: str) -> None:
-        """The region the component says was clicked, picked in the list."""
-        chosen = (st.session_state.get(component_key) or {}).get("picked")
-        if chosen:
-            self.select(chosen)

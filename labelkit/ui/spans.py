@@ -16,7 +16,7 @@ from labelkit.config import LabelConfig, ObjectTag
 from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _component = component("spans", '<div class="lk-text"></div>', uses=("selection",))
 _WORD = re.compile(r"\w")
@@ -74,7 +74,7 @@ class SpanEditor(ObjectEditor):
         tool = self.tools[0] if self.tools else None
         if not chosen or tool is None:
             return
-        granularity = (self.image.node.attrs.get("granularity") or tool.attrs.get("granularity") or "symbol").lower()
+        granularity = (self.obj.node.attrs.get("granularity") or tool.attrs.get("granularity") or "symbol").lower()
         bounds = snap(self.value, int(chosen["start"]), int(chosen["end"]), granularity)
         if bounds is None:
             return

@@ -21,7 +21,7 @@ from labelkit.media import timeseries as ts
 from labelkit.results import regions as rg
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _HTML = '<div class="lk-ts"><svg class="lk-ts-plot"></svg><div class="lk-ts-hint"></div></div>'
 _component = component("timeseries", _HTML)
@@ -103,7 +103,7 @@ class SeriesEditor(ObjectEditor):
     """The ranges labeled on one <TimeSeries>, with the region panel beside the plot."""
 
     def describe(self, region: dict) -> str:
-        series = load(self.image, self.data)
+        series = load(self.obj, self.data)
         return ts.describe(series, region) if series is not None else rg.describe(region)
 
     def draw(self) -> None:
@@ -114,7 +114,7 @@ class SeriesEditor(ObjectEditor):
                        "Wheel: zoom, Shift+wheel: pan; drag on the strip below to zoom to a span, double-click it for all.")
         plot_column, side = st.columns([3, 1]) if not self.disabled else (st.container(), None)
         with plot_column:
-            plot(self.config, self.image, self.data, self.regions, key=f"{self.where}plot",
+            plot(self.config, self.obj, self.data, self.regions, key=f"{self.where}plot",
                  picked=st.session_state.get(f"{self.prefix}:selected"), disabled=self.disabled or tool is None,
                  on_selected_change=self.add, on_picked_change=self.pick)
         if side is not None:
@@ -124,7 +124,7 @@ class SeriesEditor(ObjectEditor):
     def add(self) -> None:
         chosen = (st.session_state.get(f"{self.where}plot") or {}).get("selected")
         tool = self.tools[0] if self.tools else None
-        series = load(self.image, self.data)
+        series = load(self.obj, self.data)
         if not chosen or tool is None or series is None:
             return
         try:

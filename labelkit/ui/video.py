@@ -27,7 +27,7 @@ from labelkit.ui import canvas_shapes as cs
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.media import browser_url, image_source
-from labelkit.ui.region_panel import ObjectEditor
+from labelkit.ui.object_regions import ObjectEditor
 
 _component = component("video", '<div class="lk-video"></div>')
 
@@ -132,11 +132,11 @@ class VideoEditor(ObjectEditor):
         with player:
             if url is not None:
                 _component(
-                    data={"src": url, "rate": self.rate, "muted": _muted(self.image), "tracks": _tracks(self.config, mine, self.data),
+                    data={"src": url, "rate": self.rate, "muted": _muted(self.obj), "tracks": _tracks(self.config, mine, self.data),
                           "ranges": _ranges(self.config, mine, self.data), "picked": picked,
                           "start": first_frame(chosen) if chosen else None, "disabled": self.disabled,
                           "drawing": drawing, "timeline": timeline, "label": label or "",
-                          "color": rp.label_color(self.config, self.image.name, label, self.data), "hint": hint},
+                          "color": rp.label_color(self.config, self.obj.name, label, self.data), "hint": hint},
                     key=f"{self.where}player",
                     on_box_change=self.box, on_range_change=self.range, on_picked_change=self.pick,
                     on_toggle_change=self.toggle, on_unkey_change=self.unkey, on_span_change=self.span,
@@ -152,7 +152,7 @@ class VideoEditor(ObjectEditor):
     def _label_of(self, tool: ControlTag) -> dict[str, list[str]]:
         """The current label, under the control it belongs to."""
         label = st.session_state.get(f"{self.where}:label")
-        for control in rp.label_controls(self.config, self.image.name, tool):
+        for control in rp.label_controls(self.config, self.obj.name, tool):
             if label in [o.stored for o in control.options_for(self.data)]:
                 return {control.name: [label]}
         return {}

@@ -115,10 +115,11 @@ def test_every_page_file_is_declared_and_checks_its_declaration() -> None:
     assert declared - files == set(), "an entry in navigation.PAGES without its page file"
     for spec in PAGES:
         assert isinstance(spec.needs, tuple) and all(isinstance(c, Capability) for c in spec.needs), spec.key
-        # The page checks its own entry when opened by URL: its first statement of substance is page_user("key").
+        # The page checks its own entry when opened by URL: its first statement of substance is page_user("key"),
+        # or page_project("key", ...), which calls it.
         calls = [n for n in ast.walk(ast.parse(spec.path.read_text())) if isinstance(n, ast.Call)
-                 and getattr(n.func, "id", None) == "page_user"]
-        assert [ast.literal_eval(c.args[0]) for c in calls] == [spec.key], f"pages/{spec.key}.py must call page_user({spec.key!r})"
+                 and getattr(n.func, "id", None) in ("page_user", "page_project")]
+        assert [ast.literal_eval(c.args[0]) for c in calls] == [spec.key], f"pages/{spec.key}.py must call page_user({spec.key!r}) or page_project({spec.key!r}, ...)"
 
 
 def test_the_matrix_covers_every_capability_a_page_needs() -> None:
