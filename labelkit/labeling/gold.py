@@ -212,7 +212,7 @@ def _after_submit(session: Session, project: Project, annotation: Annotation) ->
         select(Membership.user_id).where(Membership.project_id == project.id, Membership.role == Role.MANAGER)
     ).all()
     for manager_id in managers:
-        assign.notify(
+        assign._notify(
             session, manager_id, "paused",
             f"{person.email if person else 'An annotator'} was paused in {project.title!r}: accuracy on gold tasks "
             f"{mean:.0%} over {tasks} tasks is below {project.gold_min_accuracy:.0%}. Resume them on the Workload tab.",
