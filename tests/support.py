@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import NoReturn
 
@@ -124,3 +125,41 @@ def run_cli_measured(args: list[str], env: dict, cwd: str | None = None) -> tupl
         if done.returncode != 0:
             raise RuntimeError(f"labelkit {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
         return elapsed, int(Path(peak.name).read_text()) / 1024
+
+
+def self_signed_certificate(folder: Path, name: str = "localhost", loopback_ip: bool = True) -> tuple[Path, Path]:
+    """A certificate for the DNS name `name` (and 127.0.0.1 with `loopback_ip`), signed by
+    its own key: folder/fullchain.pem and folder/privkey.pem, as certbot names them."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    alternatives = [x509.DNSName(name)] + ([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))] if loopback_ip else [])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "fullchain.pem", folder / "privkey.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+def reply(handler: BaseHTTPRequestHandler, body: bytes, status: int = 200) -> None:
+    """A loopback test server's answer: the status, the length and the body."""
+    handler.send_response(status)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)

@@ -36,7 +36,7 @@ import pytest
 import yaml
 
 from labelkit.settings import Settings
-from tests.support import free_port, unavailable, wait_for_port
+from tests.support import free_port, self_signed_certificate, unavailable, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -283,33 +283,6 @@ def test_tls_file_redirects_plain_http_and_marks_cookies_secure(tmp_path: Path) 
     assert _headers(location["block"])["x-forwarded-proto"] == "$scheme"
 
 
-def _self_signed(folder: Path) -> Path:
-    """fullchain.pem and privkey.pem for localhost / 127.0.0.1, as certbot names them."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    folder.mkdir(exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "privkey.pem").write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    return folder
-
-
 def _loopback_conf(tmp_path: Path, ports: list[int], listen: int, log: Path, source: Path = NGINX, tls_listen: int = 0) -> Path:
     """The same file with the replicas' names pointed at loopback ports and a log of
     which replica answered (nginx -t resolves upstream names, as it would in compose);
@@ -322,7 +295,7 @@ def _loopback_conf(tmp_path: Path, ports: list[int], listen: int, log: Path, sou
     text = text.replace("listen 80;", f"listen 127.0.0.1:{listen};")
     if "listen 443 ssl;" in text:
         text = text.replace("listen 443 ssl;", f"listen 127.0.0.1:{tls_listen or free_port()} ssl;")
-        text = text.replace("/etc/nginx/certs/", f"{_self_signed(tmp_path / 'certs')}/")
+        text = text.replace("/etc/nginx/certs/", f"{self_signed_certificate(tmp_path / 'certs')[0].parent}/")
     conf = tmp_path / "labelkit.conf"
     conf.write_text(
         'log_format upstreams "$upstream_addr $cookie_labelkit_route $status $request_uri";\n'

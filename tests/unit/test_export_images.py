@@ -31,6 +31,7 @@ from labelkit.models import Role
 from labelkit.settings import get_settings
 from labelkit.storage import local
 from tests.s3server import KEYS
+from tests.support import reply
 
 CONFIG = """<View>
   <Image name="image" value="$image"/>
@@ -205,11 +206,7 @@ def test_a_format_that_cannot_pack_is_refused_and_writes_nothing(mixed) -> None:
 
 class _Site(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        body = png("green", (30, 60)) if self.path == "/pics/photo" else b"\0" * (3 << 19)  # 1.5 MB
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply(self, png("green", (30, 60)) if self.path == "/pics/photo" else b"\0" * (3 << 19))  # 1.5 MB
 
     def log_message(self, *args) -> None:
         pass

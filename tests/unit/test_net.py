@@ -3,7 +3,6 @@ follows only redirects that stay allowed, and caps what it reads."""
 
 from __future__ import annotations
 
-import datetime
 import ssl
 import threading
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ import pytest
 
 from labelkit.errors import InvalidInput
 from labelkit.media import fetch, timeseries
+from tests.support import reply, self_signed_certificate
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -24,11 +24,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Location", "/data.csv")
             self.end_headers()
             return
-        body = b"t,v\n1,2\n2,3\n" if self.path == "/data.csv" else b"x" * 4096
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply(self, b"t,v\n1,2\n2,3\n" if self.path == "/data.csv" else b"x" * 4096)
 
     def log_message(self, *args) -> None:
         pass
@@ -79,27 +75,6 @@ def test_where_private_urls_are_allowed_redirects_are_followed_and_the_size_is_c
         fetch.fetch_bytes(f"{local_site}/big", 1024)
 
 
-def _certificate(folder, name: str) -> tuple[str, str]:
-    """A self-signed certificate for the DNS name `name` only (no IP address in it)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False).sign(key, hashes.SHA256()))
-    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return str(cert_file), str(key_file)
-
-
 @pytest.mark.parametrize("certified", ["localhost", "elsewhere.example"])
 def test_https_goes_to_the_checked_address_but_tls_names_and_checks_the_host(
         certified: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -107,7 +82,7 @@ def test_https_goes_to_the_checked_address_but_tls_names_and_checks_the_host(
     host's name in TLS (SNI) and in Host, and checks the certificate against the name: a
     certificate for another name is refused."""
     _allow_private(monkeypatch, True)
-    cert_file, key_file = _certificate(tmp_path, certified)
+    cert_file, key_file = self_signed_certificate(tmp_path, certified, loopback_ip=False)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_file, key_file)
     names: list[str] = []
@@ -115,11 +90,7 @@ def test_https_goes_to_the_checked_address_but_tls_names_and_checks_the_host(
 
     class Echo(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = self.headers["Host"].encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, self.headers["Host"].encode())
 
         def log_message(self, *args) -> None:
             pass
