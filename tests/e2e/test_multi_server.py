@@ -354,7 +354,8 @@ def test_replicas_starting_together_on_a_new_database_all_start(postgres_server_
     go = tmp_path / "go"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABELKIT_", "STREAMLIT_"))}
     env.update(LABELKIT_DATABASE_URL=database_url, LABELKIT_DATA_DIR=str(tmp_path / "shared-data"),
-               LABELKIT_ADMIN_EMAIL="boss@example.com", LABELKIT_ADMIN_PASSWORD="boss password", PYTHONPATH=str(ROOT))
+               LABELKIT_ADMIN_EMAIL="boss@example.com", LABELKIT_ADMIN_PASSWORD="boss password", PYTHONPATH=str(ROOT),
+               LABELKIT_TEST_CHEAP_PASSWORD_HASHES="true")
     try:
         replicas = [subprocess.Popen([sys.executable, "-c", START_UP, str(go)], env=env, cwd=tmp_path, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
