@@ -1,26 +1,43 @@
 """Browser journeys: a real `labelkit serve` on loopback, driven by headless Chromium.
 
-Each test module gets its own server (on SQLite, and on a fresh PostgreSQL database),
-started the way an operator starts it: `labelkit user create EMAIL --admin`, then
-`labelkit serve --host 127.0.0.1 --port P`. Browsers open http://localhost:<port>
-(cookies are per host name, and the OIDC redirect uses localhost); nothing here talks
-to anything but loopback.
+Which databases. Only the journeys whose point involves SQL run on both SQLite and
+PostgreSQL: test_journey.py and test_review_journey.py (`pytestmark = on_both_databases`),
+test_server_faults.py (its own PostgreSQL variants) and test_multi_server.py (PostgreSQL
+only). The others (each data type's labeling, the model journey, OIDC, XSS, the SDK) test
+rendering and browser behaviour, and run on SQLite only: the services under them are tested
+on both databases in tests/unit.
 
-On a failure the test prints where the screenshots of its pages went and the tail of
-the server's log."""
+Which servers. One `labelkit serve` per database for the whole session (`server`), started
+the way an operator starts it (`labelkit serve --host 127.0.0.1 --port P`, the first admin
+in its database) and shared by every module with default settings; the OIDC modules share
+one with the provider in its secrets (`oidc_server`). Modules that need settings of their
+own (a model server on loopback, faults, several servers) start their own with
+`running_server` or `start_server`. Every server and CLI here hashes passwords cheaply
+(LABELKIT_TEST_CHEAP_PASSWORD_HASHES).
+
+Whose data. No test counts on an empty server or on ids: each makes its own project
+(`server.project`: the REST API with the admin's token, one call to create and one to
+import) and its own people (`server.person`, `server.invite`: labelkit's services in this
+process, against the server's database), with no CLI subprocess; test_journey.py keeps the
+operator's command line covered (`labelkit project create`, `labelkit import`, `labelkit
+invite create`, `labelkit export`).
+
+Browsers open http://localhost:<port> (cookies are per host name, and the OIDC redirect uses
+localhost); nothing here talks to anything but loopback. On a failure the test prints where
+the screenshots of its pages went and what its server logged meanwhile."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +47,9 @@ from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
-from labelkit.db import make_engine
+from labelkit.db import make_engine, session_scope
+from labelkit.models import Membership, Role
+from labelkit.settings import get_settings
 from tests.support import BACKENDS, create_database, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +59,12 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 ADMIN_EMAIL, ADMIN_NAME, ADMIN_PASSWORD = "admin@example.com", "Ada Admin", "admin password"
+PASSWORD = "a long enough password"  # what server.person() gives people unless told otherwise
 SESSION_COOKIE = "labelkit_session"
 START_TIMEOUT = 90  # seconds for `labelkit serve` to answer /_stcore/health
+
+# The journeys whose point involves SQL run on every database: pytestmark = on_both_databases.
+on_both_databases = pytest.mark.parametrize("server", BACKENDS, indirect=True)
 
 
 def labelkit_command() -> list[str]:
@@ -50,9 +73,21 @@ def labelkit_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "labelkit.cli"]
 
 
+def unique_email(name: str) -> str:
+    """An address nobody on a shared server has yet, readable as the person's: ann-1f2e3d@example.com."""
+    return f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-') or 'someone'}-{secrets.token_hex(3)}@example.com"
+
+
+@dataclass
+class Person:
+    email: str
+    name: str
+    password: str
+
+
 @dataclass
 class Server:
-    """A running `labelkit serve`, its environment, and a way into its database."""
+    """A running `labelkit serve`, its environment, and ways into its database."""
 
     url: str  # what the browser opens: http://localhost:<port>
     port: int
@@ -63,6 +98,7 @@ class Server:
     backend: str
     issuer: str | None = None  # the OIDC provider in its secrets.toml, if any
     process: subprocess.Popen | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)  # the admin's API token, made on first use
 
     def cli(self, *args: str, password: str | None = None, check: bool = True) -> str:
         """Run `labelkit ARGS` with the server's environment; returns its stdout."""
@@ -85,8 +121,102 @@ class Server:
         finally:
             engine.dispose()
 
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+    @contextmanager
+    def services(self) -> Iterator[Session]:
+        """labelkit's services in this process, configured as the server is (its database,
+        data dir, keys and cheap test hashes): a session whose work is committed at the end."""
+        with pytest.MonkeyPatch.context() as mp:
+            for key in [k for k in os.environ if k.startswith("LABELKIT_")]:
+                mp.delenv(key)
+            for key, value in self.env.items():
+                if key.startswith("LABELKIT_"):
+                    mp.setenv(key, value)
+            mp.setenv("LABELKIT_DATABASE_URL", self.database_url)
+            get_settings.cache_clear()
+            engine = make_engine(self.database_url)
+            try:
+                with session_scope(engine) as session:
+                    yield session
+            finally:
+                engine.dispose()
+                get_settings.cache_clear()
+
+    def admin_token(self) -> str:
+        """The first admin's API token (one per server, made once)."""
+        if self.token is None:
+            from labelkit.auth.accounts import find_user
+            from labelkit.auth.sessions import create_api_token
+
+            with self.services() as db:
+                self.token = create_api_token(db, find_user(db, ADMIN_EMAIL), "e2e set-up")
+        return self.token
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        """A REST API client acting as the admin (or as the owner of `token`)."""
+        return httpx.Client(base_url=f"http://127.0.0.1:{self.port}/api", timeout=120,
+                            headers={"Authorization": f"Token {token or self.admin_token()}"})
+
+    def project(self, title: str, config: str, rows: list[dict] | None = None, **fields: object) -> int:
+        """A new project of the admin's (POST /api/projects), with `rows` imported as its tasks."""
+        with self.api() as api:
+            made = api.post("/projects", json={"title": title, "label_config": config, **fields})
+            assert made.status_code == 201, made.text
+            project_id = made.json()["id"]
+            if rows:
+                imported = api.post(f"/projects/{project_id}/import", json=rows)
+                assert imported.status_code == 201 and imported.json()["task_count"] == len(rows), imported.text
+        return project_id
+
+    def person(self, name: str, *, role: Role = Role.ANNOTATOR, email: str | None = None,
+               password: str = PASSWORD, projects: dict[int, Role] | None = None) -> Person:
+        """A new account (with an address of its own unless `email` says), a member of `projects`."""
+        from labelkit.auth.accounts import create_user
+
+        someone = Person(email or unique_email(name), name, password)
+        with self.services() as db:
+            user = create_user(db, someone.email, name=name, password=password, role=role)
+            for project_id, project_role in (projects or {}).items():
+                db.add(Membership(project_id=project_id, user_id=user.id, role=project_role))
+        return someone
+
+    def invite(self, role: Role, project_id: int | None = None) -> str:
+        """An invite link from the admin, as `labelkit invite create` prints it."""
+        from labelkit.auth.accounts import find_user
+        from labelkit.auth.invites import create_invite, invite_path
+
+        with self.services() as db:
+            _, token = create_invite(db, find_user(db, ADMIN_EMAIL), role, project_id=project_id)
+        return f"{self.url}{invite_path(token)}"
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size if self.log.exists() else 0
+
+    def log_text(self, since: int = 0) -> str:
+        if not self.log.exists():
+            return ""
+        with self.log.open("rb") as f:
+            f.seek(since)
+            return f.read().decode(errors="replace")
+
+    def launch(self) -> None:
+        """`labelkit serve` on the server's port, data dir and database; waits for /_stcore/health."""
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [*labelkit_command(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.time() + START_TIMEOUT
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/_stcore/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"labelkit serve did not start on port {self.port}:\n{self.log_text()[-6000:]}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -101,7 +231,7 @@ class Server:
 def start_server(backend: str, postgres_url: str | None = None, secrets: str | None = None,
                  port: int | None = None, settings: dict[str, str] | None = None,
                  database_url: str | None = None) -> Server:
-    """First admin by the CLI, then `labelkit serve`; waits for /_stcore/health.
+    """`labelkit serve` (which migrates its database), then the first admin in that database.
 
     The working directory is a fresh temp dir: Streamlit reads .streamlit/secrets.toml
     from there, so `secrets` (an [auth] section) turns OIDC sign-in on. With database_url,
@@ -129,25 +259,13 @@ def start_server(backend: str, postgres_url: str | None = None, secrets: str | N
         (workdir / ".streamlit").mkdir()
         (workdir / ".streamlit" / "secrets.toml").write_text(secrets)
     server = Server(f"http://localhost:{port}", port, env, workdir, workdir / "server.log", database_url, backend)
+    server.launch()
     if not shared:
-        server.cli("user", "create", ADMIN_EMAIL, "--admin", "--name", ADMIN_NAME, password=ADMIN_PASSWORD)
-    with server.log.open("w") as log:
-        server.process = subprocess.Popen(
-            [*labelkit_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-        )
-    deadline = time.time() + START_TIMEOUT
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        if server.process.poll() is not None:
-            break
-        time.sleep(0.3)
-    server.stop()
-    raise RuntimeError(f"labelkit serve did not start on port {port}:\n{server.log_text()}")
+        from labelkit.auth.accounts import create_user
+
+        with server.services() as db:
+            create_user(db, ADMIN_EMAIL, name=ADMIN_NAME, password=ADMIN_PASSWORD, role=Role.ADMIN)
+    return server
 
 
 def drop_database(postgres_url: str, database_url: str) -> None:
@@ -177,10 +295,112 @@ def running_server(request: pytest.FixtureRequest, backend: str, **options) -> I
         shutil.rmtree(server.workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    with running_server(request, request.param) as running:
-        yield running
+@pytest.fixture(scope="session")
+def session_servers() -> Iterator[Callable[[str, str | None], Server]]:
+    """(backend, PostgreSQL server URL) -> the session's server on that database, started on
+    first use and stopped when the session ends (each test prints its own part of the log)."""
+    started: dict[str, Server] = {}
+    with ExitStack() as stack:
+
+        def get(backend: str, postgres: str | None) -> Server:
+            if backend not in started:
+                started[backend] = running = start_server(backend, postgres)
+                stack.callback(shutil.rmtree, running.workdir, ignore_errors=True)
+                if postgres:
+                    stack.callback(drop_database, postgres, running.database_url)
+                stack.callback(running.stop)
+            return started[backend]
+
+        yield get
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, session_servers) -> Server:
+    """The session's server: on SQLite, or on the database a test is parametrized with
+    (on_both_databases)."""
+    backend = getattr(request, "param", "sqlite")
+    postgres = request.getfixturevalue("postgres_server_url") if backend == "postgresql" else None
+    return session_servers(backend, postgres)
+
+
+# Sign-in through an OpenID Connect provider: the npm package oidc-provider@9 (.ci/run
+# installs it into .ci/.cache/oidc; LABELKIT_TEST_OIDC_NODE_MODULES points at its node_modules)
+# running oidc_provider.mjs, a copy of /work/shared/recipes/oidc-provider.mjs kept in the
+# repository so the tests need nothing outside it. Its development login form takes any
+# login name: `kim` signs in as kim@example.com, whose email it says it has verified, except
+# for the logins in OIDC_UNVERIFIED.
+
+OIDC_NODE_MODULES = Path(os.environ.get("LABELKIT_TEST_OIDC_NODE_MODULES") or ROOT / ".ci" / ".cache" / "oidc" / "node_modules")
+PROVIDER_BUTTON = "Sign in with your identity provider"
+UNVERIFIED = "mallory"  # the provider says mallory@example.com is not verified
+
+
+@contextmanager
+def running_oidc_provider() -> Iterator[tuple[int, int]]:
+    """(app port, provider port): the provider knows the app's callback before the app starts."""
+    if not (OIDC_NODE_MODULES / "oidc-provider" / "package.json").exists():
+        pytest.fail(f"oidc-provider is not installed in {OIDC_NODE_MODULES}: run "
+                    "`npm install --prefix .ci/.cache/oidc oidc-provider@9` (.ci/run does), "
+                    "or point LABELKIT_TEST_OIDC_NODE_MODULES at a node_modules that has it")
+    app_port, oidc_port = free_port(), free_port()
+    # ESM ignores NODE_PATH: the script must sit next to a node_modules that holds the package.
+    folder = Path(tempfile.mkdtemp(prefix="labelkit-oidc-"))
+    shutil.copy(Path(__file__).with_name("oidc_provider.mjs"), folder / "provider.mjs")
+    (folder / "node_modules").symlink_to(OIDC_NODE_MODULES.resolve(), target_is_directory=True)
+    log = folder / "provider.log"
+    env = dict(os.environ, OIDC_PORT=str(oidc_port), OIDC_REDIRECT=f"http://localhost:{app_port}/oauth2callback",
+               OIDC_UNVERIFIED=UNVERIFIED)
+    with log.open("w") as out:
+        provider = subprocess.Popen(["node", "provider.mjs"], cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{oidc_port}/.well-known/openid-configuration", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if provider.poll() is not None or time.time() > deadline:
+                pytest.fail(f"the OIDC provider did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield app_port, oidc_port
+    finally:
+        provider.terminate()
+        try:
+            provider.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            provider.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def oidc_secrets(app_port: int, oidc_port: int, cookie_secret: str) -> str:
+    """The [auth] section of a secrets.toml that signs in at the provider on oidc_port."""
+    return f"""
+[auth]
+redirect_uri = "http://localhost:{app_port}/oauth2callback"
+cookie_secret = "{cookie_secret}"
+client_id = "labelkit"
+client_secret = "labelkit-secret"
+server_metadata_url = "http://localhost:{oidc_port}/.well-known/openid-configuration"
+client_kwargs = {{ prompt = "login" }}
+"""
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[tuple[int, int]]:
+    with running_oidc_provider() as ports:
+        yield ports
+
+
+@pytest.fixture(scope="session")
+def oidc_server(request: pytest.FixtureRequest, oidc_provider: tuple[int, int]) -> Iterator[Server]:
+    """labelkit on SQLite with the provider in .streamlit/secrets.toml (in the server's working
+    directory), for the session: the OIDC modules share it as the others share `server`."""
+    app_port, oidc_port = oidc_provider
+    secrets = oidc_secrets(app_port, oidc_port, "labelkit-e2e-cookie-secret-0123456789abcdef-not-for-production")
+    with running_server(request, "sqlite", secrets=secrets, port=app_port) as server:
+        server.issuer = f"http://localhost:{oidc_port}"
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -222,14 +442,20 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
 
 @pytest.fixture(autouse=True)
 def no_server_errors(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A journey that passes in the browser must not have left a traceback in the server log."""
+    """A journey that passes in the browser must not have left a traceback in the server log.
+    A failed test prints what its server logged while it ran."""
     servers = [request.getfixturevalue(n) for n in ("server", "oidc_server") if n in request.fixturenames]
-    before = {id(s): len(s.log_text()) for s in servers}
+    before = {id(s): s.log_size() for s in servers}
     yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        for s in servers:
+            print(f"\n--- what labelkit serve logged during the test ({s.backend}, {s.log}) ---\n"
+                  f"{s.log_text(before[id(s)])[-6000:]}")
     if request.node.get_closest_marker("xfail"):  # a known bug may well log its traceback
         return
     for s in servers:
-        new = s.log_text()[before[id(s)]:]
+        new = s.log_text(before[id(s)])
         assert "Traceback" not in new, f"the server logged an error during {request.node.name}:\n{new[-4000:]}"
 
 
@@ -315,16 +541,6 @@ def sign_in(page: Page, server: Server, email: str = ADMIN_EMAIL, password: str 
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()
     signed_in(page)
-
-
-def project_with_tasks(server: Server, folder: Path, title: str, config: str, rows: list[dict]) -> int:
-    """A project made and filled the operator's way (`labelkit project create`, `labelkit import`)."""
-    config_file, tasks_file = folder / f"{title}.xml", folder / f"{title}.json"
-    config_file.write_text(config)
-    tasks_file.write_text(json.dumps(rows))
-    project_id = int(server.cli("project", "create", "--title", title, "--config", str(config_file)))
-    server.cli("import", str(project_id), str(tasks_file))
-    return project_id
 
 
 def session_cookie(page: Page) -> dict | None:

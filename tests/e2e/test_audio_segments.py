@@ -5,14 +5,13 @@ results for the segment (seconds as floats, one id for both items)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.conftest import Server, click, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -39,11 +38,11 @@ def drag(page: Page, start: float, end: float) -> None:
     page.mouse.up()
 
 
-def test_mark_a_segment_transcribe_it_adjust_it_and_submit(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Calls", CONFIG, [{"audio": "/data/upload/samples/conversation.wav"}])
+def test_mark_a_segment_transcribe_it_adjust_it_and_submit(server: Server, new_page) -> None:
+    project_id = server.project("Calls", CONFIG, [{"audio": "/data/upload/samples/conversation.wav"}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Drag across the waveform")
     settled(page)
     page.get_by_text("0:08.0").wait_for()  # the waveform knows the audio's length

@@ -5,14 +5,12 @@ Label Studio's "hypertextlabels" (xpaths, offsets, globalOffsets) and "paragraph
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.conftest import Server, click, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -88,8 +86,8 @@ def stored(server: Server, project_id: int) -> list[dict]:
         return db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one().result
 
 
-def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Pages", HTML_CONFIG, [{"html": HTML}])
+def test_label_entities_in_html(server: Server, new_page) -> None:
+    project_id = server.project("Pages", HTML_CONFIG, [{"html": HTML}])
     page = new_page()
     sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Select text with the mouse")
@@ -118,8 +116,8 @@ def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> Non
     assert all(i["from_name"] == "ner" and i["to_name"] == "page" and i["origin"] == "manual" for i in items)
 
 
-def test_label_a_dialogue_across_turns_and_a_whole_turn(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Chats", DIALOGUE_CONFIG, [{"dialogue": DIALOGUE}])
+def test_label_a_dialogue_across_turns_and_a_whole_turn(server: Server, new_page) -> None:
+    project_id = server.project("Chats", DIALOGUE_CONFIG, [{"dialogue": DIALOGUE}])
     page = new_page()
     sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "click a turn's author to label the whole turn")

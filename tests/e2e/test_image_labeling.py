@@ -10,7 +10,7 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.conftest import Server, click, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -47,10 +47,10 @@ def drag(page: Page, box: dict, start: tuple[float, float], end: tuple[float, fl
 
 
 def test_draw_a_box_and_a_polygon_then_submit(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Street scenes", CONFIG, [{"image": IMAGE}])
+    project_id = server.project("Street scenes", CONFIG, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
     box = canvas_box(page)
     # The canvas keeps the image's shape (4:3).
@@ -116,13 +116,13 @@ def use_tool(page: Page, name: str, hint: str) -> dict:
     return canvas_box(page)
 
 
-def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp_path: Path) -> None:
+def test_points_ellipses_brush_masks_and_relations(server: Server, new_page) -> None:
     from labelkit.results import brush
 
-    project_id = project_with_tasks(server, tmp_path, "Faces", SHAPES, [{"image": IMAGE}])
+    project_id = server.project("Faces", SHAPES, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
     box = use_tool(page, "Point", "click to place a point")
     page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.25 * box["height"])
@@ -170,13 +170,13 @@ KEYED = """<View>
 </View>"""
 
 
-def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page, tmp_path: Path) -> None:
+def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page) -> None:
     from labelkit.models import AnnotationState
 
-    project_id = project_with_tasks(server, tmp_path, "Keyed", KEYED, [{"image": IMAGE}])
+    project_id = server.project("Keyed", KEYED, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
     settled(page)
     page.keyboard.press("2")  # the hotkey of "Person"
@@ -232,11 +232,11 @@ ROTATABLE = """<View>
 </View>"""
 
 
-def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Rotated", ROTATABLE, [{"image": IMAGE}])
+def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page) -> None:
+    project_id = server.project("Rotated", ROTATABLE, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
     settled(page)
     box = canvas_box(page)

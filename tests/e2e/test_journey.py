@@ -1,6 +1,9 @@
 """The journey a team makes, on SQLite and on PostgreSQL:
 sign in -> project from a template -> import -> invite -> sign up -> label -> review -> export;
-then sign-out, and the refusals a person meets (a forged invite, a page without the role)."""
+then sign-out, and the refusals a person meets (a forged invite, a page without the role).
+
+The operator's command line stays covered here (`labelkit project create`, `labelkit import`,
+`labelkit invite create`, `labelkit export`): elsewhere tests set up through the REST API."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from tests.e2e.conftest import (
     chosen,
     click,
     heading,
+    on_both_databases,
     pick,
     see,
     session_cookie,
@@ -36,10 +40,11 @@ from tests.e2e.conftest import (
     sign_in,
     sign_in_page,
     signed_in,
+    unique_email,
     whoami,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, on_both_databases]
 
 TITLE = "Product reviews"
 TASKS = [{"data": {"text": t}} for t in (
@@ -49,7 +54,7 @@ TASKS = [{"data": {"text": t}} for t in (
     "I would buy it again!",
     "The manual is in the wrong language.",
 )]
-ANNOTATOR_EMAIL, ANNOTATOR_NAME, ANNOTATOR_PASSWORD = "anna@example.com", "Anna Annotator", "anna's password"
+ANNOTATOR_NAME, ANNOTATOR_PASSWORD = "Anna Annotator", "anna's password"
 
 
 def create_project(page: Page, server: Server, title: str) -> int:
@@ -198,23 +203,24 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
         assert link.rsplit("/", 1)[1] not in (invite.token_hash or "")  # stored hashed
 
     # A second person opens the link, creates an account and lands signed in.
+    annotator_email = unique_email(ANNOTATOR_NAME)
     annotator = new_page()
     annotator.goto(link)
     heading(annotator, "You're invited").wait_for()
     see(annotator, f"This invite gives you the annotator role in the project {TITLE}.")
-    join(annotator, ANNOTATOR_EMAIL, ANNOTATOR_NAME, ANNOTATOR_PASSWORD)
+    join(annotator, annotator_email, ANNOTATOR_NAME, ANNOTATOR_PASSWORD)
     heading(annotator, "Hello, Anna Annotator").wait_for()
     heading(annotator, TITLE).wait_for()  # the project's card on Home
     assert session_cookie(annotator)["httpOnly"]
     with server.db() as db:
-        anna = db.exec(select(User).where(User.email == ANNOTATOR_EMAIL)).one()
+        anna = db.exec(select(User).where(User.email == annotator_email)).one()
         assert (anna.name, anna.role) == (ANNOTATOR_NAME, "annotator")
         (membership,) = db.exec(select(Membership).where(Membership.user_id == anna.id)).all()
         assert (membership.project_id, membership.role) == (project_id, "annotator")
         assert db.get(Invite, invite.id).uses == 1
 
     label_three(annotator, server, project_id)
-    work = answers(server, ANNOTATOR_EMAIL)
+    work = answers(server, annotator_email)
     texts = [t["data"]["text"] for t in TASKS]
     assert sorted(work) == sorted(texts[:3]), work
     assert {a.state for a in work.values()} == {AnnotationState.SUBMITTED}
@@ -227,10 +233,10 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
     see(admin, "3 annotations on 3 tasks waiting, oldest first")
     see(admin, texts[0])
     # The card names its annotator (the list's cells are drawn on a canvas, not in the DOM).
-    admin.locator('[data-testid="stMarkdownContainer"]').filter(has_text=ANNOTATOR_EMAIL).first.wait_for()
+    admin.locator('[data-testid="stMarkdownContainer"]').filter(has_text=annotator_email).first.wait_for()
     task_one = work[texts[0]].task_id
     click(admin, "Accept")
-    see(admin, f"Accepted {ANNOTATOR_EMAIL}'s answer on task {task_one}.")
+    see(admin, f"Accepted {annotator_email}'s answer on task {task_one}.")
     see(admin, "2 annotations on 2 tasks waiting, oldest first")
     with server.db() as db:
         statuses = {a.task_id: a.review_status
@@ -257,7 +263,7 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
     assert [t["data"] for t in tasks] == [TASKS[0]["data"]]
     (annotation,) = tasks[0]["annotations"]
     assert annotation["id"] == accepted.id
-    assert annotation["completed_by_email"] == ANNOTATOR_EMAIL
+    assert annotation["completed_by_email"] == annotator_email
     assert annotation["review_status"] == "accepted"
     assert annotation["result"] == (accepted.reviewed_result or accepted.result)
     assert [r["value"]["choices"] for r in annotation["result"] if r["type"] == "choices"] == [["Positive"]]
@@ -312,10 +318,10 @@ def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, n
     with server.db() as db:
         assert len(db.exec(select(User)).all()) == people
 
-    link = server.cli("invite", "create", "--role", "annotator")
-    assert link.startswith(f"{server.url}/invite/"), link
+    link = server.cli("invite", "create", "--role", "annotator")  # the operator's way
+    assert re.fullmatch(rf"{re.escape(server.url)}/invite/[\w-]{{20,}}", link), link
     annotator = new_page()
-    sign_up(annotator, link, "ann-refused@example.com", "Ann Refused", "a long password")
+    sign_up(annotator, link, unique_email("Ann Refused"), "Ann Refused", "a long password")
     expect(annotator.get_by_role("link", name="Admin", exact=True)).to_have_count(0)  # not offered in the sidebar
     annotator.goto(server.url + "/admin")
     see(annotator, "You don't have access to the Admin page")
@@ -333,10 +339,12 @@ def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, n
 
 
 def test_download_matches_the_options_on_the_page(server: Server, new_page, tmp_path: Path) -> None:
+    """Its project is made the operator's way: `labelkit project create`, then `labelkit import`."""
     config = tmp_path / "config.xml"
     config.write_text('<View><Text name="text" value="$text"/>'
                       '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')
     project_id = server.cli("project", "create", "--title", "Stale export", "--config", str(config))
+    assert project_id.isdigit(), project_id  # it prints the new id
     rows = tmp_path / "rows.txt"
     rows.write_text("one\ntwo\nthree\n")
     server.cli("import", project_id, str(rows))
@@ -358,11 +366,9 @@ def test_download_matches_the_options_on_the_page(server: Server, new_page, tmp_
 
 
 
-def test_a_second_project_from_the_projects_page(server: Server, new_page, tmp_path: Path) -> None:
-    config = tmp_path / "config.xml"
-    config.write_text('<View><Text name="text" value="$text"/>'
-                      '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')
-    server.cli("project", "create", "--title", "Already there", "--config", str(config))
+def test_a_second_project_from_the_projects_page(server: Server, new_page) -> None:
+    server.project("Already there", '<View><Text name="text" value="$text"/>'
+                   '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')
     page = new_page()
     sign_in(page, server)
     create_project(page, server, "Made in the browser")

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.conftest import Server, click, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +44,10 @@ def saved(page: Page, part: str) -> None:
     expect(page.locator(".lk-ranker")).to_have_attribute("data-order", re.compile(re.escape(part)))
 
 
-def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Preferences", CONFIG, [TASK])
+def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page) -> None:
+    project_id = server.project("Preferences", CONFIG, [TASK])
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Drag items to move them")
     settled(page)
 
@@ -100,10 +99,10 @@ PDF_CONFIG = """<View>
 </View>"""
 
 
-def test_classify_the_pages_of_a_pdf_one_by_one(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Pages", PDF_CONFIG, [{"pdf": "/data/upload/samples/invoice.pdf"}])
+def test_classify_the_pages_of_a_pdf_one_by_one(server: Server, new_page) -> None:
+    project_id = server.project("Pages", PDF_CONFIG, [{"pdf": "/data/upload/samples/invoice.pdf"}])
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Page 1 of 3")
     # the page, rendered to an image on the server, has loaded in the browser
     page.wait_for_function("() => [...document.querySelectorAll('img')].some(i => i.complete && i.naturalWidth >= 800)")

@@ -12,22 +12,22 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
-from sqlalchemy import create_engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from labelkit.models import Annotation, Membership, ReviewStatus, Role, User
+from labelkit.models import Annotation, ReviewStatus, Role, User
 from tests.e2e.conftest import (
+    Person,
     Server,
     click,
     heading,
+    on_both_databases,
     pick,
-    project_with_tasks,
     see,
     settled,
     sign_in,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, on_both_databases]
 
 CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -37,33 +37,12 @@ CONFIG = """<View>
   </Choices>
 </View>"""
 TEXTS = ["Great, if you like waiting three weeks.", "Works as described."]
-PEOPLE = {  # email -> (name, project role)
-    "ann@example.com": ("Ann", Role.ANNOTATOR),
-    "rev@example.com": ("Rev", Role.REVIEWER),
-    "man@example.com": ("Man", Role.MANAGER),
-}
-PASSWORD = "a long enough password"
 REJECTION = "It is sarcastic: <b>negative</b>"
 
 
-def team(server: Server, project_id: int) -> None:
-    """Three accounts made the operator's way, each a member of the project."""
-    for email, (name, _) in PEOPLE.items():
-        server.cli("user", "create", email, "--name", name, password=PASSWORD)
-    engine = create_engine(server.database_url)
-    try:
-        with Session(engine) as db:
-            for email, (_, role) in PEOPLE.items():
-                user = db.exec(select(User).where(User.email == email)).one()
-                db.add(Membership(project_id=project_id, user_id=user.id, role=role))
-            db.commit()
-    finally:
-        engine.dispose()
-
-
-def annotation_of(server: Server, email: str) -> Annotation:
+def annotation_of(server: Server, person: Person) -> Annotation:
     with server.db() as db:
-        return db.exec(select(Annotation).join(User, User.id == Annotation.user_id).where(User.email == email)).one()
+        return db.exec(select(Annotation).join(User, User.id == Annotation.user_id).where(User.email == person.email)).one()
 
 
 def nav(page: Page, name: str | re.Pattern) -> None:
@@ -71,12 +50,13 @@ def nav(page: Page, name: str | re.Pattern) -> None:
     page.get_by_role("link", name=name).first.click()
 
 
-def test_three_people_close_the_review_loop(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Loop", CONFIG, [{"text": t} for t in TEXTS])
-    team(server, project_id)
+def test_three_people_close_the_review_loop(server: Server, new_page) -> None:
+    project_id = server.project("Loop", CONFIG, [{"text": t} for t in TEXTS])
+    annotator, reviewer, manager = (server.person(name, projects={project_id: role})
+                                    for name, role in (("Ann", Role.ANNOTATOR), ("Rev", Role.REVIEWER), ("Man", Role.MANAGER)))
     ann, rev, man = new_page(), new_page(), new_page()
-    for page, email in ((ann, "ann@example.com"), (rev, "rev@example.com"), (man, "man@example.com")):
-        sign_in(page, server, email, PASSWORD)
+    for page, person in ((ann, annotator), (rev, reviewer), (man, manager)):
+        sign_in(page, server, person.email, person.password)
 
     # The annotator labels the first task and submits.
     ann.goto(f"{server.url}/label?project={project_id}")
@@ -84,7 +64,7 @@ def test_three_people_close_the_review_loop(server: Server, new_page, tmp_path: 
     pick(ann, "Positive")
     click(ann, "Submit")
     see(ann, TEXTS[1])
-    task_id = annotation_of(server, "ann@example.com").task_id
+    task_id = annotation_of(server, annotator).task_id
 
     # The reviewer sends it back with a comment, and mentions the annotator on the task.
     rev.goto(f"{server.url}/review?project={project_id}")
@@ -93,8 +73,8 @@ def test_three_people_close_the_review_loop(server: Server, new_page, tmp_path: 
     rev.get_by_label("Comment", exact=True).fill(REJECTION)
     rev.get_by_label("Comment", exact=True).press("Tab")
     click(rev, "Reject")
-    see(rev, f"Sent task {task_id} back to ann@example.com.")
-    assert annotation_of(server, "ann@example.com").review_status == ReviewStatus.REJECTED
+    see(rev, f"Sent task {task_id} back to {annotator.email}.")
+    assert annotation_of(server, annotator).review_status == ReviewStatus.REJECTED
     see(rev, "Nothing is waiting for your review in Loop.")
 
     # The annotator's menu counts one unread note, the rejection; the Inbox shows its text as typed.
@@ -110,7 +90,7 @@ def test_three_people_close_the_review_loop(server: Server, new_page, tmp_path: 
     # A comment to the reviewer, by mention.
     ann.get_by_label("Add a comment").fill("@rev Fixed: I missed the sarcasm.")
     click(ann, "Post comment")
-    see(ann, "Comment posted. Notified rev@example.com.")
+    see(ann, f"Comment posted. Notified {reviewer.email}.")
     pick(ann, "Negative")
     click(ann, "Update")
     see(ann, f"Task {task_id}: Updated.")
@@ -121,8 +101,8 @@ def test_three_people_close_the_review_loop(server: Server, new_page, tmp_path: 
     rev.goto(f"{server.url}/review?project={project_id}")
     see(rev, "1 annotation on 1 task waiting, oldest first")
     click(rev, "Accept")
-    see(rev, f"Accepted ann@example.com's answer on task {task_id}.")
-    accepted = annotation_of(server, "ann@example.com")
+    see(rev, f"Accepted {annotator.email}'s answer on task {task_id}.")
+    accepted = annotation_of(server, annotator)
     assert accepted.review_status == ReviewStatus.ACCEPTED
     assert accepted.result[0]["value"]["choices"] == ["Negative"]
 
@@ -159,5 +139,5 @@ def test_three_people_close_the_review_loop(server: Server, new_page, tmp_path: 
     (task,) = json.loads(Path(download.value.path()).read_bytes())
     (annotation,) = task["annotations"]
     assert task["data"] == {"text": TEXTS[0]}
-    assert annotation["review_status"] == "accepted" and annotation["completed_by_email"] == "ann@example.com"
+    assert annotation["review_status"] == "accepted" and annotation["completed_by_email"] == annotator.email
     assert [r["value"]["choices"] for r in annotation["result"]] == [["Negative"]]

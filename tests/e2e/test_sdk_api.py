@@ -60,7 +60,7 @@ def sdk_python() -> str:
 
 
 def test_a_label_studio_sdk_script_works_against_labelkit(server, sdk_python, tmp_path) -> None:
-    token = server.cli("user", "token", ADMIN_EMAIL)
+    token = server.admin_token()
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
     done = subprocess.run([sdk_python, str(script), f"http://127.0.0.1:{server.port}", token, CONFIG],

@@ -3,14 +3,12 @@ a per-span question, relate two spans, submit, and find Label Studio's "labels" 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.conftest import Server, click, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -52,11 +50,11 @@ def select_text(page: Page, start: int, end: int) -> None:
     page.mouse.up()
 
 
-def test_label_entities_and_relate_them(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "People", CONFIG, [{"text": TEXT}])
+def test_label_entities_and_relate_them(server: Server, new_page) -> None:
+    project_id = server.project("People", CONFIG, [{"text": TEXT}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Select words with the mouse")
     settled(page)
     select_text(page, 1, 10)  # inside "Ada Lovelace": word granularity widens it

@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.conftest import Server, click, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -48,11 +48,11 @@ def drag(page: Page, x0: float, x1: float) -> None:
     page.mouse.up()
 
 
-def test_drag_a_range_and_click_an_instant_then_submit(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Velocity", CONFIG, [{"csv": "/data/upload/samples/velocity.csv"}])
+def test_drag_a_range_and_click_an_instant_then_submit(server: Server, new_page) -> None:
+    project_id = server.project("Velocity", CONFIG, [{"csv": "/data/upload/samples/velocity.csv"}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Drag across the plot to label a range")
     page.locator(".lk-ts svg").first.wait_for()
     settled(page)

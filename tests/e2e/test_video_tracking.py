@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from labelkit.models import Annotation, Role, Task
+from tests.e2e.conftest import Server, click, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,6 @@ CONFIG = """<View>
   </TimelineLabels>
   <Choices name="hidden" toName="video" perRegion="true" whenTagName="box"><Choice value="Visible"/><Choice value="Hidden"/></Choices>
 </View>"""
-LABELER, PASSWORD = "lee@example.com", "lee's password"
 FRAMES = 96  # labelkit/samples/shapes.webm: 4 s at 24 fps
 
 
@@ -80,13 +79,12 @@ def on_frame(page: Page, x: float, y: float) -> tuple[float, float]:
     return box["x"] + box["width"] * x / 100, box["y"] + box["height"] * y / 100
 
 
-def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Clips", CONFIG, [{"video": "/data/upload/samples/shapes.webm"}])
-
-    server.cli("user", "create", LABELER, "--admin", "--name", "Lee Labeler", password=PASSWORD)  # another reviews
+def test_track_a_box_and_label_a_range(server: Server, new_page) -> None:
+    project_id = server.project("Clips", CONFIG, [{"video": "/data/upload/samples/shapes.webm"}])
+    labeler = server.person("Lee Labeler", role=Role.ADMIN)  # another reviews
 
     page = new_page()
-    sign_in(page, server, email=LABELER, password=PASSWORD, path="/label")
+    sign_in(page, server, email=labeler.email, password=labeler.password, path=f"/label?project={project_id}")
     see(page, f"Frame 1 / {FRAMES}")
     settled(page)
     click(page, "frame ▶")
@@ -143,7 +141,7 @@ def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path)
     see(page, "You're all done here")
 
     page = new_page()  # the review page draws the annotation's track and range on the player
-    sign_in(page, server, path="/review")
+    sign_in(page, server, path=f"/review?project={project_id}")
     see(page, "1. Square · box, 3 keyframes")
     see(page, "2. Still · frames 12–36")
     see(page, "3. Still · frames 80–84")
