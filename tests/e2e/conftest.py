@@ -22,6 +22,15 @@ process, against the server's database), with no CLI subprocess; test_journey.py
 operator's command line covered (`labelkit project create`, `labelkit import`, `labelkit
 invite create`, `labelkit export`).
 
+Acting and reading. Streamlit updates a page element by element: right after an action
+that runs the script again, the old run's elements (data-stale="true") and the new ones are
+on the page together, so a locator may match both, and a click may land on an element about
+to be replaced. So tests act through `click`, `choose`, `pick`, `press`, `fill`, `goto`,
+`reload` and `with rerun(page):`, which start on a settled page and wait until the script
+run they cause has ended (the page's websocket says when a run begins and ends) and no
+stale element is left; and they read through `see`, `heading`, `button` and `fresh`, which
+look only at the current run's elements.
+
 Browsers open http://localhost:<port> (cookies are per host name, and the OIDC redirect uses
 localhost); nothing here talks to anything but loopback. On a failure the test prints where
 the screenshots of its pages went and what its server logged meanwhile."""
@@ -40,12 +49,14 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, WebSocket, expect, sync_playwright
 from sqlalchemy import create_engine, text
 from sqlmodel import Session
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from labelkit.db import make_engine, session_scope
 from labelkit.models import Membership, Role
@@ -422,7 +433,10 @@ def new_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Calla
         context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         context.set_default_timeout(20_000)
         contexts.append(context)
-        return context.new_page()
+        context.on("page", watch_script_runs)  # its pages, and the tabs they open
+        page = context.new_page()
+        watch_script_runs(page)
+        return page
 
     yield make
     report = getattr(request.node, "rep_call", None)
@@ -466,46 +480,185 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{report.when}", report)
 
 
+# Script runs, as the page's websocket tells of them.
+
+
+class ScriptRuns:
+    """How many script runs the page's Streamlit connection began, and how many are under way:
+    each run begins with a new_session message and ends with script_finished."""
+
+    def __init__(self, page: Page) -> None:
+        self.began = 0
+        self.under_way = 0
+        self.socket: WebSocket | None = None
+        page.on("websocket", self._connected)
+
+    def _connected(self, socket: WebSocket) -> None:
+        if not socket.url.endswith("/_stcore/stream"):
+            return
+        self.socket, self.under_way = socket, 0  # a new page load: the old connection's run is gone
+        socket.on("framereceived", lambda payload: self._message(socket, payload))
+        socket.on("close", lambda _: self._closed(socket))
+
+    def _message(self, socket: WebSocket, payload: str | bytes) -> None:
+        if socket is not self.socket or isinstance(payload, str):
+            return
+        kind = ForwardMsg.FromString(payload).WhichOneof("type")
+        if kind == "new_session":
+            self.began += 1
+            self.under_way += 1
+        elif kind == "script_finished":
+            self.under_way = max(0, self.under_way - 1)
+
+    def _closed(self, socket: WebSocket) -> None:
+        if socket is self.socket:  # the page went elsewhere: no run of it is under way
+            self.under_way = 0
+
+
+def watch_script_runs(page: Page) -> None:
+    """Watch the page's script runs from now on (before it opens the app: a connection already
+    open is not seen). new_page does it for its pages and the tabs they open.
+
+    The watch is kept on the page itself: pytest imports this file as `conftest` and the test
+    modules import it as `tests.e2e.conftest`, two modules whose globals differ."""
+    if getattr(page, "lk_script_runs", None) is None:
+        page.lk_script_runs = ScriptRuns(page)
+
+
+def script_runs(page: Page) -> ScriptRuns:
+    if getattr(page, "lk_script_runs", None) is None:
+        assert page.url == "about:blank", "watch a page's script runs before it opens the app (watch_script_runs)"
+        watch_script_runs(page)
+    return page.lk_script_runs
+
+
+def _wait(page: Page, condition: Callable[[], bool], what: str, timeout: float) -> None:
+    """Poll a condition on websocket events (which Playwright hands over while the page waits)."""
+    deadline = time.monotonic() + timeout / 1000
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout / 1000:.0f} s")
+        page.wait_for_timeout(20)
+
+
+STALE = '[data-stale="true"]'
+SETTLED = f"""() => !document.querySelector('{STALE}')
+    && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]')
+    && new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))"""
+
+
+def settled(page: Page, timeout: float = 20_000) -> None:
+    """Wait until no script run is under way, no element of a previous run is left, and the
+    browser has drawn the result (components take their new arguments when they are drawn).
+
+    Streamlit updates a page element by element: new text can show while a button below
+    it still belongs to the previous run, and a click on that button is lost. A person
+    clicks a few hundred milliseconds later; a test waits for the run to end."""
+    runs = getattr(page, "lk_script_runs", None)
+    if runs is not None:
+        _wait(page, lambda: runs.under_way == 0, "the script run did not end", timeout)
+    page.wait_for_function(SETTLED, timeout=timeout, polling=50)
+
+
+@contextmanager
+def rerun(page: Page, until: Literal["ended", "began"] = "ended", timeout: float = 20_000) -> Iterator[None]:
+    """The block does something that runs the script again (a click, a key, a drag on a
+    component): it starts on a settled page, and afterwards waits until that run has begun
+    and (by default) ended with the page settled. until="began" is for a run whose steps the
+    test watches (a Submit that retries while the database is down)."""
+    runs = script_runs(page)
+    settled(page, timeout)
+    before = runs.began
+    yield
+    _wait(page, lambda: runs.began > before, "no script run began after the action", timeout)
+    if until == "ended":
+        settled(page, timeout)
+
+
 # What a person does, in a few words each.
 
 
+def fresh(locator: Locator) -> Locator:
+    """Only the elements of the current script run (not those a rerun is about to replace)."""
+    return locator.and_(locator.page.locator(f":not({STALE}, {STALE} *)"))
+
+
+def goto(page: Page, url: str) -> None:
+    """Open a page of the app and wait for its first script run to end."""
+    with rerun(page):
+        page.goto(url)
+
+
+def reload(page: Page) -> None:
+    """Load the page again (a browser refresh) and wait for its first script run to end."""
+    with rerun(page):
+        page.reload()
+
+
 def see(page: Page, text: str | re.Pattern, timeout: float = 20_000) -> None:
-    """Wait until `text` is visible on the page; fail at once if the app shows an error instead."""
-    wanted = page.get_by_text(text)
-    crash = page.locator('[data-testid="stException"]')
+    """Wait until `text` is visible on the page (in the current run's elements); fail at once
+    if the app shows an error instead."""
+    wanted = fresh(page.get_by_text(text))
+    crash = fresh(page.locator('[data-testid="stException"]'))
     wanted.or_(crash).first.wait_for(state="visible", timeout=timeout)
     if not wanted.first.is_visible() and crash.first.is_visible():
         raise AssertionError(f"the app shows an error instead of {text!r}: {crash.first.inner_text()[:500]}")
 
 
-SETTLED = """() => !document.querySelector('[data-stale="true"]')
-    && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]')"""
-
-
-def settled(page: Page, timeout: float = 20_000) -> None:
-    """Wait until the script run is over and no element of the previous run is left.
-
-    Streamlit updates a page element by element: new text can show while a button below
-    it still belongs to the previous run, and a click on that button is lost. A person
-    clicks a few hundred milliseconds later; a test waits for the run to end."""
-    page.wait_for_function(SETTLED, timeout=timeout, polling=50)
-
-
 def heading(page: Page, name: str) -> Locator:
-    return page.get_by_role("heading", name=name, exact=True)
+    return fresh(page.get_by_role("heading", name=name, exact=True))
 
 
-def click(page: Page, name: str) -> None:
-    """A button by its label (Streamlit may put a keyboard shortcut after the label), once
-    the page has settled: a click on a button the rerun is about to replace is lost."""
+def button(page: Page, name: str) -> Locator:
+    """A button by its label (Streamlit may put a keyboard shortcut or a hotkey after it)."""
+    return fresh(page.get_by_role("button", name=re.compile(rf"^{re.escape(name)}(\s|$)")))
+
+
+def click(page: Page, target: str | Locator, run: Literal["ended", "began", "none"] = "ended",
+          timeout: float = 20_000) -> None:
+    """Click a button (by its label) or any element, once the page has settled (a click on an
+    element the rerun is about to replace is lost); then wait for the script run the click
+    starts to end (run="began": only to begin; run="none" for what runs nothing: a tab, an
+    expander, a control that stays inside a component)."""
+    found = button(page, target).first if isinstance(target, str) else fresh(target).first
+    if run == "none":
+        settled(page, timeout)
+        found.click()
+        return
+    with rerun(page, run, timeout):
+        found.click()
+
+
+def press(page: Page, key: str, timeout: float = 20_000) -> None:
+    """A key that runs the script (a hotkey, Ctrl+Enter), on the settled page; waits for that run."""
+    with rerun(page, timeout=timeout):
+        page.keyboard.press(key)
+
+
+def fill(page: Page, target: str | Locator, value: str, reruns: bool = False) -> None:
+    """Type into a field (by its exact label, or a Locator) on the settled page. reruns=True:
+    leave it with Tab (a Streamlit text widget sends its value when it loses focus) and wait
+    for the run that follows. A field in a form runs nothing until the form is submitted."""
     settled(page)
-    page.get_by_role("button", name=re.compile(rf"^{re.escape(name)}(\s|$)")).first.click()
+    box = fresh(page.get_by_label(target, exact=True) if isinstance(target, str) else target).first
+    box.fill(value)
+    if reruns:
+        with rerun(page):
+            box.press("Tab")
+
+
+def choose(page: Page, option: str) -> None:
+    """Pick an option of a radio group by its label; a run follows unless it was picked already."""
+    settled(page)
+    radio = fresh(page.get_by_role("radio", name=re.compile(rf"^{re.escape(option)}"))).first
+    if not radio.is_checked():
+        click(page, page.get_by_text(option, exact=True))
+    expect(radio).to_be_checked()
 
 
 def choice(page: Page, name: str) -> Locator:
-    """A choice button of the labeling interface (its hotkey is drawn after the label).
-    While a rerun redraws it, the old and the new button may both be there for a moment."""
-    return page.get_by_role("button", name=re.compile(rf"^{re.escape(name)}\b"))
+    """A choice button of the labeling interface (its hotkey is drawn after the label)."""
+    return fresh(page.get_by_role("button", name=re.compile(rf"^{re.escape(name)}\b")))
 
 
 def chosen(page: Page, name: str) -> Locator:
@@ -514,32 +667,30 @@ def chosen(page: Page, name: str) -> Locator:
 
 def pick(page: Page, name: str, hotkey: str | None = None) -> None:
     """Pick a choice by a click (or by its hotkey) and wait until the page shows it picked."""
-    settled(page)
     if hotkey:
-        page.keyboard.press(hotkey)
+        press(page, hotkey)
     else:
-        choice(page, name).first.click()
+        click(page, choice(page, name))
     chosen(page, name).first.wait_for()
-    settled(page)
 
 
 def signed_in(page: Page) -> None:
     """Wait for the signed-in frame: the sidebar's Sign out button."""
-    page.get_by_role("button", name="Sign out").wait_for()
+    button(page, "Sign out").wait_for()
 
 
 def sign_in_page(page: Page, timeout: float = 20_000) -> None:
     """Wait for the password sign-in form."""
     heading(page, "Sign in").wait_for(timeout=timeout)
-    page.get_by_label("Password", exact=True).wait_for(timeout=timeout)
+    fresh(page.get_by_label("Password", exact=True)).wait_for(timeout=timeout)
 
 
 def sign_in(page: Page, server: Server, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD, path: str = "/") -> None:
-    page.goto(server.url + path)
+    goto(page, server.url + path)
     sign_in_page(page)
-    page.get_by_label("Email", exact=True).fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    fill(page, "Email", email)  # a form: nothing runs until "Sign in"
+    fill(page, "Password", password)
+    click(page, "Sign in", "began")  # the run sends the browser to /session/start, then back
     signed_in(page)
 
 

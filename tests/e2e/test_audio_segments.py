@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, see, settled, sign_in
+from tests.e2e.conftest import Server, click, fill, rerun, see, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -44,23 +44,17 @@ def test_mark_a_segment_transcribe_it_adjust_it_and_submit(server: Server, new_p
     page = new_page()
     sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Drag across the waveform")
-    settled(page)
-    page.get_by_text("0:08.0").wait_for()  # the waveform knows the audio's length
-    page.locator('button:has-text("Speaker 2")').first.click()
-    settled(page)
-    drag(page, 2.5, 4.0)
+    see(page, "0:08.0")  # the waveform knows the audio's length
+    click(page, page.locator('button:has-text("Speaker 2")'))
+    with rerun(page):
+        drag(page, 2.5, 4.0)
     see(page, "1. Speaker 2 ·")
-    settled(page)
-    page.get_by_label("Transcription (required)").fill("is anybody there")
-    page.keyboard.press("Tab")
-    settled(page)
-    drag(page, 2.5, 2.0)  # the picked segment's start edge, dragged earlier
-    page.get_by_text(re.compile(r"1\. Speaker 2 · 2\.0\d–")).wait_for()
-    settled(page)
-    page.get_by_label("end (s)", exact=True).fill("4.25")  # set to the hundredth, past a drag's precision
-    page.keyboard.press("Tab")
-    page.get_by_text(re.compile(r"1\. Speaker 2 · 2\.0\d–4\.25")).wait_for()
-    settled(page)
+    fill(page, "Transcription (required)", "is anybody there", reruns=True)
+    with rerun(page):
+        drag(page, 2.5, 2.0)  # the picked segment's start edge, dragged earlier
+    see(page, re.compile(r"1\. Speaker 2 · 2\.0\d–"))
+    fill(page, "end (s)", "4.25", reruns=True)  # set to the hundredth, past a drag's precision
+    see(page, re.compile(r"1\. Speaker 2 · 2\.0\d–4\.25"))
     click(page, "Submit")
     see(page, "You're all done here")
 

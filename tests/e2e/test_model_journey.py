@@ -16,6 +16,8 @@ from tests.e2e.conftest import (
     Server,
     chosen,
     click,
+    fill,
+    goto,
     pick,
     running_server,
     see,
@@ -63,19 +65,18 @@ def test_a_manager_attaches_a_model_and_annotators_label_from_its_suggestions(se
     project_id = server.project("Reviews with a model", CONFIG, [{"text": t} for t in TEXTS])
     page = new_page()
     sign_in(page, server, path=f"/projects?project={project_id}")
-    page.get_by_role("tab", name="Model").click()
-    page.get_by_placeholder("http://model-server:9090").fill(model.url)
-    page.get_by_placeholder("Sentiment model").fill("Sentiment model")
-    page.get_by_label("Predict again every N annotations (0: never)").fill("2")
-    page.get_by_text("Suggest an answer when a task opens").click()
+    click(page, page.get_by_role("tab", name="Model"), run="none")
+    fill(page, page.get_by_placeholder("http://model-server:9090"), model.url)  # a form: nothing runs until Connect
+    fill(page, page.get_by_placeholder("Sentiment model"), "Sentiment model")
+    fill(page, "Predict again every N annotations (0: never)", "2")
+    click(page, page.get_by_text("Suggest an answer when a task opens"), run="none")
     click(page, "Connect")
     see(page, "Connected Sentiment model (model version example-v0)")
-    page.get_by_role("tab", name="Model").click()
+    click(page, page.get_by_role("tab", name="Model"), run="none")
     click(page, "Pre-label unlabeled")
     see(page, "Pre-labeled 6 task(s): 6 prediction(s) of model version example-v0.")
 
-    page.goto(f"{server.url}/label?project={project_id}")
-    settled(page)
+    goto(page, f"{server.url}/label?project={project_id}")
     see(page, "Suggested by model example-v0")
     chosen(page, "Positive").or_(chosen(page, "Negative")).first.wait_for()  # the model's answer is filled in
     settled(page)

@@ -53,9 +53,12 @@ from tests.e2e.conftest import (
     ROOT,
     SESSION_COOKIE,
     Server,
+    button,
     choice,
     click,
     drop_database,
+    fresh,
+    goto,
     oidc_secrets,
     pick,
     running_oidc_provider,
@@ -206,13 +209,13 @@ def browser_annotator(server: Server, person: Person, project_id: int, started: 
         page = context.new_page()
         try:
             sign_in(page, server, person.email, PASSWORD, path=f"/label?project={project_id}")
-            caption = page.get_by_text(re.compile(r"^Task \d+( · .*)?$"))  # not the flash "Task N: Submitted."
+            caption = fresh(page.get_by_text(re.compile(r"^Task \d+( · .*)?$")))  # not the flash "Task N: Submitted."
             caption.first.wait_for()
-            media_link = page.locator('img[src*="/data/storage/"]').first.get_attribute("src")
+            media_link = fresh(page.locator('img[src*="/data/storage/"]')).first.get_attribute("src")
             started.set()
             go.wait()
             while True:
-                done, task = page.get_by_text(ALL_DONE), choice(page, "Round")
+                done, task = fresh(page.get_by_text(ALL_DONE)), choice(page, "Round")
                 done.or_(task).first.wait_for()
                 settled(page)  # the caption of this run, not the one before the submit
                 if done.first.is_visible():
@@ -410,14 +413,13 @@ def test_an_identity_sign_in_begun_on_one_server_ends_on_the_other(request, own_
         try:
             a.person("Robin", email="robin@example.com", password="robin's password")
             page = new_page()
-            page.goto(b.url)
+            goto(page, b.url)
             sign_in_page(page)
-            settled(page)
-            click(page, PROVIDER_BUTTON)  # B's /auth/login
+            click(page, PROVIDER_BUTTON, "began")  # B's /auth/login
             provider_login(page, "robin")
             page.wait_for_url(re.compile(rf"^http://localhost:{a.port}/(\?.*)?$"))  # A took the callback
             see(page, "Hello, Robin")
-            page.get_by_role("button", name="Sign out").wait_for()
+            button(page, "Sign out").wait_for()
             with a.db() as db:
                 robin = db.exec(select(User).where(User.email == "robin@example.com")).one()
                 assert [i.subject for i in db.exec(select(Identity).where(Identity.user_id == robin.id))] == ["robin"]

@@ -15,11 +15,14 @@ from labelkit.models import Annotation, Identity, Invite, Membership, Role, User
 from tests.e2e.conftest import (
     PROVIDER_BUTTON,
     Server,
+    button,
     click,
+    fresh,
+    goto,
     heading,
     pick,
+    reload,
     see,
-    settled,
     sign_in_page,
     signed_in,
 )
@@ -31,7 +34,8 @@ CONFIG = ('<View><Text name="text" value="$text"/>'
 
 
 def provider_login(page: Page, login: str) -> None:
-    """At the provider: its development sign-in form (any login name), then its consent form."""
+    """At the provider (its own pages, not Streamlit's): its development sign-in form (any
+    login name), then its consent form."""
     page.locator("input[name=login]").fill(login)
     page.locator("input[name=password]").fill("anything")
     page.get_by_role("button", name="Sign-in").click()
@@ -41,8 +45,7 @@ def provider_login(page: Page, login: str) -> None:
 
 def identity_sign_in(page: Page, login: str) -> None:
     """Press the app's provider button and sign in at the provider; back in the app after."""
-    settled(page)
-    click(page, PROVIDER_BUTTON)
+    click(page, PROVIDER_BUTTON, "began")  # the run sends the browser to the provider
     provider_login(page, login)
     page.wait_for_url(re.compile(r"^http://localhost:\d+/(\?.*)?$"))
 
@@ -60,16 +63,16 @@ def test_an_invite_lets_an_identity_in_with_its_role(oidc_server: Server, new_pa
     assert re.fullmatch(rf"{re.escape(oidc_server.url)}/invite/[\w-]{{20,}}", link), link
 
     page = new_page()
-    page.goto(link)
+    goto(page, link)
     heading(page, "You're invited").wait_for()
     see(page, "This invite gives you the annotator role in the project Federated.")
     identity_sign_in(page, "kim")
     signed_in(page)
     heading(page, "Hello, kim").wait_for()
     see(page, "You have the annotator role in Federated.")  # the toast
-    page.reload()
+    reload(page)
     signed_in(page)  # still signed in after a refresh (Streamlit's identity cookie)
-    expect(page.get_by_role("link", name="Admin", exact=True)).to_have_count(0)
+    expect(fresh(page.get_by_role("link", name="Admin", exact=True))).to_have_count(0)
 
     with oidc_server.db() as db:
         kim = db.exec(select(User).where(User.email == "kim@example.com")).one()
@@ -82,7 +85,7 @@ def test_an_invite_lets_an_identity_in_with_its_role(oidc_server: Server, new_pa
         assert invite.uses == 1
 
     # The Label page works for that role: answer a task.
-    page.goto(f"{oidc_server.url}/label?project={project_id}")
+    goto(page, f"{oidc_server.url}/label?project={project_id}")
     see(page, "first line")
     pick(page, "Yes")
     click(page, "Submit")
@@ -97,20 +100,20 @@ def test_an_identity_without_an_invite_is_told_to_ask_for_one(oidc_server: Serve
     project_id = oidc_server.project("Second opinion", CONFIG)
     accounts_before, identities_before = people(oidc_server)
     page = new_page()
-    page.goto(oidc_server.url)
+    goto(page, oidc_server.url)
     sign_in_page(page)
     identity_sign_in(page, "stranger")
     heading(page, "Ask your admin for an invite").wait_for()
     see(page, "You are signed in as stranger@example.com, but there is no labelkit account for you.")
-    expect(page.get_by_role("link", name="Label", exact=True)).to_have_count(0)
-    page.goto(oidc_server.url + "/admin")  # no page opens by URL either
+    expect(fresh(page.get_by_role("link", name="Label", exact=True))).to_have_count(0)
+    goto(page, oidc_server.url + "/admin")  # no page opens by URL either
     heading(page, "Ask your admin for an invite").wait_for()
-    expect(page.get_by_role("tab", name="Users")).to_have_count(0)
+    expect(fresh(page.get_by_role("tab", name="Users"))).to_have_count(0)
     assert people(oidc_server) == (accounts_before, identities_before)  # nothing was created
 
     # What the page says to do works: the admin sends an invite, the person opens it.
     link = oidc_server.invite(Role.REVIEWER, project_id)
-    page.goto(link)
+    goto(page, link)
     signed_in(page)
     see(page, "You have the reviewer role in Second opinion.")
     accounts, identities = people(oidc_server)
@@ -120,7 +123,7 @@ def test_an_identity_without_an_invite_is_told_to_ask_for_one(oidc_server: Serve
 
 def sign_out_at_provider(page: Page) -> None:
     """Sign out; the provider may ask to confirm ending its own session too."""
-    click(page, "Sign out")
+    click(page, "Sign out", "began")  # the run sends the browser to /auth/logout
     confirm = page.get_by_role("button", name="Yes, sign me out")
     confirm.or_(heading(page, "Sign in")).first.wait_for(timeout=10_000)
     if confirm.is_visible():
@@ -130,14 +133,14 @@ def sign_out_at_provider(page: Page) -> None:
 def test_sign_out_of_an_identity_session_signs_out(oidc_server: Server, new_page) -> None:
     oidc_server.person("Lee", email="lee@example.com", password="lee's password")
     page = new_page()
-    page.goto(oidc_server.url)
+    goto(page, oidc_server.url)
     identity_sign_in(page, "lee")  # matched to the existing account by the verified email
     heading(page, "Hello, Lee").wait_for()
     # A provider or a network a little slow to answer /auth/logout (the race, made certain).
     page.route("**/auth/logout", lambda route: (time.sleep(1.5), route.continue_()))
     sign_out_at_provider(page)
     sign_in_page(page, timeout=10_000)
-    page.reload()
+    reload(page)
     sign_in_page(page)
-    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    expect(button(page, "Sign out")).to_have_count(0)
     assert not [c for c in page.context.cookies() if c["name"].startswith("_streamlit_user")]

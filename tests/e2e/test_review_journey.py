@@ -18,10 +18,15 @@ from labelkit.models import Annotation, ReviewStatus, Role, User
 from tests.e2e.conftest import (
     Person,
     Server,
+    choose,
     click,
+    fill,
+    fresh,
+    goto,
     heading,
     on_both_databases,
     pick,
+    reload,
     see,
     settled,
     sign_in,
@@ -46,8 +51,7 @@ def annotation_of(server: Server, person: Person) -> Annotation:
 
 
 def nav(page: Page, name: str | re.Pattern) -> None:
-    settled(page)
-    page.get_by_role("link", name=name).first.click()
+    click(page, page.get_by_role("link", name=name))
 
 
 def test_three_people_close_the_review_loop(server: Server, new_page) -> None:
@@ -59,7 +63,7 @@ def test_three_people_close_the_review_loop(server: Server, new_page) -> None:
         sign_in(page, server, person.email, person.password)
 
     # The annotator labels the first task and submits.
-    ann.goto(f"{server.url}/label?project={project_id}")
+    goto(ann, f"{server.url}/label?project={project_id}")
     see(ann, TEXTS[0])
     pick(ann, "Positive")
     click(ann, "Submit")
@@ -67,28 +71,27 @@ def test_three_people_close_the_review_loop(server: Server, new_page) -> None:
     task_id = annotation_of(server, annotator).task_id
 
     # The reviewer sends it back with a comment, and mentions the annotator on the task.
-    rev.goto(f"{server.url}/review?project={project_id}")
+    goto(rev, f"{server.url}/review?project={project_id}")
     see(rev, "1 annotation on 1 task waiting, oldest first")
     see(rev, TEXTS[0])
-    rev.get_by_label("Comment", exact=True).fill(REJECTION)
-    rev.get_by_label("Comment", exact=True).press("Tab")
+    fill(rev, "Comment", REJECTION, reruns=True)
     click(rev, "Reject")
     see(rev, f"Sent task {task_id} back to {annotator.email}.")
     assert annotation_of(server, annotator).review_status == ReviewStatus.REJECTED
     see(rev, "Nothing is waiting for your review in Loop.")
 
     # The annotator's menu counts one unread note, the rejection; the Inbox shows its text as typed.
-    ann.reload()
+    reload(ann)
     nav(ann, re.compile(r"Inbox \(1\)$"))
     heading(ann, "Inbox").wait_for()
     see(ann, f"Rev sent task {task_id} back to you: {REJECTION}")
-    ann.get_by_role("link", name=f"Open task {task_id}").click()
+    click(ann, ann.get_by_role("link", name=f"Open task {task_id}"))
     see(ann, re.compile(r"^A reviewer sent this back to you: It is sarcastic"))
     see(ann, TEXTS[0])
     # The task's history is beside it.
     see(ann, f"Rev sent back Ann's answer: {REJECTION}")
     # A comment to the reviewer, by mention.
-    ann.get_by_label("Add a comment").fill("@rev Fixed: I missed the sarcasm.")
+    fill(ann, "Add a comment", "@rev Fixed: I missed the sarcasm.")
     click(ann, "Post comment")
     see(ann, f"Comment posted. Notified {reviewer.email}.")
     pick(ann, "Negative")
@@ -96,9 +99,9 @@ def test_three_people_close_the_review_loop(server: Server, new_page) -> None:
     see(ann, f"Task {task_id}: Updated.")
 
     # The reviewer has the mention in the Inbox and the work back in the queue; accepts it.
-    rev.goto(f"{server.url}/inbox")
+    goto(rev, f"{server.url}/inbox")
     see(rev, f"Ann mentioned you on task {task_id}: @rev Fixed: I missed the sarcasm.")
-    rev.goto(f"{server.url}/review?project={project_id}")
+    goto(rev, f"{server.url}/review?project={project_id}")
     see(rev, "1 annotation on 1 task waiting, oldest first")
     click(rev, "Accept")
     see(rev, f"Accepted {annotator.email}'s answer on task {task_id}.")
@@ -107,7 +110,7 @@ def test_three_people_close_the_review_loop(server: Server, new_page) -> None:
     assert accepted.result[0]["value"]["choices"] == ["Negative"]
 
     # The manager opens the task and reads its history, oldest first.
-    man.goto(f"{server.url}/label?project={project_id}&task={task_id}")
+    goto(man, f"{server.url}/label?project={project_id}&task={task_id}")
     see(man, TEXTS[0])
     see(man, "Comments (1 open) and history")  # open: Ann's comment is not resolved
     lines = [
@@ -120,19 +123,18 @@ def test_three_people_close_the_review_loop(server: Server, new_page) -> None:
     ]
     for line in lines:
         see(man, re.compile(rf" · {re.escape(line)}$"))
-    shown = [t.split(" · ", 1)[1] for t in man.locator('[data-testid="stText"]').all_inner_texts() if " · " in t]
+    settled(man)
+    shown = [t.split(" · ", 1)[1] for t in fresh(man.locator('[data-testid="stText"]')).all_inner_texts() if " · " in t]
     assert [s for s in shown if s in lines] == lines
 
     # ... and finds the accepted answer in an export of accepted tasks.
-    man.goto(f"{server.url}/export?project={project_id}")
+    goto(man, f"{server.url}/export?project={project_id}")
     heading(man, "Export").wait_for()
-    settled(man)
-    man.get_by_text("Label Studio JSON", exact=True).click()
-    settled(man)
-    man.get_by_text("Tasks with an accepted annotation, and only the accepted annotations").click()
+    choose(man, "Label Studio JSON")
+    choose(man, "Tasks with an accepted annotation, and only the accepted annotations")
     see(man, "1 task will be exported.")
     click(man, "Prepare the export")
-    download_button = man.get_by_role("button", name=re.compile(r"^Download .*\.json \("))
+    download_button = fresh(man.get_by_role("button", name=re.compile(r"^Download .*\.json \(")))
     settled(man)
     with man.expect_download() as download:
         download_button.click()

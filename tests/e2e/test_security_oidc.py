@@ -20,7 +20,11 @@ from tests.e2e.conftest import (
     UNVERIFIED,
     Server,
     click,
+    fresh,
+    goto,
     heading,
+    press,
+    reload,
     see,
     settled,
     sign_in,
@@ -63,8 +67,7 @@ def held_callback(page: Page, login: str) -> str:
         route.fulfill(status=200, content_type="text/plain", body="held by the test")
 
     page.route("**/interaction/*", hold)
-    settled(page)
-    click(page, PROVIDER_BUTTON)
+    click(page, PROVIDER_BUTTON, "began")  # the run sends the browser to the provider
     provider_login(page, login)
     page.get_by_text("held by the test").wait_for()
     page.unroute("**/interaction/*")
@@ -92,14 +95,14 @@ def refused(page: Page, url: str) -> None:
     page.goto(url)
     sign_in_page(page)
     assert not identity_cookie(page)
-    page.reload()
+    reload(page)
     sign_in_page(page)
 
 
 def test_a_callback_with_a_forged_or_missing_state_signs_nobody_in(oidc_server: Server, new_page) -> None:
     oidc_server.person("Kai", email="kai@example.com", password="kai's password")
     page = new_page()
-    page.goto(oidc_server.url)
+    goto(page, oidc_server.url)
     callback = held_callback(page, "kai")
     state = parse_qs(urlsplit(callback).query)["state"][0]
     forged = state[:-1] + ("A" if state[-1] != "A" else "B")
@@ -120,11 +123,10 @@ def test_an_id_token_with_another_nonce_is_refused(oidc_server: Server, new_page
     sign-in did not ask for, and Authlib refuses it."""
     oidc_server.person("Noa", email="noa@example.com", password="a password!")
     page = new_page()
-    page.goto(oidc_server.url)
+    goto(page, oidc_server.url)
     asked: list[str] = []
     page.on("request", lambda r: asked.append(r.url) if "nonce=" in r.url and "/auth?" in r.url else None)
-    settled(page)
-    click(page, PROVIDER_BUTTON)
+    click(page, PROVIDER_BUTTON, "began")
     page.locator("input[name=login]").wait_for()
     assert len(asked) == 1, asked
     nonce = parse_qs(urlsplit(asked[0]).query)["nonce"][0]
@@ -138,7 +140,7 @@ def test_an_id_token_with_another_nonce_is_refused(oidc_server: Server, new_page
         assert db.exec(select(Identity).where(Identity.subject == "noa")).all() == []
     # The same steps with the nonce left alone sign Noa in (a new browser: the provider asks again).
     again = new_page()
-    again.goto(oidc_server.url)
+    goto(again, oidc_server.url)
     identity_sign_in(again, "noa")
     heading(again, "Hello, Noa").wait_for()
 
@@ -150,7 +152,7 @@ def test_a_code_brought_back_with_another_sign_ins_state_is_refused(oidc_server:
     pages = []
     for _ in range(3):
         pages.append(new_page())
-        pages[-1].goto(oidc_server.url)
+        goto(pages[-1], oidc_server.url)
     first, second = held_callback(pages[0], "zed"), held_callback(pages[1], "zed")
     log_before = oidc_server.log_size()
     refused(pages[1], with_query(second, code=parse_qs(urlsplit(first).query)["code"][0]))
@@ -165,10 +167,10 @@ def test_an_unverified_email_is_matched_to_no_account_and_no_invite(oidc_server:
     oidc_server.person("Real Mallory", email=f"{UNVERIFIED}@example.com", password="a password!")
     link = oidc_server.invite(Role.ANNOTATOR)
     page = new_page()
-    page.goto(oidc_server.url)
+    goto(page, oidc_server.url)
     identity_sign_in(page, UNVERIFIED)
     heading(page, "Ask your admin for an invite").wait_for()  # not signed in as the account with that email
-    page.goto(link)
+    goto(page, link)
     see(page, "did not confirm your email address")
     with oidc_server.db() as db:
         assert db.exec(select(Identity).where(Identity.subject == UNVERIFIED)).all() == []
@@ -177,13 +179,12 @@ def test_an_unverified_email_is_matched_to_no_account_and_no_invite(oidc_server:
 
 
 def admin_picks(admin: Page, email: str) -> None:
-    """On the Admin page's Users tab: choose whom to change."""
+    """On the Admin page's Users tab: choose whom to change (the run that follows draws their form)."""
     settled(admin)
-    box = admin.get_by_role("combobox", name="User")
+    box = fresh(admin.get_by_role("combobox", name="User"))
     box.click()
     box.fill(email)
-    admin.keyboard.press("Enter")
-    settled(admin)
+    press(admin, "Enter")
 
 
 def test_an_admin_ends_sessions_from_the_admin_page(oidc_server: Server, new_page, tmp_path) -> None:
@@ -193,7 +194,7 @@ def test_an_admin_ends_sessions_from_the_admin_page(oidc_server: Server, new_pag
     oidc_server.person("Uma", email="uma@example.com", password="a password!")
     pat_account = oidc_server.person("Pat", password="pat's password")
     uma = new_page()
-    uma.goto(oidc_server.url)
+    goto(uma, oidc_server.url)
     identity_sign_in(uma, "uma")
     heading(uma, "Hello, Uma").wait_for()
     pat = new_page()
@@ -207,20 +208,19 @@ def test_an_admin_ends_sessions_from_the_admin_page(oidc_server: Server, new_pag
     see(admin, "Ended all sessions of uma@example.com")
     admin.screenshot(path=str(tmp_path / "admin-signed-out.png"), full_page=True)
     admin_picks(admin, pat_account.email)
-    admin.get_by_text("Active (can sign in)").click()
+    click(admin, admin.get_by_text("Active (can sign in)"))
     click(admin, "Save")
-    settled(admin)
 
-    uma.reload()
+    reload(uma)
     heading(uma, "Please sign in again").wait_for()
     see(uma, "An admin ended your sessions. Sign out, then sign in again.")
     uma.screenshot(path=str(tmp_path / "uma-signed-out.png"), full_page=True)
     assert identity_cookie(uma)  # the cookie is still there; labelkit no longer honours it
     again = new_page()  # signing in at the provider again works (a new ID token, issued after the end)
-    again.goto(oidc_server.url)
+    goto(again, oidc_server.url)
     identity_sign_in(again, "uma")
     heading(again, "Hello, Uma").wait_for()
-    pat.get_by_role("link", name="Account").first.click()  # any next action
+    click(pat, pat.get_by_role("link", name="Account"))  # any next action
     sign_in_page(pat)
     with oidc_server.db() as db:
         actions = [e.action for e in db.exec(select(AuditEvent)).all()]

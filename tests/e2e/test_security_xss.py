@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Role, Task
-from tests.e2e.conftest import ADMIN_EMAIL, Person, Server, see, settled, sign_in, unique_email
+from tests.e2e.conftest import ADMIN_EMAIL, Person, Server, goto, see, settled, sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -76,6 +76,11 @@ INTERPRETED = f"""() => {{ {ROOTS}
             || e.hasAttribute('onload') || e.hasAttribute('onerror') || e.hasAttribute('onmouseover'))
         .map(e => e.outerHTML.slice(0, 120) + ' in: '
             + (e.closest('[data-testid="stElementContainer"]') || e.parentElement || {{innerText: ''}}).innerText.slice(0, 80));
+}}"""
+# Every image has loaded or failed (an image's error event has fired once it is complete).
+LOADED = f"""() => {{ {ROOTS}
+    return document.readyState === 'complete'
+        && roots().every(root => [...root.querySelectorAll('img')].every(img => img.complete));
 }}"""
 # The text a person reads: the document's and each shadow root's (invisible joiners dropped).
 TEXT = f"""() => {{ {ROOTS}
@@ -139,7 +144,11 @@ class Watch:
 
     def nothing_ran(self, where: str) -> None:
         settled(self.page)
-        self.page.wait_for_timeout(300)  # an onerror fires once the broken image has failed to load
+        for frame in self.page.frames:  # an onerror fires once the broken image has failed to load
+            try:
+                frame.wait_for_function(LOADED)
+            except Exception:  # noqa: BLE001, S112 - a frame that went away meanwhile loads nothing
+                continue
         for frame in self.page.frames:
             try:
                 ran = frame.evaluate("() => typeof window.__pwned !== 'undefined'")
@@ -175,7 +184,7 @@ class Watch:
 
 
 def visit(watch: Watch, server: Server, path: str, ready: str) -> None:
-    watch.page.goto(f"{server.url}/{path}")
+    goto(watch.page, f"{server.url}/{path}")
     see(watch.page, ready)
     settled(watch.page)
 

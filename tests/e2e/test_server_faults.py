@@ -26,9 +26,9 @@ from sqlmodel import func, select
 from labelkit.models import Annotation, Project, Task
 from tests.e2e.conftest import (
     Server,
-    chosen,
     click,
     drop_database,
+    goto,
     pick,
     see,
     sign_in,
@@ -71,7 +71,7 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
         api = f"http://127.0.0.1:{server.port}/api/projects/{project_id}"
         page = new_page()
         sign_in(page, server)
-        page.goto(f"{server.url}/label?project={project_id}")
+        goto(page, f"{server.url}/label?project={project_id}")
         see(page, "The first review")
         pick(page, "Positive")  # kept as a draft while the database is up
         with server.db() as db:
@@ -82,14 +82,16 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
         try:
             down = httpx.get(api, headers={"Authorization": f"Token {token}"}, timeout=30)
             assert down.status_code == 503 and "database is not reachable" in down.json()["detail"]
-            click(page, "Submit")
+            click(page, "Submit", "began")  # the run says what it does while it retries
             see(page, re.compile(re.escape(RETRYING)))
-            assert chosen(page, "Positive").first.is_visible()  # the answer is still on the page
+            # The answer is still on the page: drawn by the run before, it stays while this one retries.
+            picked = page.get_by_role("button", name=re.compile(r"^Positive\b")).and_(page.locator('button[kind="primary"]'))
+            assert picked.first.is_visible()
             see(page, "Not saved yet: the database is still not reachable.", timeout=60_000)  # it gave up
             see(page, f"Task {draft.task_id}, your answer: sentiment: Positive")  # kept, and shown
         finally:
             pg.resume()
-        click(page, "Try again")
+        click(page, "Try again", "began")
         see(page, re.compile(r"^Task \d+: Submitted\.$"), timeout=60_000)
         see(page, "The second review")
 
@@ -97,7 +99,7 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
         pick(page, "Negative")
         pg.pause()
         try:
-            click(page, "Submit")
+            click(page, "Submit", "began")
             see(page, re.compile(re.escape(RETRYING)))
         finally:
             pg.resume()
