@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, fresh, press, reload, rerun, see, settled, sign_in
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fresh, press, reload, rerun, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 

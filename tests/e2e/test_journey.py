@@ -26,9 +26,8 @@ from labelkit.models import (
     Task,
     User,
 )
-from tests.e2e.conftest import (
-    ADMIN_EMAIL,
-    Server,
+from tests.e2e.servers import ADMIN_EMAIL, Server, on_both_databases, unique_email
+from tests.e2e.steps import (
     button,
     choose,
     chosen,
@@ -37,7 +36,6 @@ from tests.e2e.conftest import (
     fresh,
     goto,
     heading,
-    on_both_databases,
     pick,
     press,
     reload,
@@ -48,7 +46,6 @@ from tests.e2e.conftest import (
     sign_in,
     sign_in_page,
     signed_in,
-    unique_email,
     whoami,
 )
 

@@ -12,18 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import (
-    Server,
-    chosen,
-    click,
-    fill,
-    goto,
-    pick,
-    running_server,
-    see,
-    settled,
-    sign_in,
-)
+from tests.e2e.servers import Server, running_server
+from tests.e2e.steps import chosen, click, fill, goto, pick, see, settled, sign_in
 from tests.mlserver import Running, TestModelServer
 
 pytestmark = pytest.mark.e2e

@@ -45,29 +45,31 @@ from labelkit.models import (
     Task,
     User,
 )
-from tests.e2e.conftest import (
+from tests.e2e.servers import (
     ADMIN_EMAIL,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PROVIDER_BUTTON,
     ROOT,
-    SESSION_COOKIE,
     Server,
+    drop_database,
+    oidc_secrets,
+    running_oidc_provider,
+    running_server,
+    start_server,
+)
+from tests.e2e.steps import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SESSION_COOKIE,
     button,
     choice,
     click,
-    drop_database,
     fresh,
     goto,
-    oidc_secrets,
     pick,
-    running_oidc_provider,
-    running_server,
     see,
     settled,
     sign_in,
     sign_in_page,
-    start_server,
     whoami,
 )
 from tests.support import BACKENDS, create_database, free_port

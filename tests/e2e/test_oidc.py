@@ -12,20 +12,8 @@ from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Identity, Invite, Membership, Role, User
-from tests.e2e.conftest import (
-    PROVIDER_BUTTON,
-    Server,
-    button,
-    click,
-    fresh,
-    goto,
-    heading,
-    pick,
-    reload,
-    see,
-    sign_in_page,
-    signed_in,
-)
+from tests.e2e.servers import PROVIDER_BUTTON, Server
+from tests.e2e.steps import button, click, fresh, goto, heading, pick, reload, see, sign_in_page, signed_in
 
 pytestmark = pytest.mark.e2e
 

@@ -15,22 +15,8 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, ReviewStatus, Role, User
-from tests.e2e.conftest import (
-    Person,
-    Server,
-    choose,
-    click,
-    fill,
-    fresh,
-    goto,
-    heading,
-    on_both_databases,
-    pick,
-    reload,
-    see,
-    settled,
-    sign_in,
-)
+from tests.e2e.servers import Person, Server, on_both_databases
+from tests.e2e.steps import choose, click, fill, fresh, goto, heading, pick, reload, see, settled, sign_in
 
 pytestmark = [pytest.mark.e2e, on_both_databases]
 

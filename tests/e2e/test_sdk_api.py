@@ -14,7 +14,7 @@ import pytest
 
 from labelkit.models import Annotation, Prediction, Project
 from tests import lsserver
-from tests.e2e.conftest import ADMIN_EMAIL
+from tests.e2e.servers import ADMIN_EMAIL
 
 pytestmark = pytest.mark.e2e
 

@@ -15,22 +15,8 @@ from playwright.sync_api import Page, Route
 from sqlmodel import select
 
 from labelkit.models import AuditEvent, Identity, Role, User
-from tests.e2e.conftest import (
-    PROVIDER_BUTTON,
-    UNVERIFIED,
-    Server,
-    click,
-    fresh,
-    goto,
-    heading,
-    press,
-    reload,
-    see,
-    settled,
-    sign_in,
-    sign_in_page,
-    signed_in,
-)
+from tests.e2e.servers import PROVIDER_BUTTON, UNVERIFIED, Server
+from tests.e2e.steps import click, fresh, goto, heading, press, reload, see, settled, sign_in, sign_in_page, signed_in
 from tests.e2e.test_oidc import identity_sign_in, provider_login
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,8 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Role, Task
-from tests.e2e.conftest import ADMIN_EMAIL, Person, Server, goto, see, settled, sign_in, unique_email
+from tests.e2e.servers import ADMIN_EMAIL, Person, Server, unique_email
+from tests.e2e.steps import goto, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 

@@ -24,16 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlmodel import func, select
 
 from labelkit.models import Annotation, Project, Task
-from tests.e2e.conftest import (
-    Server,
-    click,
-    drop_database,
-    goto,
-    pick,
-    see,
-    sign_in,
-    start_server,
-)
+from tests.e2e.servers import Server, drop_database, start_server
+from tests.e2e.steps import click, goto, pick, see, sign_in
 from tests.support import BACKENDS, PostgresServer
 
 CONFIG = """<View><Text name="text" value="$text"/>
