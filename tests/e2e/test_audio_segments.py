@@ -5,14 +5,14 @@ results for the segment (seconds as floats, one id for both items)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fill, rerun, see, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -39,29 +39,23 @@ def drag(page: Page, start: float, end: float) -> None:
     page.mouse.up()
 
 
-def test_mark_a_segment_transcribe_it_adjust_it_and_submit(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Calls", CONFIG, [{"audio": "/data/upload/samples/conversation.wav"}])
+def test_mark_a_segment_transcribe_it_adjust_it_and_submit(server: Server, new_page) -> None:
+    project_id = server.project("Calls", CONFIG, [{"audio": "/data/upload/samples/conversation.wav"}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Drag across the waveform")
-    settled(page)
-    page.get_by_text("0:08.0").wait_for()  # the waveform knows the audio's length
-    page.locator('button:has-text("Speaker 2")').first.click()
-    settled(page)
-    drag(page, 2.5, 4.0)
+    see(page, "0:08.0")  # the waveform knows the audio's length
+    click(page, page.locator('button:has-text("Speaker 2")'))
+    with rerun(page):
+        drag(page, 2.5, 4.0)
     see(page, "1. Speaker 2 ·")
-    settled(page)
-    page.get_by_label("Transcription (required)").fill("is anybody there")
-    page.keyboard.press("Tab")
-    settled(page)
-    drag(page, 2.5, 2.0)  # the picked segment's start edge, dragged earlier
-    page.get_by_text(re.compile(r"1\. Speaker 2 · 2\.0\d–")).wait_for()
-    settled(page)
-    page.get_by_label("end (s)", exact=True).fill("4.25")  # set to the hundredth, past a drag's precision
-    page.keyboard.press("Tab")
-    page.get_by_text(re.compile(r"1\. Speaker 2 · 2\.0\d–4\.25")).wait_for()
-    settled(page)
+    fill(page, "Transcription (required)", "is anybody there", reruns=True)
+    with rerun(page):
+        drag(page, 2.5, 2.0)  # the picked segment's start edge, dragged earlier
+    see(page, re.compile(r"1\. Speaker 2 · 2\.0\d–"))
+    fill(page, "end (s)", "4.25", reruns=True)  # set to the hundredth, past a drag's precision
+    see(page, re.compile(r"1\. Speaker 2 · 2\.0\d–4\.25"))
     click(page, "Submit")
     see(page, "You're all done here")
 

@@ -5,14 +5,13 @@ it, submit, and find Label Studio's "hypertextlabels" (xpaths, offsets, globalOf
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fresh, rerun, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -68,19 +67,21 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
 
 
 def select_html(page: Page, start: int, end: int) -> None:
-    """Drag across characters start..end of the HTML's text."""
-    box = page.locator(".lk-html").first
+    """Drag across characters start..end of the HTML's text (the labeled text is sent: a run follows)."""
+    box = fresh(page.locator(".lk-html")).first
     box.wait_for()
-    drag(page, box.evaluate(_POSITION, [None, start]), box.evaluate(_POSITION, [None, end]))
+    with rerun(page):
+        drag(page, box.evaluate(_POSITION, [None, start]), box.evaluate(_POSITION, [None, end]))
 
 
 def select_turns(page: Page, turn: int, start: int, last: int, end: int) -> None:
     """Drag from character `start` of turn `turn` to character `end` of turn `last`."""
-    box = page.locator(".lk-dialogue").first
+    box = fresh(page.locator(".lk-dialogue")).first
     box.wait_for()
     phrase = ".lk-turn:nth-child({}) .lk-phrase"
-    drag(page, box.evaluate(_POSITION, [phrase.format(turn + 1), start]),
-         box.evaluate(_POSITION, [phrase.format(last + 1), end]))
+    with rerun(page):
+        drag(page, box.evaluate(_POSITION, [phrase.format(turn + 1), start]),
+             box.evaluate(_POSITION, [phrase.format(last + 1), end]))
 
 
 def stored(server: Server, project_id: int) -> list[dict]:
@@ -88,8 +89,8 @@ def stored(server: Server, project_id: int) -> list[dict]:
         return db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one().result
 
 
-def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Pages", HTML_CONFIG, [{"html": HTML}])
+def test_label_entities_in_html(server: Server, new_page) -> None:
+    project_id = server.project("Pages", HTML_CONFIG, [{"html": HTML}])
     page = new_page()
     sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Select text with the mouse")
@@ -97,17 +98,13 @@ def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> Non
     assert page.locator(".lk-html script, .lk-html [onclick]").count() == 0
     select_html(page, TEXT.index("Ada"), TEXT.index("Ada") + len("Ada Lovelace"))
     see(page, '1. Person · "Ada Lovelace"')
-    settled(page)
-    page.locator('button:has-text("Place")').first.click()
-    settled(page)
+    click(page, page.locator('button:has-text("Place")'))
     select_html(page, TEXT.index("London") + 1, TEXT.index("London") + 5)  # "ondo": word granularity widens it
     see(page, '2. Place · "London"')
-    settled(page)
-    page.locator(".lk-html .lk-hl", has_text="Ada Lovelace").first.click()  # a click on a highlight picks it
-    expect(page.locator(".lk-html .lk-picked")).to_have_text("Ada Lovelace", timeout=20_000)
-    settled(page)
-    assert page.locator(".lk-html .lk-hl").count() == 2  # both drawn over the HTML
-    page.locator(".lk-html a, .lk-html p").last.click()  # clicking the page runs nothing it carried
+    click(page, page.locator(".lk-html .lk-hl", has_text="Ada Lovelace"))  # a click on a highlight picks it
+    expect(fresh(page.locator(".lk-html .lk-picked"))).to_have_text("Ada Lovelace", timeout=20_000)
+    expect(fresh(page.locator(".lk-html .lk-hl"))).to_have_count(2)  # both drawn over the HTML
+    click(page, page.locator(".lk-html a, .lk-html p").last, run="none")  # clicking the page runs nothing it carried
     assert page.title() != "pwned" and page.title() != "1"
     click(page, "Submit")
     see(page, "You're all done here")
@@ -122,23 +119,18 @@ def test_label_entities_in_html(server: Server, new_page, tmp_path: Path) -> Non
     assert all(i["from_name"] == "ner" and i["to_name"] == "page" and i["origin"] == "manual" for i in items)
 
 
-def test_label_a_dialogue_across_turns_and_a_whole_turn(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Chats", DIALOGUE_CONFIG, [{"dialogue": DIALOGUE}])
+def test_label_a_dialogue_across_turns_and_a_whole_turn(server: Server, new_page) -> None:
+    project_id = server.project("Chats", DIALOGUE_CONFIG, [{"dialogue": DIALOGUE}])
     page = new_page()
     sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "click a turn's author to label the whole turn")
-    settled(page)
     select_turns(page, 0, 3, 1, 5)  # "there." … "Hello"
     see(page, '1. Request · "there.')
-    settled(page)
-    page.locator('button:has-text("Turn")').first.click()
-    settled(page)
-    page.locator(".lk-turn:nth-child(3) .lk-author").click()  # the whole third turn
+    click(page, page.locator('button:has-text("Turn")'))
+    click(page, page.locator(".lk-turn:nth-child(3) .lk-author"))  # the whole third turn
     see(page, '2. Turn · "A table for two, please."')
-    settled(page)
-    page.get_by_text("Booking", exact=True).click()
-    settled(page)
-    assert page.locator(".lk-dialogue .lk-span").count() == 3  # two pieces of the first region, one of the second
+    click(page, page.get_by_text("Booking", exact=True))
+    expect(fresh(page.locator(".lk-dialogue .lk-span"))).to_have_count(3)  # two pieces of the first region, one of the second
     click(page, "Submit")
     see(page, "You're all done here")
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fresh, press, reload, rerun, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +33,7 @@ IMAGE = "/data/upload/samples/shape-1.png"  # 320 x 240 pixels, installed with t
 
 
 def canvas_box(page: Page) -> dict:
-    canvas = page.locator(".canvas-root canvas").last
+    canvas = fresh(page.locator(".canvas-root canvas")).last
     canvas.wait_for()
     box = canvas.bounding_box()
     assert box and box["width"] > 100, box
@@ -47,33 +48,28 @@ def drag(page: Page, box: dict, start: tuple[float, float], end: tuple[float, fl
 
 
 def test_draw_a_box_and_a_polygon_then_submit(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Street scenes", CONFIG, [{"image": IMAGE}])
+    project_id = server.project("Street scenes", CONFIG, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
+    settled(page)
     box = canvas_box(page)
     # The canvas keeps the image's shape (4:3).
     assert abs(box["width"] * 3 / 4 - box["height"]) < 2
 
     # A box from 10%,20% to 50%,60% with the label picked before drawing ("Car" is first).
-    drag(page, box, (0.10, 0.20), (0.50, 0.60))
+    with rerun(page):
+        drag(page, box, (0.10, 0.20), (0.50, 0.60))
     see(page, "1. Car · rectangle")
-    settled(page)
-    page.get_by_text("Red", exact=True).click()
-    settled(page)
+    click(page, page.get_by_text("Red", exact=True))
 
     # A polygon: switch the tool, click three corners and the first again to close it.
-    page.get_by_text("Polygon", exact=True).first.click()
-    see(page, "click the corners")
-    settled(page)
-    page.wait_for_timeout(500)  # the canvas takes the new tool after the run
-    box = canvas_box(page)
-    for x, y in [(0.60, 0.60), (0.90, 0.62), (0.80, 0.90), (0.60, 0.60)]:
-        page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
-        page.wait_for_timeout(150)
+    box = use_tool(page, "Polygon", "click the corners")
+    with rerun(page):  # the canvas sends the polygon when it closes
+        for x, y in [(0.60, 0.60), (0.90, 0.62), (0.80, 0.90), (0.60, 0.60)]:
+            page.mouse.click(box["x"] + x * box["width"], box["y"] + y * box["height"])
     see(page, "2. Road · polygon")
-    settled(page)
     page.screenshot(path=str(tmp_path / "drawn.png"))
 
     click(page, "Submit")
@@ -109,36 +105,36 @@ SHAPES = """<View>
 
 
 def use_tool(page: Page, name: str, hint: str) -> dict:
-    page.get_by_text(name, exact=True).first.click()
+    """Switch the drawing tool; the canvas takes it when the run's result is drawn (click waits for that)."""
+    click(page, page.get_by_text(name, exact=True))
     see(page, hint)
-    settled(page)
-    page.wait_for_timeout(500)  # the canvas takes the new tool after the run
     return canvas_box(page)
 
 
-def test_points_ellipses_brush_masks_and_relations(server: Server, new_page, tmp_path: Path) -> None:
+def test_points_ellipses_brush_masks_and_relations(server: Server, new_page) -> None:
     from labelkit.results import brush
 
-    project_id = project_with_tasks(server, tmp_path, "Faces", SHAPES, [{"image": IMAGE}])
+    project_id = server.project("Faces", SHAPES, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
     box = use_tool(page, "Point", "click to place a point")
-    page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.25 * box["height"])
+    with rerun(page):
+        page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.25 * box["height"])
     see(page, "1. Eye · keypoint")
     box = use_tool(page, "Ellipse", "drag to draw an ellipse")
-    drag(page, box, (0.50, 0.50), (0.70, 0.70))
+    with rerun(page):
+        drag(page, box, (0.50, 0.50), (0.70, 0.70))
     see(page, "2. Face · ellipse")
     box = use_tool(page, "Brush", "paint with the mouse")
-    drag(page, box, (0.10, 0.80), (0.40, 0.80))
+    with rerun(page):
+        drag(page, box, (0.10, 0.80), (0.40, 0.80))
     see(page, "3. Hair · brush")
-    settled(page)
 
-    page.get_by_text("Relations (0)").click()
-    page.get_by_role("button", name="Relate").click()  # from region 1 to region 2, "part of"
+    click(page, page.get_by_text("Relations (0)"), run="none")  # an expander
+    click(page, "Relate")  # from region 1 to region 2, "part of"
     see(page, "1. Eye · keypoint → 2. Face · ellipse · part of")
-    settled(page)
     click(page, "Submit")
     see(page, "You're all done here")
 
@@ -170,26 +166,23 @@ KEYED = """<View>
 </View>"""
 
 
-def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page, tmp_path: Path) -> None:
+def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page) -> None:
     from labelkit.models import AnnotationState
 
-    project_id = project_with_tasks(server, tmp_path, "Keyed", KEYED, [{"image": IMAGE}])
+    project_id = server.project("Keyed", KEYED, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
-    settled(page)
-    page.keyboard.press("2")  # the hotkey of "Person"
-    page.locator('button[kind="primary"]').filter(has_text="Person").wait_for()
-    settled(page)
-    page.wait_for_timeout(300)
-    drag(page, canvas_box(page), (0.20, 0.20), (0.40, 0.50))
+    press(page, "2")  # the hotkey of "Person"
+    fresh(page.locator('button[kind="primary"]').filter(has_text="Person")).wait_for()
+    with rerun(page):
+        drag(page, canvas_box(page), (0.20, 0.20), (0.40, 0.50))
     see(page, "1. Person · rectangle")
     box = use_tool(page, "Brush", "paint with the mouse")
-    drag(page, box, (0.10, 0.80), (0.50, 0.85))
+    with rerun(page):  # the run that shows the region saves the draft
+        drag(page, box, (0.10, 0.80), (0.50, 0.85))
     see(page, "2. Hair · brush")
-    settled(page)
-    page.wait_for_timeout(500)  # the draft is saved by the run that shows the region
 
     with server.db() as db:
         draft = db.exec(select(Annotation).join(Task).where(Task.project_id == project_id)).one()
@@ -197,22 +190,19 @@ def test_regions_survive_a_refresh_and_a_cleared_canvas(server: Server, new_page
         drafted = {item["from_name"]: item for item in draft.result}
     assert drafted["label"]["value"]["rectanglelabels"] == ["Person"]
 
-    page.reload()  # the draft comes back, the mask drawn from its RLE
+    reload(page)  # the draft comes back, the mask drawn from its RLE
     see(page, "2. Hair · brush")
     see(page, "1. Person · rectangle")
-    settled(page)
 
     # The canvas's bin takes it back to how it was loaded: the box drawn since goes, and can be restored.
-    drag(page, canvas_box(page), (0.60, 0.10), (0.90, 0.30))
+    with rerun(page):
+        drag(page, canvas_box(page), (0.60, 0.10), (0.90, 0.30))
     see(page, "3. Car · rectangle")
-    settled(page)
-    page.get_by_role("button", name="Reset canvas & history").click()
+    click(page, page.get_by_role("button", name="Reset canvas & history"))  # the canvas's own button: it sends the drawing
     see(page, "Restore the region just deleted")
-    assert page.get_by_text("3. Car · rectangle").count() == 0
-    settled(page)
-    page.get_by_role("button", name="Restore the region just deleted").click()
+    assert fresh(page.get_by_text("3. Car · rectangle")).count() == 0
+    click(page, "Restore the region just deleted")
     see(page, "3. Car · rectangle")
-    settled(page)
 
     click(page, "Submit")
     see(page, "You're all done here")
@@ -232,31 +222,31 @@ ROTATABLE = """<View>
 </View>"""
 
 
-def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Rotated", ROTATABLE, [{"image": IMAGE}])
+def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page) -> None:
+    project_id = server.project("Rotated", ROTATABLE, [{"image": IMAGE}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Label for new regions")
     settled(page)
     box = canvas_box(page)
-    drag(page, box, (0.30, 0.40), (0.70, 0.60))
+    with rerun(page):
+        drag(page, box, (0.30, 0.40), (0.70, 0.60))
     see(page, "1. Car · rectangle")
-    settled(page)
-    page.get_by_role("button", name="Edit").click()  # the canvas's edit mode: select, move, resize, rotate
-    page.wait_for_timeout(300)
+    edit = fresh(page.get_by_role("button", name="Edit"))
+    click(page, edit, run="none")  # the canvas's edit mode (its own): select, move, resize, rotate
+    expect(edit).to_have_attribute("aria-pressed", "true")
     centre = (box["x"] + 0.5 * box["width"], box["y"] + 0.5 * box["height"])
-    page.mouse.click(*centre)  # select the box
-    page.wait_for_timeout(300)
+    page.mouse.click(*centre)  # select the box: the canvas offers to delete the selection
+    expect(fresh(page.get_by_role("button", name="Delete selected"))).to_be_enabled()
     top = box["y"] + 0.40 * box["height"]
     handle = (centre[0], top - 40)  # Fabric's rotation handle sits 40 px above the top edge
-    page.mouse.move(*handle)
-    page.mouse.down()
-    # a quarter turn clockwise: from straight above the centre to straight right of it
-    page.mouse.move(centre[0] + 120, centre[1], steps=12)
-    page.mouse.up()
-    page.wait_for_timeout(1500)
-    settled(page)
+    with rerun(page):  # the canvas sends the turned box
+        page.mouse.move(*handle)
+        page.mouse.down()
+        # a quarter turn clockwise: from straight above the centre to straight right of it
+        page.mouse.move(centre[0] + 120, centre[1], steps=12)
+        page.mouse.up()
     click(page, "Submit")
     see(page, "You're all done here")
     with server.db() as db:

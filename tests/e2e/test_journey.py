@@ -1,6 +1,9 @@
 """The journey a team makes, on SQLite and on PostgreSQL:
 sign in -> project from a template -> import -> invite -> sign up -> label -> review -> export;
-then sign-out, and the refusals a person meets (a forged invite, a page without the role)."""
+then sign-out, and the refusals a person meets (a forged invite, a page without the role).
+
+The operator's command line stays covered here (`labelkit project create`, `labelkit import`,
+`labelkit invite create`, `labelkit export`): elsewhere tests set up through the REST API."""
 
 from __future__ import annotations
 
@@ -23,13 +26,20 @@ from labelkit.models import (
     Task,
     User,
 )
-from tests.e2e.conftest import (
-    ADMIN_EMAIL,
-    Server,
+from tests.e2e.servers import ADMIN_EMAIL, Server, on_both_databases, unique_email
+from tests.e2e.steps import (
+    button,
+    choose,
     chosen,
     click,
+    fill,
+    fresh,
+    goto,
     heading,
     pick,
+    press,
+    reload,
+    rerun,
     see,
     session_cookie,
     settled,
@@ -39,7 +49,7 @@ from tests.e2e.conftest import (
     whoami,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, on_both_databases]
 
 TITLE = "Product reviews"
 TASKS = [{"data": {"text": t}} for t in (
@@ -49,26 +59,24 @@ TASKS = [{"data": {"text": t}} for t in (
     "I would buy it again!",
     "The manual is in the wrong language.",
 )]
-ANNOTATOR_EMAIL, ANNOTATOR_NAME, ANNOTATOR_PASSWORD = "anna@example.com", "Anna Annotator", "anna's password"
+ANNOTATOR_NAME, ANNOTATOR_PASSWORD = "Anna Annotator", "anna's password"
 
 
 def create_project(page: Page, server: Server, title: str) -> int:
     """Projects page, "New project", the "Sentiment with a comment" card, a title, Create."""
-    page.goto(server.url + "/projects")
-    new_mode = page.get_by_role("radio", name="New project")  # the mode switch, once a project exists
+    goto(page, server.url + "/projects")
+    new_mode = fresh(page.get_by_role("radio", name="New project"))  # the mode switch, once a project exists
     heading(page, "New project").or_(new_mode).first.wait_for()
     settled(page)
     if new_mode.count():
-        new_mode.click()
+        click(page, new_mode)
     heading(page, "New project").wait_for()
-    card = page.get_by_text("Sentiment with a comment", exact=True).locator(
+    card = fresh(page.get_by_text("Sentiment with a comment", exact=True)).locator(
         "xpath=ancestor::div[@data-testid='stVerticalBlock'][1]")
-    settled(page)
-    card.get_by_role("button", name="Use this template").click()
-    expect(page.get_by_label("Label config")).to_have_value(re.compile("What is the sentiment of this review"))
+    click(page, card.get_by_role("button", name="Use this template"))
+    expect(fresh(page.get_by_label("Label config"))).to_have_value(re.compile("What is the sentiment of this review"))
     see(page, "tasks need the key text")  # the live check of the config
-    page.get_by_label("Title", exact=True).fill(title)
-    page.get_by_label("Title", exact=True).press("Tab")
+    fill(page, "Title", title, reruns=True)
     click(page, "Create project")
     see(page, f"Created {title}. Next: import tasks, then invite your team.")
     project_id = int(re.search(r"[?&]project=(\d+)", page.url).group(1))
@@ -81,12 +89,13 @@ def create_project(page: Page, server: Server, title: str) -> int:
 
 def import_tasks(page: Page, tmp_path: Path) -> None:
     """From the "Import tasks" link under the new project: upload a JSON file of 5 tasks."""
-    page.get_by_role("link", name="Import tasks").click()
+    click(page, page.get_by_role("link", name="Import tasks"))
     heading(page, "Import tasks").wait_for()
     see(page, "Each task needs text")
     file = tmp_path / "reviews.json"
     file.write_text(json.dumps(TASKS))
-    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(file))
+    with rerun(page):
+        fresh(page.locator('[data-testid="stFileUploader"] input[type=file]')).set_input_files(str(file))
     see(page, "reviews.json")
     click(page, "Import 1 source")
     see(page, "Imported 5 tasks from 1 file.")
@@ -94,45 +103,44 @@ def import_tasks(page: Page, tmp_path: Path) -> None:
 
 def create_invite(page: Page, server: Server, project_id: int) -> str:
     """The project's Team tab: an annotator invite link, read from the page."""
-    page.goto(f"{server.url}/projects?project={project_id}")
-    settled(page)
-    page.get_by_role("tab", name="Team").click()
-    form = page.locator('[data-testid="stForm"]').filter(has_text="New invite link")
+    goto(page, f"{server.url}/projects?project={project_id}")
+    click(page, page.get_by_role("tab", name="Team"), run="none")
+    form = fresh(page.locator('[data-testid="stForm"]').filter(has_text="New invite link"))
     expect(form.get_by_role("combobox", name="Role")).to_have_value("annotator — labels tasks")  # picked by default
     click(page, "Create invite link")
     see(page, "Copy this link and send it (it is shown only once):")
-    link = page.locator('[data-testid="stCode"]').filter(has_text="/invite/").first.inner_text().strip()
+    link = fresh(page.locator('[data-testid="stCode"]').filter(has_text="/invite/")).first.inner_text().strip()
     assert re.fullmatch(rf"{re.escape(server.url)}/invite/[\w-]{{20,}}", link), link
     return link
 
 
 def sign_up(page: Page, link: str, email: str, name: str, password: str) -> None:
     """Open the invite link in a browser that never saw labelkit; create an account."""
-    page.goto(link)
+    goto(page, link)
     heading(page, "You're invited").wait_for()
     join(page, email, name, password)
 
 
 def join(page: Page, email: str, name: str, password: str) -> None:
-    """The join page's "Create an account" form: email, name, the password twice."""
-    settled(page)
-    page.get_by_label("Email", exact=True).first.fill(email)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_label("Choose a password (8 characters or more)").fill(password)
-    page.get_by_label("The password again").fill(password)
-    click(page, "Create account and join")
+    """The join page's "Create an account" form: email, name, the password twice (a form:
+    nothing runs until its button)."""
+    fill(page, "Email", email)
+    fill(page, "Your name", name)
+    fill(page, "Choose a password (8 characters or more)", password)
+    fill(page, "The password again", password)
+    click(page, "Create account and join", "began")  # the run sends the browser to /session/start
     signed_in(page)
 
 
 def label_three(page: Page, server: Server, project_id: int) -> None:
     """Task 1 by the hotkey "1" and Ctrl+Enter; task 2 by a click and Submit; task 3 with a comment."""
-    page.goto(f"{server.url}/label?project={project_id}")
+    goto(page, f"{server.url}/label?project={project_id}")
     see(page, TASKS[0]["data"]["text"])
     see(page, "Project: 0 of 5 tasks done")
     pick(page, "Positive", hotkey="1")
     expect(chosen(page, "Negative")).to_have_count(0)
     expect(chosen(page, "Neutral")).to_have_count(0)
-    page.keyboard.press("Control+Enter")
+    press(page, "Control+Enter")
     see(page, re.compile(r"^Task \d+: Submitted\.$"))
     see(page, TASKS[1]["data"]["text"])
 
@@ -142,16 +150,14 @@ def label_three(page: Page, server: Server, project_id: int) -> None:
     see(page, TASKS[2]["data"]["text"])
 
     pick(page, "Neutral")
-    comment = page.get_by_label("Comment", exact=True)  # not the task panel's "Add a comment"
+    comment = fresh(page.get_by_label("Comment", exact=True))  # not the task panel's "Add a comment"
     expect(comment).to_have_count(1)  # the previous task's box is gone
     expect(comment).to_have_value("")
-    comment.fill("Neither good nor bad.")
-    comment.press("Tab")  # a text area sends its value when it loses focus
-    settled(page)
+    fill(page, comment, "Neither good nor bad.", reruns=True)  # a text area sends its value when it loses focus
     click(page, "Submit")
     see(page, TASKS[3]["data"]["text"])
     # The person's progress: their own count and the project's.
-    expect(page.get_by_text(re.compile(r"3\s+submitted"))).to_be_visible()
+    see(page, re.compile(r"3\s+submitted"))
     see(page, "Project: 3 of 5 tasks done")
 
 
@@ -182,7 +188,7 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
     assert "ticket" not in admin.url
     cookie = session_cookie(admin)
     assert cookie and cookie["httpOnly"] and cookie["domain"] == "localhost", admin.context.cookies()
-    admin.reload()
+    reload(admin)
     heading(admin, "Hello, Ada Admin").wait_for()  # the session survives a refresh
     signed_in(admin)
 
@@ -198,23 +204,24 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
         assert link.rsplit("/", 1)[1] not in (invite.token_hash or "")  # stored hashed
 
     # A second person opens the link, creates an account and lands signed in.
+    annotator_email = unique_email(ANNOTATOR_NAME)
     annotator = new_page()
-    annotator.goto(link)
+    goto(annotator, link)
     heading(annotator, "You're invited").wait_for()
     see(annotator, f"This invite gives you the annotator role in the project {TITLE}.")
-    join(annotator, ANNOTATOR_EMAIL, ANNOTATOR_NAME, ANNOTATOR_PASSWORD)
+    join(annotator, annotator_email, ANNOTATOR_NAME, ANNOTATOR_PASSWORD)
     heading(annotator, "Hello, Anna Annotator").wait_for()
     heading(annotator, TITLE).wait_for()  # the project's card on Home
     assert session_cookie(annotator)["httpOnly"]
     with server.db() as db:
-        anna = db.exec(select(User).where(User.email == ANNOTATOR_EMAIL)).one()
+        anna = db.exec(select(User).where(User.email == annotator_email)).one()
         assert (anna.name, anna.role) == (ANNOTATOR_NAME, "annotator")
         (membership,) = db.exec(select(Membership).where(Membership.user_id == anna.id)).all()
         assert (membership.project_id, membership.role) == (project_id, "annotator")
         assert db.get(Invite, invite.id).uses == 1
 
     label_three(annotator, server, project_id)
-    work = answers(server, ANNOTATOR_EMAIL)
+    work = answers(server, annotator_email)
     texts = [t["data"]["text"] for t in TASKS]
     assert sorted(work) == sorted(texts[:3]), work
     assert {a.state for a in work.values()} == {AnnotationState.SUBMITTED}
@@ -223,14 +230,14 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
     assert picked(work[texts[2]]) == {"sentiment": ["Neutral"], "comment": ["Neither good nor bad."]}
 
     # The admin reviews: the oldest waiting task is open; accept it.
-    admin.goto(f"{server.url}/review?project={project_id}")
+    goto(admin, f"{server.url}/review?project={project_id}")
     see(admin, "3 annotations on 3 tasks waiting, oldest first")
     see(admin, texts[0])
     # The card names its annotator (the list's cells are drawn on a canvas, not in the DOM).
-    admin.locator('[data-testid="stMarkdownContainer"]').filter(has_text=ANNOTATOR_EMAIL).first.wait_for()
+    fresh(admin.locator('[data-testid="stMarkdownContainer"]').filter(has_text=annotator_email)).first.wait_for()
     task_one = work[texts[0]].task_id
     click(admin, "Accept")
-    see(admin, f"Accepted {ANNOTATOR_EMAIL}'s answer on task {task_one}.")
+    see(admin, f"Accepted {annotator_email}'s answer on task {task_one}.")
     see(admin, "2 annotations on 2 tasks waiting, oldest first")
     with server.db() as db:
         statuses = {a.task_id: a.review_status
@@ -240,15 +247,13 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
     assert sorted(s for t, s in statuses.items() if t != task_one) == [ReviewStatus.PENDING] * 2
 
     # Export: Label Studio JSON, accepted tasks only, through the download button.
-    admin.goto(f"{server.url}/export?project={project_id}")
+    goto(admin, f"{server.url}/export?project={project_id}")
     heading(admin, "Export").wait_for()
-    settled(admin)
-    admin.get_by_text("Label Studio JSON", exact=True).click()
-    settled(admin)
-    admin.get_by_text("Tasks with an accepted annotation, and only the accepted annotations").click()
+    choose(admin, "Label Studio JSON")
+    choose(admin, "Tasks with an accepted annotation, and only the accepted annotations")
     see(admin, "1 task will be exported.")
     click(admin, "Prepare the export")
-    download_button = admin.get_by_role("button", name=re.compile(r"^Download .*\.json \("))
+    download_button = fresh(admin.get_by_role("button", name=re.compile(r"^Download .*\.json \(")))
     settled(admin)
     with admin.expect_download() as download:
         download_button.click()
@@ -257,7 +262,7 @@ def test_invite_sign_up_label_review_export(server: Server, new_page, tmp_path: 
     assert [t["data"] for t in tasks] == [TASKS[0]["data"]]
     (annotation,) = tasks[0]["annotations"]
     assert annotation["id"] == accepted.id
-    assert annotation["completed_by_email"] == ANNOTATOR_EMAIL
+    assert annotation["completed_by_email"] == annotator_email
     assert annotation["review_status"] == "accepted"
     assert annotation["result"] == (accepted.reviewed_result or accepted.result)
     assert [r["value"]["choices"] for r in annotation["result"] if r["type"] == "choices"] == [["Positive"]]
@@ -274,32 +279,33 @@ def test_sign_out_ends_the_session(server: Server, new_page) -> None:
     old = session_cookie(page)
     assert whoami(server, old["value"]).json()["email"] == ADMIN_EMAIL
 
-    click(page, "Sign out")
+    click(page, "Sign out", "began")  # the run sends the browser to /session/logout
     sign_in_page(page)
     assert session_cookie(page) is None
-    page.reload()
+    reload(page)
     sign_in_page(page)
-    expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
+    expect(button(page, "Sign out")).to_have_count(0)
 
     # The old cookie, replayed, gives nothing: not the API, not a page.
     assert whoami(server, old["value"]).status_code == 401
     thief = new_page()
     thief.context.add_cookies([old])
-    thief.goto(server.url + "/admin")
+    goto(thief, server.url + "/admin")
     sign_in_page(thief)
-    expect(thief.get_by_role("tab", name="Audit log")).to_have_count(0)
-    expect(thief.get_by_role("button", name="Sign out")).to_have_count(0)
+    expect(fresh(thief.get_by_role("tab", name="Audit log"))).to_have_count(0)
+    expect(button(thief, "Sign out")).to_have_count(0)
 
 
 def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, new_page) -> None:
     with server.db() as db:
         people = len(db.exec(select(User)).all())
     page = new_page()
-    page.goto(f"{server.url}/invite/{secrets.token_urlsafe(32)}")
+    goto(page, f"{server.url}/invite/{secrets.token_urlsafe(32)}")
     see(page, "This invite link is not valid. Ask whoever sent it for a new one.")
-    expect(page.get_by_role("button", name="Create account and join")).to_have_count(0)
-    expect(page.get_by_label("Password")).to_have_count(0)
-    way_out = page.get_by_role("link", name="Go to the sign-in page")
+    expect(button(page, "Create account and join")).to_have_count(0)
+    expect(fresh(page.get_by_label("Password"))).to_have_count(0)
+    way_out = fresh(page.get_by_role("link", name="Go to the sign-in page"))
+    settled(page)
     if way_out.get_attribute("target") == "_blank":  # Streamlit opens Markdown links in a new tab
         with page.context.expect_page() as opened:
             way_out.click()
@@ -307,36 +313,38 @@ def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, n
     else:
         way_out.click()
     sign_in_page(page)  # the way out leads somewhere useful, and the bad token is forgotten
-    page.reload()
+    reload(page)
     sign_in_page(page)
     with server.db() as db:
         assert len(db.exec(select(User)).all()) == people
 
-    link = server.cli("invite", "create", "--role", "annotator")
-    assert link.startswith(f"{server.url}/invite/"), link
+    link = server.cli("invite", "create", "--role", "annotator")  # the operator's way
+    assert re.fullmatch(rf"{re.escape(server.url)}/invite/[\w-]{{20,}}", link), link
     annotator = new_page()
-    sign_up(annotator, link, "ann-refused@example.com", "Ann Refused", "a long password")
-    expect(annotator.get_by_role("link", name="Admin", exact=True)).to_have_count(0)  # not offered in the sidebar
-    annotator.goto(server.url + "/admin")
+    sign_up(annotator, link, unique_email("Ann Refused"), "Ann Refused", "a long password")
+    expect(fresh(annotator.get_by_role("link", name="Admin", exact=True))).to_have_count(0)  # not offered in the sidebar
+    goto(annotator, server.url + "/admin")
     see(annotator, "You don't have access to the Admin page")
     see(annotator, "Ask an admin if you need it.")
-    expect(annotator.get_by_role("tab", name="Audit log")).to_have_count(0)
-    expect(annotator.get_by_role("tab", name="Users")).to_have_count(0)
-    expect(annotator.get_by_text(ADMIN_EMAIL)).to_have_count(0)  # no user list leaks out
+    expect(fresh(annotator.get_by_role("tab", name="Audit log"))).to_have_count(0)
+    expect(fresh(annotator.get_by_role("tab", name="Users"))).to_have_count(0)
+    expect(fresh(annotator.get_by_text(ADMIN_EMAIL))).to_have_count(0)  # no user list leaks out
 
     # The same invite a second time: used up, refused, and nobody new gets in.
     late = new_page()
-    late.goto(link)
+    goto(late, link)
     see(late, "This invite has already been used. Ask whoever sent it for a new one.")
     with server.db() as db:
         assert len(db.exec(select(User)).all()) == people + 1
 
 
 def test_download_matches_the_options_on_the_page(server: Server, new_page, tmp_path: Path) -> None:
+    """Its project is made the operator's way: `labelkit project create`, then `labelkit import`."""
     config = tmp_path / "config.xml"
     config.write_text('<View><Text name="text" value="$text"/>'
                       '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')
     project_id = server.cli("project", "create", "--title", "Stale export", "--config", str(config))
+    assert project_id.isdigit(), project_id  # it prints the new id
     rows = tmp_path / "rows.txt"
     rows.write_text("one\ntwo\nthree\n")
     server.cli("import", project_id, str(rows))
@@ -344,25 +352,23 @@ def test_download_matches_the_options_on_the_page(server: Server, new_page, tmp_
     page = new_page()
     sign_in(page, server, path=f"/export?project={project_id}")
     heading(page, "Export").wait_for()
-    page.get_by_text("Label Studio JSON", exact=True).click()
-    page.get_by_text("Every task, with every submitted annotation").click()
+    choose(page, "Label Studio JSON")
+    choose(page, "Every task, with every submitted annotation")
     see(page, "3 tasks will be exported.")
     click(page, "Prepare the export")
-    page.get_by_role("button", name=re.compile(r"Download .*\.json \(")).wait_for()
+    download = fresh(page.get_by_role("button", name=re.compile(r"Download .*\.json \(")))
+    download.wait_for()
 
-    page.get_by_text("JSON Lines", exact=True).click()
-    page.get_by_text("Tasks that have all the annotations they need").click()
+    choose(page, "JSON Lines")
+    choose(page, "Tasks that have all the annotations they need")
     see(page, "0 tasks will be exported.")
     # What the page offers now must not be the 3-task Label Studio JSON made a moment ago.
-    expect(page.get_by_role("button", name=re.compile(r"Download .*\.json \("))).to_have_count(0, timeout=5_000)
+    expect(download).to_have_count(0, timeout=5_000)
 
 
-
-def test_a_second_project_from_the_projects_page(server: Server, new_page, tmp_path: Path) -> None:
-    config = tmp_path / "config.xml"
-    config.write_text('<View><Text name="text" value="$text"/>'
-                      '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')
-    server.cli("project", "create", "--title", "Already there", "--config", str(config))
+def test_a_second_project_from_the_projects_page(server: Server, new_page) -> None:
+    server.project("Already there", '<View><Text name="text" value="$text"/>'
+                   '<Choices name="c" toName="text"><Choice value="Yes"/><Choice value="No"/></Choices></View>')
     page = new_page()
     sign_in(page, server)
     create_project(page, server, "Made in the browser")

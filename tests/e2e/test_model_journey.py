@@ -1,4 +1,4 @@
-"""A model in the loop, as a manager and an annotator live it, on SQLite and PostgreSQL:
+"""A model in the loop, as a manager and an annotator live it (on SQLite: conftest says why):
 the manager attaches a model server on the Projects page and pre-labels the project; the
 annotator finds each task pre-filled with the model's answer and its version, corrects one
 and accepts another; the server hears of both (webhooks), retrains, and after every second
@@ -12,19 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import (
-    ADMIN_EMAIL,
-    BACKENDS,
-    Server,
-    chosen,
-    click,
-    pick,
-    project_with_tasks,
-    running_server,
-    see,
-    settled,
-    sign_in,
-)
+from tests.e2e.servers import Server, running_server
+from tests.e2e.steps import chosen, click, fill, goto, pick, see, settled, sign_in
 from tests.mlserver import Running, TestModelServer
 
 pytestmark = pytest.mark.e2e
@@ -40,10 +29,10 @@ TEXTS = ["Terrible, it broke in a day.", "Great value, I love it.", "Great, work
          "I love the colour.", "Terrible support."]
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module")
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     # The model server runs on loopback: the admin setting for private addresses is on.
-    with running_server(request, request.param, settings={"LABELKIT_ALLOW_PRIVATE_URLS": "true"}) as running:
+    with running_server(request, "sqlite", settings={"LABELKIT_ALLOW_PRIVATE_URLS": "true"}) as running:
         yield running
 
 
@@ -62,23 +51,22 @@ def wait_for(condition, what: str, seconds: float = 20) -> None:
         time.sleep(0.2)
 
 
-def test_a_manager_attaches_a_model_and_annotators_label_from_its_suggestions(server: Server, model, new_page, tmp_path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Reviews with a model", CONFIG, [{"text": t} for t in TEXTS])
+def test_a_manager_attaches_a_model_and_annotators_label_from_its_suggestions(server: Server, model, new_page) -> None:
+    project_id = server.project("Reviews with a model", CONFIG, [{"text": t} for t in TEXTS])
     page = new_page()
     sign_in(page, server, path=f"/projects?project={project_id}")
-    page.get_by_role("tab", name="Model").click()
-    page.get_by_placeholder("http://model-server:9090").fill(model.url)
-    page.get_by_placeholder("Sentiment model").fill("Sentiment model")
-    page.get_by_label("Predict again every N annotations (0: never)").fill("2")
-    page.get_by_text("Suggest an answer when a task opens").click()
+    click(page, page.get_by_role("tab", name="Model"), run="none")
+    fill(page, page.get_by_placeholder("http://model-server:9090"), model.url)  # a form: nothing runs until Connect
+    fill(page, page.get_by_placeholder("Sentiment model"), "Sentiment model")
+    fill(page, "Predict again every N annotations (0: never)", "2")
+    click(page, page.get_by_text("Suggest an answer when a task opens"), run="none")
     click(page, "Connect")
     see(page, "Connected Sentiment model (model version example-v0)")
-    page.get_by_role("tab", name="Model").click()
+    click(page, page.get_by_role("tab", name="Model"), run="none")
     click(page, "Pre-label unlabeled")
     see(page, "Pre-labeled 6 task(s): 6 prediction(s) of model version example-v0.")
 
-    page.goto(f"{server.url}/label?project={project_id}")
-    settled(page)
+    goto(page, f"{server.url}/label?project={project_id}")
     see(page, "Suggested by model example-v0")
     chosen(page, "Positive").or_(chosen(page, "Negative")).first.wait_for()  # the model's answer is filled in
     settled(page)
@@ -92,8 +80,7 @@ def test_a_manager_attaches_a_model_and_annotators_label_from_its_suggestions(se
     see(page, "Submitted.")
 
     wait_for(lambda: model.events.count("ANNOTATION_CREATED") == 2, "two webhooks")
-    token = server.cli("user", "token", ADMIN_EMAIL).split()[-1]
-    api = httpx.Client(base_url=f"{server.url}/api", headers={"Authorization": f"Token {token}"}, timeout=30)
+    api = httpx.Client(base_url=f"{server.url}/api", headers={"Authorization": f"Token {server.admin_token()}"}, timeout=30)
     tasks = api.get("/tasks", params={"project": project_id, "page_size": 100}).json()["tasks"]
     labeled = sorted((t for t in tasks if t["total_annotations"]), key=lambda t: t["id"])
     assert len(labeled) == 2

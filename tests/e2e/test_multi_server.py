@@ -25,7 +25,6 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -46,27 +45,33 @@ from labelkit.models import (
     Task,
     User,
 )
-from labelkit.settings import get_settings
-from tests.e2e.conftest import (
+from tests.e2e.servers import (
     ADMIN_EMAIL,
+    PROVIDER_BUTTON,
+    ROOT,
+    Server,
+    drop_database,
+    oidc_secrets,
+    running_oidc_provider,
+    running_server,
+    start_server,
+)
+from tests.e2e.steps import (
     CHROMIUM,
     CHROMIUM_ARGS,
-    ROOT,
     SESSION_COOKIE,
-    Server,
+    button,
     choice,
     click,
-    drop_database,
+    fresh,
+    goto,
     pick,
-    running_server,
     see,
     settled,
     sign_in,
     sign_in_page,
-    start_server,
     whoami,
 )
-from tests.e2e.test_oidc import oidc_provider  # noqa: F401 - the loopback OpenID provider, a fixture
 from tests.support import BACKENDS, create_database, free_port
 
 pytestmark = [pytest.mark.e2e,
@@ -118,21 +123,7 @@ def servers(request: pytest.FixtureRequest, secret_key: str) -> Iterator[tuple[S
             shutil.rmtree(b.workdir, ignore_errors=True)
 
 
-@contextmanager
-def as_the_portal(secret_key: str) -> Iterator[None]:
-    """labelkit's services in this process, keyed like the servers (storage secrets are
-    encrypted with the portal's key)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("LABELKIT_SECRET_KEY", secret_key)
-        get_settings.cache_clear()
-        try:
-            yield
-        finally:
-            get_settings.cache_clear()
-    get_settings.cache_clear()
-
-
-def prepare(a: Server, b: Server, s3server, bucket: str, secret_key: str) -> Setup:
+def prepare(a: Server, b: Server, s3server, bucket: str) -> Setup:
     """The admin's work: images in the bucket, a project made on A over the REST API, its S3
     source (through the server, signed links) and target storages, the team and their
     tokens, then the tasks imported on B."""
@@ -140,7 +131,7 @@ def prepare(a: Server, b: Server, s3server, bucket: str, secret_key: str) -> Set
     for n in range(1, SHAPES + 1):
         client.put_object(Bucket=bucket, Key=f"media/shape-{n}.png", Body=(SAMPLES / f"shape-{n}.png").read_bytes(),
                           ContentType="image/png")
-    admin = {"Authorization": f"Token {a.cli('user', 'token', ADMIN_EMAIL)}"}
+    admin = {"Authorization": f"Token {a.admin_token()}"}
     made = httpx.post(f"http://127.0.0.1:{a.port}/api/projects", headers=admin, timeout=60,
                       json={"title": "Shapes", "label_config": CONFIG, "maximum_annotations": OVERLAP})
     assert made.status_code == 201, made.text
@@ -152,7 +143,7 @@ def prepare(a: Server, b: Server, s3server, bucket: str, secret_key: str) -> Set
 
     api = [Person(f"api{i}@example.com") for i in range(1, 2 * API_PER_SERVER + 1)]
     browsers = [Person(f"browser{i}@example.com") for i in (1, 2)]
-    with as_the_portal(secret_key), a.db() as db:
+    with a.services() as db:  # keyed like the servers: storage secrets are encrypted with the portal's key
         owner = find_user(db, ADMIN_EMAIL)
         keys = {"endpoint_url": s3server.endpoint, "access_key_id": "labelkit",
                 "secret_access_key": s3server_secret()}
@@ -163,7 +154,6 @@ def prepare(a: Server, b: Server, s3server, bucket: str, secret_key: str) -> Set
             db.add(Membership(project_id=project_id, user_id=user.id, role=Role.ANNOTATOR))
             if person in api:
                 person.token = create_api_token(db, user, "multi-server test")
-        db.commit()
     rows = [{"image": f"s3://{bucket}/media/shape-{n % SHAPES + 1}.png"} for n in range(TASKS)]
     imported = httpx.post(f"http://127.0.0.1:{b.port}/api/projects/{project_id}/import", headers=admin, json=rows,
                           timeout=120)
@@ -221,13 +211,13 @@ def browser_annotator(server: Server, person: Person, project_id: int, started: 
         page = context.new_page()
         try:
             sign_in(page, server, person.email, PASSWORD, path=f"/label?project={project_id}")
-            caption = page.get_by_text(re.compile(r"^Task \d+( · .*)?$"))  # not the flash "Task N: Submitted."
+            caption = fresh(page.get_by_text(re.compile(r"^Task \d+( · .*)?$")))  # not the flash "Task N: Submitted."
             caption.first.wait_for()
-            media_link = page.locator('img[src*="/data/storage/"]').first.get_attribute("src")
+            media_link = fresh(page.locator('img[src*="/data/storage/"]')).first.get_attribute("src")
             started.set()
             go.wait()
             while True:
-                done, task = page.get_by_text(ALL_DONE), choice(page, "Round")
+                done, task = fresh(page.get_by_text(ALL_DONE)), choice(page, "Round")
                 done.or_(task).first.wait_for()
                 settled(page)  # the caption of this run, not the one before the submit
                 if done.first.is_visible():
@@ -257,9 +247,9 @@ def exported(server: Server, token: str, project_id: int) -> list[dict]:
 
 
 def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overlap(
-        servers, s3server, bucket, secret_key) -> None:
+        servers, s3server, bucket) -> None:
     a, b = servers
-    setup = prepare(a, b, s3server, bucket, secret_key)
+    setup = prepare(a, b, s3server, bucket)
     shots = Path(tempfile.mkdtemp(prefix="labelkit-multi-shots-"))
     go = threading.Event()
     started = [threading.Event(), threading.Event()]
@@ -298,7 +288,7 @@ def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overla
 
     # Each submitted annotation is in the JSON export of either server, and in the target bucket.
     token = setup.api[0].token  # an annotator may not export: the admin's token
-    admin_token = a.cli("user", "token", ADMIN_EMAIL)
+    admin_token = a.admin_token()
     for server in (a, b):
         tasks_out = exported(server, admin_token, setup.project_id)
         out = {x["id"]: (t["id"], x["result"][0]["value"]["choices"]) for t in tasks_out for x in t["annotations"]}
@@ -354,7 +344,8 @@ def test_replicas_starting_together_on_a_new_database_all_start(postgres_server_
     go = tmp_path / "go"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABELKIT_", "STREAMLIT_"))}
     env.update(LABELKIT_DATABASE_URL=database_url, LABELKIT_DATA_DIR=str(tmp_path / "shared-data"),
-               LABELKIT_ADMIN_EMAIL="boss@example.com", LABELKIT_ADMIN_PASSWORD="boss password", PYTHONPATH=str(ROOT))
+               LABELKIT_ADMIN_EMAIL="boss@example.com", LABELKIT_ADMIN_PASSWORD="boss password", PYTHONPATH=str(ROOT),
+               LABELKIT_TEST_CHEAP_PASSWORD_HASHES="true")
     try:
         replicas = [subprocess.Popen([sys.executable, "-c", START_UP, str(go)], env=env, cwd=tmp_path, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)]
@@ -400,39 +391,37 @@ def _redeem(server: Server, ticket: str, barrier: threading.Barrier) -> bool:
 
 
 
-def test_an_identity_sign_in_begun_on_one_server_ends_on_the_other(request, oidc_provider, new_page) -> None:  # noqa: F811 - the fixture imported above
+@pytest.fixture(scope="module")
+def own_oidc_provider() -> Iterator[tuple[int, int]]:
+    """A provider of this module's: its callback goes to a port of these servers, not the session's oidc_server."""
+    with running_oidc_provider() as ports:
+        yield ports
+
+
+def test_an_identity_sign_in_begun_on_one_server_ends_on_the_other(request, own_oidc_provider, new_page) -> None:
     """Behind a load balancer the provider's callback may reach another replica than the one
     that sent the person to the provider. With the same secrets.toml (one cookie_secret) on
     both, the sign-in begun on server B (its /auth/login keeps the OAuth state and PKCE
     verifier in a cookie signed with that secret) ends on server A's /oauth2callback.
     (Streamlit binds the identity cookie to redirect_uri's origin, so replicas must share
     one public address, as they do behind the balancer; two ports here are two origins.)"""
-    from tests.e2e.test_oidc import PROVIDER_BUTTON, provider_login
+    from tests.e2e.test_oidc import provider_login
 
-    app_port, oidc_port = oidc_provider
-    secrets_toml = f"""
-[auth]
-redirect_uri = "http://localhost:{app_port}/oauth2callback"
-cookie_secret = "labelkit-e2e-two-replicas-one-cookie-secret-0123456789"
-client_id = "labelkit"
-client_secret = "labelkit-secret"
-server_metadata_url = "http://localhost:{oidc_port}/.well-known/openid-configuration"
-client_kwargs = {{ prompt = "login" }}
-"""
+    app_port, oidc_port = own_oidc_provider
+    secrets_toml = oidc_secrets(app_port, oidc_port, "labelkit-e2e-two-replicas-one-cookie-secret-0123456789")
     settings = {"LABELKIT_SECRET_KEY": secrets.token_urlsafe(48)}
     with running_server(request, "postgresql", secrets=secrets_toml, port=app_port, settings=settings) as a:
         b = start_server("postgresql", secrets=secrets_toml, settings=settings, database_url=a.database_url)
         try:
-            a.cli("user", "create", "robin@example.com", "--name", "Robin", password="robin's password")
+            a.person("Robin", email="robin@example.com", password="robin's password")
             page = new_page()
-            page.goto(b.url)
+            goto(page, b.url)
             sign_in_page(page)
-            settled(page)
-            click(page, PROVIDER_BUTTON)  # B's /auth/login
+            click(page, PROVIDER_BUTTON, "began")  # B's /auth/login
             provider_login(page, "robin")
             page.wait_for_url(re.compile(rf"^http://localhost:{a.port}/(\?.*)?$"))  # A took the callback
             see(page, "Hello, Robin")
-            page.get_by_role("button", name="Sign out").wait_for()
+            button(page, "Sign out").wait_for()
             with a.db() as db:
                 robin = db.exec(select(User).where(User.email == "robin@example.com")).one()
                 assert [i.subject for i in db.exec(select(Identity).where(Identity.user_id == robin.id))] == ["robin"]

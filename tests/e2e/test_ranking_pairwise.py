@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fresh, rerun, see, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -42,38 +42,36 @@ TASK = {
 
 def saved(page: Page, part: str) -> None:
     """Wait until the server holds the ranker's new order (the page shows a move at once)."""
-    expect(page.locator(".lk-ranker")).to_have_attribute("data-order", re.compile(re.escape(part)))
+    expect(fresh(page.locator(".lk-ranker"))).to_have_attribute("data-order", re.compile(re.escape(part)))
 
 
-def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Preferences", CONFIG, [TASK])
+def test_pick_the_better_text_and_sort_answers_into_buckets(server: Server, new_page) -> None:
+    project_id = server.project("Preferences", CONFIG, [TASK])
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Drag items to move them")
-    settled(page)
 
     click(page, "Right: second")
-    page.get_by_role("button", name="Right: second").and_(page.locator('button[kind="primary"]')).wait_for()
-    settled(page)
+    fresh(page.get_by_role("button", name="Right: second").and_(page.locator('button[kind="primary"]'))).wait_for()
 
-    column = lambda name: page.locator(f'.lk-col[data-col="{name}"]')  # noqa: E731
-    item = lambda item_id: page.locator(f'.lk-item[data-id="{item_id}"]')  # noqa: E731
-    item("a2").drag_to(column("harmful"))  # HTML5 drag and drop, as a mouse does it
+    column = lambda name: fresh(page.locator(f'.lk-col[data-col="{name}"]'))  # noqa: E731
+    item = lambda item_id: fresh(page.locator(f'.lk-item[data-id="{item_id}"]'))  # noqa: E731
+    with rerun(page):  # each move is sent at once
+        item("a2").drag_to(column("harmful"))  # HTML5 drag and drop, as a mouse does it
     column("harmful").locator('.lk-item[data-id="a2"]').wait_for()
     saved(page, '"harmful":["a2"]')
-    settled(page)
-    item("a3").focus()  # the keyboard way: an arrow moves the focused item to the next column
-    page.keyboard.press("ArrowRight")
+    with rerun(page):
+        item("a3").focus()  # the keyboard way: an arrow moves the focused item to the next column
+        page.keyboard.press("ArrowRight")
     column("helpful").locator('.lk-item[data-id="a3"]').wait_for()
     saved(page, '"helpful":["a3"]')
-    settled(page)
-    item("a1").focus()  # the moved item keeps the focus, so a second arrow moves it on
-    page.keyboard.press("ArrowRight")
+    with rerun(page):
+        item("a1").focus()  # the moved item keeps the focus, so a second arrow moves it on
+        page.keyboard.press("ArrowRight")
     saved(page, '"helpful":["a3","a1"]')
-    settled(page)
-    page.keyboard.press("ArrowRight")
+    with rerun(page):
+        page.keyboard.press("ArrowRight")
     saved(page, '"harmful":["a2","a1"]')
-    settled(page)
     if os.environ.get("LABELKIT_SHOTS"):
         page.screenshot(path=os.path.join(os.environ["LABELKIT_SHOTS"], "ranking.png"), full_page=True)
     click(page, "Submit")
@@ -100,19 +98,17 @@ PDF_CONFIG = """<View>
 </View>"""
 
 
-def test_classify_the_pages_of_a_pdf_one_by_one(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Pages", PDF_CONFIG, [{"pdf": "/data/upload/samples/invoice.pdf"}])
+def test_classify_the_pages_of_a_pdf_one_by_one(server: Server, new_page) -> None:
+    project_id = server.project("Pages", PDF_CONFIG, [{"pdf": "/data/upload/samples/invoice.pdf"}])
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Page 1 of 3")
     # the page, rendered to an image on the server, has loaded in the browser
     page.wait_for_function("() => [...document.querySelectorAll('img')].some(i => i.complete && i.naturalWidth >= 800)")
     click(page, "Invoice")
     see(page, "Answered pages — 1: Invoice")
-    settled(page)
-    page.get_by_role("radiogroup").get_by_text("3", exact=True).click()  # page navigation
+    click(page, page.get_by_role("radiogroup").get_by_text("3", exact=True))  # page navigation
     see(page, "Page 3 of 3")
-    settled(page)
     click(page, "Terms")
     see(page, "Answered pages — 1: Invoice · 3: Terms")
     click(page, "Submit")

@@ -14,7 +14,8 @@ import pytest
 
 from labelkit.models import Annotation, Prediction, Project
 from tests import lsserver
-from tests.e2e.conftest import ADMIN_EMAIL
+from tests.e2e.servers import ADMIN_EMAIL
+from tests.support import unavailable
 
 pytestmark = pytest.mark.e2e
 
@@ -56,11 +57,11 @@ def sdk_python() -> str:
     try:
         return str(lsserver.venv() / "bin" / "python")
     except lsserver.Offline as e:
-        pytest.skip(f"label-studio-sdk could not be installed from PyPI (offline?): {e}")
+        unavailable(f"label-studio-sdk could not be installed from PyPI (offline?): {e}")
 
 
 def test_a_label_studio_sdk_script_works_against_labelkit(server, sdk_python, tmp_path) -> None:
-    token = server.cli("user", "token", ADMIN_EMAIL)
+    token = server.admin_token()
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
     done = subprocess.run([sdk_python, str(script), f"http://127.0.0.1:{server.port}", token, CONFIG],

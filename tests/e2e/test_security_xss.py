@@ -1,4 +1,4 @@
-"""Hostile text in a real browser: task data, an annotation, a comment, a project title and
+"""Hostile text in a real browser (on SQLite, as conftest says why): task data, an annotation, a comment, a project title and
 a person's name carry script, HTML, javascript: links and Markdown/Streamlit directives.
 Every page that shows them (labeling, review, the Tasks data manager, the dashboard, the
 inbox, export, projects, home, admin) shows them as text: no payload runs (window.__pwned
@@ -6,15 +6,17 @@ stays undefined in every frame, no dialog opens) and the text is there literally
 
 from __future__ import annotations
 
+import io
 import json
-import subprocess
-import sys
-from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Page
+from sqlmodel import select
 
-from tests.e2e.conftest import ROOT, Server, running_server, see, settled, sign_in
+from labelkit.models import Role, Task
+from tests.e2e.servers import ADMIN_EMAIL, Person, Server, unique_email
+from tests.e2e.steps import goto, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +38,7 @@ def hostile(label: str) -> str:
 
 TITLE = f"P {IMG} {LINK} :red[redtext] **bold** _it_ {SVG}"  # titles hold 200 characters
 NAME = f"Mallory {IMG} :red[redtext] **bold** _it_"
-EVIL_EMAIL, EVIL_PASSWORD = "mallory@example.com", "mallory password"
+EVIL_PASSWORD = "mallory password"
 CONFIG = """<View>
   <Header value="$headline"/>
   <Text name="text" value="$text"/>
@@ -76,58 +78,56 @@ INTERPRETED = f"""() => {{ {ROOTS}
         .map(e => e.outerHTML.slice(0, 120) + ' in: '
             + (e.closest('[data-testid="stElementContainer"]') || e.parentElement || {{innerText: ''}}).innerText.slice(0, 80));
 }}"""
+# Every image has loaded or failed (an image's error event has fired once it is complete).
+LOADED = f"""() => {{ {ROOTS}
+    return document.readyState === 'complete'
+        && roots().every(root => [...root.querySelectorAll('img')].every(img => img.complete));
+}}"""
 # The text a person reads: the document's and each shadow root's (invisible joiners dropped).
 TEXT = f"""() => {{ {ROOTS}
     return roots().map(root => root === document ? (document.body ? document.body.innerText : '')
         : [...root.children].map(e => e.innerText || '').join(' ')).join(' ').replace(/\u200b/g, '');
 }}"""
 
-# Every task is the same hostile task; Mallory (an admin) answers task 1, Ada task 2, and
-# Mallory comments on task 2, so Ada's inbox holds a note with Mallory's name and text.
-SETUP = """
-import json, sys
-from labelkit.db import session_scope
-from labelkit.auth.accounts import create_user
-from labelkit.models import Role, User
-from labelkit.projects.crud import ProjectFields, create_project
-from labelkit import importers
-from labelkit.labeling import submissions
-from labelkit.projects import comments
-from sqlmodel import select
-import io
-title, name, email, password, config, task, answer, comment = json.loads(sys.argv[1])
-with session_scope() as s:
-    evil = create_user(s, email, name=name, password=password, role=Role.ADMIN)
-    ada = s.exec(select(User).where(User.email == "admin@example.com")).one()
-    project = create_project(s, evil, ProjectFields(title=title, label_config=config, instructions="Label with care.", description=title, review_required=True))
-    rows = json.dumps([task] * 3).encode()
-    importers.import_sources(s, evil, project.id, [("tasks.json", io.BytesIO(rows), len(rows))])
-    s.flush()
-    print(project.id)
-with session_scope() as s:
-    from labelkit.models import Task
-    evil = s.exec(select(User).where(User.email == email)).one()
-    ada = s.exec(select(User).where(User.email == "admin@example.com")).one()
-    pid = s.exec(select(Task.project_id).order_by(Task.id.desc())).first()
-    first, second, _ = s.exec(select(Task.id).where(Task.project_id == pid).order_by(Task.id)).all()
-    def result(text):
-        return [{"from_name": "mood", "to_name": "text", "type": "choices", "value": {"choices": ["Bad"]}},
-                {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": [text]}}]
-    submissions.submit(s, evil, first, result(answer))
-    submissions.submit(s, ada, second, result("fine"))
-    comments.add_comment(s, evil, second, comment)
-"""
+@dataclass
+class Hostile:
+    """What the set-up made: the project, and Mallory, the admin who wrote the hostile text."""
+
+    project_id: int
+    mallory: Person
 
 
 @pytest.fixture(scope="module")
-def server(request: pytest.FixtureRequest) -> Iterator[Server]:
-    with running_server(request, "sqlite") as running:  # rendering does not depend on the database
-        args = json.dumps([TITLE, NAME, EVIL_EMAIL, EVIL_PASSWORD, CONFIG, TASK, ANSWER, COMMENT])
-        done = subprocess.run([sys.executable, "-c", SETUP, args], env=running.env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120, check=False)
-        assert done.returncode == 0, done.stderr
-        running.project_id = int(done.stdout.split()[0])  # type: ignore[attr-defined]
-        yield running
+def hostile_project(server: Server) -> Hostile:
+    """A project titled, described and filled with hostile text by Mallory (an admin with a
+    hostile name): three copies of the hostile task; Mallory answers the first, Ada the
+    second, and Mallory comments on the second, so Ada's inbox holds a note with Mallory's
+    name and text. Made with labelkit's services, as the server would."""
+    from labelkit import importers
+    from labelkit.auth.accounts import find_user
+    from labelkit.labeling import submissions
+    from labelkit.projects import comments
+    from labelkit.projects.crud import ProjectFields, create_project
+
+    mallory = server.person(NAME, role=Role.ADMIN, email=unique_email("mallory"), password=EVIL_PASSWORD)
+    with server.services() as db:
+        evil = find_user(db, mallory.email)
+        project = create_project(db, evil, ProjectFields(title=TITLE, label_config=CONFIG, instructions="Label with care.",
+                                                         description=TITLE, review_required=True))
+        rows = json.dumps([TASK] * 3).encode()
+        importers.import_sources(db, evil, project.id, [("tasks.json", io.BytesIO(rows), len(rows))])
+    with server.services() as db:
+        evil, ada = find_user(db, mallory.email), find_user(db, ADMIN_EMAIL)
+        first, second, _ = db.exec(select(Task.id).where(Task.project_id == project.id).order_by(Task.id)).all()
+
+        def result(text: str) -> list[dict]:
+            return [{"from_name": "mood", "to_name": "text", "type": "choices", "value": {"choices": ["Bad"]}},
+                    {"from_name": "note", "to_name": "text", "type": "textarea", "value": {"text": [text]}}]
+
+        submissions.submit(db, evil, first, result(ANSWER))
+        submissions.submit(db, ada, second, result("fine"))
+        comments.add_comment(db, evil, second, COMMENT)
+    return Hostile(project.id, mallory)
 
 
 class Watch:
@@ -145,7 +145,11 @@ class Watch:
 
     def nothing_ran(self, where: str) -> None:
         settled(self.page)
-        self.page.wait_for_timeout(300)  # an onerror fires once the broken image has failed to load
+        for frame in self.page.frames:  # an onerror fires once the broken image has failed to load
+            try:
+                frame.wait_for_function(LOADED)
+            except Exception:  # noqa: BLE001, S112 - a frame that went away meanwhile loads nothing
+                continue
         for frame in self.page.frames:
             try:
                 ran = frame.evaluate("() => typeof window.__pwned !== 'undefined'")
@@ -181,13 +185,13 @@ class Watch:
 
 
 def visit(watch: Watch, server: Server, path: str, ready: str) -> None:
-    watch.page.goto(f"{server.url}/{path}")
+    goto(watch.page, f"{server.url}/{path}")
     see(watch.page, ready)
     settled(watch.page)
 
 
-def test_hostile_text_is_shown_as_text_on_every_page(server: Server, new_page) -> None:
-    project = server.project_id  # type: ignore[attr-defined]
+def test_hostile_text_is_shown_as_text_on_every_page(server: Server, hostile_project: Hostile, new_page) -> None:
+    project = hostile_project.project_id
     watch = Watch(new_page())
     sign_in(watch.page, server)
     pages = [
@@ -210,9 +214,9 @@ def test_hostile_text_is_shown_as_text_on_every_page(server: Server, new_page) -
     assert not watch.missing, "\n".join(watch.missing)
 
 
-def test_a_hostile_name_is_shown_as_text_to_its_owner(server: Server, new_page) -> None:
+def test_a_hostile_name_is_shown_as_text_to_its_owner(server: Server, hostile_project: Hostile, new_page) -> None:
     watch = Watch(new_page())
-    sign_in(watch.page, server, EVIL_EMAIL, EVIL_PASSWORD)
+    sign_in(watch.page, server, hostile_project.mallory.email, hostile_project.mallory.password)
     see(watch.page, "Hello")
     watch.nothing_ran("home")
     watch.shows("home", NAME)

@@ -13,7 +13,6 @@ import re
 import shutil
 import signal
 import sqlite3
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -25,34 +24,13 @@ from sqlalchemy import create_engine, text
 from sqlmodel import func, select
 
 from labelkit.models import Annotation, Project, Task
-from tests.e2e.conftest import (
-    ADMIN_EMAIL,
-    Server,
-    chosen,
-    click,
-    drop_database,
-    labelkit_command,
-    pick,
-    see,
-    sign_in,
-    start_server,
-)
+from tests.e2e.servers import Server, drop_database, start_server
+from tests.e2e.steps import click, goto, pick, see, sign_in
 from tests.support import BACKENDS, PostgresServer
 
 CONFIG = """<View><Text name="text" value="$text"/>
 <Choices name="sentiment" toName="text"><Choice value="Positive"/><Choice value="Negative"/></Choices></View>"""
 RETRYING = "Saving… the database is not reachable; retrying"
-
-
-def new_project(server: Server, folder: Path, title: str, rows: list[dict] | None = None) -> int:
-    config = folder / f"{title}.xml"
-    config.write_text(CONFIG)
-    project_id = int(server.cli("project", "create", "--title", title, "--config", str(config)))
-    if rows:
-        tasks = folder / f"{title}.json"
-        tasks.write_text(json.dumps(rows))
-        server.cli("import", str(project_id), str(tasks))
-    return project_id
 
 
 def stopped(server: Server) -> None:
@@ -80,12 +58,12 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
     url = f"postgresql+psycopg2://postgres@127.0.0.1:{pg.port}/postgres"
     server = start_server("postgresql", url, settings={"LABELKIT_SAVE_RETRY_ATTEMPTS": "6"})  # about 10 s
     try:
-        project_id = new_project(server, tmp_path, "Restart", [{"text": "The first review"}, {"text": "The second review"}])
-        token = server.cli("user", "token", ADMIN_EMAIL)
+        project_id = server.project("Restart", CONFIG, [{"text": "The first review"}, {"text": "The second review"}])
+        token = server.admin_token()
         api = f"http://127.0.0.1:{server.port}/api/projects/{project_id}"
         page = new_page()
         sign_in(page, server)
-        page.goto(f"{server.url}/label?project={project_id}")
+        goto(page, f"{server.url}/label?project={project_id}")
         see(page, "The first review")
         pick(page, "Positive")  # kept as a draft while the database is up
         with server.db() as db:
@@ -96,14 +74,16 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
         try:
             down = httpx.get(api, headers={"Authorization": f"Token {token}"}, timeout=30)
             assert down.status_code == 503 and "database is not reachable" in down.json()["detail"]
-            click(page, "Submit")
+            click(page, "Submit", "began")  # the run says what it does while it retries
             see(page, re.compile(re.escape(RETRYING)))
-            assert chosen(page, "Positive").first.is_visible()  # the answer is still on the page
+            # The answer is still on the page: drawn by the run before, it stays while this one retries.
+            picked = page.get_by_role("button", name=re.compile(r"^Positive\b")).and_(page.locator('button[kind="primary"]'))
+            assert picked.first.is_visible()
             see(page, "Not saved yet: the database is still not reachable.", timeout=60_000)  # it gave up
-            see(page, "Task 1, your answer: sentiment: Positive")  # kept, and shown
+            see(page, f"Task {draft.task_id}, your answer: sentiment: Positive")  # kept, and shown
         finally:
             pg.resume()
-        click(page, "Try again")
+        click(page, "Try again", "began")
         see(page, re.compile(r"^Task \d+: Submitted\.$"), timeout=60_000)
         see(page, "The second review")
 
@@ -111,7 +91,7 @@ def test_a_submit_while_postgresql_restarts_is_saved_when_it_is_back(own_postgre
         pick(page, "Negative")
         pg.pause()
         try:
-            click(page, "Submit")
+            click(page, "Submit", "began")
             see(page, re.compile(re.escape(RETRYING)))
         finally:
             pg.resume()
@@ -168,25 +148,6 @@ def import_under_way(server: Server, project_id: int) -> bool:
         engine.dispose()
 
 
-def restart(server: Server) -> None:
-    """`labelkit serve` again on the same port, data dir and database."""
-    with server.log.open("a") as log:
-        server.process = subprocess.Popen(
-            [*labelkit_command(), "serve", "--host", "127.0.0.1", "--port", str(server.port)],
-            env=server.env, cwd=server.workdir, stdout=log, stderr=subprocess.STDOUT,
-        )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{server.port}/_stcore/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert server.process.poll() is None, server.log_text()[-4000:]
-        time.sleep(0.3)
-    raise AssertionError(f"labelkit serve did not come back:\n{server.log_text()[-4000:]}")
-
-
 def upload_in_background(endpoint: str, token: str, source: Path, media_type: str) -> tuple[threading.Thread, dict]:
     """POST a file to an import endpoint from a thread; the dict gets its "answer", or the
     "error" of a request the server died under (what these tests want)."""
@@ -212,8 +173,8 @@ def test_a_server_killed_mid_import_keeps_no_partial_import_and_the_import_runs_
     postgres = request.getfixturevalue("postgres_server_url") if backend == "postgresql" else None
     server = start_server(backend, postgres)
     try:
-        project_id = new_project(server, tmp_path, "Big")
-        token = server.cli("user", "token", ADMIN_EMAIL)
+        project_id = server.project("Big", CONFIG)
+        token = server.admin_token()
         source = big_file(tmp_path)
         endpoint = f"http://127.0.0.1:{server.port}/api/projects/{project_id}/import"
         sender, outcome = upload_in_background(endpoint, token, source, "application/json")
@@ -227,7 +188,7 @@ def test_a_server_killed_mid_import_keeps_no_partial_import_and_the_import_runs_
         sender.join(timeout=60)
         assert "error" in outcome, outcome  # no answer: the client knows the import did not finish
 
-        restart(server)
+        server.launch()  # `labelkit serve` again on the same port, data dir and database
         with server.db() as db:
             assert db.exec(select(func.count()).select_from(Task).where(Task.project_id == project_id)).one() == 0
             assert db.get(Project, project_id).task_count == 0
@@ -277,10 +238,8 @@ def test_a_server_killed_mid_media_import_leaves_no_files_of_it(tmp_path: Path) 
     """SQLite only: what is proven here is the files (the database side is the test above)."""
     server = start_server("sqlite")
     try:
-        config = tmp_path / "images.xml"
-        config.write_text(IMAGES)
-        project_id = int(server.cli("project", "create", "--title", "Pictures", "--config", str(config)))
-        token = server.cli("user", "token", ADMIN_EMAIL)
+        project_id = server.project("Pictures", IMAGES)
+        token = server.admin_token()
         source = pictures_zip(tmp_path)
         endpoint = f"http://127.0.0.1:{server.port}/api/projects/{project_id}/import"
         uploads = server.workdir / "data" / "media" / "upload" / str(project_id)
@@ -297,7 +256,7 @@ def test_a_server_killed_mid_media_import_leaves_no_files_of_it(tmp_path: Path) 
         assert "error" in outcome, outcome
         assert list(uploads.iterdir()) and list(journals.iterdir())  # what the killed import left
 
-        restart(server)  # its start sweeps them
+        server.launch()  # its start sweeps them
         assert list(uploads.iterdir()) == [] and list(journals.iterdir()) == []
         with server.db() as db:
             assert db.exec(select(func.count()).select_from(Task).where(Task.project_id == project_id)).one() == 0

@@ -3,14 +3,13 @@ a per-span question, relate two spans, submit, and find Label Studio's "labels" 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fresh, rerun, see, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +27,7 @@ TEXT = "Ada Lovelace lived in London with her mother."
 
 def select_text(page: Page, start: int, end: int) -> None:
     """Drag the mouse across characters start..end of the text (as a person selects)."""
-    box = page.locator(".lk-text").first
+    box = fresh(page.locator(".lk-text")).first
     box.wait_for()
     positions = box.evaluate(
         """(el, [a, b]) => {
@@ -52,30 +51,25 @@ def select_text(page: Page, start: int, end: int) -> None:
     page.mouse.up()
 
 
-def test_label_entities_and_relate_them(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "People", CONFIG, [{"text": TEXT}])
+def test_label_entities_and_relate_them(server: Server, new_page) -> None:
+    project_id = server.project("People", CONFIG, [{"text": TEXT}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Select words with the mouse")
-    settled(page)
-    select_text(page, 1, 10)  # inside "Ada Lovelace": word granularity widens it
+    with rerun(page):
+        select_text(page, 1, 10)  # inside "Ada Lovelace": word granularity widens it
     see(page, '1. Person · "Ada Lovelace"')
-    settled(page)
-    page.get_by_text("Sure", exact=True).click()
-    settled(page)
-    page.locator('button:has-text("Place")').first.click()
-    settled(page)
-    select_text(page, TEXT.index("London"), TEXT.index("London") + 6)
+    click(page, page.get_by_text("Sure", exact=True))
+    click(page, page.locator('button:has-text("Place")'))
+    with rerun(page):
+        select_text(page, TEXT.index("London"), TEXT.index("London") + 6)
     see(page, '2. Place · "London"')
-    settled(page)
-    page.locator(".lk-text .lk-span", has_text="Ada Lovelace").first.click()  # a click on a span picks it
-    expect(page.locator(".lk-text .lk-picked")).to_have_text("Ada Lovelace", timeout=20_000)
-    settled(page)
-    page.get_by_text("Relations (0)").click()
-    page.get_by_role("button", name="Relate").click()
+    click(page, page.locator(".lk-text .lk-span", has_text="Ada Lovelace"))  # a click on a span picks it
+    expect(fresh(page.locator(".lk-text .lk-picked"))).to_have_text("Ada Lovelace", timeout=20_000)
+    click(page, page.get_by_text("Relations (0)"), run="none")  # an expander
+    click(page, "Relate")
     see(page, "lives in")
-    settled(page)
     click(page, "Submit")
     see(page, "You're all done here")
 

@@ -14,7 +14,8 @@ from playwright.sync_api import Page
 from sqlmodel import select
 
 from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fresh, rerun, see, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +41,7 @@ def data_times() -> list[float]:
 
 def drag(page: Page, x0: float, x1: float) -> None:
     """Press on the plot at x0 (a fraction of its width) and let go at x1."""
-    box = page.locator(".lk-ts svg").first.bounding_box()
+    box = fresh(page.locator(".lk-ts svg")).first.bounding_box()
     y = box["y"] + 60
     page.mouse.move(box["x"] + box["width"] * x0, y)
     page.mouse.down()
@@ -48,28 +49,25 @@ def drag(page: Page, x0: float, x1: float) -> None:
     page.mouse.up()
 
 
-def test_drag_a_range_and_click_an_instant_then_submit(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Velocity", CONFIG, [{"csv": "/data/upload/samples/velocity.csv"}])
+def test_drag_a_range_and_click_an_instant_then_submit(server: Server, new_page) -> None:
+    project_id = server.project("Velocity", CONFIG, [{"csv": "/data/upload/samples/velocity.csv"}])
 
     page = new_page()
-    sign_in(page, server, path="/label")
+    sign_in(page, server, path=f"/label?project={project_id}")
     see(page, "Drag across the plot to label a range")
-    page.locator(".lk-ts svg").first.wait_for()
-    settled(page)
-    drag(page, 0.3, 0.5)
+    fresh(page.locator(".lk-ts svg")).first.wait_for()
+    with rerun(page):
+        drag(page, 0.3, 0.5)
     see(page, "1. Steady · 2026-06-01")
-    settled(page)
-    page.get_by_text("Sure", exact=True).click()
-    settled(page)
-    page.locator('button:has-text("Change")').first.click()
-    settled(page)
-    drag(page, 0.7, 0.7)  # a click without a drag
+    click(page, page.get_by_text("Sure", exact=True))
+    click(page, page.locator('button:has-text("Change")'))
+    with rerun(page):
+        drag(page, 0.7, 0.7)  # a click without a drag
     see(page, "2. Change · @ 2026-06-01")
-    settled(page)
-    assert page.get_by_role("radio", name=re.compile(r"^2\. Change")).is_checked()
-    drag(page, 0.4, 0.4)  # a click on the first band picks it in the list
-    page.get_by_role("radio", name=re.compile(r"^1\. Steady")).and_(page.locator(":checked")).wait_for()
-    settled(page)
+    assert fresh(page.get_by_role("radio", name=re.compile(r"^2\. Change"))).is_checked()
+    with rerun(page):
+        drag(page, 0.4, 0.4)  # a click on the first band picks it in the list
+    fresh(page.get_by_role("radio", name=re.compile(r"^1\. Steady")).and_(page.locator(":checked"))).wait_for()
     click(page, "Submit")
     see(page, "You're all done here")
 

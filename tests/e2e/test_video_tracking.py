@@ -13,8 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from labelkit.models import Annotation, Task
-from tests.e2e.conftest import Server, click, project_with_tasks, see, settled, sign_in
+from labelkit.models import Annotation, Role, Task
+from tests.e2e.servers import Server
+from tests.e2e.steps import click, fresh, rerun, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +32,6 @@ CONFIG = """<View>
   </TimelineLabels>
   <Choices name="hidden" toName="video" perRegion="true" whenTagName="box"><Choice value="Visible"/><Choice value="Hidden"/></Choices>
 </View>"""
-LABELER, PASSWORD = "lee@example.com", "lee's password"
 FRAMES = 96  # labelkit/samples/shapes.webm: 4 s at 24 fps
 
 
@@ -45,7 +45,7 @@ def rect(page: Page, selector: str) -> dict:
     """Where an element of the player is now (the player redraws its boxes and lanes, so
     an element found may be replaced before it is measured: then measure the new one)."""
     for _ in range(20):
-        found = page.locator(selector).first
+        found = fresh(page.locator(selector)).first
         found.wait_for()
         box = found.bounding_box()
         if box:
@@ -55,12 +55,14 @@ def rect(page: Page, selector: str) -> dict:
 
 def lane_x(page: Page, lane: str, frame: int) -> tuple[float, float]:
     """Where frame N is on a lane of the timeline (the middle of its slot)."""
-    page.locator(".lk-tl").first.evaluate("el => el.scrollIntoView({block: 'center'})")  # all of it in view
+    fresh(page.locator(".lk-tl")).first.evaluate("el => el.scrollIntoView({block: 'center'})")  # all of it in view
     box = rect(page, f".lk-tl {lane}")
     return box["x"] + (frame - 0.5) / FRAMES * box["width"], box["y"] + box["height"] / 2
 
 
 def go_to_frame(page: Page, frame: int) -> None:
+    """A click on the ruler (the player moves there by itself: nothing runs)."""
+    settled(page)
     x, y = lane_x(page, ".lk-ruler", frame)
     page.mouse.click(x, y)
     see(page, re.compile(rf"^Frame {frame} / {FRAMES}"))
@@ -75,80 +77,73 @@ def drag(page: Page, start: tuple[float, float], end: tuple[float, float]) -> No
 
 def on_frame(page: Page, x: float, y: float) -> tuple[float, float]:
     """A point of the video frame, in percent of it."""
-    page.locator(".lk-over").first.evaluate("el => el.scrollIntoView({block: 'center'})")
+    fresh(page.locator(".lk-over")).first.evaluate("el => el.scrollIntoView({block: 'center'})")
     box = rect(page, ".lk-over")
     return box["x"] + box["width"] * x / 100, box["y"] + box["height"] * y / 100
 
 
-def test_track_a_box_and_label_a_range(server: Server, new_page, tmp_path: Path) -> None:
-    project_id = project_with_tasks(server, tmp_path, "Clips", CONFIG, [{"video": "/data/upload/samples/shapes.webm"}])
-
-    server.cli("user", "create", LABELER, "--admin", "--name", "Lee Labeler", password=PASSWORD)  # another reviews
+def test_track_a_box_and_label_a_range(server: Server, new_page) -> None:
+    project_id = server.project("Clips", CONFIG, [{"video": "/data/upload/samples/shapes.webm"}])
+    labeler = server.person("Lee Labeler", role=Role.ADMIN)  # another reviews
 
     page = new_page()
-    sign_in(page, server, email=LABELER, password=PASSWORD, path="/label")
+    sign_in(page, server, email=labeler.email, password=labeler.password, path=f"/label?project={project_id}")
     see(page, f"Frame 1 / {FRAMES}")
-    settled(page)
-    click(page, "frame ▶")
+    click(page, "frame ▶", run="none")  # the player's own buttons and keys run nothing
     see(page, f"Frame 2 / {FRAMES}")
-    page.locator(".lk-clock").first.click()  # the player has the keys now
+    click(page, page.locator(".lk-clock"), run="none")  # the player has the keys now
     page.keyboard.press("ArrowRight")
     see(page, f"Frame 3 / {FRAMES}")
     go_to_frame(page, 10)
-    drag(page, on_frame(page, 10, 20), on_frame(page, 30, 50))  # around the red square
+    with rerun(page):
+        drag(page, on_frame(page, 10, 20), on_frame(page, 30, 50))  # around the red square
     see(page, "1. Square · box, 1 keyframe")
-    settled(page)
     shot(page, "1-box")
     go_to_frame(page, 40)
-    box = rect(page, ".lk-box")  # held where it was (no later keyframe)
-    drag(page, (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2),
-         (box["x"] + box["width"] / 2 + rect(page, ".lk-over")["width"] * 0.3,
-          box["y"] + box["height"] / 2))
+    with rerun(page):
+        box = rect(page, ".lk-box")  # held where it was (no later keyframe)
+        drag(page, (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2),
+             (box["x"] + box["width"] / 2 + rect(page, ".lk-over")["width"] * 0.3,
+              box["y"] + box["height"] / 2))
     see(page, "1. Square · box, 2 keyframes")
-    settled(page)
-    page.get_by_text("Visible", exact=True).click()
-    settled(page)
+    click(page, page.get_by_text("Visible", exact=True))
     go_to_frame(page, 60)
     click(page, "End track here")
     see(page, "1. Square · box, 3 keyframes")
-    settled(page)
     go_to_frame(page, 25)  # between keyframes 10 and 40: the box is interpolated, drawn dashed
-    assert page.locator(".lk-box.lk-between").count() == 1
+    expect(fresh(page.locator(".lk-box.lk-between"))).to_have_count(1)
     go_to_frame(page, 70)  # after the track ended: no box
-    assert page.locator(".lk-box").count() == 0
+    expect(fresh(page.locator(".lk-box"))).to_have_count(0)
     shot(page, "2-track")
 
-    page.get_by_text("Timeline ranges", exact=True).click()
-    settled(page)
-    page.locator('button:has-text("Still")').first.click()
-    settled(page)
+    click(page, page.get_by_text("Timeline ranges", exact=True))
+    click(page, page.locator('button:has-text("Still")'))
     see(page, re.compile(rf"^Frame \d+ / {FRAMES}"))  # a player drawn anew has loaded its video
-    start = lane_x(page, ".lk-new", 12)
-    drag(page, start, (lane_x(page, ".lk-new", 30)[0], start[1]))
+    with rerun(page):
+        start = lane_x(page, ".lk-new", 12)
+        drag(page, start, (lane_x(page, ".lk-new", 30)[0], start[1]))
     see(page, "2. Still · frames 12–30")
-    settled(page)
-    to_x = lane_x(page, ".lk-new", 36)[0]  # (scrolls the timeline into view first)
-    bar = rect(page, ".lk-seg[data-range]")  # its end dragged further
-    drag(page, (bar["x"] + bar["width"] - 2, bar["y"] + bar["height"] / 2), (to_x, bar["y"] + bar["height"] / 2))
+    with rerun(page):
+        to_x = lane_x(page, ".lk-new", 36)[0]  # (scrolls the timeline into view first)
+        bar = rect(page, ".lk-seg[data-range]")  # its end dragged further
+        drag(page, (bar["x"] + bar["width"] - 2, bar["y"] + bar["height"] / 2), (to_x, bar["y"] + bar["height"] / 2))
     see(page, "2. Still · frames 12–36")
-    settled(page)
     go_to_frame(page, 80)  # or start and end at the current frame
-    click(page, "Start range here")
+    click(page, "Start range here", run="none")
     go_to_frame(page, 84)
     click(page, "End range here (from 80)")
     see(page, "3. Still · frames 80–84")
-    settled(page)
     shot(page, "3-range")
     click(page, "Submit")
     see(page, "You're all done here")
 
     page = new_page()  # the review page draws the annotation's track and range on the player
-    sign_in(page, server, path="/review")
+    sign_in(page, server, path=f"/review?project={project_id}")
     see(page, "1. Square · box, 3 keyframes")
     see(page, "2. Still · frames 12–36")
     see(page, "3. Still · frames 80–84")
-    expect(page.locator(".lk-tl .lk-name", has_text="Still")).to_have_count(2)
-    expect(page.locator(".lk-tl .lk-name", has_text="Square (box)")).to_have_count(1)
+    expect(fresh(page.locator(".lk-tl .lk-name", has_text="Still"))).to_have_count(2)
+    expect(fresh(page.locator(".lk-tl .lk-name", has_text="Square (box)"))).to_have_count(1)
     shot(page, "4-review")
 
     with server.db() as db:
