@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     # names the browser's address; from anyone else the header is ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     invite_days: int = 7
+    # A password-reset link an admin sends works once, for this many hours.
+    reset_hours: int = 24
+    # Mail (optional): with an SMTP host, invite and password-reset links are also mailed,
+    # and an invite for one exact address is confirmed by a link sent there. Port 465 speaks
+    # TLS from the start; other ports upgrade with STARTTLS unless LABELKIT_SMTP_STARTTLS=false.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
     lock_minutes: int = 30
     trash_days: int = 30
     max_upload_mb: int = 200

@@ -11,6 +11,7 @@ from labelkit.errors import LabelkitError
 from labelkit.models import Role
 from labelkit.projects import trash
 from labelkit.ui.context import page_user
+from labelkit.ui.mailed_links import reset_panel
 from labelkit.ui.team import ROLE_HELP, invite_panel
 
 user = page_user("admin")
@@ -61,6 +62,7 @@ with users_tab:
             else:
                 count = f" ({ended} password session{'s were' if ended != 1 else ' was'} open)" if ended else ""
                 st.success(f"Ended all sessions of {person['email']}: they must sign in again{count}.")
+        reset_panel(user, picked, person["email"])
 
 with invites_tab:
     with session_scope(write=False) as session:

@@ -6,6 +6,7 @@ from labelkit.auth import invites
 from labelkit.auth.accounts import authenticate
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
+from labelkit.ui.mailed_links import confirmation_panel
 from labelkit.ui.session import (
     browser_address,
     invite_token,
@@ -32,25 +33,29 @@ with middle:
         st.caption(f"It is for {info.email} only.")
 
     new_account, existing = st.tabs(["Create an account", "I already have an account"])
+    confirmation = st.query_params.get("confirm")
     with new_account:
-        with st.form("join"):
-            preset = info.email if info.email and not info.email.startswith("@") else ""
-            email = st.text_input("Email", value=preset, autocomplete="email")
-            name = st.text_input("Your name", autocomplete="name")
-            password = st.text_input("Choose a password (8 characters or more)", type="password", autocomplete="new-password")
-            again = st.text_input("The password again", type="password", autocomplete="new-password")
-            submitted = st.form_submit_button("Create account and join", type="primary", width="stretch")
-        if submitted:
-            if password != again:
-                st.error("The two passwords differ.")
-            else:
-                try:
-                    with session_scope() as session:
-                        user = invites.sign_up(session, token, email, name, password)
-                except LabelkitError as e:
-                    st.error(str(e))
+        if invites.needs_confirmation(info) and not confirmation:
+            confirmation_panel(token, info.email)
+        else:
+            with st.form("join"):
+                preset = info.email if info.email and not info.email.startswith("@") else ""
+                email = st.text_input("Email", value=preset, autocomplete="email", disabled=bool(confirmation))
+                name = st.text_input("Your name", autocomplete="name")
+                password = st.text_input("Choose a password (8 characters or more)", type="password", autocomplete="new-password")
+                again = st.text_input("The password again", type="password", autocomplete="new-password")
+                submitted = st.form_submit_button("Create account and join", type="primary", width="stretch")
+            if submitted:
+                if password != again:
+                    st.error("The two passwords differ.")
                 else:
-                    sign_in_with_password(user)
+                    try:
+                        with session_scope() as session:
+                            user = invites.sign_up(session, token, email, name, password, confirmation)
+                    except LabelkitError as e:
+                        st.error(str(e))
+                    else:
+                        sign_in_with_password(user)
     with existing:
         with st.form("join-existing"):
             email = st.text_input("Email", autocomplete="email", key="existing-email")

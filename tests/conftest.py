@@ -95,7 +95,8 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("LABELKIT_DATABASE_URL", database_url)
     monkeypatch.setenv("LABELKIT_ENV", "test")
     monkeypatch.setenv("LABELKIT_TEST_CHEAP_PASSWORD_HASHES", "true")  # argon2 at its lowest cost
-    for key in ("LABELKIT_ADMIN_EMAIL", "LABELKIT_ADMIN_PASSWORD", "LABELKIT_OPEN_SIGNUP_DOMAINS", "LABELKIT_BASE_URL"):
+    for key in ("LABELKIT_ADMIN_EMAIL", "LABELKIT_ADMIN_PASSWORD", "LABELKIT_OPEN_SIGNUP_DOMAINS", "LABELKIT_BASE_URL",
+                "LABELKIT_SMTP_HOST", "LABELKIT_SMTP_USER", "LABELKIT_SMTP_PASSWORD", "LABELKIT_SMTP_FROM"):
         monkeypatch.delenv(key, raising=False)
     get_settings.cache_clear()
     lkdb._engine_for.cache_clear()
@@ -103,6 +104,24 @@ def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     lkdb.get_engine().dispose()
     lkdb._engine_for.cache_clear()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def smtp_server(settings, monkeypatch: pytest.MonkeyPatch):
+    """A real SMTP server on 127.0.0.1 (aiosmtpd), and labelkit set up to mail through it."""
+    from tests.smtpserver import SmtpServer
+
+    server = SmtpServer().start()
+    monkeypatch.setenv("LABELKIT_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("LABELKIT_SMTP_PORT", str(server.port))
+    monkeypatch.setenv("LABELKIT_SMTP_STARTTLS", "false")  # plain SMTP on loopback
+    monkeypatch.setenv("LABELKIT_SMTP_FROM", "labelkit@example.com")
+    get_settings.cache_clear()
+    try:
+        yield server
+    finally:
+        server.stop()
+        get_settings.cache_clear()
 
 
 @pytest.fixture

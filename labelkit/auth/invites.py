@@ -3,20 +3,27 @@ project, to whoever opens it while it is valid (expiry, use limit, email restric
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from sqlmodel import Session, col, select
 
 from labelkit import audit
 from labelkit.auth import crypto
 from labelkit.auth.accounts import create_user, find_user, higher_role, normalize_email
+from labelkit.auth.mail import mail_configured
 from labelkit.auth.permissions import ROLE_RANK, Capability, can, project_role, require
 from labelkit.db import is_sqlite
 from labelkit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from labelkit.models import Invite, Membership, Project, Role, User, utcnow
 
 INVITE_COOKIE = "labelkit_invite"
+CONFIRM_HOURS = 24
+NOT_CONFIRMED = "Confirm your address first: open the link we mailed to {email} (ask for a new one on the invite page)."
 
 
 @dataclass
@@ -177,10 +184,65 @@ def create_account(session: Session, token: str, email: str, name: str = "", pas
     return user
 
 
-def sign_up(session: Session, token: str, email: str, name: str, password: str) -> User:
+def sign_up(session: Session, token: str, email: str, name: str, password: str, confirmation: str | None = None) -> User:
+    """A password account through an invite. With mail set up, an invite for one exact
+    address needs the confirmation from the link mailed there (confirmation_for)."""
     if not password:
         raise InvalidInput("Choose a password.")
+    invite = _find(session, token)
+    if _needs_confirmation(invite):
+        _check_confirmation(invite, confirmation)
     return create_account(session, token, email, name, password)
+
+
+def needs_confirmation(info: InviteInfo) -> bool:
+    """Whether a password sign-up through this invite waits for a mailed confirmation."""
+    return bool(info.email) and not info.email.startswith("@") and mail_configured()
+
+
+def _needs_confirmation(invite: Invite) -> bool:
+    return bool(invite.email) and not invite.email.startswith("@") and mail_configured()
+
+
+def confirmation_for(session: Session, token: str | None) -> tuple[str, str]:
+    """(address, confirmation) to mail for an invite restricted to one address. The
+    confirmation is an HMAC of the invite and the address under the portal's secret key,
+    valid for CONFIRM_HOURS: nothing is stored, and the invite's use limit and the account
+    that its use creates make it work once."""
+    invite = _find(session, token)
+    if not invite.email or invite.email.startswith("@"):
+        raise InvalidInput("This invite is not for one address: there is nothing to confirm.")
+    _check_usable(session, invite, invite.email)
+    expires = int(time.time()) + CONFIRM_HOURS * 3600
+    return invite.email, f"{expires}.{_confirmation_mac(invite, expires)}"
+
+
+def confirmation_path(token: str, confirmation: str) -> str:
+    return "/?" + urlencode({"invite": token, "confirm": confirmation})
+
+
+def confirmed_email(session: Session, token: str | None, confirmation: str | None) -> str:
+    """The invite's address when the confirmation is good, else InvalidInput saying why."""
+    invite = _find(session, token)
+    _check_usable(session, invite, invite.email)
+    _check_confirmation(invite, confirmation)
+    return invite.email
+
+
+def _confirmation_mac(invite: Invite, expires: int) -> str:
+    from labelkit.settings import get_settings
+
+    message = f"labelkit invite confirmation\0{invite.id}\0{invite.token_hash}\0{invite.email}\0{expires}"
+    return hmac.new(get_settings().signing_key(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _check_confirmation(invite: Invite, confirmation: str | None) -> None:
+    expires, _, mac = (confirmation or "").partition(".")
+    good = expires.isascii() and expires.isdigit() and hmac.compare_digest(mac.encode(), _confirmation_mac(invite, int(expires)).encode())
+    if not good:
+        raise InvalidInput(NOT_CONFIRMED.format(email=invite.email))
+    if int(expires) < time.time():
+        raise InvalidInput(f"The confirmation link for {invite.email} has expired: ask for a new one on the invite page.")
 
 
 def _grant(session: Session, invite: Invite, user: User) -> None:

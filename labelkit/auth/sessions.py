@@ -1,4 +1,5 @@
-"""Browser sessions, one-time sign-in tickets and personal access tokens.
+"""Browser sessions, one-time sign-in tickets, personal access tokens (and the tokens of
+password-reset links, labelkit.auth.reset).
 
 A password sign-in happens in the Streamlit script, which cannot set cookies: it issues
 a ticket that lives for a minute, and the browser takes it to /session/start, which
@@ -26,6 +27,7 @@ class TokenKind(StrEnum):
     TICKET = "ticket"
     SESSION = "session"
     API = "api"
+    RESET = "reset"  # a one-time password-reset link (labelkit.auth.reset)
 
 
 def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | None, name: str = "") -> str:

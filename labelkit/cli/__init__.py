@@ -100,6 +100,50 @@ def user_token(email: str) -> None:
         click.echo(create_api_token(session, account, "created with labelkit user token"))
 
 
+@user.command("reset-password")
+@click.argument("email")
+@as_option
+@fail_cleanly
+def user_reset_password(email: str, as_email: str | None) -> None:
+    """Print a one-time password-reset link for the account (and mail it when LABELKIT_SMTP_HOST is set)."""
+    from labelkit.auth import mail
+    from labelkit.auth.accounts import find_user
+    from labelkit.auth.reset import issue_reset_link, reset_path
+    from labelkit.db import session_scope
+
+    ready()
+    with session_scope() as session:
+        actor = operator(session, as_email)
+        account = find_user(session, email)
+        if account is None:
+            raise click.ClickException(f"There is no account for {email}.")
+        issued = issue_reset_link(session, actor, account.id)
+    link = f"{_base_url()}{reset_path(issued.token)}"
+    click.echo(link)
+    click.echo(f"Works once, until {issued.expires_at:%Y-%m-%d %H:%M} UTC.", err=True)
+    _mail_link(issued.email, lambda: mail.send_reset(issued.email, link, issued.expires_at))
+
+
+def _base_url() -> str:
+    from labelkit.settings import get_settings
+
+    return (get_settings().base_url or "http://localhost:8501").rstrip("/")
+
+
+def _mail_link(to: str | None, send) -> None:
+    """After the commit: mail the printed link when mail is set up; a failure is said, and the link stands."""
+    from labelkit.auth import mail
+
+    if not to or not mail.mail_configured():
+        return
+    try:
+        send()
+    except mail.MailNotSent as e:
+        click.echo(f"Not mailed: {e} Send the link above yourself.", err=True)
+        sys.exit(1)
+    click.echo(f"Mailed to {to}.", err=True)
+
+
 @main.group()
 def invite() -> None:
     """Invite links."""
@@ -114,11 +158,11 @@ def invite() -> None:
 @as_option
 @fail_cleanly
 def invite_create(role: str, project_ref: str | None, email: str | None, expires_days: float | None, max_uses: int, as_email: str | None) -> None:
-    """Create an invite link and print it."""
-    from labelkit.auth.invites import create_invite, invite_path
+    """Create an invite link and print it (and mail it to an exact --email when LABELKIT_SMTP_HOST is set)."""
+    from labelkit.auth import mail
+    from labelkit.auth.invites import create_invite, describe_invite_row, invite_path
     from labelkit.db import session_scope
     from labelkit.projects.crud import find_project
-    from labelkit.settings import get_settings
 
     ready()
     with session_scope() as session:
@@ -127,9 +171,12 @@ def invite_create(role: str, project_ref: str | None, email: str | None, expires
         created, token = create_invite(
             session, actor, role, project_id=project_id, email=email, expires_days=expires_days, max_uses=max_uses
         )
-        base = (get_settings().base_url or "http://localhost:8501").rstrip("/")
-        click.echo(f"{base}{invite_path(token)}")
-        click.echo(f"Expires {created.expires_at:%Y-%m-%d %H:%M} UTC, {max_uses} use(s).", err=True)
+        info = describe_invite_row(session, created)
+    link = f"{_base_url()}{invite_path(token)}"
+    click.echo(link)
+    click.echo(f"Expires {info.expires_at:%Y-%m-%d %H:%M} UTC, {max_uses} use(s).", err=True)
+    to = info.email if info.email and not info.email.startswith("@") else None
+    _mail_link(to, lambda: mail.send_invite(to, link, str(info.role), info.project_title, info.expires_at))
 
 
 @main.group()

@@ -1,4 +1,4 @@
-"""Absolute links to this portal (invite links people copy and send)."""
+"""Absolute links to this portal (invite, password-reset and confirmation links people copy or get by mail)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from labelkit.auth.invites import invite_path
+from labelkit.auth.invites import confirmation_path, invite_path
+from labelkit.auth.reset import reset_path
 from labelkit.settings import get_settings
 
 
@@ -26,3 +27,11 @@ def base_url() -> str:
 
 def invite_url(token: str) -> str:
     return base_url() + invite_path(token)
+
+
+def reset_url(token: str) -> str:
+    return base_url() + reset_path(token)
+
+
+def confirmation_url(token: str, confirmation: str) -> str:
+    return base_url() + confirmation_path(token, confirmation)

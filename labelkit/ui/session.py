@@ -43,6 +43,11 @@ def invite_token() -> str | None:
     return _cookie(invites.INVITE_COOKIE)
 
 
+def reset_token() -> str | None:
+    """A password-reset link's token (labelkit.auth.reset.reset_path)."""
+    return st.query_params.get("reset") or None
+
+
 def _cookie(name: str) -> str | None:
     try:
         value = st.context.cookies.get(name)

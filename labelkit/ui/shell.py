@@ -13,11 +13,11 @@ from labelkit.errors import LabelkitError
 from labelkit.models import User
 from labelkit.ui.context import USER_KEY, keep_sidebar_slot
 from labelkit.ui.navigation import PAGES, navigation
-from labelkit.ui.session import Visitor, invite_token, sign_out, startup, visitor
+from labelkit.ui.session import Visitor, invite_token, reset_token, sign_out, startup, visitor
 from labelkit.ui.text import plain
 from labelkit.ui.timings import timed
 
-SIGNED_OUT_PAGES = {"signin": "Sign in", "join": "Join labelkit", "no_account": "No account"}
+SIGNED_OUT_PAGES = {"signin": "Sign in", "join": "Join labelkit", "no_account": "No account", "reset": "Set a new password"}
 
 
 def run() -> None:
@@ -28,6 +28,11 @@ def run() -> None:
 def _run() -> str:
     st.set_page_config(page_title="labelkit", page_icon=":material/label:", layout="wide")
     startup()
+    if reset_token():
+        # A password-reset link opens its page whoever is signed in here: it is about the link's account.
+        page = st.Page(ROOT / "pages" / "reset.py", title=SIGNED_OUT_PAGES["reset"], url_path="reset", default=True)
+        st.navigation([page], position="hidden").run()
+        return "reset"
     v = visitor()
     if v.user is None:
         st.session_state.pop(USER_KEY, None)
@@ -53,7 +58,7 @@ def _run() -> str:
 def _here(url_path: str) -> str:
     """The address being opened, to come back to after signing in."""
     path = "/" if url_path in SIGNED_OUT_PAGES else f"/{url_path}"
-    query = {k: v for k, v in st.query_params.to_dict().items() if k not in ("invite", "signin")}
+    query = {k: v for k, v in st.query_params.to_dict().items() if k not in ("invite", "signin", "confirm", "reset")}
     return path + ("?" + urlencode(query) if query else "")
 
 

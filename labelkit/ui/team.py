@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from labelkit.auth import invites
+from labelkit.auth.mail import send_invite
 from labelkit.auth.permissions import PROJECT_ROLES, ROLE_RANK, project_role
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
@@ -13,6 +14,7 @@ from labelkit.models import Role, User
 from labelkit.projects.crud import list_members, remove_member, set_member
 from labelkit.settings import get_settings
 from labelkit.ui.links import invite_url
+from labelkit.ui.mailed_links import Handed, mail_link, show_handed
 
 ROLE_HELP = {
     Role.ADMIN: "runs the whole portal",
@@ -43,17 +45,18 @@ def invite_panel(user: User, project_id: int | None, projects: dict[int, str] | 
     if create:
         try:
             with session_scope() as session:
-                _, token = invites.create_invite(
+                invite, token = invites.create_invite(
                     session, user, role, project_id=target, email=email or None, expires_days=days, max_uses=int(uses)
                 )
+                info = invites.describe_invite_row(session, invite)
         except LabelkitError as e:
+            st.session_state.pop(f"{key}_link", None)
             st.error(str(e))
         else:
-            st.session_state[f"{key}_link"] = invite_url(token)
-    link = st.session_state.get(f"{key}_link")
-    if link:
-        st.success("Copy this link and send it (it is shown only once):", icon=":material/link:")
-        st.code(link, language=None)
+            st.session_state[f"{key}_link"] = _hand_over(invite_url(token), info)
+    handed = st.session_state.get(f"{key}_link")
+    if handed:
+        show_handed(handed, "invite link")
 
     try:
         with session_scope(write=False) as session:
@@ -81,6 +84,12 @@ def invite_panel(user: User, project_id: int | None, projects: dict[int, str] | 
                 st.error(str(e))
             else:
                 st.rerun()
+
+
+def _hand_over(link: str, info: invites.InviteInfo) -> Handed:
+    """An invite for one exact address is mailed there when mail is set up."""
+    to = info.email if info.email and not info.email.startswith("@") else None
+    return mail_link(link, to, lambda: send_invite(to, link, str(info.role), info.project_title, info.expires_at))
 
 
 def _roles_for(user: User, project_id: int | None) -> list[str]:
