@@ -11,6 +11,7 @@ from sqlmodel import func, select
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.models import Invite, Project, Role, Task, User
+from labelkit.settings import get_settings
 
 
 @pytest.fixture
@@ -185,3 +186,47 @@ def test_config_check_json_says_what_it_found(tmp_path) -> None:
     report = json.loads(result.output)
     assert report["valid"] is False
     assert report["problems"] == ["line 3: <Rating name='stars'>: maxRating must be a whole number from 1 to 100, not 'x'"]
+
+
+def test_user_reset_password_prints_a_one_time_link_and_only_an_admin_may(cli) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from labelkit.auth.reset import reset_password
+
+    cli("user", "create", "boss@example.com", "--admin")
+    cli("user", "create", "ann@example.com")
+    cli("user", "create", "lead@example.com")
+    with session_scope() as s:
+        s.exec(select(User).where(User.email == "lead@example.com")).one().role = Role.MANAGER
+    refused = cli("user", "reset-password", "boss@example.com", "--as", "lead@example.com", ok=False)
+    assert refused.exit_code == 1 and "permission to manage users" in refused.output
+    assert "no account for nobody@example.com" in cli("user", "reset-password", "nobody@example.com", ok=False).output
+
+    result = cli("user", "reset-password", "ann@example.com")
+    link = result.stdout.strip()
+    assert link.startswith("http://localhost:8501/?reset=") and "Works once, until" in result.stderr
+    with session_scope() as s:
+        reset_password(s, parse_qs(urlparse(link).query)["reset"][0], "a brand new password")
+
+
+def test_with_smtp_the_cli_mails_reset_and_invite_links_and_says_when_it_could_not(cli, smtp_server, monkeypatch) -> None:
+    from tests.smtpserver import link_in
+    from tests.support import free_port
+
+    cli("user", "create", "boss@example.com", "--admin")
+    cli("user", "create", "ann@example.com")
+    result = cli("user", "reset-password", "ann@example.com")
+    assert link_in(smtp_server.last_to("ann@example.com")) == result.stdout.strip()
+    assert "Mailed to ann@example.com." in result.stderr
+
+    invited = cli("invite", "create", "--role", "annotator", "--email", "new@example.com")
+    mailed = smtp_server.last_to("new@example.com")
+    assert link_in(mailed) == invited.stdout.strip() and "annotator role" in mailed.get_content()
+    cli("invite", "create", "--role", "annotator", "--email", "@example.com")  # a domain: nobody to mail
+    assert len(smtp_server.mails) == 2
+
+    monkeypatch.setenv("LABELKIT_SMTP_PORT", str(free_port()))  # the mail server is down
+    get_settings.cache_clear()
+    failed = cli("user", "reset-password", "ann@example.com", ok=False)
+    assert failed.exit_code == 1 and failed.stdout.strip().startswith("http://localhost:8501/?reset=")
+    assert "Not mailed: The mail to ann@example.com could not be sent" in failed.stderr
