@@ -37,7 +37,9 @@ def invite_panel(user: User, project_id: int | None, projects: dict[int, str] | 
             )
         roles = _roles_for(user, project_id)
         role = st.selectbox("Role", roles, index=len(roles) - 1, format_func=lambda r: f"{r} — {ROLE_HELP[Role(r)]}")
-        email = st.text_input("Only for (optional)", placeholder="someone@example.com or @example.com")
+        email = st.text_input("Only for (optional)", placeholder="someone@example.com or @example.com",
+                              help="With mail set up, an invite for one address is also mailed there, and that "
+                                   "address is confirmed by mail before a password account is made.")
         left, right = st.columns(2)
         days = left.number_input("Expires after (days)", min_value=1, max_value=365, value=get_settings().invite_days)
         uses = right.number_input("Can be used (times)", min_value=1, max_value=1000, value=1)
