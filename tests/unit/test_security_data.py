@@ -37,7 +37,7 @@ from starlette.testclient import TestClient
 from labelkit import exporters, importers
 from labelkit.auth import sessions
 from labelkit.cli import main
-from labelkit.config import parse_config
+from labelkit.config import parse_config, task_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
 from labelkit.labeling import submissions
@@ -191,6 +191,44 @@ def test_config_check_refuses_entity_configs(tmp_path, name: str) -> None:
     result = CliRunner().invoke(main, ["config", "check", str(path)])
     assert result.exit_code != 0 and REFUSED in result.output
     assert "Traceback" not in result.output
+
+
+# --- Label configs nested too deep ----------------------------------------------------------
+
+CONTROLS = '<Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="a"/></Choices>'
+DEEP = "<View>" * 1000 + CONTROLS + "</View>" * 1000
+DEEP_REPEATER = "<View>" * 1000 + '<Repeater on="$pages"><Text name="t_{{idx}}" value="$pages[{{idx}}].t"/></Repeater>' + "</View>" * 1000
+TOO_DEEP = "nests tags more than 100 levels deep"
+
+
+def test_a_deeply_nested_config_is_refused_naming_the_depth_limit() -> None:
+    """Our walkers recurse: 1,000 nested <View>s were a RecursionError (a 500); now a clear error."""
+    with pytest.raises(InvalidInput, match=TOO_DEEP):
+        parse_config(DEEP)
+    with pytest.raises(InvalidInput, match=TOO_DEEP):
+        task_config(DEEP_REPEATER, {"pages": [{"t": "one"}]})
+    assert parse_config("<View>" * 20 + CONTROLS + "</View>" * 20).controls  # deep as real configs go: fine
+
+
+def test_a_deeply_nested_config_creates_no_project_from_the_service_the_api_or_the_cli(factory, tmp_path) -> None:
+    admin = factory.user(Role.ADMIN)
+    before = _projects()
+    with session_scope() as s, pytest.raises(InvalidInput, match=TOO_DEEP):
+        create_project(s, admin, ProjectFields(title="Deep", label_config=DEEP))
+    client = TestClient(Starlette(routes=routes), base_url="http://localhost")
+    with session_scope() as s:
+        token = sessions.create_api_token(s, admin)
+    answer = client.post("/api/projects", json={"title": "Deep", "label_config": DEEP},
+                         headers={"Authorization": f"Token {token}"})
+    assert answer.status_code == 400 and TOO_DEEP in answer.json()["detail"]
+    path = tmp_path / "deep.xml"
+    path.write_text(DEEP)
+    for args in (["config", "check", str(path)], ["config", "check", "--json", str(path)],
+                 ["project", "create", "--title", "Deep", "--config", str(path), "--as", admin.email]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0 and TOO_DEEP in result.output, (args, result.output)
+        assert "Traceback" not in result.output and "RecursionError" not in repr(result.exception)
+    assert _projects() == before
 
 
 # --- Addresses the server must not fetch ----------------------------------------------------
