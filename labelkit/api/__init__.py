@@ -26,7 +26,8 @@ from labelkit.api.docs import add_docs
 DESCRIPTION = """\
 labelkit's REST API. Authenticate with a personal access token (Account page, or
 `labelkit user token EMAIL`): `Authorization: Token <token>`. A signed-in browser's
-session cookie works too. Paths and JSON follow Label Studio's API, so label-studio-sdk
+session cookie works too (for writes with the header `X-Requested-With`, or from this
+server's own pages). Paths and JSON follow Label Studio's API, so label-studio-sdk
 and scripts written for Label Studio work here.
 """
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from fastapi import Depends, Request, Security
 from fastapi.exceptions import RequestValidationError
@@ -34,6 +34,7 @@ from labelkit.errors import (
     PermissionDenied,
 )
 from labelkit.models import User
+from labelkit.settings import get_settings
 
 NO_CREDENTIALS = "Authentication credentials were not provided or are invalid."
 
@@ -62,7 +63,44 @@ def current_user(request: Request, _header: str | None = Security(TOKEN)) -> Use
     user = caller(request)
     if user is None:
         raise Unauthenticated(NO_CREDENTIALS)
+    if not request.headers.get("authorization"):
+        refuse_forged_browser_writes(request)
     return user
+
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+BROWSER_WRITE_HEADER = "X-Requested-With"
+FORGED_WRITE = (
+    "A write with the browser's session cookie needs the header X-Requested-With or an Origin of this "
+    "server (a form on another site sends neither); scripts send Authorization: Token <token>."
+)
+TEXT_PLAIN = "A text/plain body is not accepted with the session cookie: send JSON (application/json) or files."
+
+
+def refuse_forged_browser_writes(request: Request) -> None:
+    """A cookie-authenticated write (cross-site request forgery guard): the session cookie is
+    SameSite=Lax, which a page on another port or a sibling subdomain of the same site still
+    gets sent along with its form posts. A form cannot add a header nor forge the Origin, and a
+    script on another origin cannot add one without a CORS preflight, which nothing here allows."""
+    if request.method.upper() in SAFE_METHODS:
+        return
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() == "text/plain":
+        raise HTTPException(415, TEXT_PLAIN)
+    if not request.headers.get(BROWSER_WRITE_HEADER) and not _own_origin(request):
+        raise PermissionDenied(FORGED_WRITE)
+
+
+def _own_origin(request: Request) -> bool:
+    """The request's Origin is this server: its LABELKIT_BASE_URL, or the address it was asked at."""
+    origin = (request.headers.get("origin") or "").rstrip("/").lower()
+    if not origin or origin == "null":
+        return False
+    own = {f"{request.url.scheme}://{request.headers.get('host', '')}".lower()}
+    configured = get_settings().base_url
+    if configured:
+        parts = urlsplit(configured)
+        own.add(f"{parts.scheme}://{parts.netloc}".lower())
+    return origin in own
 
 
 STATUS = [(NotSignedIn, 401), (PermissionDenied, 403), (NotFound, 404), (Conflict, 409), (InvalidInput, 400)]

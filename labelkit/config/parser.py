@@ -26,6 +26,10 @@ from labelkit.errors import InvalidInput
 
 _VARIABLE = re.compile(r"^\$([A-Za-z_][\w.-]*)$")
 MAX_CONFIG_BYTES = 1_000_000
+# Tags within tags: Label Studio's configs nest a few levels, rarely past 20. The walkers of a
+# config (validation, layout, drawing) recurse, so a deeper one is refused while it is parsed.
+MAX_DEPTH = 100
+DEPTH_REFUSED = f"The label config nests tags more than {MAX_DEPTH} levels deep"
 
 
 @dataclass
@@ -210,6 +214,8 @@ class _Builder:
 
     def start(self, tag: str, attrs: dict[str, str]) -> None:
         line = self.parser.parser.CurrentLineNumber if self.parser else 0
+        if len(self.stack) >= MAX_DEPTH:
+            raise InvalidInput(f"{DEPTH_REFUSED} (line {line}, <{tag}>); flatten its <View>s.")
         node = Node(tag=tag, attrs=dict(attrs), line=line, parent=self.stack[-1] if self.stack else None)
         if self.stack:
             self.stack[-1].children.append(node)

@@ -19,6 +19,7 @@ from xml.etree.ElementTree import Element, tostring
 
 from defusedxml.ElementTree import fromstring
 
+from labelkit.config.parser import DEPTH_REFUSED, MAX_DEPTH
 from labelkit.errors import InvalidInput
 
 MAX_ITEMS = 500  # pages of one task
@@ -32,11 +33,22 @@ def has_repeater(xml: str) -> bool:
 def expand(xml: str, data: dict) -> str:
     """The config with each Repeater unrolled over this task's data."""
     root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    if _depth(root) > MAX_DEPTH:  # copying and writing the tree recurse
+        raise InvalidInput(f"{DEPTH_REFUSED}; flatten its <View>s.")
     for parent in list(root.iter()):
         for index, child in enumerate(list(parent)):
             if child.tag.lower() == "repeater":
                 parent[index] = _unroll(child, data)
     return tostring(root, encoding="unicode")
+
+
+def _depth(root: Element) -> int:
+    """How many levels of tags (counted without recursion)."""
+    deepest, level = 0, [root]
+    while level:
+        deepest += 1
+        level = [child for node in level for child in node]
+    return deepest
 
 
 def _unroll(node: Element, data: dict) -> Element:

@@ -12,8 +12,12 @@ from typing import BinaryIO
 from labelkit.exporters.base import ExportContext, Exporter, iso
 from labelkit.results.items import flat_value
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+# What starts a formula (OWASP, "CSV Injection"): = + - @, a tab, a carriage return or line
+# feed, and the full-width forms that spreadsheets in East Asian locales read as the same.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?", re.ASCII)
+# Spaces (any kind) and invisible characters a spreadsheet may skip before reading a formula.
+_LEADING_BLANKS = re.compile(r"^[\s\u200b-\u200d\u2060\ufeff]+")
 
 
 def cell(value: object) -> str:
@@ -24,9 +28,17 @@ def cell(value: object) -> str:
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = str(value)
-    if isinstance(value, str) and text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+    if isinstance(value, str) and _runs_as_formula(text):
         return "'" + text
     return text
+
+
+def _runs_as_formula(text: str) -> bool:
+    """Whether a text starts a formula, also behind spaces; a plain number ("-5") does not."""
+    return any(
+        part.startswith(_FORMULA_START) and not _NUMBER.fullmatch(part)
+        for part in (text, _LEADING_BLANKS.sub("", text))
+    )
 
 
 class _Rows:

@@ -1,4 +1,5 @@
-"""Task HTML made safe to show: the one place where HTML from task data is cleaned.
+"""Task HTML made safe to show: the one place where HTML from task data (and the HTML of a
+project's Markdown instructions) is cleaned.
 
 Built on nh3 (the Ammonia sanitizer): an allow-list of harmless tags and attributes, so
 scripts, event handlers, javascript: and data: URLs, iframes, objects, embeds, forms,
@@ -11,9 +12,14 @@ by a click, with rel="noopener noreferrer")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 UPLOAD_PREFIX = "/data/upload/"
 _TAGS = set(nh3.ALLOWED_TAGS) - {"area", "map"}  # image maps carry links over images; not needed to label text
@@ -53,3 +59,23 @@ def sanitize(html: str | None, local_url: Callable[[str], str | None] | None = N
         strip_comments=True,
         link_rel="noopener noreferrer",
     )
+
+
+def markdown_html(markdown: str | None, local_url: Callable[[str], str | None] | None = None) -> str:
+    """A project's instructions (Markdown) as safe HTML to show every annotator. Raw HTML in
+    it stays text, as before. An image, in any spelling (inline, reference-style), shows only
+    when it is one of this server's uploads: a remote one would be fetched by every
+    annotator's browser (a tracking pixel), so it becomes a link opened only by a click."""
+    renderer = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+    renderer.add_render_rule("image", _image_or_link)
+    return sanitize(renderer.render(markdown or ""), local_url)
+
+
+def _image_or_link(self: RendererHTML, tokens: Sequence[Token], index: int, options: OptionsDict, env: EnvType) -> str:
+    """markdown-it's render rule for an image: uploads as images, anything else as a link."""
+    token = tokens[index]
+    source = (token.attrGet("src") or "").strip()
+    if source.startswith(UPLOAD_PREFIX):
+        return self.image(tokens, index, options, env)
+    alt = escapeHtml(self.renderInlineAsText(token.children or [], options, env)) or "image"
+    return f'<a href="{escapeHtml(source)}">{alt} (image not shown: open it)</a>'

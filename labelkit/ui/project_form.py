@@ -37,6 +37,9 @@ def project_form(key: str, initial: ProjectFields, sample: dict | None, submit_l
     instructions = st.text_area(
         "Instructions for annotators (Markdown)", value=initial.instructions, key=f"{key}_instructions", height=120,
         placeholder="What to label, how to decide the hard cases. Shown above every task.",
+        help="Images show only when uploaded to this project (a path /data/upload/<project id>/..., e.g. an image "
+             "file imported on the Import page): an image from another address would be fetched by every annotator's "
+             "browser, telling its host who works when, so it is shown as a link instead.",
     )
     left, right = st.columns(2)
     overlap = left.number_input(

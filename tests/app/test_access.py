@@ -19,6 +19,7 @@ pytestmark = pytest.mark.one_database
 def texts(at) -> str:
     """Everything the page says, with Markdown's backslash escapes removed."""
     parts = [e.value for kind in ("title", "subheader", "markdown", "error", "warning", "info", "success", "caption") for e in getattr(at, kind)]
+    parts += [re.sub(r"<[^>]*>", "", e.value) for e in at.html]  # sanitized HTML (instructions): its text
     return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))
 
 

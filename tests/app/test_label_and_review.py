@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from sqlmodel import select
 
 from labelkit.db import session_scope
-from labelkit.models import Annotation, AnnotationVersion, Role
+from labelkit.models import Annotation, AnnotationVersion, Project, Role
 from tests.app.test_access import texts
 
 # Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
@@ -47,6 +48,45 @@ def test_an_annotator_labels_submits_and_gets_the_next_task(app_as, team) -> Non
     (stored,) = annotations()
     assert stored.state == "submitted"
     assert [(r["from_name"], r["type"], r["value"]) for r in stored.result] == [("sentiment", "choices", {"choices": ["Positive"]})]
+
+
+def test_instructions_load_no_remote_image_in_any_markdown_spelling(app_as, factory) -> None:
+    """A remote image in the instructions would be fetched by every annotator's browser (a
+    tracking pixel): inline, reference-style, bare HTML or protocol-relative, none is an image."""
+    admin = factory.user(Role.ADMIN)
+    project = factory.project(admin, title="Pixels")
+    upload = f"/data/upload/{project.id}/guide.png"
+    with session_scope() as s:
+        s.get(Project, project.id).instructions = (
+            "Read **this** first.\n\n![pixel](http://tracker.example/p.gif) ![ref][r] ![r]\n"
+            '<img src="http://tracker.example/html.gif">\n\n'
+            "| a |\n|---|\n| ![cell](//tracker.example/cell.gif) |\n\n"
+            f"![guide]({upload})\n\n[r]: https://tracker.example/ref.gif\n"
+        )
+    factory.tasks(project, admin, 1)
+    annotator = factory.user(name="Ann")
+    factory.member(project, annotator, Role.ANNOTATOR)
+    at = app_as(annotator, "label", project=project.id)
+    assert not at.exception
+    shown = [e.value for e in at.html] + [e.value for e in at.markdown]
+    sources = [src for html in shown for src in _image_sources(html)]
+    assert not [src for src in sources if "tracker.example" in src], sources
+    assert not re.search(r"!\[[^\]]*\]\((https?:)?//", "\n".join(shown))  # no Markdown image left for Streamlit either
+    assert [src.split("?")[0].endswith(upload) for src in sources] == [True]  # this project's upload: a signed link
+    assert "pixel (image not shown: open it)" in texts(at)
+    assert any("<strong>this</strong>" in html for html in shown)  # the rest is Markdown as before
+
+
+def _image_sources(html: str) -> list[str]:
+    found: list[str] = []
+
+    class Images(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag == "img":
+                found.append(dict(attrs).get("src") or "")
+
+    Images().feed(html)
+    return found
 
 
 def test_a_required_choice_must_be_answered(app_as, team) -> None:

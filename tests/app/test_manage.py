@@ -51,6 +51,18 @@ def test_an_invalid_config_names_the_problem_and_creates_nothing(app_as, factory
     assert count(Project) == 0
 
 
+def test_a_deeply_nested_config_names_the_depth_limit_and_creates_nothing(app_as, factory) -> None:
+    admin = factory.user(Role.ADMIN)
+    at = app_as(admin, "projects")
+    at.text_input(key="lk_new_title").input("Deep")
+    controls = '<Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="A"/></Choices>'
+    at.text_area(key="lk_new_config").input("<View>" * 1000 + controls + "</View>" * 1000).run()
+    assert not at.exception
+    assert any("nests tags more than 100 levels deep" in e.value for e in at.error)
+    assert at.button(key="lk_new_save").disabled
+    assert count(Project) == 0
+
+
 def test_project_team_invites_tasks_and_deletion(app_as, factory) -> None:
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, title="Birds")

@@ -98,6 +98,49 @@ def test_the_session_cookie_works_like_a_token(client, factory) -> None:
     assert client.get("/api/current-user/whoami").json()["id"] == user.id
 
 
+def _signed_in_browser(client, user: User) -> None:
+    with session_scope() as s:
+        ticket = sessions.issue_signin_ticket(s, user)
+    client.get("/session/start", params={"ticket": ticket})
+
+
+def test_a_form_on_another_site_cannot_write_with_the_session_cookie(client, factory) -> None:
+    """A page on another port or a sibling subdomain is the same site, so the SameSite=Lax
+    cookie goes along with its form posts: a form's text/plain body shaped as JSON, or a
+    urlencoded one, imports nothing and writes no annotation; a token or the browser header works."""
+    manager = factory.user(Role.MANAGER)
+    project = factory.project(manager, config=CONFIG)
+    factory.tasks(project, manager, 1)
+    with session_scope(write=False) as s:
+        task = s.exec(select(Task).where(Task.project_id == project.id)).one()
+    _signed_in_browser(client, manager)
+    forged = b'[{"text": "planted", "x": "=1"}]'  # <input name='[{"text": "planted", "x": "' value='1"}]'>
+    url = f"/api/projects/{project.id}/import"
+    for headers in ({"Content-Type": "text/plain"}, {"Content-Type": "text/plain", "Origin": "http://localhost:8080"},
+                    {"Content-Type": "text/plain", "X-Requested-With": "XMLHttpRequest"},
+                    {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.localhost"},
+                    {"Content-Type": "application/json", "Origin": "null"}):
+        refused = client.post(url, content=forged, headers=headers)
+        assert refused.status_code in (403, 415), (headers, refused.text)
+        assert "session cookie" in refused.json()["detail"]
+    planted = client.post(f"/api/tasks/{task.id}/annotations", content=json.dumps({"result": POSITIVE}),
+                          headers={"Content-Type": "text/plain"})
+    assert planted.status_code == 415 and "JSON" in planted.json()["detail"]
+    assert client.post(f"/api/tasks/{task.id}/annotations", json={"result": POSITIVE}).status_code == 403
+    assert client.patch(f"/api/projects/{project.id}", json={"title": "Owned"}).status_code == 403
+    assert count(Task, Task.project_id == project.id) == 1 and count(Annotation) == 0
+    assert client.get(f"/api/projects/{project.id}").json()["title"] == project.title  # reading is unchanged
+
+    script = TestClient(Starlette(routes=routes), base_url="http://localhost")
+    by_token = script.post(url, content=forged, headers={**token_of(manager), "Content-Type": "text/plain"})
+    assert by_token.status_code == 201 and by_token.json()["task_count"] == 1  # label-studio-sdk style: unaffected
+    own_page = client.post(url, json=[{"text": "from the portal"}], headers={"X-Requested-With": "XMLHttpRequest"})
+    assert own_page.status_code == 201, own_page.text
+    swagger = client.post(url, json=[{"text": "from /api/docs"}], headers={"Origin": "http://localhost"})
+    assert swagger.status_code == 201, swagger.text
+    assert count(Task, Task.project_id == project.id) == 4
+
+
 # Projects
 
 

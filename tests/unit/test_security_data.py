@@ -37,9 +37,10 @@ from starlette.testclient import TestClient
 from labelkit import exporters, importers
 from labelkit.auth import sessions
 from labelkit.cli import main
-from labelkit.config import parse_config
+from labelkit.config import parse_config, task_config
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
+from labelkit.exporters import table
 from labelkit.labeling import submissions
 from labelkit.media import fetch
 from labelkit.media.html_safe import _STYLE_PROPERTIES, _TAGS, sanitize
@@ -191,6 +192,44 @@ def test_config_check_refuses_entity_configs(tmp_path, name: str) -> None:
     result = CliRunner().invoke(main, ["config", "check", str(path)])
     assert result.exit_code != 0 and REFUSED in result.output
     assert "Traceback" not in result.output
+
+
+# --- Label configs nested too deep ----------------------------------------------------------
+
+CONTROLS = '<Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="a"/></Choices>'
+DEEP = "<View>" * 1000 + CONTROLS + "</View>" * 1000
+DEEP_REPEATER = "<View>" * 1000 + '<Repeater on="$pages"><Text name="t_{{idx}}" value="$pages[{{idx}}].t"/></Repeater>' + "</View>" * 1000
+TOO_DEEP = "nests tags more than 100 levels deep"
+
+
+def test_a_deeply_nested_config_is_refused_naming_the_depth_limit() -> None:
+    """Our walkers recurse: 1,000 nested <View>s were a RecursionError (a 500); now a clear error."""
+    with pytest.raises(InvalidInput, match=TOO_DEEP):
+        parse_config(DEEP)
+    with pytest.raises(InvalidInput, match=TOO_DEEP):
+        task_config(DEEP_REPEATER, {"pages": [{"t": "one"}]})
+    assert parse_config("<View>" * 20 + CONTROLS + "</View>" * 20).controls  # deep as real configs go: fine
+
+
+def test_a_deeply_nested_config_creates_no_project_from_the_service_the_api_or_the_cli(factory, tmp_path) -> None:
+    admin = factory.user(Role.ADMIN)
+    before = _projects()
+    with session_scope() as s, pytest.raises(InvalidInput, match=TOO_DEEP):
+        create_project(s, admin, ProjectFields(title="Deep", label_config=DEEP))
+    client = TestClient(Starlette(routes=routes), base_url="http://localhost")
+    with session_scope() as s:
+        token = sessions.create_api_token(s, admin)
+    answer = client.post("/api/projects", json={"title": "Deep", "label_config": DEEP},
+                         headers={"Authorization": f"Token {token}"})
+    assert answer.status_code == 400 and TOO_DEEP in answer.json()["detail"]
+    path = tmp_path / "deep.xml"
+    path.write_text(DEEP)
+    for args in (["config", "check", str(path)], ["config", "check", "--json", str(path)],
+                 ["project", "create", "--title", "Deep", "--config", str(path), "--as", admin.email]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code != 0 and TOO_DEEP in result.output, (args, result.output)
+        assert "Traceback" not in result.output and "RecursionError" not in repr(result.exception)
+    assert _projects() == before
 
 
 # --- Addresses the server must not fetch ----------------------------------------------------
@@ -377,7 +416,17 @@ def test_the_api_refuses_an_upload_past_the_size_limit(factory, settings, monkey
 # --- CSV/TSV exports ------------------------------------------------------------------------
 
 FORMULAS = ["=1+1", "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", '=HYPERLINK("http://evil.example","x")',
-            "=cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "fine\r=cmd|' /C calc'!A0"]  # a CR ends a row in Excel
+            "=cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "fine\r=cmd|' /C calc'!A0",  # a CR ends a row in Excel
+            "\r\n=1+1", "\n=1+1", "\tplain",
+            # full-width forms, which spreadsheets in East Asian locales read as = + - @
+            "\uff1d1+1", "\uff0b1+1", "\uff0d1+1", "\uff20SUM(A1:A2)", "\uff1dHYPERLINK(\"http://evil.example\")",
+            # behind spaces or invisible characters a spreadsheet may skip
+            " =1+1", "   @SUM(A1:A2)", "\u00a0=1+1", "\u3000=1+1", "\ufeff=1+1", "\u200b+1+1", " \uff1d1+1"]
+FORMULA_FORMS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _starts_formula(value: str) -> bool:
+    return value.lstrip(" \t\r\n\u00a0\u3000\ufeff\u200b").startswith(FORMULA_FORMS) or value.startswith(FORMULA_FORMS)
 CONFIG = """<View><Text name="text" value="$text"/><TextArea name="note" toName="text"/>
 <Choices name="c" toName="text"><Choice value="a"/></Choices></View>"""
 
@@ -405,13 +454,22 @@ def test_csv_and_tsv_exports_neutralize_formulas_in_every_cell(factory, fmt: str
     assert len(body) == len(FORMULAS)
     for row in body:
         for value in row:
-            assert not value.startswith(("=", "+", "@", "\t", "\r")) or value == "+1", row
-            assert not value.startswith("-") or value == "-5", row
+            assert not _starts_formula(value) or value in ("+1", "-5"), row
     texts = [dict(zip(header, row, strict=True))["text"] for row in body]
     expected = [f if f.startswith("fine") else "'" + f for f in FORMULAS]
     assert texts == expected  # the text itself is kept, behind a quote
     notes = [dict(zip(header, row, strict=True))["note"] for row in body]
     assert notes == expected
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_every_formula_form_is_quoted_as_a_cell(text: str) -> None:
+    assert table.cell(text) == ("'" + text if not text.startswith("fine") else text)
+
+
+@pytest.mark.parametrize("text", ["-5", "+1", "3.5e-2", " -5", "a=b", "fine", "e-mail", "\uff11\uff12", "x\uff1d1"])
+def test_numbers_and_text_that_start_no_formula_stay_as_they_are(text: str) -> None:
+    assert table.cell(text) == text
 
 
 def test_a_model_server_name_that_rebinds_to_loopback_is_not_called(rebinding: int) -> None:
