@@ -71,7 +71,8 @@ def authenticate(session: Session, email: str, password: str, address: str | Non
     on the refusal: call this before any other write in that scope."""
     ratelimit.refuse_if_limited(session, email, address)
     user = find_user(session, email or "")
-    if user is None or not crypto.verify_password(user.password_hash, password or ""):
+    # An unknown email is checked against a dummy hash, so it costs what a wrong password costs.
+    if not crypto.verify_password(user.password_hash if user else None, password or "") or user is None:
         _count_failure(session, email, address)
         raise InvalidInput("Wrong email or password.")
     if not user.is_active:

@@ -6,6 +6,7 @@ tampered with or once its creator can no longer grant its role."""
 from __future__ import annotations
 
 import hmac
+import statistics
 import time
 from datetime import timedelta
 
@@ -158,6 +159,60 @@ def test_the_browser_address_honours_x_forwarded_for_only_from_trusted_proxies(
 ) -> None:
     monkeypatch.setattr(settings, "trusted_proxies", proxies)
     assert ratelimit.client_address(peer, forwarded) == expected
+
+
+# --- sign-in timing ---------------------------------------------------------------------
+
+
+def _seconds(attempt) -> float:
+    started = time.perf_counter()
+    with pytest.raises(InvalidInput):
+        attempt()
+    return time.perf_counter() - started
+
+
+def _median_ratio(first, second, tries: int = 5) -> float:
+    """Median time of `first` over that of `second`, the two taken in turns so that the load
+    of a shared machine weighs on both alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(tries):
+        times[0].append(_seconds(first))
+        times[1].append(_seconds(second))
+    return statistics.median(times[0]) / statistics.median(times[1])
+
+
+@pytest.mark.one_database  # the cost is argon2's; what the databases add is alike
+def test_an_unknown_email_costs_what_a_wrong_password_costs(factory, settings, monkeypatch) -> None:
+    """Timing must not tell which emails have accounts, with production's argon2 parameters
+    (tests hash cheaply otherwise, which would hide the difference)."""
+    monkeypatch.setattr(settings, "test_cheap_password_hashes", False)
+    monkeypatch.setattr(settings, "signin_max_failures", 1000)
+    user = factory.user(email="tim@example.com", password=PASSWORD)
+    _fail("nobody-warm-up@example.com", 1)  # the first dummy check builds its hash once
+
+    def wrong_password() -> None:
+        _sign_in("tim@example.com", "wrong password!")
+
+    def unknown_email() -> None:
+        _sign_in("nobody@example.com", "wrong password!")
+
+    def wrong_current_password() -> None:
+        with session_scope() as s:
+            accounts.change_password(s, s.get(User, user.id), "a guess!!", "new password!")
+
+    assert 0.5 <= _median_ratio(unknown_email, wrong_password) <= 2
+    assert 0.5 <= _median_ratio(unknown_email, wrong_current_password) <= 2
+
+
+def test_a_limited_unknown_email_and_a_limited_account_are_refused_alike(factory) -> None:
+    factory.user(email="kim@example.com", password=PASSWORD)
+    refusals = []
+    for email in ("kim@example.com", "nobody@example.com"):
+        _fail(email, 5)
+        with pytest.raises(ratelimit.TooManyFailures) as refused:
+            _sign_in(email, PASSWORD)
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1]
 
 
 # --- sessions ---------------------------------------------------------------------------
