@@ -65,13 +65,17 @@ async def session_start(request: Request) -> Response:
 
 
 async def session_logout(request: Request) -> Response:
+    """A POST from labelkit's own page, carrying the session's sign-out proof: another site
+    can make a browser send a request here, but cannot know the proof."""
     token = request.cookies.get(sessions.SESSION_COOKIE)
+    proof = (await request.form()).get("proof")
 
-    def end() -> None:
+    def end() -> bool:
         with session_scope() as session:
-            sessions.end_session(session, token)
+            return sessions.end_session(session, token, proof if isinstance(proof, str) else None)
 
-    await run_in_threadpool(end)
+    if token and not await run_in_threadpool(end):
+        return PlainTextResponse("Sign out from labelkit's own menu.", status_code=403)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")
     response.delete_cookie(INVITE_COOKIE, path="/")
@@ -178,7 +182,7 @@ async def lifespan(_app):
 
 routes = [
     Route("/session/start", session_start),
-    Route("/session/logout", session_logout),
+    Route("/session/logout", session_logout, methods=["POST"]),
     Route("/invite/{token}", invite_landing),
     Route("/session/invite-done", invite_done),
     Route("/data/upload/{path:path}", media),

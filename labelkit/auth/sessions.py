@@ -6,6 +6,8 @@ trades it for a session cookie. Only token hashes are stored."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 from enum import StrEnum
 
@@ -109,11 +111,21 @@ def user_for_session(session: Session, token: str | None) -> User | None:
     return found[1] if found else None
 
 
-def end_session(session: Session, token: str | None) -> None:
+def sign_out_proof(token: str) -> str:
+    """What a sign-out must carry besides the session cookie: derived from the session token,
+    which other sites cannot read, so they cannot sign a browser out."""
+    return hmac.new(token.encode(), b"labelkit sign-out", hashlib.sha256).hexdigest()
+
+
+def end_session(session: Session, token: str | None, proof: str | None) -> bool:
+    """End a browser session when `proof` is its sign_out_proof; whether it ended."""
+    if not token or not proof or not hmac.compare_digest(sign_out_proof(token), proof):
+        return False
     found = _live_token(session, token, TokenKind.SESSION)
     if found:
         found[0].revoked_at = utcnow()
         session.add(found[0])
+    return True
 
 
 def create_api_token(session: Session, user: User, name: str = "") -> str:

@@ -144,12 +144,28 @@ def sign_in_with_password(user: User, next_path: str | None = None) -> None:
 
 def sign_out(v: Visitor) -> None:
     """One navigation only: Streamlit's /auth/logout for an identity-provider session (it
-    ends the identity cookie), our /session/logout for a password session."""
+    ends the identity cookie), a POST to our /session/logout for a password session."""
     st.session_state.clear()
     if v.method == "oidc":
         st.logout()
         return
-    redirect("/session/logout", "Signing you out…")
+    token = _session_cookie()
+    st.info("Signing you out…")
+    st.html(_post_script("/session/logout", {"proof": sessions.sign_out_proof(token) if token else ""}),
+            unsafe_allow_javascript=True)
+    st.stop()
+
+
+def _post_script(url: str, fields: dict[str, str]) -> str:
+    """A script that sends the browser to `url` by a form POST with these fields."""
+    return (
+        "<script>(() => {const form = document.createElement('form');"
+        f"form.method = 'post'; form.action = {json.dumps(url)};"
+        f"for (const [name, value] of Object.entries({json.dumps(fields)})) {{"
+        "const input = document.createElement('input'); input.type = 'hidden';"
+        "input.name = name; input.value = value; form.appendChild(input);}"
+        "document.body.appendChild(form); form.submit();})();</script>"
+    )
 
 
 def provider_buttons(key: str) -> None:

@@ -34,6 +34,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlmodel import Session, select
 
+from labelkit.auth.sessions import sign_out_proof
 from labelkit.db import make_engine
 from labelkit.models import (
     Annotation,
@@ -316,7 +317,8 @@ def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overla
     assert httpx.get(f"http://127.0.0.1:{b.port}{link.path}?{forged}", timeout=30).status_code == 403
 
     # A sign-out on B ends the session A made.
-    httpx.get(f"http://127.0.0.1:{b.port}/session/logout", cookies={SESSION_COOKIE: runs[0].cookie}, timeout=30)
+    httpx.post(f"http://127.0.0.1:{b.port}/session/logout", cookies={SESSION_COOKIE: runs[0].cookie},
+               data={"proof": sign_out_proof(runs[0].cookie)}, timeout=30)
     assert whoami(a, runs[0].cookie).status_code == 401
     for server in (a, b):
         assert "Traceback" not in server.log_text(), server.log_text()[-4000:]

@@ -95,7 +95,10 @@ def test_signing_out_ends_the_session(factory) -> None:
     with session_scope() as s:
         token, _ = sessions.redeem_signin_ticket(s, sessions.issue_signin_ticket(s, user))
     with session_scope() as s:
-        sessions.end_session(s, token)
+        assert not sessions.end_session(s, token, "a guess")  # not without the proof
+    with session_scope() as s:
+        assert sessions.user_for_session(s, token).id == user.id
+        assert sessions.end_session(s, token, sessions.sign_out_proof(token))
     with session_scope() as s:
         assert sessions.user_for_session(s, token) is None
         assert sessions.user_for_session(s, "forged-token") is None

@@ -323,6 +323,28 @@ def test_deactivating_a_user_ends_their_browser_and_api_access(client, factory) 
     assert client.get("/api/current-user/whoami").status_code == 401
 
 
+def test_another_site_cannot_sign_a_browser_out(client, factory) -> None:
+    """A link or an image of another site sends a GET, a form of another site a POST without
+    the proof only labelkit's own page knows: neither ends the session."""
+    user = factory.user(email="jo@example.com")
+    with session_scope() as s:
+        ticket = sessions.issue_signin_ticket(s, user)
+    client.get("/session/start", params={"ticket": ticket})
+    token = client.cookies[sessions.SESSION_COOKIE]
+
+    def signed_in() -> bool:
+        return client.get("/api/current-user/whoami").status_code == 200
+
+    assert client.get("/session/logout").status_code == 405 and signed_in()
+    refused = client.post("/session/logout", data={"proof": "forged"})
+    assert refused.status_code == 403 and "set-cookie" not in refused.headers and signed_in()
+    assert client.post("/session/logout").status_code == 403 and signed_in()
+    done = client.post("/session/logout", data={"proof": sessions.sign_out_proof(token)})
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    with session_scope() as s:
+        assert sessions.user_for_session(s, token) is None
+
+
 # --- invites ----------------------------------------------------------------------------
 
 
