@@ -1,8 +1,10 @@
 """Browser sessions, one-time sign-in tickets and personal access tokens.
 
 A password sign-in happens in the Streamlit script, which cannot set cookies: it issues
-a ticket that lives for a minute, and the browser takes it to /session/start, which
-trades it for a session cookie. Only token hashes are stored."""
+a ticket that lives for two minutes, and the browser takes it to /session/start, which
+trades it for a session cookie. The ticket is bound to the browser that signed in: it is
+redeemed only with a key that browser holds in a cookie, so a sign-in link opened in
+someone else's browser signs nobody in there. Only token hashes are stored."""
 
 from __future__ import annotations
 
@@ -10,18 +12,20 @@ import hashlib
 import hmac
 from datetime import timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from labelkit import audit
 from labelkit.auth import crypto
-from labelkit.errors import InvalidInput, NotFound
+from labelkit.errors import Conflict, InvalidInput, NotFound
 from labelkit.models import AuthToken, User, utcnow
 from labelkit.settings import get_settings
 
 TICKET_SECONDS = 120
 SESSION_COOKIE = "labelkit_session"
+SIGNIN_COOKIE = "labelkit_signin"  # the browser key of a sign-in ticket, for /session/start only
 
 
 class TokenKind(StrEnum):
@@ -30,13 +34,20 @@ class TokenKind(StrEnum):
     API = "api"
 
 
-def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | None, name: str = "") -> str:
+class SigninTicket(NamedTuple):
+    ticket: str  # goes in the /session/start link
+    browser_key: str  # goes in the SIGNIN_COOKIE of the browser that signed in, never in a link
+
+
+def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | None, name: str = "",
+           bound_to: str = "") -> str:
+    """A new token; its stored hash covers `bound_to` too, which a look-up must then bring."""
     token = crypto.new_token()
     session.add(
         AuthToken(
             user_id=user.id,
             kind=kind,
-            token_hash=crypto.token_hash(token),
+            token_hash=crypto.token_hash(_bound(token, bound_to)),
             name=name,
             expires_at=utcnow() + lifetime if lifetime else None,
         )
@@ -45,13 +56,17 @@ def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | 
     return token
 
 
-def _live_token(session: Session, token: str | None, kind: TokenKind) -> tuple[AuthToken, User] | None:
+def _bound(token: str, bound_to: str) -> str:
+    return f"{token}.{bound_to}" if bound_to else token
+
+
+def _live_token(session: Session, token: str | None, kind: TokenKind, bound_to: str = "") -> tuple[AuthToken, User] | None:
     if not token:
         return None
     row = session.exec(
         select(AuthToken, User)
         .join(User, User.id == AuthToken.user_id)
-        .where(AuthToken.token_hash == crypto.token_hash(token), AuthToken.kind == kind)
+        .where(AuthToken.token_hash == crypto.token_hash(_bound(token, bound_to)), AuthToken.kind == kind)
     ).first()
     if row is None:
         return None
@@ -84,13 +99,24 @@ def revoke_all(session: Session, user: User, *, api_tokens: bool) -> int:
     return ended
 
 
-def issue_signin_ticket(session: Session, user: User) -> str:
-    return _issue(session, user, TokenKind.TICKET, timedelta(seconds=TICKET_SECONDS))
+class SignedInAsAnother(Conflict):
+    """The browser already has a live session of another account: not replaced silently."""
 
 
-def redeem_signin_ticket(session: Session, ticket: str) -> tuple[str, int]:
-    """Trade a ticket (once) for a browser session; returns (session token, max age in seconds)."""
-    found = _live_token(session, ticket, TokenKind.TICKET)
+def issue_signin_ticket(session: Session, user: User) -> SigninTicket:
+    browser_key = crypto.new_token()
+    ticket = _issue(session, user, TokenKind.TICKET, timedelta(seconds=TICKET_SECONDS), bound_to=browser_key)
+    return SigninTicket(ticket, browser_key)
+
+
+def redeem_signin_ticket(session: Session, ticket: str, browser_key: str | None,
+                         current_session: str | None = None) -> tuple[str, int]:
+    """Trade a ticket (once, and only with the key of the browser it was issued to) for a
+    browser session; returns (session token, max age in seconds). `current_session` is the
+    browser's session cookie: another account's live session there is not replaced."""
+    found = _live_token(session, ticket, TokenKind.TICKET, bound_to=browser_key) if browser_key else None
+    if found is not None and (current := user_for_session(session, current_session)) and current.id != found[1].id:
+        raise SignedInAsAnother("This browser is signed in to another account. Sign out first, then sign in again.")
     # Used up in one statement that only one request can win: the same ticket brought to two
     # servers (or threads) at once must not open two sessions.
     won = found is not None and session.execute(

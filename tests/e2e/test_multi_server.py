@@ -34,7 +34,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlmodel import Session, select
 
-from labelkit.auth.sessions import sign_out_proof
+from labelkit.auth.sessions import SIGNIN_COOKIE, SigninTicket, sign_out_proof
 from labelkit.db import make_engine
 from labelkit.models import (
     Annotation,
@@ -385,10 +385,11 @@ def test_a_sign_in_ticket_opens_one_session_even_when_both_servers_get_it_at_onc
     assert opened == [1] * 12
 
 
-def _redeem(server: Server, ticket: str, barrier: threading.Barrier) -> bool:
+def _redeem(server: Server, ticket: SigninTicket, barrier: threading.Barrier) -> bool:
     """Bring a sign-in ticket to the server's /session/start; whether it opened a session."""
     barrier.wait()
-    got = httpx.get(f"http://127.0.0.1:{server.port}/session/start", params={"ticket": ticket}, timeout=30)
+    got = httpx.get(f"http://127.0.0.1:{server.port}/session/start", params={"ticket": ticket.ticket},
+                    cookies={SIGNIN_COOKIE: ticket.browser_key}, timeout=30)
     return SESSION_COOKIE in got.cookies
 
 

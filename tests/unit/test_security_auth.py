@@ -220,7 +220,7 @@ def test_a_limited_unknown_email_and_a_limited_account_are_refused_alike(factory
 
 def _browser_session(user: User) -> tuple[str, int]:
     with session_scope() as s:
-        return sessions.redeem_signin_ticket(s, sessions.issue_signin_ticket(s, user))
+        return sessions.redeem_signin_ticket(s, *sessions.issue_signin_ticket(s, user))
 
 
 def test_sessions_last_labelkit_session_days(factory, settings, monkeypatch) -> None:
@@ -250,7 +250,7 @@ def test_an_admin_ends_all_sessions_of_a_user_and_their_tokens_stay(factory) -> 
         assert sessions.user_for_session(s, first) is None and sessions.user_for_session(s, second) is None
         assert sessions.user_for_api_token(s, api).id == user.id
         with pytest.raises(InvalidInput):
-            sessions.redeem_signin_ticket(s, pending_ticket)
+            sessions.redeem_signin_ticket(s, *pending_ticket)
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "user.sessions_end")).one()
         assert (event.actor_id, event.target, event.detail["sessions"]) == (admin.id, f"user:{user.id}", 2)
     time.sleep(0.01)
@@ -301,13 +301,19 @@ def client(settings):
     return TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
 
 
+def _open_signin_link(client: TestClient, ticket: sessions.SigninTicket):
+    """What the sign-in page makes its browser do: keep the ticket's key, open the link."""
+    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
+    return client.get("/session/start", params={"ticket": ticket.ticket})
+
+
 def test_deactivating_a_user_ends_their_browser_and_api_access(client, factory) -> None:
     admin = factory.user(Role.ADMIN)
     user = factory.user(email="ivy@example.com")
     with session_scope() as s:
         api = sessions.create_api_token(s, user, "script")
         ticket = sessions.issue_signin_ticket(s, user)
-    client.get("/session/start", params={"ticket": ticket})  # the browser's session cookie
+    _open_signin_link(client, ticket)  # the browser's session cookie
     assert client.get("/api/current-user/whoami").json()["email"] == "ivy@example.com"
     headers = {"Authorization": f"Token {api}"}
     assert client.get("/api/current-user/whoami", headers=headers).json()["email"] == "ivy@example.com"
@@ -329,7 +335,7 @@ def test_another_site_cannot_sign_a_browser_out(client, factory) -> None:
     user = factory.user(email="jo@example.com")
     with session_scope() as s:
         ticket = sessions.issue_signin_ticket(s, user)
-    client.get("/session/start", params={"ticket": ticket})
+    _open_signin_link(client, ticket)
     token = client.cookies[sessions.SESSION_COOKIE]
 
     def signed_in() -> bool:
