@@ -45,17 +45,29 @@ def _secure(request: Request) -> bool:
 
 
 async def session_start(request: Request) -> Response:
+    """Trade a sign-in ticket for a session cookie, in the browser that signed in only (it
+    holds the ticket's key in a cookie); never in place of another account's live session."""
     ticket = request.query_params.get("ticket", "")
+    browser_key = request.cookies.get(sessions.SIGNIN_COOKIE)
+    if not browser_key:  # a link opened in another browser than the one that signed in
+        return RedirectResponse("/?signin=elsewhere", status_code=303)
 
     def redeem() -> tuple[str, int]:
         with session_scope() as session:
-            return sessions.redeem_signin_ticket(session, ticket)
+            return sessions.redeem_signin_ticket(session, ticket, browser_key, request.cookies.get(sessions.SESSION_COOKIE))
 
     try:
         token, max_age = await run_in_threadpool(redeem)
+    except sessions.SignedInAsAnother as e:
+        response = PlainTextResponse(str(e), status_code=409)
+        response.delete_cookie(sessions.SIGNIN_COOKIE, path="/session/start")
+        return response
     except LabelkitError:
-        return RedirectResponse("/?signin=expired", status_code=303)
+        response = RedirectResponse("/?signin=expired", status_code=303)
+        response.delete_cookie(sessions.SIGNIN_COOKIE, path="/session/start")
+        return response
     response = RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
+    response.delete_cookie(sessions.SIGNIN_COOKIE, path="/session/start")
     response.set_cookie(
         sessions.SESSION_COOKIE, token, max_age=max_age, httponly=True, samesite="lax", secure=_secure(request), path="/"
     )
@@ -65,13 +77,17 @@ async def session_start(request: Request) -> Response:
 
 
 async def session_logout(request: Request) -> Response:
+    """A POST from labelkit's own page, carrying the session's sign-out proof: another site
+    can make a browser send a request here, but cannot know the proof."""
     token = request.cookies.get(sessions.SESSION_COOKIE)
+    proof = (await request.form()).get("proof")
 
-    def end() -> None:
+    def end() -> bool:
         with session_scope() as session:
-            sessions.end_session(session, token)
+            return sessions.end_session(session, token, proof if isinstance(proof, str) else None)
 
-    await run_in_threadpool(end)
+    if token and not await run_in_threadpool(end):
+        return PlainTextResponse("Sign out from labelkit's own menu.", status_code=403)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(sessions.SESSION_COOKIE, path="/")
     response.delete_cookie(INVITE_COOKIE, path="/")
@@ -178,7 +194,7 @@ async def lifespan(_app):
 
 routes = [
     Route("/session/start", session_start),
-    Route("/session/logout", session_logout),
+    Route("/session/logout", session_logout, methods=["POST"]),
     Route("/invite/{token}", invite_landing),
     Route("/session/invite-done", invite_done),
     Route("/data/upload/{path:path}", media),

@@ -14,6 +14,8 @@ with middle:
     st.subheader("Sign in")
     if st.query_params.get("signin") == "expired":
         st.warning("That sign-in link has expired. Please sign in again.")
+    elif st.query_params.get("signin") == "elsewhere":
+        st.warning("That sign-in link belongs to the browser that signed in, not this one. Please sign in here.")
 
     with st.form("signin"):
         email = st.text_input("Email", autocomplete="email")

@@ -67,12 +67,13 @@ def authenticate(session: Session, email: str, password: str, address: str | Non
     """The account for this email and password, or a refusal that does not say which was wrong.
 
     Guarded by the sign-in limits (labelkit.auth.ratelimit) for the account and the
-    browser's address. A failure is committed at once, since the caller's scope rolls back
-    on the refusal: call this before any other write in that scope."""
-    ratelimit.refuse_if_limited(session, email, address)
+    browser's address: the check is counted (and committed) before the password is looked
+    at, since the caller's scope rolls back on the refusal; call this before any other write
+    in that scope."""
+    ratelimit.take_attempt(session, email, address)
     user = find_user(session, email or "")
-    if user is None or not crypto.verify_password(user.password_hash, password or ""):
-        _count_failure(session, email, address)
+    # An unknown email is checked against a dummy hash, so it costs what a wrong password costs.
+    if not crypto.verify_password(user.password_hash if user else None, password or "") or user is None:
         raise InvalidInput("Wrong email or password.")
     if not user.is_active:
         raise PermissionDenied("This account is deactivated. Ask an admin to reactivate it.")
@@ -80,19 +81,12 @@ def authenticate(session: Session, email: str, password: str, address: str | Non
     return user
 
 
-def _count_failure(session: Session, email: str, address: str | None) -> None:
-    session.rollback()
-    ratelimit.record_failure(session, email, address)
-    session.commit()
-
-
 def change_password(session: Session, user: User, current: str, new: str, address: str | None = None) -> None:
     """Needs the current password, under the same limits as a sign-in (so an open browser
     cannot be used to guess it); call it before any other write in the scope."""
     if user.password_hash:
-        ratelimit.refuse_if_limited(session, user.email, address)
+        ratelimit.take_attempt(session, user.email, address)
         if not crypto.verify_password(user.password_hash, current):
-            _count_failure(session, user.email, address)
             raise InvalidInput("The current password is wrong.")
         ratelimit.clear(session, user.email)
     if problem := crypto.password_problem(new):

@@ -71,6 +71,7 @@ def password_problem(password: str) -> str | None:
 
 
 def _burn() -> None:
+    """Verify against a dummy hash made by the hasher real hashes come from (same parameters)."""
     cheap = get_settings().test_cheap_password_hashes
     with contextlib.suppress(VerifyMismatchError):
         _hasher_of(cheap).verify(_dummy_hash(cheap), "not the password")

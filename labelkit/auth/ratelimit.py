@@ -1,8 +1,12 @@
-"""Limits on password guessing: failed checks are counted per account (the email as typed)
-and per address, in the database, so every app server sees the same counts.
+"""Limits on password guessing, counted in the database so every app server sees the same.
 
-Past the limit a sign-in is refused before the password is looked at; a success clears
-the account's count. Rows older than the window are purged as new ones are written."""
+Per account (the email as typed), known or not: a few checks are free, then each needs a
+wait after the last failure that doubles with every failure in the window, so guessing
+slows to a crawl while the owner, who knows the password, waits seconds rather than being
+locked out for the window. Per address: a hard limit for the window. A check is counted
+before the password is looked at (a failure until a success clears the account's count),
+one account at a time across servers, so concurrent guesses cannot slip past the limit.
+Rows older than the window are purged as new ones are written."""
 
 from __future__ import annotations
 
@@ -10,11 +14,14 @@ import math
 from datetime import datetime, timedelta
 from ipaddress import ip_address, ip_network
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, func, select
 
+from labelkit.db import is_sqlite
 from labelkit.errors import PermissionDenied
 from labelkit.models import SigninFailure, utcnow
 from labelkit.settings import get_settings
+
+ACCOUNT_LOCK = 0x6C6B_7369  # "lksi": advisory lock keys (this, hash of the email) on PostgreSQL
 
 
 class TooManyFailures(PermissionDenied):
@@ -29,14 +36,30 @@ def _window() -> timedelta:
     return timedelta(minutes=get_settings().signin_window_minutes)
 
 
-def _blocked_until(session: Session, column, value: str, limit: int) -> datetime | None:
-    """When the limit-th most recent failure leaves the window, if there are that many."""
+def _account_open_at(session: Session, email: str, now: datetime) -> datetime | None:
+    """When the account may be tried again, if not now: past the free checks, 2 seconds after
+    the last failure, doubling with each further failure, at most the window."""
+    free = get_settings().signin_max_failures
+    if free < 1:
+        return None
+    failures, last = session.exec(
+        select(func.count(SigninFailure.id), func.max(SigninFailure.at))
+        .where(SigninFailure.email == email, SigninFailure.at > now - _window())
+    ).one()
+    if failures < free:
+        return None
+    wait = min(timedelta(seconds=2 ** min(failures - free + 1, 30)), _window())
+    return last + wait if last + wait > now else None
+
+
+def _address_open_at(session: Session, address: str, now: datetime) -> datetime | None:
+    """When the limit-th most recent failure from this address leaves the window, if there are that many."""
+    limit = get_settings().signin_max_failures_per_address
     if limit < 1:
         return None
-    since = utcnow() - _window()
     recent = session.exec(
         select(SigninFailure.at)
-        .where(column == value, SigninFailure.at > since)
+        .where(SigninFailure.address == address, SigninFailure.at > now - _window())
         .order_by(col(SigninFailure.at).desc())
         .offset(limit - 1)
         .limit(1)
@@ -44,28 +67,30 @@ def _blocked_until(session: Session, column, value: str, limit: int) -> datetime
     return recent + _window() if recent is not None else None
 
 
-def _refusal(until: datetime, where: str) -> TooManyFailures:
-    minutes = max(1, math.ceil((until - utcnow()).total_seconds() / 60))
-    return TooManyFailures(
-        f"Too many failed sign-ins{where}; try again in {minutes} minute{'s' if minutes != 1 else ''}."
-    )
+def _refusal(until: datetime, now: datetime, where: str) -> TooManyFailures:
+    seconds = max(1, math.ceil((until - now).total_seconds()))
+    amount, unit = (seconds, "second") if seconds < 60 else (math.ceil(seconds / 60), "minute")
+    return TooManyFailures(f"Too many failed sign-ins{where}; try again in {amount} {unit}{'s' if amount != 1 else ''}.")
 
 
-def refuse_if_limited(session: Session, email: str | None, address: str | None) -> None:
-    """Raise TooManyFailures when the account or the address is past its limit."""
-    settings = get_settings()
-    until = _blocked_until(session, SigninFailure.email, _email_key(email), settings.signin_max_failures)
+def take_attempt(session: Session, email: str | None, address: str | None) -> None:
+    """Refuse a password check (TooManyFailures) or count it, as a failure until clear(),
+    and commit that. Checks of one account take turns across servers (an advisory lock on
+    PostgreSQL; SQLite has one writer at a time), so each sees the ones before it. Call it
+    before any other write in the session's transaction."""
+    key = _email_key(email)
+    if not is_sqlite(session):
+        session.execute(select(func.pg_advisory_xact_lock(ACCOUNT_LOCK, func.hashtext(key))))
+    now = utcnow()
+    until = _account_open_at(session, key, now)
     if until is not None:
-        raise _refusal(until, "")
-    if address:
-        until = _blocked_until(session, SigninFailure.address, address, settings.signin_max_failures_per_address)
-        if until is not None:
-            raise _refusal(until, " from your network")
-
-
-def record_failure(session: Session, email: str | None, address: str | None) -> None:
-    session.add(SigninFailure(email=_email_key(email), address=(address or None) and address[:64]))
+        raise _refusal(until, now, "")
+    until = _address_open_at(session, address, now) if address else None
+    if until is not None:
+        raise _refusal(until, now, " from your network")
+    session.add(SigninFailure(email=key, address=(address or None) and address[:64], at=now))
     purge(session)
+    session.commit()
 
 
 def clear(session: Session, email: str | None) -> None:

@@ -2,25 +2,31 @@
 password-reset links, labelkit.auth.reset).
 
 A password sign-in happens in the Streamlit script, which cannot set cookies: it issues
-a ticket that lives for a minute, and the browser takes it to /session/start, which
-trades it for a session cookie. Only token hashes are stored."""
+a ticket that lives for two minutes, and the browser takes it to /session/start, which
+trades it for a session cookie. The ticket is bound to the browser that signed in: it is
+redeemed only with a key that browser holds in a cookie, so a sign-in link opened in
+someone else's browser signs nobody in there. Only token hashes are stored."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from labelkit import audit
 from labelkit.auth import crypto
-from labelkit.errors import InvalidInput, NotFound
+from labelkit.errors import Conflict, InvalidInput, NotFound
 from labelkit.models import AuthToken, User, utcnow
 from labelkit.settings import get_settings
 
 TICKET_SECONDS = 120
 SESSION_COOKIE = "labelkit_session"
+SIGNIN_COOKIE = "labelkit_signin"  # the browser key of a sign-in ticket, for /session/start only
 
 
 class TokenKind(StrEnum):
@@ -30,13 +36,20 @@ class TokenKind(StrEnum):
     RESET = "reset"  # a one-time password-reset link (labelkit.auth.reset)
 
 
-def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | None, name: str = "") -> str:
+class SigninTicket(NamedTuple):
+    ticket: str  # goes in the /session/start link
+    browser_key: str  # goes in the SIGNIN_COOKIE of the browser that signed in, never in a link
+
+
+def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | None, name: str = "",
+           bound_to: str = "") -> str:
+    """A new token; its stored hash covers `bound_to` too, which a look-up must then bring."""
     token = crypto.new_token()
     session.add(
         AuthToken(
             user_id=user.id,
             kind=kind,
-            token_hash=crypto.token_hash(token),
+            token_hash=crypto.token_hash(_bound(token, bound_to)),
             name=name,
             expires_at=utcnow() + lifetime if lifetime else None,
         )
@@ -45,13 +58,17 @@ def _issue(session: Session, user: User, kind: TokenKind, lifetime: timedelta | 
     return token
 
 
-def _live_token(session: Session, token: str | None, kind: TokenKind) -> tuple[AuthToken, User] | None:
+def _bound(token: str, bound_to: str) -> str:
+    return f"{token}.{bound_to}" if bound_to else token
+
+
+def _live_token(session: Session, token: str | None, kind: TokenKind, bound_to: str = "") -> tuple[AuthToken, User] | None:
     if not token:
         return None
     row = session.exec(
         select(AuthToken, User)
         .join(User, User.id == AuthToken.user_id)
-        .where(AuthToken.token_hash == crypto.token_hash(token), AuthToken.kind == kind)
+        .where(AuthToken.token_hash == crypto.token_hash(_bound(token, bound_to)), AuthToken.kind == kind)
     ).first()
     if row is None:
         return None
@@ -84,13 +101,24 @@ def revoke_all(session: Session, user: User, *, api_tokens: bool) -> int:
     return ended
 
 
-def issue_signin_ticket(session: Session, user: User) -> str:
-    return _issue(session, user, TokenKind.TICKET, timedelta(seconds=TICKET_SECONDS))
+class SignedInAsAnother(Conflict):
+    """The browser already has a live session of another account: not replaced silently."""
 
 
-def redeem_signin_ticket(session: Session, ticket: str) -> tuple[str, int]:
-    """Trade a ticket (once) for a browser session; returns (session token, max age in seconds)."""
-    found = _live_token(session, ticket, TokenKind.TICKET)
+def issue_signin_ticket(session: Session, user: User) -> SigninTicket:
+    browser_key = crypto.new_token()
+    ticket = _issue(session, user, TokenKind.TICKET, timedelta(seconds=TICKET_SECONDS), bound_to=browser_key)
+    return SigninTicket(ticket, browser_key)
+
+
+def redeem_signin_ticket(session: Session, ticket: str, browser_key: str | None,
+                         current_session: str | None = None) -> tuple[str, int]:
+    """Trade a ticket (once, and only with the key of the browser it was issued to) for a
+    browser session; returns (session token, max age in seconds). `current_session` is the
+    browser's session cookie: another account's live session there is not replaced."""
+    found = _live_token(session, ticket, TokenKind.TICKET, bound_to=browser_key) if browser_key else None
+    if found is not None and (current := user_for_session(session, current_session)) and current.id != found[1].id:
+        raise SignedInAsAnother("This browser is signed in to another account. Sign out first, then sign in again.")
     # Used up in one statement that only one request can win: the same ticket brought to two
     # servers (or threads) at once must not open two sessions.
     won = found is not None and session.execute(
@@ -111,11 +139,21 @@ def user_for_session(session: Session, token: str | None) -> User | None:
     return found[1] if found else None
 
 
-def end_session(session: Session, token: str | None) -> None:
+def sign_out_proof(token: str) -> str:
+    """What a sign-out must carry besides the session cookie: derived from the session token,
+    which other sites cannot read, so they cannot sign a browser out."""
+    return hmac.new(token.encode(), b"labelkit sign-out", hashlib.sha256).hexdigest()
+
+
+def end_session(session: Session, token: str | None, proof: str | None) -> bool:
+    """End a browser session when `proof` is its sign_out_proof; whether it ended."""
+    if not token or not proof or not hmac.compare_digest(sign_out_proof(token), proof):
+        return False
     found = _live_token(session, token, TokenKind.SESSION)
     if found:
         found[0].revoked_at = utcnow()
         session.add(found[0])
+    return True
 
 
 def create_api_token(session: Session, user: User, name: str = "") -> str:

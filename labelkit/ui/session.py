@@ -131,30 +131,49 @@ def providers() -> list[tuple[str | None, str]]:
     return found
 
 
-def redirect(url: str, message: str = "Signing you in…") -> None:
-    """Send the browser to one of our own routes (they can set cookies; the script cannot)."""
-    st.info(message)
-    st.markdown(f"If nothing happens, [continue]({url}).")
-    st.html(f"<script>window.location.assign({json.dumps(url)});</script>", unsafe_allow_javascript=True)
-    st.stop()
-
-
 def sign_in_with_password(user: User, next_path: str | None = None) -> None:
+    """Send this browser to /session/start with a one-time ticket, and give it the ticket's
+    key in a cookie first: the link alone, opened elsewhere, signs nobody in."""
     next_path = next_path or st.session_state.get("lk_next") or "/"
     with session_scope() as session:
         ticket = sessions.issue_signin_ticket(session, user)
     st.session_state["lk_ticket_issued"] = user.id
-    redirect(f"/session/start?{urlencode({'ticket': ticket, 'next': next_path})}")
+    url = f"/session/start?{urlencode({'ticket': ticket.ticket, 'next': next_path})}"
+    cookie = (f"{sessions.SIGNIN_COOKIE}={ticket.browser_key}; path=/session/start; "
+              f"max-age={sessions.TICKET_SECONDS}; samesite=strict")
+    st.info("Signing you in…")
+    st.html(
+        f"<script>document.cookie = {json.dumps(cookie)} + (location.protocol === 'https:' ? '; secure' : '');"
+        f"window.location.assign({json.dumps(url)});</script>",
+        unsafe_allow_javascript=True,
+    )
+    st.stop()
 
 
 def sign_out(v: Visitor) -> None:
     """One navigation only: Streamlit's /auth/logout for an identity-provider session (it
-    ends the identity cookie), our /session/logout for a password session."""
+    ends the identity cookie), a POST to our /session/logout for a password session."""
     st.session_state.clear()
     if v.method == "oidc":
         st.logout()
         return
-    redirect("/session/logout", "Signing you out…")
+    token = _session_cookie()
+    st.info("Signing you out…")
+    st.html(_post_script("/session/logout", {"proof": sessions.sign_out_proof(token) if token else ""}),
+            unsafe_allow_javascript=True)
+    st.stop()
+
+
+def _post_script(url: str, fields: dict[str, str]) -> str:
+    """A script that sends the browser to `url` by a form POST with these fields."""
+    return (
+        "<script>(() => {const form = document.createElement('form');"
+        f"form.method = 'post'; form.action = {json.dumps(url)};"
+        f"for (const [name, value] of Object.entries({json.dumps(fields)})) {{"
+        "const input = document.createElement('input'); input.type = 'hidden';"
+        "input.name = name; input.value = value; form.appendChild(input);}"
+        "document.body.appendChild(form); form.submit();})();</script>"
+    )
 
 
 def provider_buttons(key: str) -> None:

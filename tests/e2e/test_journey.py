@@ -26,7 +26,7 @@ from labelkit.models import (
     Task,
     User,
 )
-from tests.e2e.servers import ADMIN_EMAIL, Server, on_both_databases, unique_email
+from tests.e2e.servers import ADMIN_EMAIL, ADMIN_PASSWORD, Server, on_both_databases, unique_email
 from tests.e2e.steps import (
     button,
     choose,
@@ -294,6 +294,34 @@ def test_sign_out_ends_the_session(server: Server, new_page) -> None:
     sign_in_page(thief)
     expect(fresh(thief.get_by_role("tab", name="Audit log"))).to_have_count(0)
     expect(button(thief, "Sign out")).to_have_count(0)
+
+
+def test_a_sign_in_link_opened_in_another_browser_signs_nobody_in(server: Server, new_page) -> None:
+    """Login CSRF: someone signs in, keeps the /session/start link instead of following it and
+    has another person open it; that person's browser is not signed in to the sender's account."""
+    sender = new_page()
+    links: list[str] = []
+    sender.route("**/session/start?*", lambda route: links.append(route.request.url) or route.abort())
+    goto(sender, server.url)
+    sign_in_page(sender)
+    fill(sender, "Email", ADMIN_EMAIL)
+    fill(sender, "Password", ADMIN_PASSWORD)
+    click(sender, "Sign in", "began")
+    for _ in range(200):
+        if links:
+            break
+        sender.wait_for_timeout(100)
+    assert links, "the sign-in page never sent its browser to /session/start"
+
+    victim = new_page()
+    goto(victim, links[0])
+    see(victim, "That sign-in link belongs to the browser that signed in")
+    assert session_cookie(victim) is None
+    expect(button(victim, "Sign out")).to_have_count(0)
+
+    sender.unroute("**/session/start?*")
+    goto(sender, links[0])  # the browser that signed in holds the ticket's key
+    signed_in(sender)
 
 
 def test_forged_invites_and_pages_without_the_role_are_refused(server: Server, new_page) -> None:

@@ -34,6 +34,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from sqlmodel import Session, select
 
+from labelkit.auth.sessions import SIGNIN_COOKIE, SigninTicket, sign_out_proof
 from labelkit.db import make_engine
 from labelkit.models import (
     Annotation,
@@ -316,7 +317,8 @@ def test_sixteen_annotators_on_two_servers_fill_every_task_exactly_to_its_overla
     assert httpx.get(f"http://127.0.0.1:{b.port}{link.path}?{forged}", timeout=30).status_code == 403
 
     # A sign-out on B ends the session A made.
-    httpx.get(f"http://127.0.0.1:{b.port}/session/logout", cookies={SESSION_COOKIE: runs[0].cookie}, timeout=30)
+    httpx.post(f"http://127.0.0.1:{b.port}/session/logout", cookies={SESSION_COOKIE: runs[0].cookie},
+               data={"proof": sign_out_proof(runs[0].cookie)}, timeout=30)
     assert whoami(a, runs[0].cookie).status_code == 401
     for server in (a, b):
         assert "Traceback" not in server.log_text(), server.log_text()[-4000:]
@@ -383,10 +385,11 @@ def test_a_sign_in_ticket_opens_one_session_even_when_both_servers_get_it_at_onc
     assert opened == [1] * 12
 
 
-def _redeem(server: Server, ticket: str, barrier: threading.Barrier) -> bool:
+def _redeem(server: Server, ticket: SigninTicket, barrier: threading.Barrier) -> bool:
     """Bring a sign-in ticket to the server's /session/start; whether it opened a session."""
     barrier.wait()
-    got = httpx.get(f"http://127.0.0.1:{server.port}/session/start", params={"ticket": ticket}, timeout=30)
+    got = httpx.get(f"http://127.0.0.1:{server.port}/session/start", params={"ticket": ticket.ticket},
+                    cookies={SIGNIN_COOKIE: ticket.browser_key}, timeout=30)
     return SESSION_COOKIE in got.cookies
 
 

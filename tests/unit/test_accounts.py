@@ -68,15 +68,15 @@ def test_a_signin_ticket_gives_one_session_and_only_once(factory) -> None:
     with session_scope() as s:
         ticket = sessions.issue_signin_ticket(s, user)
     with session_scope() as s:
-        token, max_age = sessions.redeem_signin_ticket(s, ticket)
+        token, max_age = sessions.redeem_signin_ticket(s, *ticket)
     assert max_age == 14 * 86400
     with session_scope() as s:
         assert sessions.user_for_session(s, token).id == user.id
         with pytest.raises(InvalidInput, match="expired or was already used"):
-            sessions.redeem_signin_ticket(s, ticket)
+            sessions.redeem_signin_ticket(s, *ticket)
     with session_scope() as s:
         stored = [t.token_hash for t in s.exec(select(AuthToken)).all()]
-    assert ticket not in stored and token not in stored
+    assert ticket.ticket not in stored and token not in stored
 
 
 def test_an_expired_ticket_is_refused(factory) -> None:
@@ -87,15 +87,18 @@ def test_an_expired_ticket_is_refused(factory) -> None:
             row.expires_at = utcnow() - timedelta(seconds=1)
             s.add(row)
     with session_scope() as s, pytest.raises(InvalidInput):
-        sessions.redeem_signin_ticket(s, ticket)
+        sessions.redeem_signin_ticket(s, *ticket)
 
 
 def test_signing_out_ends_the_session(factory) -> None:
     user = factory.user()
     with session_scope() as s:
-        token, _ = sessions.redeem_signin_ticket(s, sessions.issue_signin_ticket(s, user))
+        token, _ = sessions.redeem_signin_ticket(s, *sessions.issue_signin_ticket(s, user))
     with session_scope() as s:
-        sessions.end_session(s, token)
+        assert not sessions.end_session(s, token, "a guess")  # not without the proof
+    with session_scope() as s:
+        assert sessions.user_for_session(s, token).id == user.id
+        assert sessions.end_session(s, token, sessions.sign_out_proof(token))
     with session_scope() as s:
         assert sessions.user_for_session(s, token) is None
         assert sessions.user_for_session(s, "forged-token") is None
@@ -105,7 +108,7 @@ def test_deactivating_a_user_ends_their_sessions_and_tokens_and_sign_in(factory)
     admin = factory.user(Role.ADMIN)
     user = factory.user(email="leaver@example.com", password="correct horse battery")
     with session_scope() as s:
-        token, _ = sessions.redeem_signin_ticket(s, sessions.issue_signin_ticket(s, user))
+        token, _ = sessions.redeem_signin_ticket(s, *sessions.issue_signin_ticket(s, user))
         api = sessions.create_api_token(s, user, "script")
     with session_scope() as s:
         accounts.set_active(s, admin, user.id, False)

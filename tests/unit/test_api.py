@@ -94,7 +94,8 @@ def test_the_session_cookie_works_like_a_token(client, factory) -> None:
     user = factory.user(Role.MANAGER)
     with session_scope() as s:
         ticket = sessions.issue_signin_ticket(s, user)
-    client.get("/session/start", params={"ticket": ticket})
+    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
+    client.get("/session/start", params={"ticket": ticket.ticket})
     assert client.get("/api/current-user/whoami").json()["id"] == user.id
 
 

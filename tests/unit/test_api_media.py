@@ -68,7 +68,8 @@ def test_server_folder_files_need_a_token_a_session_or_a_signed_link(client, fac
     assert client.get(local.signed_url(path)).status_code == 200
     with session_scope() as s:
         ticket = sessions.issue_signin_ticket(s, user)
-    client.get("/session/start", params={"ticket": ticket})
+    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
+    client.get("/session/start", params={"ticket": ticket.ticket})
     assert client.get(path).status_code == 200
     client.cookies.clear()
     with session_scope() as s:

@@ -22,23 +22,32 @@ def client(settings):
     return TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
 
 
-def test_a_signin_ticket_becomes_an_httponly_session_cookie_once(client, factory) -> None:
-    user = factory.user()
+def _ticket(user) -> sessions.SigninTicket:
     with session_scope() as s:
-        ticket = sessions.issue_signin_ticket(s, user)
-    response = client.get("/session/start", params={"ticket": ticket, "next": "/label?project=1"})
+        return sessions.issue_signin_ticket(s, user)
+
+
+def _start(client, ticket: sessions.SigninTicket, **params):
+    """The browser that signed in: it holds the ticket's key in a cookie."""
+    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
+    return client.get("/session/start", params={"ticket": ticket.ticket, **params})
+
+
+def test_a_signin_ticket_becomes_an_httponly_session_cookie_once(client, factory) -> None:
+    ticket = _ticket(factory.user())
+    response = _start(client, ticket, next="/label?project=1")
     assert response.status_code == 303 and response.headers["location"] == "/label?project=1"
-    cookie = response.headers["set-cookie"]
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{sessions.SESSION_COOKIE}="))
+    assert any(c.startswith(f"{sessions.SIGNIN_COOKIE}=") and "Max-Age=0" in c for c in response.headers.get_list("set-cookie"))
     assert cookie.startswith(f"{sessions.SESSION_COOKIE}=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
-    again = client.get("/session/start", params={"ticket": ticket})
-    assert again.headers["location"] == "/?signin=expired" and "set-cookie" not in again.headers
+    client.cookies.clear()
+    again = _start(client, ticket)
+    assert again.headers["location"] == "/?signin=expired"
+    assert not any(c.startswith(f"{sessions.SESSION_COOKIE}=") for c in again.headers.get_list("set-cookie"))
 
 
 def test_redirects_stay_on_this_site(client, factory) -> None:
-    user = factory.user()
-    with session_scope() as s:
-        ticket = sessions.issue_signin_ticket(s, user)
-    response = client.get("/session/start", params={"ticket": ticket, "next": "//evil.example/x"})
+    response = _start(client, _ticket(factory.user()), next="//evil.example/x")
     assert response.headers["location"] == "/"
 
 
@@ -87,3 +96,28 @@ def test_media_paths_cannot_leave_the_upload_folder(client, settings) -> None:
         response = client.get(local.signed_url(path.replace("%2e%2e", "..")))
         assert response.status_code in (403, 404), path
         assert secret.read_bytes() not in response.content
+
+
+def test_a_signin_link_opened_in_another_browser_signs_nobody_in(client, factory, settings) -> None:
+    """Login CSRF: someone sends their own sign-in link to a victim; the victim's browser
+    lacks the ticket's key, so it is not signed in to the sender's account."""
+    ticket = _ticket(factory.user(email="mallory@example.com"))
+    victim = TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
+    opened = victim.get("/session/start", params={"ticket": ticket.ticket})
+    assert opened.headers["location"] == "/?signin=elsewhere" and sessions.SESSION_COOKIE not in victim.cookies
+    victim.cookies.set(sessions.SIGNIN_COOKIE, "a guess")
+    assert victim.get("/session/start", params={"ticket": ticket.ticket}).headers["location"] == "/?signin=expired"
+    assert sessions.SESSION_COOKIE not in victim.cookies
+    assert _start(client, ticket).status_code == 303  # the browser that signed in still can
+    assert client.get("/api/current-user/whoami").json()["email"] == "mallory@example.com"
+
+
+def test_a_signin_link_does_not_replace_another_accounts_session(client, factory) -> None:
+    _start(client, _ticket(factory.user(email="victim@example.com")))
+    ticket = _ticket(factory.user(email="other@example.com"))
+    refused = _start(client, ticket)
+    assert refused.status_code == 409 and "signed in to another account" in refused.text
+    assert client.get("/api/current-user/whoami").json()["email"] == "victim@example.com"
+    client.cookies.delete(sessions.SESSION_COOKIE)
+    assert _start(client, ticket).status_code == 303  # refused, not used up
+    assert client.get("/api/current-user/whoami").json()["email"] == "other@example.com"

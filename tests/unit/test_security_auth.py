@@ -6,7 +6,11 @@ tampered with or once its creator can no longer grant its role."""
 from __future__ import annotations
 
 import hmac
+import statistics
+import threading
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -50,6 +54,14 @@ def _later(monkeypatch: pytest.MonkeyPatch, module, **delta: float) -> None:
     monkeypatch.setattr(module, "utcnow", lambda: now + timedelta(**delta))
 
 
+@pytest.fixture(autouse=True)
+def _still_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sign-in limits' clock stands still unless a test moves it (_later), so a wait of
+    seconds does not run out while a slow machine works."""
+    now = utcnow()
+    monkeypatch.setattr(ratelimit, "utcnow", lambda: now)
+
+
 def _failures() -> int:
     with session_scope() as s:
         return s.exec(select(func.count(SigninFailure.id))).one()
@@ -66,7 +78,7 @@ def test_after_five_failures_an_account_is_refused_without_checking_the_password
     monkeypatch.setattr(crypto, "verify_password", lambda *a: checked.append(a) or real_verify(*a))
     with pytest.raises(ratelimit.TooManyFailures) as refused:
         _sign_in("ANN@example.com ", PASSWORD, "198.51.100.9")  # the right password, from elsewhere
-    assert str(refused.value) == "Too many failed sign-ins; try again in 15 minutes."
+    assert str(refused.value) == "Too many failed sign-ins; try again in 2 seconds."
     assert checked == []  # refused before the password was looked at
     assert _failures() == 5  # a refusal is not a failure: waiting it out works
 
@@ -92,14 +104,56 @@ def test_failures_on_two_app_servers_add_up(factory, settings) -> None:
         other_server.dispose()
 
 
-def test_the_wait_counts_down_and_the_account_opens_when_the_window_passes(factory, monkeypatch) -> None:
+def test_past_five_failures_each_guess_waits_twice_as_long_and_the_owner_is_not_locked_out(factory, monkeypatch) -> None:
+    """Someone who knows an email slows its guessing down; the owner waits seconds, not the window."""
     factory.user(email="cy@example.com", password=PASSWORD)
     _fail("cy@example.com", 5)
-    _later(monkeypatch, ratelimit, minutes=3, seconds=30)
-    with pytest.raises(ratelimit.TooManyFailures, match="try again in 12 minutes"):
+    with pytest.raises(ratelimit.TooManyFailures, match="try again in 2 seconds"):
         _sign_in("cy@example.com", PASSWORD)
-    _later(monkeypatch, ratelimit, minutes=15, seconds=1)
+    _later(monkeypatch, ratelimit, seconds=2.5)
+    _fail("cy@example.com", 1)  # the sixth guess: the next waits 4 seconds
+    _later(monkeypatch, ratelimit, seconds=5)
+    with pytest.raises(ratelimit.TooManyFailures, match=r"try again in [12] seconds?"):
+        _sign_in("cy@example.com", PASSWORD)
+    _later(monkeypatch, ratelimit, seconds=7)
     assert _sign_in("cy@example.com", PASSWORD).email == "cy@example.com"
+
+
+def test_the_wait_grows_to_the_window_at_most(factory, monkeypatch) -> None:
+    with session_scope() as s:
+        for i in range(20):
+            s.add(SigninFailure(email="dan@example.com", at=ratelimit.utcnow() - timedelta(seconds=20 - i)))
+    with pytest.raises(ratelimit.TooManyFailures, match="try again in 15 minutes"):
+        _sign_in("dan@example.com", PASSWORD)
+
+
+def test_concurrent_guesses_on_two_app_servers_do_not_slip_past_the_limit(factory, settings, monkeypatch) -> None:
+    """Twelve guesses at once through two engines (two app servers on one database): five
+    passwords are checked, the rest wait; none is checked on a count read before another's."""
+    factory.user(email="max@example.com", password=PASSWORD)
+    real_verify = crypto.verify_password
+    monkeypatch.setattr(crypto, "verify_password", lambda *a: time.sleep(0.2) or real_verify(*a))  # a slow hash
+    servers = [lkdb.make_engine(settings.resolved_database_url) for _ in range(2)]
+    together = threading.Barrier(12)
+
+    def guess(i: int) -> str:
+        together.wait()
+        try:
+            _sign_in("max@example.com", f"guess {i}!", engine=servers[i % 2])
+        except ratelimit.TooManyFailures:
+            return "refused"
+        except InvalidInput:
+            return "wrong"
+        return "in"
+
+    try:
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            outcomes = Counter(pool.map(guess, range(12)))
+    finally:
+        for engine in servers:
+            engine.dispose()
+    assert outcomes == {"wrong": 5, "refused": 7}
+    assert _failures() == 5
 
 
 def test_a_success_clears_the_accounts_count(factory) -> None:
@@ -160,12 +214,66 @@ def test_the_browser_address_honours_x_forwarded_for_only_from_trusted_proxies(
     assert ratelimit.client_address(peer, forwarded) == expected
 
 
+# --- sign-in timing ---------------------------------------------------------------------
+
+
+def _seconds(attempt) -> float:
+    started = time.perf_counter()
+    with pytest.raises(InvalidInput):
+        attempt()
+    return time.perf_counter() - started
+
+
+def _median_ratio(first, second, tries: int = 5) -> float:
+    """Median time of `first` over that of `second`, the two taken in turns so that the load
+    of a shared machine weighs on both alike."""
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(tries):
+        times[0].append(_seconds(first))
+        times[1].append(_seconds(second))
+    return statistics.median(times[0]) / statistics.median(times[1])
+
+
+@pytest.mark.one_database  # the cost is argon2's; what the databases add is alike
+def test_an_unknown_email_costs_what_a_wrong_password_costs(factory, settings, monkeypatch) -> None:
+    """Timing must not tell which emails have accounts, with production's argon2 parameters
+    (tests hash cheaply otherwise, which would hide the difference)."""
+    monkeypatch.setattr(settings, "test_cheap_password_hashes", False)
+    monkeypatch.setattr(settings, "signin_max_failures", 1000)
+    user = factory.user(email="tim@example.com", password=PASSWORD)
+    _fail("nobody-warm-up@example.com", 1)  # the first dummy check builds its hash once
+
+    def wrong_password() -> None:
+        _sign_in("tim@example.com", "wrong password!")
+
+    def unknown_email() -> None:
+        _sign_in("nobody@example.com", "wrong password!")
+
+    def wrong_current_password() -> None:
+        with session_scope() as s:
+            accounts.change_password(s, s.get(User, user.id), "a guess!!", "new password!")
+
+    assert 0.5 <= _median_ratio(unknown_email, wrong_password) <= 2
+    assert 0.5 <= _median_ratio(unknown_email, wrong_current_password) <= 2
+
+
+def test_a_limited_unknown_email_and_a_limited_account_are_refused_alike(factory) -> None:
+    factory.user(email="kim@example.com", password=PASSWORD)
+    refusals = []
+    for email in ("kim@example.com", "nobody@example.com"):
+        _fail(email, 5)
+        with pytest.raises(ratelimit.TooManyFailures) as refused:
+            _sign_in(email, PASSWORD)
+        refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1]
+
+
 # --- sessions ---------------------------------------------------------------------------
 
 
 def _browser_session(user: User) -> tuple[str, int]:
     with session_scope() as s:
-        return sessions.redeem_signin_ticket(s, sessions.issue_signin_ticket(s, user))
+        return sessions.redeem_signin_ticket(s, *sessions.issue_signin_ticket(s, user))
 
 
 def test_sessions_last_labelkit_session_days(factory, settings, monkeypatch) -> None:
@@ -195,7 +303,7 @@ def test_an_admin_ends_all_sessions_of_a_user_and_their_tokens_stay(factory) -> 
         assert sessions.user_for_session(s, first) is None and sessions.user_for_session(s, second) is None
         assert sessions.user_for_api_token(s, api).id == user.id
         with pytest.raises(InvalidInput):
-            sessions.redeem_signin_ticket(s, pending_ticket)
+            sessions.redeem_signin_ticket(s, *pending_ticket)
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "user.sessions_end")).one()
         assert (event.actor_id, event.target, event.detail["sessions"]) == (admin.id, f"user:{user.id}", 2)
     time.sleep(0.01)
@@ -246,13 +354,19 @@ def client(settings):
     return TestClient(Starlette(routes=routes), base_url="http://localhost", follow_redirects=False)
 
 
+def _open_signin_link(client: TestClient, ticket: sessions.SigninTicket):
+    """What the sign-in page makes its browser do: keep the ticket's key, open the link."""
+    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
+    return client.get("/session/start", params={"ticket": ticket.ticket})
+
+
 def test_deactivating_a_user_ends_their_browser_and_api_access(client, factory) -> None:
     admin = factory.user(Role.ADMIN)
     user = factory.user(email="ivy@example.com")
     with session_scope() as s:
         api = sessions.create_api_token(s, user, "script")
         ticket = sessions.issue_signin_ticket(s, user)
-    client.get("/session/start", params={"ticket": ticket})  # the browser's session cookie
+    _open_signin_link(client, ticket)  # the browser's session cookie
     assert client.get("/api/current-user/whoami").json()["email"] == "ivy@example.com"
     headers = {"Authorization": f"Token {api}"}
     assert client.get("/api/current-user/whoami", headers=headers).json()["email"] == "ivy@example.com"
@@ -266,6 +380,28 @@ def test_deactivating_a_user_ends_their_browser_and_api_access(client, factory) 
         accounts.set_active(s, admin, user.id, True)
     assert client.get("/api/current-user/whoami", headers=headers).status_code == 401
     assert client.get("/api/current-user/whoami").status_code == 401
+
+
+def test_another_site_cannot_sign_a_browser_out(client, factory) -> None:
+    """A link or an image of another site sends a GET, a form of another site a POST without
+    the proof only labelkit's own page knows: neither ends the session."""
+    user = factory.user(email="jo@example.com")
+    with session_scope() as s:
+        ticket = sessions.issue_signin_ticket(s, user)
+    _open_signin_link(client, ticket)
+    token = client.cookies[sessions.SESSION_COOKIE]
+
+    def signed_in() -> bool:
+        return client.get("/api/current-user/whoami").status_code == 200
+
+    assert client.get("/session/logout").status_code == 405 and signed_in()
+    refused = client.post("/session/logout", data={"proof": "forged"})
+    assert refused.status_code == 403 and "set-cookie" not in refused.headers and signed_in()
+    assert client.post("/session/logout").status_code == 403 and signed_in()
+    done = client.post("/session/logout", data={"proof": sessions.sign_out_proof(token)})
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    with session_scope() as s:
+        assert sessions.user_for_session(s, token) is None
 
 
 # --- invites ----------------------------------------------------------------------------
