@@ -47,7 +47,7 @@ def supports(config: LabelConfig) -> str | None:
     return None
 
 
-def wav_seconds(url: str, project_id: int) -> float | None:
+def wav_seconds(url: str, project_id: int | None) -> float | None:
     """The length of a WAV file of the project on this server (uploaded or in the server
     folder) from its header; None for anything else."""
     if not local.is_local(url):
@@ -72,11 +72,11 @@ def lines(ctx: ExportContext) -> Iterator[dict]:
         annotation = chosen(item)
         if annotation is None:
             continue
-        for line in _task_lines(item, annotation.result, ctx.config, pairs, ctx.project.id):
+        for line in _task_lines(item, annotation.result, ctx.config, pairs, ctx.project.id if ctx.project else None):
             yield {**line, "annotator": annotation.annotator}
 
 
-def _task_lines(item: ExportedTask, result: list, config: LabelConfig, pairs: list, project_id: int) -> Iterator[dict]:
+def _task_lines(item: ExportedTask, result: list, config: LabelConfig, pairs: list, project_id: int | None) -> Iterator[dict]:
     data = item.data
     found = regions_of(result, config)
     for audio, name, per_region in pairs:
