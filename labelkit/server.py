@@ -134,9 +134,17 @@ async def _serve(request: Request, data_path: str) -> Response:
     from labelkit.storage import local
 
     def find() -> Path:
-        if not local.signature_valid(data_path, request.query_params.get("exp"), request.query_params.get("sig")):
-            _check_media_access(_caller(request), data_path)
-        return local.resolve(data_path)
+        query = request.query_params
+        account = query.get("u") or ""
+        signed = local.signature_valid(data_path, query.get("exp"), query.get("sig"), account)
+        user = _account(account) if signed and account else None if signed else _caller(request)
+        if not signed and user is None:
+            raise PermissionDenied("Sign in, or use a signed link, to see this file.")
+        if local.has_dot_segments(data_path):  # refused here, whatever the web server made of the path
+            raise NotFound("No such file.")
+        path = local.resolve(data_path)
+        _check_media_access(user, signed and not account, local.upload_folder(path))
+        return path
 
     try:
         path = await run_in_threadpool(find)
@@ -145,6 +153,19 @@ async def _serve(request: Request, data_path: str) -> Response:
     except LabelkitError:
         return PlainTextResponse("Not found", status_code=404)
     return FileResponse(path, headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"})
+
+
+def _account(account: str):
+    """The account a signed link is bound to, while it is active."""
+    from labelkit.models import User
+
+    if not account.isdigit():
+        return None
+    with session_scope(write=False) as session:
+        user = session.get(User, int(account))
+        if user is None or not user.is_active:
+            raise PermissionDenied("This link is not valid any more.")
+        return user
 
 
 async def storage_media(request: Request) -> Response:
@@ -169,16 +190,16 @@ async def storage_media(request: Request) -> Response:
                              headers=headers)
 
 
-def _check_media_access(user, data_path: str) -> None:
+def _check_media_access(user, unbound_link: bool, folder: str | None) -> None:
+    """Whether this account (or an unbound signed link) may see a file, decided on the folder
+    the file really is in (after the path was resolved): a project's uploads to the people
+    who may open the project now; the samples and server-folder files to every account."""
     from labelkit.auth.permissions import Capability, can
 
-    if user is None:
-        raise PermissionDenied("Sign in, or use a signed link, to see this file.")
-    if not data_path.startswith("/data/upload/"):
+    if folder is None or folder == "samples":
         return  # a server-folder file: the admin who set LABELKIT_LOCAL_FILES_ROOT shares it with every account
-    folder = data_path.split("/")[3]
-    if folder == "samples":
-        return
+    if unbound_link:
+        raise PermissionDenied("This link is not valid any more.")
     if not folder.isdigit():
         raise NotFound("No such file.")
     with session_scope(write=False) as session:

@@ -47,13 +47,13 @@ def supports(config: LabelConfig) -> str | None:
     return None
 
 
-def wav_seconds(url: str) -> float | None:
-    """The length of a WAV file on this server (uploaded or in the server folder) from its
-    header; None for anything else."""
+def wav_seconds(url: str, project_id: int | None) -> float | None:
+    """The length of a WAV file of the project on this server (uploaded or in the server
+    folder) from its header; None for anything else."""
     if not local.is_local(url):
         return None
     try:
-        with wave.open(str(local.resolve(url)), "rb") as wav:
+        with wave.open(str(local.resolve_for(url, project_id)), "rb") as wav:
             rate = wav.getframerate()
             return round(wav.getnframes() / rate, 6) if rate > 0 else None
     except (LabelkitError, wave.Error, EOFError, OSError):
@@ -72,11 +72,11 @@ def lines(ctx: ExportContext) -> Iterator[dict]:
         annotation = chosen(item)
         if annotation is None:
             continue
-        for line in _task_lines(item, annotation.result, ctx.config, pairs):
+        for line in _task_lines(item, annotation.result, ctx.config, pairs, ctx.project.id if ctx.project else None):
             yield {**line, "annotator": annotation.annotator}
 
 
-def _task_lines(item: ExportedTask, result: list, config: LabelConfig, pairs: list) -> Iterator[dict]:
+def _task_lines(item: ExportedTask, result: list, config: LabelConfig, pairs: list, project_id: int | None) -> Iterator[dict]:
     data = item.data
     found = regions_of(result, config)
     for audio, name, per_region in pairs:
@@ -99,7 +99,7 @@ def _task_lines(item: ExportedTask, result: list, config: LabelConfig, pairs: li
         if not text:
             continue
         lengths = [r["original_length"] for r in found if r["to_name"] == audio.name and r.get("original_length")]
-        duration = float(lengths[0]) if lengths else wav_seconds(path)
+        duration = float(lengths[0]) if lengths else wav_seconds(path, project_id)
         yield {"audio_filepath": path, "duration": duration, "text": text}
 
 

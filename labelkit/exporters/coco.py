@@ -119,14 +119,15 @@ def file_name(url: str, fallback: str) -> str:
     return _SAFE.sub("_", name).strip("._") or fallback
 
 
-def _upload_size(url: str) -> tuple[int, int]:
-    """The size in the header of an image on this server; (0, 0) when there is none to read."""
+def _upload_size(url: str, project_id: int) -> tuple[int, int]:
+    """The size in the header of an image of the project on this server; (0, 0) when there
+    is none to read."""
     if not local.is_local(url):
         return 0, 0
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(local.resolve(url)) as image:  # reads the header only
+        with Image.open(local.resolve_for(url, project_id)) as image:  # reads the header only
             return image.size
     except (LabelkitError, OSError, UnidentifiedImageError):
         return 0, 0
@@ -155,7 +156,7 @@ def labeled_images(ctx: ExportContext, shapes: tuple[str, ...]) -> Iterator[Labe
                 if sized:
                     width, height = int(sized["original_width"]), int(sized["original_height"])
                 else:
-                    width, height = _upload_size(url)
+                    width, height = _upload_size(url, ctx.project.id)
                 yield LabeledImage(item.id, name, url, width, height, mine)
 
 

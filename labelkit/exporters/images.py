@@ -81,9 +81,7 @@ class ImagePacker:
     def open(self, value: str):
         """The image a task value names, readable from its start."""
         if local.is_local(value):
-            if not local.readable_by(value, self.project_id):
-                raise InvalidInput("an upload of another project")
-            path = local.resolve(value)
+            path = local.resolve_for(value, self.project_id)  # refuses another project's upload
             with path.open("rb") as source:
                 yield source
             return

@@ -172,7 +172,7 @@ def import_sources(
             try:
                 for row in fmt.read(counting, ctx):
                     rows_read += 1
-                    task = _task_from(row, keys, name, issues)
+                    task = _task_from(row, keys, name, issues, project.id)
                     if task is not None and not issues:
                         text, data, predictions, annotations = task
                         if seen is not None and not _first_time(seen, data):
@@ -211,9 +211,10 @@ def import_sources(
     return report
 
 
-def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> tuple[str, dict, list, list] | None:
+def _task_from(row: Row, keys: list[str], filename: str, issues: list[str],
+               project_id: int) -> tuple[str, dict, list, list] | None:
     """(data as JSON text, data, predictions, annotations) for a row, or None after noting
-    its problem."""
+    its problem (a file the project may not name among them: another project's upload)."""
     value = row.value
     if not isinstance(value, dict):
         where = row.place(filename)
@@ -242,6 +243,11 @@ def _task_from(row: Row, keys: list[str], filename: str, issues: list[str]) -> t
             used = ", ".join(f"${k}" for k in keys)
             issues.append(f"{row.place(filename)}: missing key {key!r} (the config uses {used})")
             return None
+    foreign = local.foreign_files(data, project_id)
+    if foreign:
+        issues.append(f"{row.place(filename)}: {foreign[0]} is not a file of this project (a task may name only its "
+                      "project's uploads, the samples and the server folder)")
+        return None
     # A flat JSON line is stored as it was written; anything else is serialized once.
     text = row.raw if row.raw is not None and data is value else json.dumps(data, ensure_ascii=False)
     if "\\u0000" in text:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, insert, update
 from sqlmodel import Session, col, select
 
-from labelkit.auth.permissions import Capability, require
+from labelkit.auth.permissions import Capability, can, require
 from labelkit.config import check_config
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.models import Prediction, Project, Task, User, utcnow
 from labelkit.projects.crud import get_project
+from labelkit.reports import task_detail
 
 MAX_RESULT_ITEMS = 10_000
 
@@ -135,16 +136,17 @@ def create_prediction(session: Session, actor: User, task_id: int, result: list,
 
 def list_predictions(session: Session, actor: User, project_id: int | None = None, task_id: int | None = None,
                      offset: int = 0, limit: int | None = None) -> list[Prediction]:
-    """Predictions of one task, or of a project (newest last), `limit` at a time from `offset`."""
+    """Predictions of one task, or of a project (newest last), `limit` at a time from `offset`:
+    of the tasks the actor may read (an annotator: only those they worked on or hold, as
+    with tasks; see task_detail.visible_task)."""
     if task_id is not None:
-        task = session.get(Task, task_id)
-        if task is None or task.deleted_at is not None:
-            raise NotFound(f"There is no task {task_id}.")
-        get_project(session, actor, task.project_id, Capability.PROJECT_VIEW)
+        task_detail.visible_task(session, actor, task_id)
         query = select(Prediction).where(Prediction.task_id == task_id)
     elif project_id is not None:
         get_project(session, actor, project_id, Capability.PROJECT_VIEW)
         query = select(Prediction).where(Prediction.project_id == project_id)
+        if not can(session, actor, Capability.TASK_BROWSE, project_id):
+            query = query.where(task_detail.own_work(actor.id, Prediction.task_id))
     else:
         raise InvalidInput("Name a task or a project.")
     query = query.order_by(col(Prediction.id)).offset(offset)

@@ -78,9 +78,9 @@ def channels_of(obj: ObjectTag) -> list[Channel]:
     return found
 
 
-def load(obj: ObjectTag, data: dict, read=None) -> Series:
-    """The series a task shows in this <TimeSeries>. read(value) -> CSV text lets the
-    caller fetch files (default: uploads, web URLs and CSV text)."""
+def load(obj: ObjectTag, data: dict, read=None, project_id: int | None = None) -> Series:
+    """The series a task of this project shows in this <TimeSeries>. read(value) -> CSV text
+    lets the caller fetch files (default: the project's uploads, web URLs and CSV text)."""
     attrs = obj.node.attrs
     channels = channels_of(obj)
     columns = [c.column for c in channels]
@@ -94,14 +94,15 @@ def load(obj: ObjectTag, data: dict, read=None) -> Series:
     if (attrs.get("valueType") or "url").lower() == "json":
         series = from_json(value, columns, time_column, time_format)
     else:
-        text = (read or read_csv_text)(value)
+        text = read(value) if read else read_csv_text(value, project_id)
         series = from_csv(text, columns, time_column, time_format, sep=_separator(attrs.get("sep"), text))
     series.channels = channels
     return series
 
 
-def read_csv_text(value) -> str:
-    """The CSV a task value names: an uploaded file, a web URL, or the CSV text itself."""
+def read_csv_text(value, project_id: int | None = None) -> str:
+    """The CSV a task value of this project names: an upload of the project (or a sample, or
+    a server-folder file), a web URL, or the CSV text itself."""
     from labelkit.storage import local
 
     if not isinstance(value, str):
@@ -110,7 +111,10 @@ def read_csv_text(value) -> str:
         return value
     value = value.strip()
     if local.is_local(value):
-        path = local.resolve(value)
+        try:
+            path = local.resolve_for(value, project_id)
+        except LabelkitError as e:
+            raise TimeSeriesError(str(e)) from e
         return _read_file(path)
     if value.startswith(("http://", "https://")):
         return _fetch(value)

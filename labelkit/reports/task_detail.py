@@ -72,10 +72,17 @@ def tasks_by_id(session: Session, actor: User, project_id: int, ids: list[int]) 
     return [rows[i] for i in ids if i in rows]
 
 
+def own_work(user_id: int, task_id=Task.id):
+    """Which tasks someone who labels but does not browse a project sees (visible_task): the
+    ones they worked on or hold. A SQL condition on a column of task ids, so a listing keeps
+    to the same rule as one task."""
+    mine = select(Annotation.task_id).where(Annotation.user_id == user_id)
+    held = select(TaskLock.task_id).where(TaskLock.user_id == user_id)
+    return col(task_id).in_(mine) | col(task_id).in_(held)
+
+
 def _own_work(session: Session, task_id: int, user_id: int) -> bool:
-    mine = select(Annotation.id).where(Annotation.task_id == task_id, Annotation.user_id == user_id)
-    held = select(TaskLock.task_id).where(TaskLock.task_id == task_id, TaskLock.user_id == user_id)
-    return session.exec(mine.limit(1)).first() is not None or session.exec(held.limit(1)).first() is not None
+    return session.exec(select(Task.id).where(Task.id == task_id, own_work(user_id)).limit(1)).first() is not None
 
 
 def visible_task(session: Session, actor: User, task_id: int) -> tuple[Task, int | None]:
@@ -108,11 +115,12 @@ def get_annotation(session: Session, actor: User, annotation_id: int) -> Annotat
 
 
 def get_prediction(session: Session, actor: User, prediction_id: int) -> Prediction:
-    """A prediction of a project the actor may open."""
+    """A prediction of a task the actor may read (visible_task)."""
     prediction = session.get(Prediction, prediction_id)
     if prediction is None or not can(session, actor, Capability.PROJECT_VIEW, prediction.project_id):
         raise NotFound(f"There is no prediction {prediction_id}.")
-    task = session.get(Task, prediction.task_id)
-    if task is None or task.deleted_at is not None:
-        raise NotFound(f"There is no prediction {prediction_id}.")
+    try:
+        visible_task(session, actor, prediction.task_id)
+    except NotFound:
+        raise NotFound(f"There is no prediction {prediction_id}.") from None
     return prediction

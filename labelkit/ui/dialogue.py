@@ -23,6 +23,7 @@ from labelkit.config import LabelConfig, Node, ObjectTag
 from labelkit.errors import LabelkitError
 from labelkit.results import regions as rg
 from labelkit.storage import local
+from labelkit.ui import media
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.object_regions import ObjectEditor
@@ -34,14 +35,14 @@ _component = component("dialogue", '<div class="lk-dialogue"></div>', uses=("sel
 
 # The conversation as data (no Streamlit)
 
-def turns_of(obj: ObjectTag, data: dict) -> list[dict]:
-    """The turns of a <Paragraphs> or <Chat> for a task: [{"author", "text"}], from the
-    task's list (or an uploaded .json file with valueType="url")."""
+def turns_of(obj: ObjectTag, data: dict, project_id: int | None = None) -> list[dict]:
+    """The turns of a <Paragraphs> or <Chat> for a task of this project: [{"author", "text"}],
+    from the task's list (or an uploaded .json file of the project with valueType="url")."""
     ref = obj.value
     found: Any = data.get(ref[1:]) if ref.startswith("$") else ref
     if isinstance(found, str) and obj.node.attrs.get("valueType", "").lower() == "url":
         try:
-            found = json.loads(local.resolve(found.strip()).read_text(encoding="utf-8"))
+            found = json.loads(local.resolve_for(found.strip(), project_id).read_text(encoding="utf-8"))
         except (LabelkitError, OSError, ValueError):
             found = []
     if isinstance(found, str):  # one line of text (a preview's placeholder)
@@ -147,7 +148,7 @@ class DialogueEditor(ObjectEditor):
     def __init__(self, config: LabelConfig, obj: ObjectTag, data: dict, prefix: str, disabled: bool,
                  shortcut=None) -> None:
         super().__init__(config, obj, data, prefix, disabled, shortcut)
-        self.turns = turns_of(obj, data)
+        self.turns = turns_of(obj, data, media.page_project())
 
     def draw(self) -> None:
         tool = self.tools[0] if self.tools else None
@@ -212,13 +213,13 @@ def draw(renderer, node: Node) -> None:
         return
     if obj.tag == "Chat":
         if renderer.objects:
-            _chat(turns_of(obj, renderer.data))
+            _chat(turns_of(obj, renderer.data, media.page_project()))
         return
     if renderer.controls and rp.tools_for(renderer.config, obj.name):
         DialogueEditor(renderer.config, obj, renderer.data, renderer.prefix, renderer.disabled, renderer._shortcut).draw()
         return
     if renderer.objects:
-        shown = _turns_for_component(obj, turns_of(obj, renderer.data), renderer.config, renderer.data, [])
+        shown = _turns_for_component(obj, turns_of(obj, renderer.data, media.page_project()), renderer.config, renderer.data, [])
         _component(data=_view(obj, shown, disabled=True), key=f"{renderer.prefix}:{obj.name}:dialogue")
 
 
@@ -226,5 +227,5 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, regions: list[dict]) -
     """An annotation's regions highlighted in the conversation, read-only (review page)."""
     if obj.tag == "Chat":
         return
-    shown = _turns_for_component(obj, turns_of(obj, data), config, data, regions)
+    shown = _turns_for_component(obj, turns_of(obj, data, media.page_project()), config, data, regions)
     rp.show_once(_component, _view(obj, shown, disabled=True))

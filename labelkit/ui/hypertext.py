@@ -30,17 +30,17 @@ from labelkit.ui.object_regions import ObjectEditor
 _component = component("hypertext", '<div class="lk-html"></div>', uses=("selection",))
 
 
-def document_html(obj: ObjectTag, data: dict) -> str | None:
+def document_html(obj: ObjectTag, data: dict, project_id: int | None = None) -> str | None:
     """The task's HTML for this object, sanitized: inline (value="$html"), or an uploaded
-    .html file (valueType="url"); base64 when encoding says so. None when the file or the
-    encoding cannot be read."""
+    .html file of the task's project (valueType="url"); base64 when encoding says so. None
+    when the file or the encoding cannot be read."""
     ref = obj.value
     raw = data.get(ref[1:]) if ref.startswith("$") else ref
     raw = "" if raw is None else str(raw)
     attrs = obj.node.attrs
     if attrs.get("valueType", "").lower() == "url":
         try:
-            raw = local.resolve(raw.strip()).read_text(encoding="utf-8", errors="replace")
+            raw = local.resolve_for(raw.strip(), project_id).read_text(encoding="utf-8", errors="replace")
         except (LabelkitError, OSError):
             return None
     if attrs.get("encoding", "").lower().startswith("base64"):
@@ -54,7 +54,7 @@ def document_html(obj: ObjectTag, data: dict) -> str | None:
 
 def _html(obj: ObjectTag, data: dict) -> str:
     """The sanitized HTML, or a note when it cannot be read (drawn as text by the component)."""
-    html = document_html(obj, data)
+    html = document_html(obj, data, media.page_project())
     if html is None:
         ref = obj.value
         st.caption(f"The HTML of {ref[1:] if ref.startswith('$') else obj.name} cannot be read (not an uploaded file, "

@@ -12,12 +12,7 @@ def image_source(value: str) -> str | Path | None:
     """A local file for uploaded media (or a server-folder file), the URL itself for web images, else None."""
     value = (value or "").strip()
     if local.is_local(value):
-        if not _of_this_project(value):
-            return None
-        try:
-            return local.resolve(value)
-        except LabelkitError:
-            return None
+        return local_file(value)
     if value.startswith(("http://", "https://")):
         return value
     return s3_url(value)
@@ -82,18 +77,31 @@ def browser_url(value: str, page_url: str | None) -> str | None:
         return value
     if value.startswith("s3://"):
         return s3_url(value)
-    if local.is_local(value) and _of_this_project(value):
-        return _on_this_server(local.signed_url(value, seconds=3600, align=3600), page_url)
+    if local.is_local(value) and local_file(value) is not None:
+        import streamlit as st
+
+        from labelkit.ui.context import USER_KEY
+
+        link = local.signed_url(value, seconds=3600, align=3600, account=st.session_state.get(USER_KEY))
+        return _on_this_server(link, page_url)
     return None
 
 
-def _of_this_project(value: str) -> bool:
-    """Whether the page's project may show this file (its uploads, the samples, server-folder
-    files): a task that names another project's upload shows nothing."""
+def page_project() -> int | None:
+    """The project this page works on (the sidebar's choice), whose tasks it shows."""
     import streamlit as st
 
-    project_id = st.session_state.get("lk_project")
-    return local.readable_by(value, project_id if project_id is not None else -1)
+    return st.session_state.get("lk_project")
+
+
+def local_file(value: str) -> Path | None:
+    """The file on this server a task value of the page's project names (its uploads, the
+    samples, server-folder files), else None: a task that names another project's upload
+    shows nothing."""
+    try:
+        return local.resolve_for(value.strip(), page_project())
+    except LabelkitError:
+        return None
 
 
 def _on_this_server(path: str, page_url: str | None) -> str | None:

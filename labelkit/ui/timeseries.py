@@ -19,6 +19,8 @@ from labelkit.config import LabelConfig, ObjectTag
 from labelkit.errors import LabelkitError
 from labelkit.media import timeseries as ts
 from labelkit.results import regions as rg
+from labelkit.storage import local
+from labelkit.ui import media
 from labelkit.ui import region_panel as rp
 from labelkit.ui.components import component
 from labelkit.ui.object_regions import ObjectEditor
@@ -29,32 +31,36 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 
 
 @st.cache_resource(max_entries=16, show_spinner="Reading the time series…")
-def _prepared(key: str, _obj: ObjectTag, _data: dict) -> tuple[ts.Series, list[dict]]:
-    """The series and the plots' (downsampled) points, kept for the next runs."""
-    series = ts.load(_obj, _data)
+def _prepared(key: str, _obj: ObjectTag, _data: dict, project_id: int | None) -> tuple[ts.Series, list[dict]]:
+    """The series and the plots' (downsampled) points, kept for the next runs (of every
+    session: the key holds the project, whose files the series may come from)."""
+    series = ts.load(_obj, _data, project_id=project_id)
     return series, _plots(series)
 
 
-def _cache_key(obj: ObjectTag, data: dict) -> str:
+def _cache_key(obj: ObjectTag, data: dict, project_id: int | None) -> str:
     ref = obj.value
     value = data.get(ref[1:]) if ref.startswith("$") else ref
     stamp = None
-    if isinstance(value, str) and value.startswith("/data/upload/"):
-        from labelkit.storage import local
-
+    if isinstance(value, str) and local.is_local(value.strip()):
         try:
-            stat = local.resolve(value).stat()
+            stat = local.resolve_for(value.strip(), project_id).stat()
             stamp = (stat.st_mtime_ns, stat.st_size)
         except LabelkitError:
             stamp = None
     channels = [(c.tag, c.attrs, [(g.tag, g.attrs) for g in c.children]) for c in obj.node.children]
-    return json.dumps([obj.node.attrs, channels, value, stamp], sort_keys=True, default=str)
+    return json.dumps([obj.node.attrs, channels, value, stamp, project_id], sort_keys=True, default=str)
+
+
+def _series(obj: ObjectTag, data: dict) -> tuple[ts.Series, list[dict]]:
+    project_id = media.page_project()
+    return _prepared(_cache_key(obj, data, project_id), obj, data, project_id)
 
 
 def load(obj: ObjectTag, data: dict) -> ts.Series | None:
     """The task's series, or None after telling the person why it cannot be shown."""
     try:
-        series, _ = _prepared(_cache_key(obj, data), obj, data)
+        series, _ = _series(obj, data)
     except LabelkitError as e:
         st.warning(f"The time series {obj.name!r} cannot be shown: {e}", icon=":material/warning:")
         return None
@@ -90,7 +96,7 @@ def plot(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict], key
     series = load(obj, data)
     if series is None:
         return
-    _, plots = _prepared(_cache_key(obj, data), obj, data)
+    _, plots = _series(obj, data)
     _component(
         data={"plots": plots, "span": list(series.span), "dates": series.dates,
               "overview": [c.strip() for c in obj.node.attrs.get("overviewChannels", "").split(",") if c.strip()], "regions": _bands(config, data, found),
@@ -160,7 +166,7 @@ def show(config: LabelConfig, obj: ObjectTag, data: dict, found: list[dict]) -> 
 def describe_region(config: LabelConfig, obj: ObjectTag, data: dict, region: dict) -> str | None:
     """A region as the review page lists it (times as the data shows them), or None."""
     try:
-        series, _ = _prepared(_cache_key(obj, data), obj, data)
+        series, _ = _series(obj, data)
     except LabelkitError:
         return None
     return ts.describe(series, region)

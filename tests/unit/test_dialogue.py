@@ -139,7 +139,7 @@ def test_html_comes_inline_from_an_uploaded_file_or_base64_and_always_sanitized(
     from labelkit.storage import local
     from labelkit.ui.hypertext import document_html
 
-    folder = local.upload_root() / "pages"
+    folder = local.upload_root() / "7"  # the uploads of project 7, whose task this is
     folder.mkdir(parents=True)
     (folder / "a.html").write_text('<p>From a file<img src="https://evil.example/x.png"></p><script>x()</script>')
     inline = check_config(HYPERTEXT).objects["page"]
@@ -148,10 +148,11 @@ def test_html_comes_inline_from_an_uploaded_file_or_base64_and_always_sanitized(
     encoded = check_config('<View><HyperText name="p" value="$b" encoding="base64"/>'
                            '<Choices name="c" toName="p"><Choice value="A"/></Choices></View>').objects["p"]
     assert document_html(inline, {"html": "<p onclick='x()'>Hi</p>"}) == "<p>Hi</p>"
-    assert document_html(by_url, {"url": "/data/upload/pages/a.html"}) == "<p>From a file<img></p>"
-    assert document_html(by_url, {"url": "/data/upload/pages/missing.html"}) is None
-    assert document_html(by_url, {"url": "/etc/passwd"}) is None
-    assert document_html(by_url, {"url": "/data/upload/../../etc/passwd"}) is None
+    assert document_html(by_url, {"url": "/data/upload/7/a.html"}, 7) == "<p>From a file<img></p>"
+    assert document_html(by_url, {"url": "/data/upload/7/a.html"}, 8) is None  # another project's task
+    assert document_html(by_url, {"url": "/data/upload/7/missing.html"}, 7) is None
+    assert document_html(by_url, {"url": "/etc/passwd"}, 7) is None
+    assert document_html(by_url, {"url": "/data/upload/../../etc/passwd"}, 7) is None
     assert document_html(encoded, {"b": base64.b64encode(b"<b>bold</b><script>x()</script>").decode()}) == "<b>bold</b>"
     assert document_html(encoded, {"b": "not base64!"}) is None
 

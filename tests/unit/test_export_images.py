@@ -21,13 +21,14 @@ from click.testing import CliRunner
 from defusedxml import ElementTree
 from PIL import Image
 from pycocotools.coco import COCO
+from sqlmodel import select
 
 from labelkit import cloud, exporters
 from labelkit.cli import main
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput
 from labelkit.labeling import queue, submissions
-from labelkit.models import Role
+from labelkit.models import Role, Task
 from labelkit.settings import get_settings
 from labelkit.storage import local
 from tests.s3server import KEYS
@@ -248,7 +249,11 @@ def test_an_upload_of_another_project_is_never_packed(factory) -> None:
     theirs, mine = factory.project(admin, config=CONFIG, title="Theirs"), factory.project(admin, config=CONFIG, title="Mine")
     secret = local.save_upload(theirs.id, "secret.png", png("black", (30, 60)))
     own = local.save_upload(mine.id, "own.png", png("white", (30, 60)))
-    factory.tasks(mine, admin, [{"image": secret}, {"image": own}])
+    factory.tasks(mine, admin, [{"image": own, "n": 1}, {"image": own}])
+    with session_scope() as s:  # a task stored before imports refused another project's files
+        task = s.exec(select(Task).where(Task.project_id == mine.id).order_by(Task.id)).first()
+        task.data = {"image": secret}
+        s.add(task)
     label_all(mine, admin, [[box("Car", (30, 60))], [box("Car", (30, 60))]])
     report, raw = export(admin, mine, "VOC")
     archive = zipfile.ZipFile(io.BytesIO(raw))

@@ -57,7 +57,7 @@ def read_all(format_name: str, content: bytes, filename: str | None = None) -> N
     issues: list[str] = []
     try:
         for row in fmt.read(io.BytesIO(content), ctx):
-            importers._task_from(row, ["text"], ctx.filename, issues)
+            importers._task_from(row, ["text"], ctx.filename, issues, ctx.project_id)
     except LabelkitError:
         pass
 

@@ -103,6 +103,9 @@ def test_only_importers_of_the_project_post_predictions(factory) -> None:
         predictions.list_predictions(s, manager, task_id=other_task)
     with session_scope() as s:
         predictions.create_prediction(s, manager, task, choice("Positive"), 0.5, "v1")
+        assert len(predictions.list_predictions(s, manager, project_id=project.id)) == 1
+        assert predictions.list_predictions(s, annotator, project_id=project.id) == []  # not a task they see yet
+        queue.claim_next(s, annotator, project.id)
         assert len(predictions.list_predictions(s, annotator, project_id=project.id)) == 1
 
 
@@ -192,3 +195,37 @@ def test_a_re_prediction_asks_for_the_open_tasks_least_certain_first(factory, mo
     monkeypatch.setattr(active, "BATCH", 3)
     assert active.repredict(backend_id) == 4
     assert asked == [[ids[2], ids[0], ids[1]], [ids[3]]]
+
+
+def test_annotators_see_the_predictions_of_the_tasks_they_see_and_no_others(factory) -> None:
+    """Through the REST API, as a script with an annotator's token would ask: the same tasks
+    as the task detail shows them (worked on or held), not the project's every prediction."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from labelkit.auth import sessions
+    from labelkit.server import routes
+
+    manager, annotator = factory.user(Role.MANAGER), factory.user()
+    project = factory.project(manager)
+    factory.member(project, annotator, Role.ANNOTATOR)
+    factory.tasks(project, manager, 3)
+    ids = task_ids(project)
+    with session_scope() as s:
+        made = [predictions.create_prediction(s, manager, t, choice("Positive"), 0.9, f"model-{t}").id for t in ids]
+        held = queue.claim_next(s, annotator, project.id).task.id
+        tokens = {who.id: sessions.create_api_token(s, who) for who in (manager, annotator)}
+    client = TestClient(Starlette(routes=routes), base_url="http://localhost")
+
+    def get(who, url: str, **params):
+        return client.get(url, params=params, headers={"Authorization": f"Token {tokens[who.id]}"})
+
+    listed = get(annotator, "/api/predictions", project=project.id).json()
+    assert [p["task"] for p in listed] == [held]
+    others = [p for p, t in zip(made, ids, strict=True) if t != held]
+    for prediction_id in others:
+        assert get(annotator, f"/api/predictions/{prediction_id}").status_code == 404
+    assert get(annotator, "/api/predictions", task=next(t for t in ids if t != held)).status_code == 404
+    assert get(annotator, f"/api/predictions/{made[ids.index(held)]}").status_code == 200
+    assert len(get(manager, "/api/predictions", project=project.id).json()) == 3
+    assert all(get(manager, f"/api/predictions/{p}").status_code == 200 for p in made)

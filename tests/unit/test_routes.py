@@ -77,9 +77,10 @@ def test_media_needs_a_signed_link_a_member_session_or_a_token(client, factory) 
     project = factory.project(admin)
     path = _uploaded(project.id)
     assert client.get(path).status_code == 403
-    signed = local.signed_url(path)
+    signed = local.signed_url(path, account=admin.id)
     assert client.get(signed).status_code == 200
     assert client.get(signed[:-3] + "AAA").status_code == 403  # tampered signature
+    assert client.get(local.signed_url(path)).status_code == 403  # a project's upload needs a link bound to an account
     member, outsider = factory.user(), factory.user()
     factory.member(project, member, Role.ANNOTATOR)
     with session_scope() as s:

@@ -480,3 +480,101 @@ def test_a_model_server_name_that_rebinds_to_loopback_is_not_called(rebinding: i
     client = ModelServerClient(Connection(url=f"http://rebind.example:{port}", timeout=5))
     with pytest.raises(ModelServerError, match=r"does not call the model server.*127\.0\.0\.1"):
         client.health()
+
+
+# --- Files named by task data: a task shows only its own project's files -----------------
+
+HTML_CONFIG = ('<View><HyperText name="page" value="$page" valueType="url"/>'
+               '<Choices name="c" toName="page"><Choice value="a"/></Choices></View>')
+CHAT_CONFIG = ('<View><Paragraphs name="chat" value="$chat" valueType="url" nameKey="role" textKey="content"/>'
+               '<ParagraphLabels name="l" toName="chat"><Label value="Ask"/></ParagraphLabels></View>')
+SERIES_CONFIG = ('<View><TimeSeries name="ts" value="$csv" valueType="url" timeColumn="t"><Channel column="v"/></TimeSeries>'
+                 '<TimeSeriesLabels name="l" toName="ts"><Label value="Run"/></TimeSeriesLabels></View>')
+
+
+@pytest.fixture
+def two_projects(factory, settings, monkeypatch):
+    """Project "mine" and project "theirs" with an HTML page, a chat and a CSV only theirs
+    may show; the server folder is the data dir, so ?d= paths can name uploads too."""
+    from labelkit.settings import get_settings
+    from labelkit.storage import local
+
+    admin = factory.user(Role.ADMIN)
+    mine, theirs = factory.project(admin, title="Mine"), factory.project(admin, title="Theirs")
+    files = {
+        "page": local.save_upload(theirs.id, "secret.html", b"<p>SECRET-HTML</p>"),
+        "chat": local.save_upload(theirs.id, "secret.json", json.dumps([{"role": "user", "content": "SECRET-CHAT"}]).encode()),
+        "csv": local.save_upload(theirs.id, "secret.csv", b"t,v\n0,1\n1,2\n2,3\n"),
+    }
+    monkeypatch.setenv("LABELKIT_LOCAL_FILES_ROOT", str(settings.data_dir))
+    get_settings.cache_clear()
+    return SimpleNamespace(admin=admin, mine=mine, theirs=theirs, files=files)
+
+
+def _spellings(path: str, mine_id: int) -> list[str]:
+    """The ways a task can name another project's upload."""
+    rest = path.removeprefix("/data/upload/")
+    return [
+        path,
+        f"/data/upload/samples/../{rest}",
+        f"/data/upload/{mine_id}/../{rest}",
+        f"/data/upload/{mine_id}/%2e%2e/{rest}",
+        f"/data/local-files/?d=media/upload/{rest}",
+        f"/data/local-files/?d=media/upload/{mine_id}/%2E%2E/{rest}",
+    ]
+
+
+def test_an_import_that_names_another_projects_file_is_refused_whole(two_projects) -> None:
+    from labelkit.storage import local
+
+    p = two_projects
+    project = None
+    for n, value in enumerate(_spellings(p.files["page"], p.mine.id)):
+        with session_scope() as s:
+            project = create_project(s, p.admin, ProjectFields(title=f"Import {n}", label_config=HTML_CONFIG))
+        rows = [{"page": "/data/upload/samples/sample.html"}, {"page": value}]
+        with pytest.raises(InvalidInput) as refused:
+            _import(p.admin, project, {"tasks.json": json.dumps(rows).encode()})
+        assert "tasks.json, task 2" in str(refused.value.issues) and value in str(refused.value.issues), value
+        assert _task_count(project) == 0
+        nested = [{"page": "/data/upload/samples/sample.html", "more": {"pages": ["x", value]}}]  # at any depth
+        with pytest.raises(InvalidInput):
+            _import(p.admin, project, {"tasks.json": json.dumps(nested).encode()})
+        assert _task_count(project) == 0
+    own = local.save_upload(project.id, "own.html", b"<p>own</p>")
+    assert _import(p.admin, project, {"tasks.json": json.dumps([{"page": own}]).encode()}).created == 1
+
+
+def test_a_task_shows_nothing_of_another_projects_file(two_projects) -> None:
+    """Tasks stored before imports were checked (or written to the database directly): the
+    labeling page reads no file of another project for them, however it is spelled."""
+    from streamlit.testing.v1 import AppTest
+
+    p = two_projects
+
+    def page(project_id: int, configs: tuple, spellings: dict) -> None:
+        import streamlit as st
+
+        from labelkit.config import check_config
+        from labelkit.ui import dialogue, hypertext
+        from labelkit.ui import timeseries as ui_series
+
+        st.session_state["lk_project"] = project_id
+        html, chat, series = (check_config(c) for c in configs)
+        for n, (page_path, chat_path, csv_path) in enumerate(zip(*spellings.values(), strict=True)):
+            st.text(f"html: {hypertext._html(html.objects['page'], {'page': page_path})}")
+            st.text(f"chat: {dialogue.DialogueEditor(chat, chat.objects['chat'], {'chat': chat_path}, f'c{n}', True).turns}")
+            found = ui_series.load(series.objects["ts"], {"csv": csv_path})
+            st.text(f"series: {found.values if found is not None else None}")
+
+    spellings = {key: _spellings(path, p.mine.id) for key, path in p.files.items()}
+    configs = (HTML_CONFIG, CHAT_CONFIG, SERIES_CONFIG)
+    at = AppTest.from_function(page, args=(p.mine.id, configs, spellings), default_timeout=30)
+    at.run()
+    assert not at.exception
+    shown = " ".join(t.value for t in at.text)
+    assert "SECRET" not in shown and "series: {" not in shown
+    at = AppTest.from_function(page, args=(p.theirs.id, configs, {k: v[:1] for k, v in spellings.items()}), default_timeout=30)
+    at.run()  # the project that owns them shows them
+    shown = " ".join(t.value for t in at.text)
+    assert "SECRET-HTML" in shown and "SECRET-CHAT" in shown and "series: None" not in shown
