@@ -8,7 +8,7 @@ from sqlmodel import Session, col, func, select
 
 from labelkit import audit
 from labelkit.auth import crypto, ratelimit, sessions
-from labelkit.auth.permissions import ROLE_RANK, Capability, require
+from labelkit.auth.permissions import ROLE_RANK, Capability, is_machine, require
 from labelkit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from labelkit.models import Membership, Role, User
 from labelkit.settings import Settings
@@ -25,7 +25,7 @@ def normalize_email(email: str) -> str:
 
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or is_machine(user):  # a model server's account is not a person to manage
         raise NotFound(f"There is no user {user_id}.")
     return user
 
@@ -71,7 +71,7 @@ def authenticate(session: Session, email: str, password: str, address: str | Non
     on the refusal: call this before any other write in that scope."""
     ratelimit.refuse_if_limited(session, email, address)
     user = find_user(session, email or "")
-    if user is None or not crypto.verify_password(user.password_hash, password or ""):
+    if user is None or is_machine(user) or not crypto.verify_password(user.password_hash, password or ""):
         _count_failure(session, email, address)
         raise InvalidInput("Wrong email or password.")
     if not user.is_active:
@@ -109,7 +109,7 @@ def list_users(session: Session, actor: User) -> list[dict]:
             select(Membership.user_id, func.count(Membership.id)).group_by(Membership.user_id)
         ).all()
     )
-    users = session.exec(select(User).order_by(col(User.id))).all()
+    users = session.exec(select(User).where(User.role != Role.MODEL_SERVER).order_by(col(User.id))).all()
     return [
         {
             "id": u.id,
