@@ -43,6 +43,9 @@ class Role(StrEnum):
     MANAGER = "manager"
     REVIEWER = "reviewer"
     ANNOTATOR = "annotator"
+    # Not a person: the account a model server acts as (labelkit/ml/account.py), member of one
+    # project, without a password; it never signs in and is listed nowhere as a person.
+    MODEL_SERVER = "model_server"
 
 
 class AnnotationState(StrEnum):
@@ -419,8 +422,9 @@ class MLBackend(SQLModel, table=True):
     basic_auth_user: str = Field(default="", max_length=200)
     basic_auth_pass_encrypted: str = Field(default="", sa_type=Text)
     headers_encrypted: str = Field(default="", sa_type=Text)  # a JSON object of extra headers, encrypted
-    # An API token of the person who connected it, sent on /setup so the server can fetch
-    # task media (/data/upload/...) as Label Studio backends do; revoked with the backend.
+    # An API token of the server's own account (labelkit/ml/account.py; never a person's),
+    # sent on /setup so the server can fetch its project's task media (/data/upload/...) as
+    # Label Studio backends do; replaced when the URL changes, revoked with the backend.
     access_token_encrypted: str = Field(default="", sa_type=Text)
     access_token_id: int | None = Field(default=None, foreign_key="auth_tokens.id", ondelete="SET NULL")
     timeout: float = 30.0  # seconds for one call; labeling never waits longer than this

@@ -5,7 +5,7 @@ import streamlit as st
 
 from labelkit import audit
 from labelkit.auth import accounts
-from labelkit.auth.permissions import visible_projects
+from labelkit.auth.permissions import PERSON_ROLES, visible_projects
 from labelkit.db import session_scope
 from labelkit.errors import LabelkitError
 from labelkit.models import Role
@@ -34,7 +34,7 @@ with users_tab:
         st.markdown("**Change a user**")
         picked = st.selectbox("User", list(by_id), format_func=lambda i: f"{by_id[i]['email']} ({by_id[i]['role']})", key="lk_admin_user")
         person = by_id[picked]
-        roles = [r.value for r in Role]
+        roles = [r.value for r in PERSON_ROLES]
         left, right = st.columns(2)
         role = left.selectbox("Portal role", roles, index=roles.index(person["role"]), key=f"lk_admin_role_{picked}",
                               format_func=lambda r: f"{r} — {ROLE_HELP[Role(r)]}")

@@ -192,7 +192,16 @@ def s3server() -> Iterator[SeaweedS3]:
 
 
 @pytest.fixture
-def bucket(s3server: SeaweedS3) -> str:
+def private_urls_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admin setting that lets the server reach private addresses, for tests whose S3
+    store (or model server) is on loopback."""
+    monkeypatch.setenv("LABELKIT_ALLOW_PRIVATE_URLS", "true")
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def bucket(s3server: SeaweedS3, private_urls_allowed) -> str:
+    """A new bucket on the test S3 server (on loopback: private addresses are allowed)."""
     name = f"lk-{uuid.uuid4().hex[:12]}"
     s3server.client().create_bucket(Bucket=name)
     return name

@@ -19,7 +19,7 @@ router = Router(tags=["predictions"], dependencies=[NO_NUL])
 
 @router.post("/predictions", status_code=201, response_model=schemas.Prediction, responses=errors(400, 401, 403, 404))
 def create_prediction(body: schemas.PredictionIn, user: User = Depends(current_user)) -> dict:
-    """Add a prediction to a task (people who may import tasks); its result is checked against the project's config."""
+    """Add a prediction to a task (managers, and the project's model servers); its result is checked against the project's config."""
     with session_scope() as session:
         task_detail.visible_task(session, user, body.task)
         found = predictions.create_prediction(session, user, body.task, body.result, body.score, body.model_version)

@@ -66,7 +66,7 @@ ACCESS: dict[tuple[str, str], Capability | str] = {
     ("GET", "/annotations/{id}"): C.PROJECT_VIEW,  # an annotator: their own
     ("PATCH", "/annotations/{id}"): C.TASK_ANNOTATE,  # one's own annotation only
     ("DELETE", "/annotations/{id}"): C.ANNOTATION_DELETE,
-    ("POST", "/predictions"): C.TASK_IMPORT,
+    ("POST", "/predictions"): C.PREDICTION_CREATE,
     ("GET", "/predictions"): C.PROJECT_VIEW,
     ("GET", "/predictions/{id}"): C.PROJECT_VIEW,
 }

@@ -8,7 +8,7 @@ from sqlmodel import Session, col, func, select
 
 from labelkit import audit
 from labelkit.auth import crypto, ratelimit, sessions
-from labelkit.auth.permissions import ROLE_RANK, Capability, require
+from labelkit.auth.permissions import ROLE_RANK, Capability, is_machine, require
 from labelkit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from labelkit.models import Membership, Role, User
 from labelkit.settings import Settings
@@ -25,7 +25,7 @@ def normalize_email(email: str) -> str:
 
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or is_machine(user):  # a model server's account is not a person to manage
         raise NotFound(f"There is no user {user_id}.")
     return user
 
@@ -72,8 +72,10 @@ def authenticate(session: Session, email: str, password: str, address: str | Non
     in that scope."""
     ratelimit.take_attempt(session, email, address)
     user = find_user(session, email or "")
-    # An unknown email is checked against a dummy hash, so it costs what a wrong password costs.
-    if not crypto.verify_password(user.password_hash if user else None, password or "") or user is None:
+    # An unknown email is checked against a dummy hash, so it costs what a wrong password costs;
+    # a model server's account never signs in.
+    matches = crypto.verify_password(user.password_hash if user else None, password or "")
+    if not matches or user is None or is_machine(user):
         raise InvalidInput("Wrong email or password.")
     if not user.is_active:
         raise PermissionDenied("This account is deactivated. Ask an admin to reactivate it.")
@@ -103,7 +105,7 @@ def list_users(session: Session, actor: User) -> list[dict]:
             select(Membership.user_id, func.count(Membership.id)).group_by(Membership.user_id)
         ).all()
     )
-    users = session.exec(select(User).order_by(col(User.id))).all()
+    users = session.exec(select(User).where(User.role != Role.MODEL_SERVER).order_by(col(User.id))).all()
     return [
         {
             "id": u.id,

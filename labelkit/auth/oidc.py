@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from labelkit import audit
 from labelkit.auth import invites
 from labelkit.auth.accounts import create_user, find_user
+from labelkit.auth.permissions import is_machine
 from labelkit.errors import InvalidInput, PermissionDenied
 from labelkit.models import Identity, User, utcnow
 from labelkit.settings import get_settings
@@ -54,6 +55,8 @@ def resolve_identity(session: Session, claims: Mapping[str, Any], invite_token: 
     user = linked
     if user is None and email:
         user = find_user(session, email)
+    if user is not None and is_machine(user):  # a model server's account never signs in
+        user = None
     if user is None and invite_token:
         if not email:
             raise InvalidInput(

@@ -37,6 +37,7 @@ class Capability(StrEnum):
     TASK_COMMENT = "task.comment"  # comment on tasks (and mention people)
     TASK_BROWSE = "task.browse"  # the data manager: every task with its annotations
     MODEL_MANAGE = "model.manage"  # attach model servers, pre-label, start training
+    PREDICTION_CREATE = "prediction.create"  # add a model's predictions to tasks (managers; a model server)
 
 
 C = Capability
@@ -50,6 +51,9 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.MANAGER: frozenset(set(Capability) - {C.USER_MANAGE, C.AUDIT_VIEW, C.TRASH_RESTORE, C.SERVER_FILES}),
     Role.REVIEWER: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE, C.ANNOTATION_REVIEW, C.PROGRESS_VIEW, C.TASK_COMMENT, C.TASK_BROWSE}),
     Role.ANNOTATOR: frozenset({C.PROJECT_VIEW, C.TASK_ANNOTATE, C.TASK_COMMENT}),
+    # What the Label Studio ML protocol needs in its one project: read the tasks and their
+    # media, write predictions. No export, no import, no team, no other project.
+    Role.MODEL_SERVER: frozenset({C.PROJECT_VIEW, C.TASK_BROWSE, C.PREDICTION_CREATE}),
 }
 
 # What a capability lets someone do, for refusals a person can act on.
@@ -77,14 +81,22 @@ DESCRIPTIONS: dict[Capability, str] = {
     C.TASK_COMMENT: "comment on tasks in this project",
     C.TASK_BROWSE: "browse every task of this project",
     C.MODEL_MANAGE: "connect model servers and pre-label tasks in this project",
+    C.PREDICTION_CREATE: "add predictions to tasks in this project",
 }
 
+# The roles a person can hold (a model server's account holds Role.MODEL_SERVER, nothing else).
 ROLE_RANK = {Role.ANNOTATOR: 1, Role.REVIEWER: 2, Role.MANAGER: 3, Role.ADMIN: 4}
+PERSON_ROLES = (Role.ADMIN, Role.MANAGER, Role.REVIEWER, Role.ANNOTATOR)
 PROJECT_ROLES = (Role.MANAGER, Role.REVIEWER, Role.ANNOTATOR)
 
 
+def is_machine(user: User) -> bool:
+    """A model server's account: it cannot sign in, and no list of people shows it."""
+    return user.role == Role.MODEL_SERVER
+
+
 def lowest_role_with(capability: Capability) -> Role:
-    return min((r for r, caps in ROLE_CAPABILITIES.items() if capability in caps), key=ROLE_RANK.get)
+    return min((r for r in PERSON_ROLES if capability in ROLE_CAPABILITIES[r]), key=ROLE_RANK.get)
 
 
 def project_role(session: Session, user: User, project_id: int) -> Role | None:

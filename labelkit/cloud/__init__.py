@@ -93,6 +93,7 @@ def _validate(fields: StorageFields) -> StorageFields:
         raise InvalidInput("Enter the bucket's name (lowercase letters, digits, dots and hyphens), without s3:// or a path.")
     if fields.endpoint_url and not fields.endpoint_url.startswith(("http://", "https://")):
         raise InvalidInput("The endpoint URL starts with http:// or https:// (leave it empty for AWS).")
+    s3.check_endpoint(fields.endpoint_url)  # public, unless an admin allows private addresses
     if bool(fields.access_key_id) != bool(fields.secret_access_key):
         raise InvalidInput("Enter both the access key ID and the secret, or neither (to use the environment's credentials).")
     if fields.kind == SOURCE and fields.regex and fields.pattern:
@@ -142,6 +143,37 @@ def add_storage(session: Session, actor: User, project_id: int, fields: StorageF
     session.flush()
     audit.record(session, actor, "storage.add", f"storage:{storage.id}", project.id, kind=storage.kind,
                  bucket=storage.bucket, prefix=storage.prefix)
+    return storage
+
+
+def update_storage(session: Session, actor: User, storage_id: int, fields: StorageFields) -> CloudStorage:
+    """Change a storage's bucket, prefix, pattern, region, endpoint or keys (its kind stays),
+    after checking the bucket can be listed with the new settings. An empty secret keeps the
+    stored one only for the same access key at the same endpoint and bucket: the stored
+    secret is used only where it was entered, so a new endpoint or bucket needs the keys again."""
+    storage = get_storage(session, actor, storage_id)
+    fields.kind = storage.kind
+    keep = bool(fields.access_key_id.strip()) and not fields.secret_access_key and bool(storage.secret_encrypted)
+    if keep:
+        moved = (fields.endpoint_url.strip().rstrip("/"), fields.bucket.strip()) != (storage.endpoint_url, storage.bucket)
+        if moved or fields.access_key_id.strip() != storage.access_key_id:
+            raise InvalidInput("The endpoint URL, bucket or access key changed: enter the secret access key again "
+                               "(a stored secret is only used where it was entered).")
+        fields.secret_access_key = decrypt_secret(storage.secret_encrypted)
+    fields = _validate(fields)
+    changed = CloudStorage(project_id=storage.project_id, kind=storage.kind, bucket=fields.bucket, prefix=fields.prefix,
+                           region=fields.region, endpoint_url=fields.endpoint_url, access_key_id=fields.access_key_id,
+                           secret_encrypted=encrypt_secret(fields.secret_access_key))
+    s3.check(settings_of(changed))
+    for name in ("bucket", "prefix", "region", "endpoint_url", "access_key_id", "secret_encrypted"):
+        setattr(storage, name, getattr(changed, name))
+    storage.pattern = fields.pattern if storage.kind == SOURCE else ""
+    storage.regex = fields.regex if storage.kind == SOURCE else False
+    storage.presign = fields.presign
+    session.add(storage)
+    session.flush()
+    audit.record(session, actor, "storage.update", f"storage:{storage.id}", storage.project_id, bucket=storage.bucket,
+                 prefix=storage.prefix, endpoint_url=storage.endpoint_url)
     return storage
 
 

@@ -82,7 +82,7 @@ def open_media(storage_id: int, key: str, byte_range: str | None) -> Media:
         settings = settings_of(storage)
     extra = {"Range": byte_range} if byte_range and byte_range.startswith("bytes=") else {}
     with s3.errors(settings, f"read {key!r} from"):
-        found = s3.client(settings).get_object(Bucket=settings.bucket, Key=key, **extra)
+        found = s3.connect(settings).get_object(Bucket=settings.bucket, Key=key, **extra)
     headers = {"Accept-Ranges": "bytes", "Content-Length": str(found["ContentLength"])}
     if found.get("ContentRange"):
         headers["Content-Range"] = found["ContentRange"]

@@ -49,7 +49,7 @@ def _members(session: Session, project_id: int, user_ids: list[int]) -> dict[int
     rows = session.exec(
         select(User, Membership.role)
         .join(Membership, (Membership.user_id == User.id) & (Membership.project_id == project_id))
-        .where(col(User.id).in_(ids))
+        .where(col(User.id).in_(ids), Membership.role != Role.MODEL_SERVER)
     ).all()
     found = {u.id: u for u, _ in rows}
     missing = [i for i in ids if i not in found]

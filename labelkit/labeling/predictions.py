@@ -129,7 +129,7 @@ def create_prediction(session: Session, actor: User, task_id: int, result: list,
     task = session.get(Task, task_id)
     if task is None or task.deleted_at is not None:
         raise NotFound(f"There is no task {task_id}.")
-    project = get_project(session, actor, task.project_id, Capability.TASK_IMPORT)
+    project = get_project(session, actor, task.project_id, Capability.PREDICTION_CREATE)
     _store(session, project, [NewPrediction(task_id, result, score, model_version)])
     return session.exec(select(Prediction).where(Prediction.task_id == task_id).order_by(col(Prediction.id).desc())).first()
 

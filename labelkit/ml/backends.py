@@ -3,8 +3,10 @@ remove, and which model version the label page shows.
 
 Only managers and admins (model.manage) attach model servers. Their URL is http(s) and,
 unless an admin allows private addresses (LABELKIT_ALLOW_PRIVATE_URLS), public. The basic
-auth password, extra headers and the API token handed to the server on /setup are kept
-encrypted; the token is revoked when the backend is removed."""
+auth password and extra headers are kept encrypted and sent only to the address they were
+entered for: a new address drops them. The API token handed to the server on /setup is of
+the server's own account (labelkit/ml/account.py), never a person's.
+"""
 
 from __future__ import annotations
 
@@ -18,17 +20,17 @@ from sqlmodel import Session, col, select
 from labelkit import audit
 from labelkit.auth import crypto
 from labelkit.auth.permissions import Capability
-from labelkit.auth.sessions import create_api_token, revoke_api_token
 from labelkit.db import session_scope
 from labelkit.errors import InvalidInput, NotFound
 from labelkit.media.fetch import check_public
+from labelkit.ml import account
 from labelkit.ml.client import (
     Connection,
     ModelServerClient,
     ModelServerError,
     project_uid,
 )
-from labelkit.models import AuthToken, MLBackend, Project, User, utcnow
+from labelkit.models import MLBackend, Project, User, utcnow
 from labelkit.projects.crud import get_project
 from labelkit.settings import get_settings
 
@@ -45,8 +47,8 @@ class BackendFields:
     url: str
     title: str = ""
     basic_auth_user: str = ""
-    basic_auth_password: str = ""  # on update: "" keeps the stored one
-    headers: dict[str, str] | None = None  # on update: None keeps the stored ones
+    basic_auth_password: str = ""  # on update: "" keeps the stored one (at the same URL only)
+    headers: dict[str, str] | None = None  # on update: None keeps the stored ones (at the same URL only)
     timeout: float = 30.0
     interactive: bool = False
     predict_every: int = 0
@@ -142,10 +144,11 @@ def note_state_apart(backend_id: int, error: str) -> None:
 
 
 def _setup(session: Session, backend: MLBackend, project: Project) -> str:
-    """POST /setup with the project and the backend's token; keeps the reported model version.
-    The caller has ended its transaction (no lock is held during the call)."""
-    version = client_of(backend).setup(uid_of(project), project.label_config, hostname(),
-                                       crypto.decrypt_secret(backend.access_token_encrypted), backend.model_version or None)
+    """POST /setup with the project and the backend's own token (a person's token kept from
+    before is replaced first); keeps the reported model version. The caller has ended its
+    transaction (no lock is held during the call)."""
+    token = account._token_for_setup(session, backend)
+    version = client_of(backend).setup(uid_of(project), project.label_config, hostname(), token, backend.model_version or None)
     if version and version != backend.model_version:
         backend.model_version = version[:200]
     return version
@@ -156,8 +159,8 @@ def _setup(session: Session, backend: MLBackend, project: Project) -> str:
 
 def connect(session: Session, actor: User, project_id: int, fields: BackendFields) -> MLBackend:
     """Attach a model server: it must answer /health and /setup; then it is kept with the
-    model version it reports and an API token of the connecting person (for its media).
-    A server that does not answer leaves nothing behind."""
+    model version it reports and a token of its own account (for its project's tasks and
+    media). A server that does not answer leaves nothing behind."""
     project = get_project(session, actor, project_id, Capability.MODEL_MANAGE)
     fields = _validate(fields)
     backend = MLBackend(
@@ -169,11 +172,9 @@ def connect(session: Session, actor: User, project_id: int, fields: BackendField
     )
     _end_transaction(session)
     client_of(backend).health()
-    token = create_api_token(session, actor, f"model server {backend.title}"[:200])
-    backend.access_token_encrypted = crypto.encrypt_secret(token)
-    backend.access_token_id = session.exec(select(AuthToken.id).where(AuthToken.token_hash == crypto.token_hash(token))).one()
     session.add(backend)
     session.flush()
+    account._issue(session, backend)
     _end_transaction(session)  # the token must exist when the server first uses it
     try:
         _setup(session, backend, project)
@@ -188,12 +189,8 @@ def connect(session: Session, actor: User, project_id: int, fields: BackendField
 
 
 def _forget(session: Session, backend: MLBackend) -> None:
-    """Delete a backend and revoke the token it was given."""
-    if backend.access_token_id is not None:
-        token = session.get(AuthToken, backend.access_token_id)
-        holder = session.get(User, token.user_id) if token is not None else None
-        if holder is not None and token.revoked_at is None:
-            revoke_api_token(session, holder, token.id)
+    """Delete a backend, revoke the token it was given and close its account."""
+    account._close(session, backend)
     session.delete(backend)
     session.flush()
 
@@ -211,34 +208,79 @@ def list_backends(session: Session, actor: User, project_id: int) -> list[MLBack
     return _project_backends(session, project_id)
 
 
-def update(session: Session, actor: User, backend_id: int, fields: BackendFields) -> MLBackend:
-    """Change a backend's address, auth, timeout or flags ("" password and None headers keep
-    the stored ones). A new URL must answer /health and /setup before it is kept."""
+@dataclass
+class BackendChange:
+    """A changed backend, and the stored credentials dropped because its address changed
+    (for the page to ask for them again)."""
+
+    backend: MLBackend
+    cleared: list[str]
+
+
+def update(session: Session, actor: User, backend_id: int, fields: BackendFields) -> BackendChange:
+    """Change a backend's address, auth, timeout or flags. At the same address, "" password
+    and None headers keep the stored ones. A new address must answer /health and /setup
+    before it is kept, and gets only what was entered with it: the stored password and
+    headers are dropped (never sent there) and the server gets a new token (the old one is
+    revoked)."""
     backend = get_backend(session, actor, backend_id)
     fields = _validate(fields)
+    cleared: list[str] = []
     if fields.url != backend.url:
-        project = session.get(Project, backend.project_id)
-        probe = MLBackend(project_id=backend.project_id, url=fields.url, timeout=fields.timeout,
-                          auth_method=backend.auth_method, basic_auth_user=backend.basic_auth_user,
-                          basic_auth_pass_encrypted=backend.basic_auth_pass_encrypted,
-                          headers_encrypted=backend.headers_encrypted,
-                          access_token_encrypted=backend.access_token_encrypted, model_version=backend.model_version)
-        _end_transaction(session)
-        client_of(probe).health()
-        _setup(session, probe, project)
-        backend.model_version = probe.model_version
-    backend.url, backend.title = fields.url, fields.title or fields.url
+        cleared = _repoint(session, backend, fields)
+    else:
+        if fields.basic_auth_password or not fields.basic_auth_user:
+            backend.basic_auth_pass_encrypted = crypto.encrypt_secret(fields.basic_auth_password)
+        if fields.headers is not None:
+            backend.headers_encrypted = crypto.encrypt_secret(json.dumps(fields.headers)) if fields.headers else ""
+    backend.title = fields.title or fields.url
     backend.auth_method = "basic" if fields.basic_auth_user else "none"
     backend.basic_auth_user = fields.basic_auth_user
-    if fields.basic_auth_password or not fields.basic_auth_user:
-        backend.basic_auth_pass_encrypted = crypto.encrypt_secret(fields.basic_auth_password)
-    if fields.headers is not None:
-        backend.headers_encrypted = crypto.encrypt_secret(json.dumps(fields.headers)) if fields.headers else ""
     backend.timeout, backend.is_interactive, backend.predict_every = fields.timeout, fields.interactive, fields.predict_every
     session.add(backend)
     session.flush()
-    audit.record(session, actor, "ml.update", f"ml_backend:{backend.id}", backend.project_id, url=backend.url)
-    return backend
+    audit.record(session, actor, "ml.update", f"ml_backend:{backend.id}", backend.project_id, url=backend.url,
+                 cleared=cleared)
+    return BackendChange(backend, cleared)
+
+
+def _cleared_by(backend: MLBackend, fields: BackendFields) -> list[str]:
+    """The stored credentials a move to a new address drops (those not entered again)."""
+    cleared = []
+    if backend.basic_auth_pass_encrypted and not fields.basic_auth_password:
+        cleared.append("basic-auth password")
+    if backend.headers_encrypted and not fields.headers:
+        cleared.append("extra headers")
+    return cleared
+
+
+def _repoint(session: Session, backend: MLBackend, fields: BackendFields) -> list[str]:
+    """Move a backend to fields.url with only the credentials entered now and a new token of
+    its account, once the new address answered /health and /setup; the old token is revoked
+    then. Nothing stored for the old address is sent to the new one."""
+    project = session.get(Project, backend.project_id)
+    cleared = _cleared_by(backend, fields)
+    token, token_id = account._new_token(session, backend)
+    probe = MLBackend(project_id=backend.project_id, title=backend.title, url=fields.url, timeout=fields.timeout,
+                      auth_method="basic" if fields.basic_auth_user else "none", basic_auth_user=fields.basic_auth_user,
+                      basic_auth_pass_encrypted=crypto.encrypt_secret(fields.basic_auth_password),
+                      headers_encrypted=crypto.encrypt_secret(json.dumps(fields.headers)) if fields.headers else "",
+                      access_token_encrypted=crypto.encrypt_secret(token), access_token_id=token_id,
+                      model_version=backend.model_version)
+    _end_transaction(session)  # the new token must exist when the server first uses it
+    try:
+        client_of(probe).health()
+        _setup(session, probe, project)
+    except ModelServerError as e:
+        account._revoke(session, token_id)
+        _end_transaction(session)
+        hint = f" The stored {' and '.join(cleared)} are not sent to a new address: enter them again." if cleared else ""
+        raise ModelServerError(f"{e}{hint}") from None
+    account._revoke(session, backend.access_token_id)
+    for name in ("url", "basic_auth_pass_encrypted", "headers_encrypted", "access_token_encrypted", "access_token_id",
+                 "model_version"):
+        setattr(backend, name, getattr(probe, name))
+    return cleared
 
 
 def check(session: Session, actor: User, backend_id: int) -> MLBackend:

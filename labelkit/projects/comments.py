@@ -21,6 +21,7 @@ from labelkit.models import (
     Comment,
     Membership,
     Project,
+    Role,
     Task,
     TaskAssignment,
     TaskLock,
@@ -119,7 +120,8 @@ def _member_named(session: Session, project_id: int, name: str) -> User | None:
     """The project member an @mention names: by email, else by name (spaces ignored), else by
     the part of their email before the @ (case-insensitive; None when it is ambiguous)."""
     members = session.exec(
-        select(User).join(Membership, Membership.user_id == User.id).where(Membership.project_id == project_id)
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.project_id == project_id, Membership.role != Role.MODEL_SERVER)
     ).all()
     wanted = name.lower().rstrip(".")
     for pick in (

@@ -9,7 +9,15 @@ from sqlmodel import Session, col, func, select
 
 from labelkit import audit
 from labelkit.auth.accounts import find_user, normalize_email
-from labelkit.auth.permissions import PROJECT_ROLES, Capability, can, require, require_in_project, visible_projects
+from labelkit.auth.permissions import (
+    PROJECT_ROLES,
+    Capability,
+    can,
+    is_machine,
+    require,
+    require_in_project,
+    visible_projects,
+)
 from labelkit.config import check_config
 from labelkit.errors import Conflict, InvalidInput, NotFound
 from labelkit.labeling import counts
@@ -218,7 +226,7 @@ def list_members(session: Session, actor: User, project_id: int) -> list[dict]:
     rows = session.exec(
         select(Membership, User)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.project_id == project_id)
+        .where(Membership.project_id == project_id, Membership.role != Role.MODEL_SERVER)  # people only
         .order_by(User.email)
     ).all()
     return [
@@ -234,7 +242,7 @@ def set_member(session: Session, actor: User, project_id: int, email: str, role:
     if role not in PROJECT_ROLES:
         raise InvalidInput(f"A project role is one of: {', '.join(PROJECT_ROLES)}.")
     user = find_user(session, normalize_email(email))
-    if user is None:
+    if user is None or is_machine(user):
         raise NotFound(f"There is no account for {email}; send them an invite instead.")
     membership = session.exec(
         select(Membership).where(Membership.project_id == project_id, Membership.user_id == user.id)
@@ -255,7 +263,7 @@ def remove_member(session: Session, actor: User, project_id: int, user_id: int) 
     membership = session.exec(
         select(Membership).where(Membership.project_id == project_id, Membership.user_id == user_id)
     ).first()
-    if membership is None:
+    if membership is None or membership.role == Role.MODEL_SERVER:  # removing the model server removes it
         raise NotFound("That person is not a member of this project.")
     if membership.role == Role.MANAGER:
         _keep_a_manager(session, project_id, user_id)

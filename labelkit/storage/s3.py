@@ -3,7 +3,11 @@
 Works with any S3-compatible store (AWS, MinIO, SeaweedFS, R2...): an endpoint URL other
 than AWS's uses path-style addressing. Without keys, boto3's usual chain is used (the
 AWS_* environment variables, a profile, an instance role). Every failure comes out as an
-InvalidInput whose message says what to fix (the bucket, the keys, the endpoint)."""
+InvalidInput whose message says what to fix (the bucket, the keys, the endpoint).
+
+An endpoint URL is checked as every address the server reaches on someone's behalf
+(labelkit.media.fetch): public only, unless an admin allows private ones
+(LABELKIT_ALLOW_PRIVATE_URLS), before each call that connects to it."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 from labelkit.errors import InvalidInput
+from labelkit.media.fetch import check_public
 
 SCHEME = "s3://"
 
@@ -126,16 +131,34 @@ def errors(s: S3Settings, doing: str) -> Iterator[None]:
         raise S3Error(f"Cannot {doing} {s.where}: {explain(e)}") from None
 
 
+def check_endpoint(endpoint_url: str) -> None:
+    """S3Error unless the endpoint (if any; AWS's own otherwise) is http(s) at a public
+    address, or private ones are allowed: a project's managers set it, and it must not make
+    the server call its own network (cloud metadata, internal services)."""
+    if not endpoint_url:
+        return
+    try:
+        check_public(endpoint_url)
+    except InvalidInput as e:
+        raise S3Error(f"The endpoint URL cannot be used: {e}.") from None
+
+
+def connect(s: S3Settings) -> Any:
+    """The client, for a call that connects to the endpoint (checked first, each time)."""
+    check_endpoint(s.endpoint_url)
+    return client(s)
+
+
 def check(s: S3Settings) -> None:
     """That the bucket can be listed with these settings (one request)."""
     with errors(s, "list"):
-        client(s).list_objects_v2(Bucket=s.bucket, Prefix=s.prefix, MaxKeys=1)
+        connect(s).list_objects_v2(Bucket=s.bucket, Prefix=s.prefix, MaxKeys=1)
 
 
 def list_pages(s: S3Settings, page_size: int = 1000) -> Iterator[list[tuple[str, int]]]:
     """The bucket's objects under the prefix, a page of (key, size) at a time."""
     with errors(s, "list"):
-        paginator = client(s).get_paginator("list_objects_v2")
+        paginator = connect(s).get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=s.bucket, Prefix=s.prefix, PaginationConfig={"PageSize": page_size}):
             found = [(o["Key"], o.get("Size", 0)) for o in page.get("Contents", []) if not o["Key"].endswith("/")]
             if found:
@@ -145,7 +168,7 @@ def list_pages(s: S3Settings, page_size: int = 1000) -> Iterator[list[tuple[str,
 def open_object(s: S3Settings, key: str) -> BinaryIO:
     """The object's body as a stream (read it in chunks)."""
     with errors(s, f"read {key!r} from"):
-        return client(s).get_object(Bucket=s.bucket, Key=key)["Body"]
+        return connect(s).get_object(Bucket=s.bucket, Key=key)["Body"]
 
 
 def presigned_url(s: S3Settings, key: str, seconds: int = 3600) -> str:
@@ -157,4 +180,4 @@ def presigned_url(s: S3Settings, key: str, seconds: int = 3600) -> str:
 
 def put(s: S3Settings, key: str, body: bytes, content_type: str = "application/json") -> None:
     with errors(s, f"write {key!r} to"):
-        client(s).put_object(Bucket=s.bucket, Key=key, Body=body, ContentType=content_type)
+        connect(s).put_object(Bucket=s.bucket, Key=key, Body=body, ContentType=content_type)

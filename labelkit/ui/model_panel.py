@@ -26,7 +26,7 @@ def model_panel(user: User, project: Project) -> None:
         versions = predictions.model_versions(session, user, project.id)
     flash = st.session_state.pop(FLASH, None)
     if flash:
-        {"ok": st.success, "error": st.error}[flash[0]](flash[1])
+        {"ok": st.success, "error": st.error, "warning": st.warning}[flash[0]](flash[1])
     st.caption("A model server that speaks Label Studio's ML backend protocol pre-labels tasks, suggests answers "
                "when a task opens, and learns from submitted annotations.")
     for backend in backends:
@@ -64,6 +64,8 @@ def _backend_card(user: User, project: Project, backend: MLBackend) -> None:
             _act(lambda s: ml.start_training(s, user, project.id, backend.id), "Training was started.")
         if row.button("Check", icon=":material/monitor_heart:", key=f"{key}_check"):
             _check(user, backend)
+        with st.expander("Change", icon=":material/edit:"):
+            _change_form(user, backend)
         sure = st.checkbox("Yes, remove this model server (its predictions stay)", key=f"{key}_sure")
         if st.button("Remove", icon=":material/link_off:", disabled=not sure, key=f"{key}_remove"):
             _act(lambda s: ml.remove(s, user, backend.id), f"Removed {backend.title}.")
@@ -143,6 +145,43 @@ def _connect_form(user: User, project: Project) -> None:
         st.error(str(e))
         return
     _say("ok", f"Connected {backend.title} (model version {backend.model_version or 'not reported'}).")
+
+
+def _change_form(user: User, backend: MLBackend) -> None:
+    """Change a server's address, title, auth and flags. Its stored password and headers
+    belong to its address: at a new one they are dropped and must be entered again."""
+    key = f"lk_ml_change_{backend.id}"
+    with st.form(key, clear_on_submit=False):
+        url = st.text_input("URL", value=backend.url, key=f"{key}_url")
+        title = st.text_input("Title", value=backend.title, key=f"{key}_title")
+        left, right = st.columns(2)
+        auth_user = left.text_input("Basic-auth user", value=backend.basic_auth_user, key=f"{key}_user")
+        auth_password = right.text_input("Basic-auth password", type="password", key=f"{key}_password",
+                                         help="Empty keeps the stored one, at the same URL only: a new URL needs it again.")
+        header_text = st.text_area("Extra headers (one 'Name: value' a line)", height=68, key=f"{key}_headers",
+                                   help="Empty keeps the stored ones, at the same URL only: a new URL needs them again.")
+        left, right = st.columns(2)
+        timeout = left.number_input("Timeout (seconds)", min_value=1.0, max_value=600.0, value=float(backend.timeout),
+                                    step=1.0, key=f"{key}_timeout")
+        every = right.number_input("Predict again every N annotations (0: never)", min_value=0, value=backend.predict_every,
+                                   step=1, key=f"{key}_every")
+        interactive = st.checkbox("Suggest an answer when a task opens", value=backend.is_interactive, key=f"{key}_interactive")
+        if not st.form_submit_button("Save", key=f"{key}_save"):
+            return
+    try:
+        headers = dict(ml.parse_header(line) for line in header_text.splitlines() if line.strip()) or None
+        with session_scope() as session:
+            change = ml.update(session, user, backend.id, ml.BackendFields(
+                url=url, title=title, basic_auth_user=auth_user.strip(), basic_auth_password=auth_password,
+                headers=headers, timeout=float(timeout), interactive=interactive, predict_every=int(every)))
+    except LabelkitError as e:
+        st.error(str(e))
+        return
+    if change.cleared:
+        _say("warning", f"Saved {change.backend.title}. Its address changed, so its stored {' and '.join(change.cleared)} "
+                        "were cleared (they are never sent to a new address): if the new server needs them, enter them "
+                        "again under Change.")
+    _say("ok", f"Saved {change.backend.title}.")
 
 
 # --- on the label page ---------------------------------------------------------------

@@ -76,6 +76,26 @@ def test_a_manager_connects_a_model_pre_labels_and_removes_it(app_as, team, mode
         assert s.exec(select(MLBackend)).all() == [] and len(s.exec(select(Prediction)).all()) == 3
 
 
+def test_a_new_address_clears_the_stored_credentials_and_the_page_asks_for_them(app_as, team, model) -> None:
+    from labelkit import ml
+
+    project, manager, _ = team
+    with session_scope() as s:
+        backend = ml.connect(s, manager, project.id, ml.BackendFields(
+            url=model.url, title="NB", basic_auth_user="ml", basic_auth_password="s3cret", headers={"X-Key": "k"}))
+    other = TestModelServer()
+    with Running(other.app()) as running:
+        at = app_as(manager, "projects", project=project.id)
+        at.text_input(key=f"lk_ml_change_{backend.id}_url").input(running.url)
+        at.button(key=f"lk_ml_change_{backend.id}_save").click().run()
+        assert ("Saved NB. Its address changed, so its stored basic-auth password and extra headers were cleared (they "
+                "are never sent to a new address): if the new server needs them, enter them again under Change.") in texts(at)
+        assert other.setups == 1
+    with session_scope() as s:
+        row = s.get(MLBackend, backend.id)
+        assert row.url == running.url and ml.backends.headers_of(row) == {} and ml.backends.connection_of(row).basic_auth == ("ml", "")
+
+
 def test_annotators_never_see_the_model_tab(app_as, team) -> None:
     project, _, annotator = team
     at = app_as(annotator, "projects", project=project.id)

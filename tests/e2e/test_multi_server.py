@@ -111,7 +111,7 @@ def secret_key() -> str:
 def servers(request: pytest.FixtureRequest, secret_key: str) -> Iterator[tuple[Server, Server]]:
     """Server A makes the database (migrations, first admin); server B joins it with its own
     data dir. Only LABELKIT_SECRET_KEY is configured alike."""
-    settings = {"LABELKIT_SECRET_KEY": secret_key}
+    settings = {"LABELKIT_SECRET_KEY": secret_key, "LABELKIT_ALLOW_PRIVATE_URLS": "true"}  # the S3 store is on loopback
     with running_server(request, "postgresql", settings=settings) as a:
         failed_before = request.session.testsfailed
         b = start_server("postgresql", settings=settings, database_url=a.database_url)

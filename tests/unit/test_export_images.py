@@ -66,7 +66,7 @@ def label_all(project, user, results: list[list[dict]]) -> None:
 
 
 @pytest.fixture
-def mixed(factory, s3server):
+def mixed(factory, s3server, private_urls_allowed):
     """Five labeled tasks: an uploaded street.png (200 x 100), s3 a/cat.png (40 x 30) and
     b/cat.png (50 x 20; labeled without regions, so only its header tells its size), an s3
     key that does not exist, and an object in a bucket no storage of the project has."""

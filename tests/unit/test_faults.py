@@ -362,7 +362,7 @@ def own_s3():
         server.stop()
 
 
-def test_an_s3_store_that_stops_gives_clear_messages_and_labeling_goes_on(factory, own_s3) -> None:
+def test_an_s3_store_that_stops_gives_clear_messages_and_labeling_goes_on(factory, own_s3, private_urls_allowed) -> None:
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 

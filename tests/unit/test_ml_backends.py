@@ -72,7 +72,8 @@ def test_a_manager_connects_a_server_it_answers_health_and_setup_and_gets_a_toke
         assert (stored.title, stored.model_version, stored.state) == ("Sentiment NB", "example-v0", "connected")
         token = decrypt_secret(stored.access_token_encrypted)
         assert token and token not in stored.access_token_encrypted
-        assert user_for_api_token(s, token).id == people[Role.MANAGER].id  # the server may fetch media as them
+        holder = user_for_api_token(s, token)  # the server fetches media as its own account, never as a person
+        assert holder.role == Role.MODEL_SERVER and holder.id != people[Role.MANAGER].id
         assert ml.backends.headers_of(stored) == {"X-Team": "blue"}
         assert "blue" not in stored.headers_encrypted
         assert s.exec(select(AuditEvent).where(AuditEvent.action == "ml.connect")).one().project_id == project.id

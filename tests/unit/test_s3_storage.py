@@ -420,3 +420,46 @@ def test_export_now_on_the_page(texts, s3server, bucket) -> None:
     assert not at.exception
     assert f"1 annotation(s) written to s3://{bucket}/out." in [s.value for s in at.success]
     assert stored(s3server, bucket, f"out/{annotation_id}")["result"] == choice("Positive")
+
+
+def test_an_endpoint_in_a_private_network_is_refused_unless_an_admin_allows_it(images, s3server, bucket, monkeypatch) -> None:
+    from labelkit.settings import get_settings
+
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))  # loopback, allowed by the admin setting
+    monkeypatch.setenv("LABELKIT_ALLOW_PRIVATE_URLS", "false")
+    get_settings.cache_clear()
+    for endpoint in (s3server.endpoint, "http://169.254.169.254", "http://10.1.2.3:9000", "http://[::ffff:127.0.0.1]:8333"):
+        f = cloud.StorageFields(cloud.SOURCE, bucket, endpoint_url=endpoint, access_key_id="labelkit",
+                                secret_access_key="labelkit-secret")
+        with pytest.raises(InvalidInput, match="private network"), session_scope() as s:
+            cloud.add_storage(s, admin, project.id, f)
+    with pytest.raises(InvalidInput, match="private network"):  # a storage kept from before is not called either
+        sync(admin, storage_id)
+    with session_scope(write=False) as s:
+        assert len(cloud.list_storages(s, admin, project.id)) == 1 and task_count(project) == 0
+
+
+def test_a_new_endpoint_or_bucket_needs_the_keys_again_and_never_gets_the_stored_secret(images, s3server, bucket) -> None:
+    from tests.mlserver import Running
+
+    project, admin = images
+    storage_id = add(admin, project, fields(s3server, bucket, prefix="in/"))
+    seen: list[str] = []
+
+    async def anything(scope, receive, send):  # an endpoint that records what reaches it
+        seen.append(repr(scope.get("headers")))
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    with Running(anything) as other:
+        for change in ({"endpoint_url": other.url}, {"bucket": "another-bucket"}):
+            f = cloud.StorageFields(**{**vars(fields(s3server, bucket, prefix="in/")), "secret_access_key": "", **change})
+            with pytest.raises(InvalidInput, match="enter the secret access key again"), session_scope() as s:
+                cloud.update_storage(s, admin, storage_id, f)
+    assert seen == []  # nothing was sent to the new endpoint
+    with session_scope() as s:  # the same place keeps its stored secret; a new prefix is fine
+        kept = cloud.update_storage(s, admin, storage_id, cloud.StorageFields(
+            **{**vars(fields(s3server, bucket, prefix="in/sub/")), "secret_access_key": ""}))
+        assert (kept.prefix, cloud.settings_of(kept).secret_access_key) == ("in/sub/", "labelkit-secret")
+    assert sync(admin, storage_id).objects == 1  # in/sub/b.png, with the stored secret
