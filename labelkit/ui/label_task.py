@@ -24,8 +24,7 @@ from labelkit.media.html_safe import markdown_html
 from labelkit.models import Annotation, AnnotationState, Prediction, Project, ReviewStatus, User
 from labelkit.projects import notify
 from labelkit.results.items import build_result, summary, values_of
-from labelkit.storage import local
-from labelkit.ui import controls, labeling, saving, task_talk
+from labelkit.ui import controls, labeling, media, saving, task_talk
 from labelkit.ui.model_panel import suggestion, suggestion_note
 from labelkit.ui.text import plain
 from labelkit.ui.workload import empty_queue_notice
@@ -60,12 +59,7 @@ def instructions(project: Project) -> None:
     if project.instructions:
         first_look = not st.session_state.get(f"lk_worked_{project.id}")
         with st.expander("Instructions", icon=":material/menu_book:", expanded=first_look):
-            st.html(markdown_html(project.instructions, local_url=lambda path: _upload_link(path, project)))
-
-
-def _upload_link(path: str, project: Project) -> str | None:
-    """A signed link to one of the project's uploads, for an image in its instructions."""
-    return local.signed_url(path, seconds=3600, align=3600) if local.readable_by(path, project.id) else None
+            st.html(markdown_html(project.instructions, local_url=lambda path: media.upload_link(path, project.id)))
 
 
 # The work area

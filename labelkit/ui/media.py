@@ -87,6 +87,20 @@ def browser_url(value: str, page_url: str | None) -> str | None:
     return None
 
 
+def upload_link(value: str, project_id: int) -> str | None:
+    """A signed link, bound to the person on this page, to a file of this project (its
+    uploads, the samples, server-folder files), else None."""
+    try:
+        local.resolve_for(value.strip(), project_id)
+    except LabelkitError:
+        return None
+    import streamlit as st
+
+    from labelkit.ui.context import USER_KEY
+
+    return local.signed_url(value.strip(), seconds=3600, align=3600, account=st.session_state.get(USER_KEY))
+
+
 def page_project() -> int | None:
     """The project this page works on (the sidebar's choice), whose tasks it shows."""
     import streamlit as st

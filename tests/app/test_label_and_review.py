@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from labelkit.db import session_scope
 from labelkit.models import Annotation, AnnotationVersion, Project, Role
+from labelkit.storage import local
 from tests.app.test_access import texts
 
 # Page tests: what a page draws and wires; the SQL under it is tested on both databases in tests/unit.
@@ -56,6 +57,8 @@ def test_instructions_load_no_remote_image_in_any_markdown_spelling(app_as, fact
     admin = factory.user(Role.ADMIN)
     project = factory.project(admin, title="Pixels")
     upload = f"/data/upload/{project.id}/guide.png"
+    (local.upload_root() / str(project.id)).mkdir(parents=True, exist_ok=True)
+    (local.upload_root() / str(project.id) / "guide.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     with session_scope() as s:
         s.get(Project, project.id).instructions = (
             "Read **this** first.\n\n![pixel](http://tracker.example/p.gif) ![ref][r] ![r]\n"
@@ -72,7 +75,8 @@ def test_instructions_load_no_remote_image_in_any_markdown_spelling(app_as, fact
     sources = [src for html in shown for src in _image_sources(html)]
     assert not [src for src in sources if "tracker.example" in src], sources
     assert not re.search(r"!\[[^\]]*\]\((https?:)?//", "\n".join(shown))  # no Markdown image left for Streamlit either
-    assert [src.split("?")[0].endswith(upload) for src in sources] == [True]  # this project's upload: a signed link
+    assert [src.split("?")[0].endswith(upload) for src in sources] == [True], sources  # this project's upload: a signed link
+    assert f"u={annotator.id}&" in sources[0]  # bound to the annotator, as the media route wants
     assert "pixel (image not shown: open it)" in texts(at)
     assert any("<strong>this</strong>" in html for html in shown)  # the rest is Markdown as before
 
