@@ -108,7 +108,7 @@ def create_invite(page: Page, server: Server, project_id: int) -> str:
     form = fresh(page.locator('[data-testid="stForm"]').filter(has_text="New invite link"))
     expect(form.get_by_role("combobox", name="Role")).to_have_value("annotator — labels tasks")  # picked by default
     click(page, "Create invite link")
-    see(page, "Copy this link and send it (it is shown only once):")
+    see(page, "Copy this invite link and send it (it is shown only once):")
     link = fresh(page.locator('[data-testid="stCode"]').filter(has_text="/invite/")).first.inner_text().strip()
     assert re.fullmatch(rf"{re.escape(server.url)}/invite/[\w-]{{20,}}", link), link
     return link
