@@ -51,6 +51,12 @@ async def session_start(request: Request) -> Response:
     browser_key = request.cookies.get(sessions.SIGNIN_COOKIE)
     if not browser_key:  # a link opened in another browser than the one that signed in
         return RedirectResponse("/?signin=elsewhere", status_code=303)
+    if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        # Sent by a page of another origin: one on another port of this host (or a sibling
+        # subdomain) can write the key's cookie too, but not make the browser say same-origin.
+        response = RedirectResponse("/?signin=elsewhere", status_code=303)
+        response.delete_cookie(sessions.SIGNIN_COOKIE, path="/session/start")
+        return response
 
     def redeem() -> tuple[str, int]:
         with session_scope() as session:

@@ -15,7 +15,7 @@ import streamlit as st
 
 from labelkit.config import ControlTag, LabelConfig, Node, ObjectTag
 from labelkit.config.parser import truthy
-from labelkit.ui.media import image_source
+from labelkit.ui.media import browser_url, image_source
 from labelkit.ui.region_panel import image_values
 
 PAGE_WIDTH = 900  # pixels a PDF page is rendered at (the browser scales it to the column)
@@ -149,7 +149,8 @@ def _images(renderer, obj: ObjectTag) -> None:
         st.warning(f"The image {values[index]!r} cannot be shown here.", icon=":material/broken_image:")
         return
     with st.container(height=PAGE_HEIGHT, border=True):
-        st.image(source, caption=f"Page {index + 1} of {len(values)}", width="stretch")
+        st.image(browser_url(values[index], st.context.url) or source, caption=f"Page {index + 1} of {len(values)}",
+                 width="stretch")
 
 
 # Answers per page

@@ -23,7 +23,7 @@ from labelkit.results.items import REGIONS, RELATIONS
 from labelkit.ui import documents, image_regions, region_panel, spans
 from labelkit.ui.controls import current_values, humanize, state_key
 from labelkit.ui.controls import draw as draw_control
-from labelkit.ui.media import image_source, natural_width
+from labelkit.ui.media import browser_url, image_source, natural_width
 from labelkit.ui.text import plain
 
 # Keys Streamlit reserves or that would fight with typing; see st.button's `shortcut`.
@@ -146,7 +146,9 @@ class _Renderer:
             natural = natural_width(source)
             if width and natural:
                 width = min(width, natural)
-            st.image(source, width=width or "content")
+            # A local file through a link bound to this person (checked on every request), not
+            # Streamlit's media store, whose URLs outlive a removal from the project.
+            st.image(browser_url(value, st.context.url) or source, width=width or "content")
 
     # Helpers
 

@@ -3,14 +3,19 @@ per-region question, submit, and find Label Studio's result shapes in the databa
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from labelkit.models import Annotation, Task
-from tests.e2e.servers import Server
+from labelkit.auth.accounts import find_user
+from labelkit.models import Annotation, Role, Task
+from labelkit.projects.crud import remove_member
+from labelkit.storage.local import SAMPLES_DIR
+from tests.e2e.servers import ADMIN_EMAIL, Server
 from tests.e2e.steps import click, fresh, press, reload, rerun, see, settled, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -260,3 +265,33 @@ def test_rotate_a_box_with_the_canvas_handle(server: Server, new_page) -> None:
     # corner (-64, -24) from the centre, turned a quarter clockwise, is (+24, -64).
     assert value["x"] == pytest.approx((160 + 24) / 320 * 100, abs=2)
     assert value["y"] == pytest.approx((120 - 64) / 240 * 100, abs=2)
+
+
+CLASSIFY = """<View>
+  <Image name="image" value="$image"/>
+  <Choices name="shape" toName="image"><Choice value="Square"/><Choice value="Circle"/></Choices>
+</View>"""
+
+
+def test_a_removed_member_loses_the_task_images_at_once(server: Server, new_page) -> None:
+    """The label page shows a project's upload through a link bound to the person and checked
+    on every request (not Streamlit's media store, whose URLs outlive a removal)."""
+    project_id = server.project("Removal", CLASSIFY)
+    folder = server.workdir / "data" / "media" / "upload" / str(project_id)
+    folder.mkdir(parents=True)
+    shutil.copyfile(SAMPLES_DIR / "shape-1.png", folder / "shape.png")
+    with server.api() as api:
+        assert api.post(f"/projects/{project_id}/import", json=[{"image": f"/data/upload/{project_id}/shape.png"}]).is_success
+    ann = server.person("Ann", projects={project_id: Role.ANNOTATOR})
+
+    page = new_page()
+    sign_in(page, server, ann.email, ann.password, path=f"/label?project={project_id}")
+    image = fresh(page.locator('[data-testid="stImage"] img')).first
+    image.wait_for()
+    source = image.get_attribute("src") or ""
+    assert f"/data/upload/{project_id}/shape.png?u=" in source, source
+    assert httpx.get(source, timeout=10).status_code == 200  # the link alone, as the browser loads it
+
+    with server.services() as db:
+        remove_member(db, find_user(db, ADMIN_EMAIL), project_id, find_user(db, ann.email).id)
+    assert httpx.get(source, timeout=10).status_code in (403, 404)

@@ -92,17 +92,16 @@ def test_a_revoked_token_or_a_deactivated_account_is_refused_with_401(client, fa
 
 def test_the_session_cookie_works_like_a_token(client, factory) -> None:
     user = factory.user(Role.MANAGER)
-    with session_scope() as s:
-        ticket = sessions.issue_signin_ticket(s, user)
-    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
-    client.get("/session/start", params={"ticket": ticket.ticket})
+    _signed_in_browser(client, user)
     assert client.get("/api/current-user/whoami").json()["id"] == user.id
 
 
 def _signed_in_browser(client, user: User) -> None:
+    """The browser that signed in: it holds the ticket's key in a cookie."""
     with session_scope() as s:
         ticket = sessions.issue_signin_ticket(s, user)
-    client.get("/session/start", params={"ticket": ticket})
+    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
+    assert client.get("/session/start", params={"ticket": ticket.ticket}).status_code == 303
 
 
 def test_a_form_on_another_site_cannot_write_with_the_session_cookie(client, factory) -> None:

@@ -55,7 +55,7 @@ def _open_session(user) -> str:
     with session_scope() as s:
         ticket = sessions.issue_signin_ticket(s, user)
     with session_scope() as s:
-        return sessions.redeem_signin_ticket(s, ticket)[0]
+        return sessions.redeem_signin_ticket(s, ticket.ticket, ticket.browser_key)[0]
 
 
 def test_a_mailed_reset_link_sets_the_password_once_and_ends_the_other_sessions(people, smtp_server) -> None:

@@ -113,6 +113,23 @@ def test_a_signin_link_opened_in_another_browser_signs_nobody_in(client, factory
     assert client.get("/api/current-user/whoami").json()["email"] == "mallory@example.com"
 
 
+def test_a_page_of_another_origin_that_plants_the_key_signs_nobody_in(client, factory) -> None:
+    """Login CSRF from the same site: a page on another port of this host (or a sibling
+    subdomain) can write the sender's key into the victim's cookies, but the browser tells
+    the navigation came from another origin (Sec-Fetch-Site), so the link signs nobody in."""
+    ticket = _ticket(factory.user(email="mallory@example.com"))
+    client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)  # planted by the other page
+    for site in ("same-site", "cross-site", "none"):
+        opened = client.get("/session/start", params={"ticket": ticket.ticket}, headers={"Sec-Fetch-Site": site})
+        assert opened.headers["location"] == "/?signin=elsewhere", site
+        assert sessions.SESSION_COOKIE not in client.cookies
+        client.cookies.set(sessions.SIGNIN_COOKIE, ticket.browser_key)
+    # labelkit's own page sends the browser there itself: same-origin, and the link works once
+    assert client.get("/session/start", params={"ticket": ticket.ticket},
+                      headers={"Sec-Fetch-Site": "same-origin"}).status_code == 303
+    assert client.get("/api/current-user/whoami").json()["email"] == "mallory@example.com"
+
+
 def test_a_signin_link_does_not_replace_another_accounts_session(client, factory) -> None:
     _start(client, _ticket(factory.user(email="victim@example.com")))
     ticket = _ticket(factory.user(email="other@example.com"))
