@@ -421,12 +421,13 @@ FORMULAS = ["=1+1", "+1+1", "-1+1", "@SUM(A1:A2)", "\t=1+1", "\r=1+1", '=HYPERLI
             # full-width forms, which spreadsheets in East Asian locales read as = + - @
             "\uff1d1+1", "\uff0b1+1", "\uff0d1+1", "\uff20SUM(A1:A2)", "\uff1dHYPERLINK(\"http://evil.example\")",
             # behind spaces or invisible characters a spreadsheet may skip
-            " =1+1", "   @SUM(A1:A2)", "\u00a0=1+1", "\u3000=1+1", "\ufeff=1+1", "\u200b+1+1", " \uff1d1+1"]
+            " =1+1", "   @SUM(A1:A2)", "\u00a0=1+1", "\u3000=1+1", "\ufeff=1+1", "\u200b+1+1", " \uff1d1+1",
+            "\u200e=1+1", "\u202e=1+1", "\u2066@SUM(A1:A2)"]  # direction marks and isolates
 FORMULA_FORMS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def _starts_formula(value: str) -> bool:
-    return value.lstrip(" \t\r\n\u00a0\u3000\ufeff\u200b").startswith(FORMULA_FORMS) or value.startswith(FORMULA_FORMS)
+    return value.lstrip(" \t\r\n\u00a0\u3000\ufeff\u200b\u200e\u202e\u2066").startswith(FORMULA_FORMS) or value.startswith(FORMULA_FORMS)
 CONFIG = """<View><Text name="text" value="$text"/><TextArea name="note" toName="text"/>
 <Choices name="c" toName="text"><Choice value="a"/></Choices></View>"""
 
