@@ -67,6 +67,13 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (browsers, servers: the e2e marker) first. .ci/run spreads whole files
+    over pytest-xdist's workers in this order, so the many short ones fill in at the end
+    instead of one long file running alone on one core."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that uses the database runs on SQLite and on PostgreSQL, but those marked
     `one_database`: they render or check something the database does not change (the SQL
