@@ -121,26 +121,54 @@ def _version_picker(user: User, project: Project, versions: list[tuple[str, int]
              f"The label page now shows {chosen or 'the newest predictions'}.")
 
 
-def _connect_form(user: User, project: Project) -> None:
-    with st.form(f"lk_ml_connect_{project.id}", clear_on_submit=False):
-        url = st.text_input("URL", placeholder="http://model-server:9090")
-        title = st.text_input("Title", placeholder="Sentiment model")
+def _server_form(key: str, backend: MLBackend | None) -> ml.BackendFields | None:
+    """A model server's fields in a form: empty to connect one, or a connected server's own
+    to change it (its password and headers are never shown: empty keeps them, at the same
+    URL only). The fields when the form's button was pressed, else None."""
+    new = backend is None
+    keeps = "Empty keeps the stored {}, at the same URL only: a new URL needs {} again."
+    with st.form(key, clear_on_submit=False):
+        url = st.text_input("URL", value="" if new else backend.url, placeholder="http://model-server:9090",
+                            key=f"{key}_url")
+        title = st.text_input("Title", value="" if new else backend.title, placeholder="Sentiment model",
+                              key=f"{key}_title")
         left, right = st.columns(2)
-        auth_user = left.text_input("Basic-auth user (optional)")
-        auth_password = right.text_input("Basic-auth password", type="password")
-        header_text = st.text_area("Extra headers (one 'Name: value' a line)", height=68)
+        auth_user = left.text_input("Basic-auth user (optional)" if new else "Basic-auth user",
+                                    value="" if new else backend.basic_auth_user, key=f"{key}_user")
+        auth_password = right.text_input("Basic-auth password", type="password", key=f"{key}_password",
+                                         help=None if new else keeps.format("one", "it"))
+        header_text = st.text_area("Extra headers (one 'Name: value' a line)", height=68, key=f"{key}_headers",
+                                   help=None if new else keeps.format("ones", "them"))
         left, right = st.columns(2)
-        timeout = left.number_input("Timeout (seconds)", min_value=1.0, max_value=600.0, value=30.0, step=1.0)
-        every = right.number_input("Predict again every N annotations (0: never)", min_value=0, value=0, step=1)
-        interactive = st.checkbox("Suggest an answer when a task opens (interactive pre-annotation)")
-        if not st.form_submit_button("Connect", type="primary", icon=":material/link:"):
-            return
+        timeout = left.number_input("Timeout (seconds)", min_value=1.0, max_value=600.0,
+                                    value=30.0 if new else float(backend.timeout), step=1.0, key=f"{key}_timeout")
+        every = right.number_input("Predict again every N annotations (0: never)", min_value=0,
+                                   value=0 if new else backend.predict_every, step=1, key=f"{key}_every")
+        interactive = st.checkbox(
+            "Suggest an answer when a task opens" + (" (interactive pre-annotation)" if new else ""),
+            value=False if new else backend.is_interactive, key=f"{key}_interactive")
+        if new:
+            pressed = st.form_submit_button("Connect", type="primary", icon=":material/link:", key=f"{key}_save")
+        else:
+            pressed = st.form_submit_button("Save", key=f"{key}_save")
+    if not pressed:
+        return None
     try:
         headers = dict(ml.parse_header(line) for line in header_text.splitlines() if line.strip()) or None
+    except LabelkitError as e:
+        st.error(str(e))
+        return None
+    return ml.BackendFields(url=url, title=title, basic_auth_user=auth_user.strip(), basic_auth_password=auth_password,
+                            headers=headers, timeout=float(timeout), interactive=interactive, predict_every=int(every))
+
+
+def _connect_form(user: User, project: Project) -> None:
+    fields = _server_form(f"lk_ml_connect_{project.id}", None)
+    if fields is None:
+        return
+    try:
         with session_scope() as session:
-            backend = ml.connect(session, user, project.id, ml.BackendFields(
-                url=url, title=title, basic_auth_user=auth_user.strip(), basic_auth_password=auth_password,
-                headers=headers, timeout=float(timeout), interactive=interactive, predict_every=int(every)))
+            backend = ml.connect(session, user, project.id, fields)
     except LabelkitError as e:
         st.error(str(e))
         return
@@ -150,30 +178,12 @@ def _connect_form(user: User, project: Project) -> None:
 def _change_form(user: User, backend: MLBackend) -> None:
     """Change a server's address, title, auth and flags. Its stored password and headers
     belong to its address: at a new one they are dropped and must be entered again."""
-    key = f"lk_ml_change_{backend.id}"
-    with st.form(key, clear_on_submit=False):
-        url = st.text_input("URL", value=backend.url, key=f"{key}_url")
-        title = st.text_input("Title", value=backend.title, key=f"{key}_title")
-        left, right = st.columns(2)
-        auth_user = left.text_input("Basic-auth user", value=backend.basic_auth_user, key=f"{key}_user")
-        auth_password = right.text_input("Basic-auth password", type="password", key=f"{key}_password",
-                                         help="Empty keeps the stored one, at the same URL only: a new URL needs it again.")
-        header_text = st.text_area("Extra headers (one 'Name: value' a line)", height=68, key=f"{key}_headers",
-                                   help="Empty keeps the stored ones, at the same URL only: a new URL needs them again.")
-        left, right = st.columns(2)
-        timeout = left.number_input("Timeout (seconds)", min_value=1.0, max_value=600.0, value=float(backend.timeout),
-                                    step=1.0, key=f"{key}_timeout")
-        every = right.number_input("Predict again every N annotations (0: never)", min_value=0, value=backend.predict_every,
-                                   step=1, key=f"{key}_every")
-        interactive = st.checkbox("Suggest an answer when a task opens", value=backend.is_interactive, key=f"{key}_interactive")
-        if not st.form_submit_button("Save", key=f"{key}_save"):
-            return
+    fields = _server_form(f"lk_ml_change_{backend.id}", backend)
+    if fields is None:
+        return
     try:
-        headers = dict(ml.parse_header(line) for line in header_text.splitlines() if line.strip()) or None
         with session_scope() as session:
-            change = ml.update(session, user, backend.id, ml.BackendFields(
-                url=url, title=title, basic_auth_user=auth_user.strip(), basic_auth_password=auth_password,
-                headers=headers, timeout=float(timeout), interactive=interactive, predict_every=int(every)))
+            change = ml.update(session, user, backend.id, fields)
     except LabelkitError as e:
         st.error(str(e))
         return
